@@ -1,0 +1,69 @@
+//! The crate's one error type.
+
+use crate::json_path::JsonPath;
+use crate::task_definition::Violations;
+
+/// Everything that can go wrong in `ecs-core`. Each variant says what and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is not JSON.
+    #[error("malformed JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What the parser expected.
+        message: String,
+    },
+    /// JSON whose shape does not match the model: a wrong type, an unknown enum value, a
+    /// missing required field of a nested object.
+    #[error("{path}: {message}{}", position(*.line, *.column))]
+    Shape {
+        /// Where.
+        path: JsonPath,
+        /// 1-based line, when read from text.
+        line: Option<usize>,
+        /// 1-based column, when read from text.
+        column: Option<usize>,
+        /// What was expected.
+        message: String,
+    },
+    /// A well-formed task definition that breaks ECS's rules: every violation at once.
+    #[error("invalid task definition: {0}")]
+    Invalid(Violations),
+    /// A string that is not one of an API enum's values.
+    #[error("{value:?} is not a valid {kind}; expected one of: {}", expected.join(", "))]
+    UnknownValue {
+        /// The enum's name.
+        kind: &'static str,
+        /// The value given.
+        value: String,
+        /// The values allowed.
+        expected: &'static [&'static str],
+    },
+    /// A malformed identifier (family, revision, ARN, service name ...).
+    #[error("invalid {kind} {value:?}: {reason}")]
+    InvalidId {
+        /// What kind of identifier.
+        kind: &'static str,
+        /// The text given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No such task definition (family, or family and revision).
+    #[error("task definition {0} not found")]
+    TaskDefinitionNotFound(String),
+    /// The revision is INACTIVE: describable, but not usable for new tasks or services.
+    #[error("task definition {0} is INACTIVE and cannot be used for new tasks")]
+    TaskDefinitionInactive(String),
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,61 @@
+//! The engine-agnostic core of an embeddable Amazon ECS: task definitions (the typed
+//! model of the ECS API, loading and validation), a registry of families and revisions,
+//! and identifiers.
+//!
+//! Task definitions read the JSON that `aws ecs register-task-definition
+//! --cli-input-json` takes, unchanged. Invalid ones are rejected with every problem and
+//! its JSON path; accepted ones come with warnings for what deserves a look (AWS-only
+//! features, unknown keys, values written in another form).
+//!
+//! ```
+//! use ecs_core::task_definition::TaskDefinition;
+//! use ecs_core::TaskDefinitionRegistry;
+//!
+//! let json = r#"{
+//!     "family": "web",
+//!     "cpu": "0.5 vCPU",
+//!     "memory": "1 GB",
+//!     "containerDefinitions": [{
+//!         "name": "nginx",
+//!         "image": "nginx:1.27",
+//!         "memoryReservation": 256,
+//!         "portMappings": [{ "containerPort": 80, "hostPort": 8080 }]
+//!     }]
+//! }"#;
+//! let loaded = TaskDefinition::from_json(json)?;
+//! assert_eq!(loaded.definition.cpu_units(), Some(512));
+//! assert_eq!(loaded.definition.memory_mib(), Some(1024));
+//! assert!(loaded.warnings.is_empty());
+//!
+//! let mut registry = TaskDefinitionRegistry::new();
+//! let registered = registry.register(loaded.definition)?;
+//! assert_eq!(registered.reference.to_string(), "web:1");
+//!
+//! // Every problem, with where it is.
+//! let err = TaskDefinition::from_json(
+//!     r#"{"family": "web", "containerDefinitions": [{"name": "a", "image": "x",
+//!         "memory": 64, "links": ["db"]}]}"#,
+//! )
+//! .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "invalid task definition: 1 problem\n  containerDefinitions[0].links[0]: \
+//!      refers to container \"db\", which is not in containerDefinitions"
+//! );
+//! # Ok::<(), ecs_core::Error>(())
+//! ```
+
+mod error;
+pub mod ids;
+pub mod json_path;
+mod registry;
+pub mod task_definition;
+
+pub use error::Error;
+pub use ids::{
+    Arn, ArnScope, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
+    TaskDefinitionRef, TaskId,
+};
+pub use json_path::JsonPath;
+pub use registry::{Registered, TaskDefinitionRegistry};
+pub use task_definition::TaskDefinition;
