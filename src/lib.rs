@@ -22,3 +22,8 @@ pub use ecs_backend_docker as docker;
 /// The Podman backend.
 #[cfg(feature = "podman")]
 pub use ecs_backend_podman as podman;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -179,6 +179,88 @@ impl ContainerDefinition {
         }
     }
 
+    /// Sets the hard memory limit, in MiB.
+    #[must_use]
+    pub fn with_memory(mut self, mib: i32) -> Self {
+        self.memory = Some(mib);
+        self
+    }
+
+    /// Sets the soft memory limit (what the scheduler reserves), in MiB.
+    #[must_use]
+    pub fn with_memory_reservation(mut self, mib: i32) -> Self {
+        self.memory_reservation = Some(mib);
+        self
+    }
+
+    /// Sets the CPU units.
+    #[must_use]
+    pub fn with_cpu(mut self, units: i32) -> Self {
+        self.cpu = Some(units);
+        self
+    }
+
+    /// Sets `essential`.
+    #[must_use]
+    pub fn with_essential(mut self, essential: bool) -> Self {
+        self.essential = Some(essential);
+        self
+    }
+
+    /// Sets the command.
+    #[must_use]
+    pub fn with_command<S: Into<String>>(mut self, command: impl IntoIterator<Item = S>) -> Self {
+        self.command = Some(command.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds a port mapping.
+    #[must_use]
+    pub fn with_port_mapping(mut self, mapping: PortMapping) -> Self {
+        self.port_mappings
+            .get_or_insert_with(Vec::new)
+            .push(mapping);
+        self
+    }
+
+    /// Adds an environment variable.
+    #[must_use]
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.environment
+            .get_or_insert_with(Vec::new)
+            .push(KeyValuePair::new(name, value));
+        self
+    }
+
+    /// Adds a dependency on another container of the task.
+    #[must_use]
+    pub fn with_dependency(
+        mut self,
+        container: impl Into<String>,
+        condition: ContainerCondition,
+    ) -> Self {
+        self.depends_on
+            .get_or_insert_with(Vec::new)
+            .push(ContainerDependency::new(container, condition));
+        self
+    }
+
+    /// Sets the health check.
+    #[must_use]
+    pub fn with_health_check(mut self, health_check: HealthCheck) -> Self {
+        self.health_check = Some(health_check);
+        self
+    }
+
+    /// Adds a mount point.
+    #[must_use]
+    pub fn with_mount_point(mut self, mount_point: MountPoint) -> Self {
+        self.mount_points
+            .get_or_insert_with(Vec::new)
+            .push(mount_point);
+        self
+    }
+
     /// The name, or `""` when unset (validation rejects that).
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("")
@@ -238,6 +320,15 @@ impl ContainerDefinition {
 pub struct RepositoryCredentials {
     /// The ARN of the secret holding the credentials.
     pub credentials_parameter: String,
+}
+
+impl RepositoryCredentials {
+    /// Credentials kept in the secret `credentials_parameter`.
+    pub fn new(credentials_parameter: impl Into<String>) -> Self {
+        Self {
+            credentials_parameter: credentials_parameter.into(),
+        }
+    }
 }
 
 /// A port the container listens on, and how the host exposes it.
@@ -348,6 +439,16 @@ pub struct EnvironmentFile {
     pub kind: EnvironmentFileType,
 }
 
+impl EnvironmentFile {
+    /// An environment file of `kind` at `value`.
+    pub fn new(kind: EnvironmentFileType, value: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            kind,
+        }
+    }
+}
+
 /// A task volume mounted into a container.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -364,6 +465,17 @@ pub struct MountPoint {
     pub read_only: Option<bool>,
 }
 
+impl MountPoint {
+    /// Mounts `source_volume` at `container_path`, read-write.
+    pub fn new(source_volume: impl Into<String>, container_path: impl Into<String>) -> Self {
+        Self {
+            source_volume: Some(source_volume.into()),
+            container_path: Some(container_path.into()),
+            read_only: None,
+        }
+    }
+}
+
 /// Another container of the task whose volumes this container mounts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -375,6 +487,16 @@ pub struct VolumeFrom {
     /// Mounts them read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+}
+
+impl VolumeFrom {
+    /// Mounts the volumes of `source_container`, read-write.
+    pub fn new(source_container: impl Into<String>) -> Self {
+        Self {
+            source_container: Some(source_container.into()),
+            read_only: None,
+        }
+    }
 }
 
 /// Linux-specific container settings.
@@ -445,6 +567,17 @@ pub struct Device {
     pub permissions: Option<Vec<DeviceCgroupPermission>>,
 }
 
+impl Device {
+    /// Exposes the host device `host_path` at the same path.
+    pub fn new(host_path: impl Into<String>) -> Self {
+        Self {
+            host_path: host_path.into(),
+            container_path: None,
+            permissions: None,
+        }
+    }
+}
+
 /// A tmpfs mount.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -460,6 +593,17 @@ pub struct Tmpfs {
     pub mount_options: Option<Vec<String>>,
 }
 
+impl Tmpfs {
+    /// A tmpfs of `size` MiB at `container_path`.
+    pub fn new(container_path: impl Into<String>, size: i32) -> Self {
+        Self {
+            container_path: container_path.into(),
+            size,
+            mount_options: None,
+        }
+    }
+}
+
 /// An environment variable whose value comes from a secret store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -469,6 +613,16 @@ pub struct Secret {
     pub name: String,
     /// The secret: an ARN (Secrets Manager, SSM Parameter Store) or a parameter name.
     pub value_from: String,
+}
+
+impl Secret {
+    /// The variable `name` read from the secret `value_from`.
+    pub fn new(name: impl Into<String>, value_from: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value_from: value_from.into(),
+        }
+    }
 }
 
 /// "Start this container only once that one has reached a condition."
@@ -503,6 +657,16 @@ pub struct HostEntry {
     pub ip_address: String,
 }
 
+impl HostEntry {
+    /// `hostname` resolving to `ip_address`.
+    pub fn new(hostname: impl Into<String>, ip_address: impl Into<String>) -> Self {
+        Self {
+            hostname: hostname.into(),
+            ip_address: ip_address.into(),
+        }
+    }
+}
+
 /// A resource limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -518,6 +682,17 @@ pub struct Ulimit {
     pub hard_limit: i32,
 }
 
+impl Ulimit {
+    /// The limit `name` with its soft and hard values.
+    pub fn new(name: UlimitName, soft_limit: i32, hard_limit: i32) -> Self {
+        Self {
+            name,
+            soft_limit,
+            hard_limit,
+        }
+    }
+}
+
 /// Where a container's output goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -531,6 +706,17 @@ pub struct LogConfiguration {
     /// Driver options whose values come from a secret store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_options: Option<Vec<Secret>>,
+}
+
+impl LogConfiguration {
+    /// Logs through `log_driver` with no options.
+    pub fn new(log_driver: LogDriver) -> Self {
+        Self {
+            log_driver,
+            options: None,
+            secret_options: None,
+        }
+    }
 }
 
 /// A container health check, run inside the container by the engine.
@@ -616,6 +802,17 @@ pub struct ResourceRequirement {
     pub sharing_strategy: Option<SharingStrategy>,
 }
 
+impl ResourceRequirement {
+    /// `value` of the resource `kind` (for GPUs, a count).
+    pub fn new(kind: ResourceType, value: impl Into<String>) -> Self {
+        Self {
+            value: Some(value.into()),
+            kind,
+            sharing_strategy: None,
+        }
+    }
+}
+
 /// How a GPU is shared between containers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -654,4 +851,14 @@ pub struct FirelensConfiguration {
     /// Router options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, String>>,
+}
+
+impl FirelensConfiguration {
+    /// A FireLens router of `kind` with no options.
+    pub fn new(kind: FirelensConfigurationType) -> Self {
+        Self {
+            kind,
+            options: None,
+        }
+    }
 }

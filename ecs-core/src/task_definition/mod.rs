@@ -17,6 +17,9 @@ mod units;
 mod validate;
 mod volume;
 
+#[cfg(test)]
+mod proptests;
+
 pub use container::{
     ContainerDefinition, ContainerDependency, ContainerRestartPolicy, Device, EnvironmentFile,
     FirelensConfiguration, HealthCheck, HostEntry, KernelCapabilities, KeyValuePair,

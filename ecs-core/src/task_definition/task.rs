@@ -152,6 +152,43 @@ impl TaskDefinition {
         }
     }
 
+    /// Sets the network mode.
+    #[must_use]
+    pub fn with_network_mode(mut self, mode: NetworkMode) -> Self {
+        self.network_mode = Some(mode);
+        self
+    }
+
+    /// Sets the task-level CPU, in any form the API accepts (`"256"`, `"0.5 vCPU"`).
+    #[must_use]
+    pub fn with_cpu(mut self, cpu: impl Into<String>) -> Self {
+        self.cpu = Some(cpu.into());
+        self
+    }
+
+    /// Sets the task-level memory, in any form the API accepts (`"512"`, `"2 GB"`).
+    #[must_use]
+    pub fn with_memory(mut self, memory: impl Into<String>) -> Self {
+        self.memory = Some(memory.into());
+        self
+    }
+
+    /// Adds a volume.
+    #[must_use]
+    pub fn with_volume(mut self, volume: Volume) -> Self {
+        self.volumes.get_or_insert_with(Vec::new).push(volume);
+        self
+    }
+
+    /// Adds a `memberOf` placement constraint.
+    #[must_use]
+    pub fn with_member_of(mut self, expression: impl Into<String>) -> Self {
+        self.placement_constraints
+            .get_or_insert_with(Vec::new)
+            .push(TaskDefinitionPlacementConstraint::member_of(expression));
+        self
+    }
+
     /// The family, or `""` when unset (validation rejects that).
     pub fn family(&self) -> &str {
         self.family.as_deref().unwrap_or("")
@@ -210,6 +247,16 @@ pub struct TaskDefinitionPlacementConstraint {
     pub expression: Option<String>,
 }
 
+impl TaskDefinitionPlacementConstraint {
+    /// A `memberOf` constraint with a cluster query expression.
+    pub fn member_of(expression: impl Into<String>) -> Self {
+        Self {
+            kind: Some(TaskDefinitionPlacementConstraintType::MemberOf),
+            expression: Some(expression.into()),
+        }
+    }
+}
+
 /// The platform a task needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -238,6 +285,17 @@ pub struct ProxyConfiguration {
     pub properties: Option<Vec<KeyValuePair>>,
 }
 
+impl ProxyConfiguration {
+    /// An App Mesh proxy run by `container_name`.
+    pub fn new(container_name: impl Into<String>) -> Self {
+        Self {
+            kind: Some(ProxyConfigurationType::Appmesh),
+            container_name: container_name.into(),
+            properties: None,
+        }
+    }
+}
+
 /// An Elastic Inference accelerator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -247,6 +305,16 @@ pub struct InferenceAccelerator {
     pub device_name: String,
     /// The accelerator type.
     pub device_type: String,
+}
+
+impl InferenceAccelerator {
+    /// An accelerator `device_name` of `device_type`.
+    pub fn new(device_name: impl Into<String>, device_type: impl Into<String>) -> Self {
+        Self {
+            device_name: device_name.into(),
+            device_type: device_type.into(),
+        }
+    }
 }
 
 /// Fargate ephemeral storage.
@@ -259,6 +327,13 @@ pub struct EphemeralStorage {
     pub size_in_gib: i32,
 }
 
+impl EphemeralStorage {
+    /// `size_in_gib` GiB of storage.
+    pub fn new(size_in_gib: i32) -> Self {
+        Self { size_in_gib }
+    }
+}
+
 /// Trusted-execution settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -269,6 +344,16 @@ pub struct TrustedExecutionConfiguration {
     /// The attestation policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation_policy: Option<String>,
+}
+
+impl TrustedExecutionConfiguration {
+    /// Trusted execution in `isolation_mode`.
+    pub fn new(isolation_mode: IsolationMode) -> Self {
+        Self {
+            isolation_mode,
+            attestation_policy: None,
+        }
+    }
 }
 
 /// A resource tag.
@@ -310,4 +395,16 @@ pub struct Attribute {
     /// The id of that resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_id: Option<String>,
+}
+
+impl Attribute {
+    /// An attribute `name` with an optional value.
+    pub fn new(name: impl Into<String>, value: Option<String>) -> Self {
+        Self {
+            name: name.into(),
+            value,
+            target_type: None,
+            target_id: None,
+        }
+    }
 }

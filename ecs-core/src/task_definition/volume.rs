@@ -38,6 +38,25 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// A volume managed by the engine for the task's lifetime.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A bind mount of the host path `source_path`.
+    pub fn host(name: impl Into<String>, source_path: impl Into<String>) -> Self {
+        Self {
+            name: Some(name.into()),
+            host: Some(HostVolumeProperties {
+                source_path: Some(source_path.into()),
+            }),
+            ..Self::default()
+        }
+    }
+
     /// The volume's name, or `""` when unset.
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or("")
@@ -97,6 +116,16 @@ pub struct DockerVolumeConfiguration {
     pub labels: Option<BTreeMap<String, String>>,
 }
 
+impl DockerVolumeConfiguration {
+    /// A `local` volume with `scope`.
+    pub fn new(scope: Scope) -> Self {
+        Self {
+            scope: Some(scope),
+            ..Self::default()
+        }
+    }
+}
+
 /// An Amazon EFS volume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,6 +149,16 @@ pub struct EfsVolumeConfiguration {
     /// Access point and IAM authorization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_config: Option<EfsAuthorizationConfig>,
+}
+
+impl EfsVolumeConfiguration {
+    /// The root of the file system `file_system_id`.
+    pub fn new(file_system_id: impl Into<String>) -> Self {
+        Self {
+            file_system_id: file_system_id.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// EFS authorization.
@@ -157,6 +196,16 @@ pub struct S3FilesVolumeConfiguration {
     pub access_point_arn: Option<String>,
 }
 
+impl S3FilesVolumeConfiguration {
+    /// The root of the file system `file_system_arn`.
+    pub fn new(file_system_arn: impl Into<String>) -> Self {
+        Self {
+            file_system_arn: file_system_arn.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// An FSx for Windows File Server volume.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,6 +219,21 @@ pub struct FsxWindowsFileServerVolumeConfiguration {
     pub authorization_config: FsxWindowsFileServerAuthorizationConfig,
 }
 
+impl FsxWindowsFileServerVolumeConfiguration {
+    /// The share `root_directory` of `file_system_id`, with credentials.
+    pub fn new(
+        file_system_id: impl Into<String>,
+        root_directory: impl Into<String>,
+        authorization_config: FsxWindowsFileServerAuthorizationConfig,
+    ) -> Self {
+        Self {
+            file_system_id: file_system_id.into(),
+            root_directory: root_directory.into(),
+            authorization_config,
+        }
+    }
+}
+
 /// FSx for Windows File Server credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -179,4 +243,14 @@ pub struct FsxWindowsFileServerAuthorizationConfig {
     pub credentials_parameter: String,
     /// The Active Directory domain.
     pub domain: String,
+}
+
+impl FsxWindowsFileServerAuthorizationConfig {
+    /// Credentials in the secret `credentials_parameter` for `domain`.
+    pub fn new(credentials_parameter: impl Into<String>, domain: impl Into<String>) -> Self {
+        Self {
+            credentials_parameter: credentials_parameter.into(),
+            domain: domain.into(),
+        }
+    }
 }

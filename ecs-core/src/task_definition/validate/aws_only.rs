@@ -7,8 +7,11 @@ use crate::task_definition::TaskDefinition;
 use crate::task_definition::diagnostics::WarningKind;
 use crate::task_definition::enums::{Compatibility, LogDriver, NetworkMode, ResourceType};
 
+/// Whether a definition carries one read-only key.
+type Present = fn(&TaskDefinition) -> bool;
+
 /// Keys of `DescribeTaskDefinition` output that registering ignores.
-const READ_ONLY: &[(&str, fn(&TaskDefinition) -> bool)] = &[
+const READ_ONLY: &[(&str, Present)] = &[
     ("taskDefinitionArn", |td| td.task_definition_arn.is_some()),
     ("revision", |td| td.revision.is_some()),
     ("status", |td| td.status.is_some()),
