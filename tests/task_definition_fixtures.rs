@@ -27,16 +27,24 @@ fn load(name: &str) -> ecs::task_definition::Loaded {
     TaskDefinition::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// `null` members read as absent, so they are not expected back.
-fn without_nulls(v: &Value) -> Value {
+/// `null` members read as absent, so they are not expected back; timestamps (`...At`)
+/// come back in RFC 3339, whatever form they were read in.
+fn normalized(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .map(|(k, v)| match (k.ends_with("At"), v.as_f64()) {
+                    (true, Some(secs)) => {
+                        let t = jiff::Timestamp::from_millisecond((secs * 1000.0).round() as i64)
+                            .unwrap();
+                        (k.clone(), Value::String(t.to_string()))
+                    }
+                    _ => (k.clone(), normalized(v)),
+                })
                 .collect(),
         ),
-        Value::Array(a) => Value::Array(a.iter().map(without_nulls).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(normalized).collect()),
         other => other.clone(),
     }
 }
@@ -79,7 +87,7 @@ fn every_fixture_loads_validates_and_round_trips() {
         });
         let original: Value = serde_json::from_str(&text).unwrap();
         if !changed {
-            assert_eq!(without_nulls(&original), written, "{name}");
+            assert_eq!(normalized(&original), written, "{name}");
         }
     }
 }
@@ -268,4 +276,34 @@ fn epoch_timestamps_read_as_instants() {
         Some("2024-06-27T17:03:46.405Z".to_owned())
     );
     assert_eq!(l.definition.status, Some(TaskDefinitionStatus::Inactive));
+}
+
+#[test]
+fn unknown_keys_are_reported_even_when_null() {
+    let l = TaskDefinition::from_json(
+        r#"{"family": "f", "containerDefinitions": [{"name": "a", "image": "x", "memory": 8,
+            "healthcheck": null}], "taskdefinitionArn": null}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        warning_paths(&l, |k| matches!(k, WarningKind::UnknownField)),
+        ["containerDefinitions[0].healthcheck", "taskdefinitionArn"]
+    );
+}
+
+#[test]
+fn other_spellings_of_an_instant_are_not_changes() {
+    let l = TaskDefinition::from_json(
+        r#"{"family": "f", "registeredAt": "2023-09-17T15:12:27.391000+00:00",
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        warning_paths(&l, |k| matches!(k, WarningKind::Normalized { .. })),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        l.definition.to_value()["registeredAt"],
+        "2023-09-17T15:12:27.391Z"
+    );
 }

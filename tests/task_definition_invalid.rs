@@ -394,7 +394,7 @@ fn health_check_out_of_range() {
                 "containerDefinitions[0].healthCheck.timeout",
                 K::OutOfRange {
                     min: 2,
-                    max: 120,
+                    max: 60,
                     found: 200,
                 },
             ),
@@ -512,9 +512,14 @@ fn ulimit_soft_above_hard() {
 }
 
 #[test]
-fn stop_timeout_above_ecs_maximum() {
+fn stop_timeout_above_the_fargate_maximum() {
+    // On EC2 the agent's settings bound it; on Fargate ECS documents 120 s.
+    let ec2 = one(r#", "stopTimeout": 600"#);
+    assert!(TaskDefinition::from_json(&ec2).is_ok());
     assert_rejected(
-        &one(r#", "stopTimeout": 600"#),
+        r#"{"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "busybox", "stopTimeout": 600}]}"#,
         &[(
             "containerDefinitions[0].stopTimeout",
             K::OutOfRange {
@@ -523,6 +528,47 @@ fn stop_timeout_above_ecs_maximum() {
                 found: 600,
             },
         )],
+    );
+}
+
+#[test]
+fn port_ranges_and_names() {
+    assert_rejected(
+        r#"{"family": "f", "networkMode": "host", "containerDefinitions": [{"name": "a", "image": "x", "memory": 8,
+            "portMappings": [{"containerPortRange": "9000-9100"}, {"containerPort": 80, "name": "-Web"}]}]}"#,
+        &[
+            (
+                "containerDefinitions[0].portMappings[0].containerPortRange",
+                K::NotAllowedInNetworkMode { mode: "host" },
+            ),
+            (
+                "containerDefinitions[0].portMappings[1].name",
+                K::Malformed {
+                    value: "-Web".into(),
+                    reason: "up to 64 lowercase letters, digits, underscores and hyphens, not \
+                             starting with a hyphen"
+                        .into(),
+                },
+            ),
+        ],
+    );
+    assert_rejected(
+        &one(r#", "portMappings": [{"containerPortRange": "9100-9000", "hostPort": 9000}]"#),
+        &[
+            (
+                "containerDefinitions[0].portMappings[0].containerPortRange",
+                K::Malformed {
+                    value: "9100-9000".into(),
+                    reason: "expected \"start-end\" with 1 <= start < end <= 65535".into(),
+                },
+            ),
+            (
+                "containerDefinitions[0].portMappings[0].hostPort",
+                K::RequiresOther {
+                    requires: "containerPortRange is not set",
+                },
+            ),
+        ],
     );
 }
 

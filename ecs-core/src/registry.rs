@@ -67,7 +67,7 @@ impl TaskDefinitionRegistry {
                 .arn(format!("task-definition/{reference}"))
                 .to_string(),
         );
-        definition.revision = Some(revision.get() as i32);
+        definition.revision = i32::try_from(revision.get()).ok();
         definition.status = Some(TaskDefinitionStatus::Active);
         definition.registered_at = Some(jiff::Timestamp::now());
         definition.deregistered_at = None;

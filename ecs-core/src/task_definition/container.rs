@@ -733,7 +733,7 @@ pub struct HealthCheck {
         deserialize_with = "lenient::opt_int"
     )]
     pub interval: Option<i32>,
-    /// Seconds before one check counts as failed, 2 to 120 (default 5).
+    /// Seconds before one check counts as failed, 2 to 60 (default 5).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

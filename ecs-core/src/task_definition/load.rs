@@ -33,15 +33,25 @@ impl TaskDefinition {
             column: e.column(),
             message: strip_position(&e),
         })?;
+        let mut unknown = Vec::new();
         let mut de = serde_json::Deserializer::from_str(json);
-        let typed = serde_path_to_error::deserialize(&mut de).map_err(shape_error);
-        finish(value, typed)
+        let typed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+            &mut de,
+            &mut |path: serde_ignored::Path<'_>| unknown.push(ignored_path(&path)),
+        ))
+        .map_err(shape_error);
+        finish(value, typed, unknown)
     }
 
     /// As [`TaskDefinition::from_json`], from an already parsed JSON value.
     pub fn from_value(value: Value) -> Result<Loaded, Error> {
-        let typed = serde_path_to_error::deserialize(&value).map_err(shape_error);
-        finish(value, typed)
+        let mut unknown = Vec::new();
+        let typed = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+            &value,
+            &mut |path: serde_ignored::Path<'_>| unknown.push(ignored_path(&path)),
+        ))
+        .map_err(shape_error);
+        finish(value, typed, unknown)
     }
 
     /// Checks this definition against ECS's rules, as registering does.
@@ -69,7 +79,11 @@ impl TaskDefinition {
     }
 }
 
-fn finish(value: Value, typed: Result<TaskDefinition, Error>) -> Result<Loaded, Error> {
+fn finish(
+    value: Value,
+    typed: Result<TaskDefinition, Error>,
+    unknown: Vec<JsonPath>,
+) -> Result<Loaded, Error> {
     if !value.is_object() {
         return Err(Error::Shape {
             path: JsonPath::root(),
@@ -79,7 +93,13 @@ fn finish(value: Value, typed: Result<TaskDefinition, Error>) -> Result<Loaded, 
         });
     }
     let definition = typed?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = unknown
+        .into_iter()
+        .map(|path| Warning {
+            path,
+            kind: WarningKind::UnknownField,
+        })
+        .collect();
     compare(
         &value,
         &definition.to_value(),
@@ -112,20 +132,28 @@ fn is_describe_wrapper(value: &Value) -> bool {
         && value.get("containerDefinitions").is_none()
 }
 
-/// Walks what was read (`input`) beside what the model writes back (`output`): a key the
-/// model did not keep was unknown; a value that differs was read in another form.
+/// serde_ignored's path of an ignored key, as a [`JsonPath`].
+fn ignored_path(path: &serde_ignored::Path<'_>) -> JsonPath {
+    use serde_ignored::Path as P;
+    match path {
+        P::Root => JsonPath::root(),
+        P::Seq { parent, index } => ignored_path(parent).index(*index),
+        P::Map { parent, key } => ignored_path(parent).key(key.as_str()),
+        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
+            ignored_path(parent)
+        }
+    }
+}
+
+/// Walks what was read (`input`) beside what the model writes back (`output`) and
+/// reports values read in another form. (Unknown keys are reported by the
+/// deserializer, including those whose value is `null`.)
 fn compare(input: &Value, output: &Value, path: JsonPath, warnings: &mut Vec<Warning>) {
     match (input, output) {
         (Value::Object(a), Value::Object(b)) => {
             for (key, v) in a {
-                match b.get(key) {
-                    Some(w) => compare(v, w, path.key(key), warnings),
-                    // `null` reads as absent: nothing was lost.
-                    None if v.is_null() => {}
-                    None => warnings.push(Warning {
-                        path: path.key(key),
-                        kind: WarningKind::UnknownField,
-                    }),
+                if let Some(w) = b.get(key) {
+                    compare(v, w, path.key(key), warnings);
                 }
             }
         }
@@ -135,7 +163,7 @@ fn compare(input: &Value, output: &Value, path: JsonPath, warnings: &mut Vec<War
             }
         }
         (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
-        (a, b) if a == b => {}
+        (a, b) if a == b || same_instant(a, b) => {}
         (a, b) => warnings.push(Warning {
             path,
             kind: WarningKind::Normalized {
@@ -143,6 +171,24 @@ fn compare(input: &Value, output: &Value, path: JsonPath, warnings: &mut Vec<War
                 to: b.to_string(),
             },
         }),
+    }
+}
+
+/// Timestamps are written back in one canonical form; another spelling of the same
+/// instant (`+00:00` for `Z`, microseconds, epoch seconds) is not a change worth a warning.
+fn same_instant(input: &Value, output: &Value) -> bool {
+    let Some(out) = output
+        .as_str()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+    else {
+        return false;
+    };
+    match input {
+        Value::String(s) => s.parse::<jiff::Timestamp>().is_ok_and(|t| t == out),
+        Value::Number(n) => n
+            .as_f64()
+            .is_some_and(|secs| (secs * 1000.0).round() as i64 == out.as_millisecond()),
+        _ => false,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::json_path::JsonPath;
 use crate::task_definition::TaskDefinition;
 use crate::task_definition::container::{ContainerDefinition, HealthCheck, LinuxParameters};
 use crate::task_definition::diagnostics::{ViolationKind, WarningKind};
-use crate::task_definition::enums::{NetworkMode, ResourceType};
+use crate::task_definition::enums::{Compatibility, NetworkMode, ResourceType};
 
 /// The smallest memory limit Docker accepts, in MiB.
 const MIN_MEMORY_MIB: i64 = 6;
@@ -35,8 +35,10 @@ pub(super) fn check(
     if let Some(hc) = &c.health_check {
         health_check(hc, &path.key("healthCheck"), r);
     }
-    r.range(path.key("startTimeout"), c.start_timeout, 0, MAX_I32);
-    r.range(path.key("stopTimeout"), c.stop_timeout, 0, 120);
+    // ECS documents 2 to 120 seconds on Fargate; on EC2 the agent's own settings apply.
+    let max_timeout = if requires_fargate(td) { 120 } else { MAX_I32 };
+    r.range(path.key("startTimeout"), c.start_timeout, 0, max_timeout);
+    r.range(path.key("stopTimeout"), c.stop_timeout, 0, max_timeout);
     environment(c, path, r);
     if let Some(lp) = &c.linux_parameters {
         linux_parameters(lp, &path.key("linuxParameters"), r);
@@ -99,6 +101,13 @@ pub(super) fn check(
     }
 }
 
+fn requires_fargate(td: &TaskDefinition) -> bool {
+    td.requires_compatibilities
+        .as_deref()
+        .unwrap_or_default()
+        .contains(&Compatibility::Fargate)
+}
+
 /// `${IMAGE}`, `<IMAGE_NAME>`, `{{image}}`: template variables nobody filled in.
 fn looks_like_placeholder(value: &str) -> bool {
     value.contains("${") || value.contains("{{") || (value.contains('<') && value.contains('>'))
@@ -155,9 +164,10 @@ fn network(td: &TaskDefinition, c: &ContainerDefinition, path: &JsonPath, r: &mu
     }
     if mode == NetworkMode::Awsvpc {
         // ECS rejects these two in awsvpc mode: the task owns its network namespace.
+        let extra_hosts = c.extra_hosts.as_ref().is_some_and(|h| !h.is_empty());
         for (key, set) in [
             ("hostname", c.hostname.is_some()),
-            ("extraHosts", c.extra_hosts.is_some()),
+            ("extraHosts", extra_hosts),
         ] {
             if set {
                 r.violation(
@@ -169,6 +179,20 @@ fn network(td: &TaskDefinition, c: &ContainerDefinition, path: &JsonPath, r: &mu
             }
         }
     }
+    let ranges = c
+        .port_mappings()
+        .iter()
+        .filter(|pm| pm.container_port_range.is_some())
+        .count();
+    if ranges > 100 {
+        r.violation(
+            path.key("portMappings"),
+            ViolationKind::TooMany {
+                max: 100,
+                found: ranges,
+            },
+        );
+    }
     for (i, pm) in c.port_mappings().iter().enumerate() {
         let pm_path = path.key("portMappings").index(i);
         match (pm.container_port, pm.container_port_range.as_deref()) {
@@ -179,8 +203,39 @@ fn network(td: &TaskDefinition, c: &ContainerDefinition, path: &JsonPath, r: &mu
                     requires: "containerPort is not set",
                 },
             ),
-            (_, Some(range)) => port_range(range, &pm_path.key("containerPortRange"), r),
+            (None, Some(range)) => {
+                let range_path = pm_path.key("containerPortRange");
+                port_range(range, &range_path, r);
+                if !matches!(mode, NetworkMode::Bridge | NetworkMode::Awsvpc) {
+                    r.violation(
+                        range_path,
+                        ViolationKind::NotAllowedInNetworkMode {
+                            mode: mode.as_str(),
+                        },
+                    );
+                } else if pm.host_port.is_some() {
+                    r.violation(
+                        pm_path.key("hostPort"),
+                        ViolationKind::RequiresOther {
+                            requires: "containerPortRange is not set",
+                        },
+                    );
+                }
+            }
             (Some(_), None) => {}
+        }
+        if let Some(name) = pm.name.as_deref()
+            && !is_port_name(name)
+        {
+            r.violation(
+                pm_path.key("name"),
+                ViolationKind::Malformed {
+                    value: name.to_owned(),
+                    reason: "up to 64 lowercase letters, digits, underscores and hyphens, not \
+                             starting with a hyphen"
+                        .into(),
+                },
+            );
         }
         r.range(pm_path.key("containerPort"), pm.container_port, 1, 65_535);
         r.range(pm_path.key("hostPort"), pm.host_port, 0, 65_535);
@@ -199,6 +254,15 @@ fn network(td: &TaskDefinition, c: &ContainerDefinition, path: &JsonPath, r: &mu
             );
         }
     }
+}
+
+/// Service Connect's rule for port mapping names.
+fn is_port_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// `"8000-8100"`: two ports, the first below the second.
@@ -238,7 +302,7 @@ fn health_check(hc: &HealthCheck, path: &JsonPath, r: &mut Report) {
         ),
     }
     r.range(path.key("interval"), hc.interval, 5, 300);
-    r.range(path.key("timeout"), hc.timeout, 2, 120);
+    r.range(path.key("timeout"), hc.timeout, 2, 60);
     r.range(path.key("retries"), hc.retries, 1, 10);
     r.range(path.key("startPeriod"), hc.start_period, 0, 300);
 }

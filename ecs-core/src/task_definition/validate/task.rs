@@ -27,6 +27,14 @@ pub(super) fn check(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
     placement_constraints(td, root, r);
     tags(td, root, r);
     fargate(td, root, r);
+    if let Some(storage) = &td.ephemeral_storage {
+        r.range(
+            root.key("ephemeralStorage").key("sizeInGiB"),
+            Some(storage.size_in_gib),
+            21,
+            200,
+        );
+    }
 }
 
 fn containers(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
