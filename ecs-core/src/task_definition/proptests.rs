@@ -259,7 +259,7 @@ fn valid_task_definition() -> impl Strategy<Value = TaskDefinition> {
         6..4096i32,
         of(0..1024i32),
         of(1..65_535i32),
-        of((5..300i32, 2..120i32, 1..10i32)),
+        of((5..300i32, 2..60i32, 1..10i32)),
         vec(("[A-Z][A-Z0-9_]{0,6}", text()), 0..3),
         any::<bool>(),
         of(select(ContainerCondition::ALL)),
