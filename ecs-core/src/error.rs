@@ -59,6 +59,42 @@ pub enum Error {
     /// The revision is INACTIVE: describable, but not usable for new tasks or services.
     #[error("task definition {0} is INACTIVE and cannot be used for new tasks")]
     TaskDefinitionInactive(String),
+    /// No container instance with that id in the cluster.
+    #[error("container instance {0} not found")]
+    InstanceNotFound(String),
+    /// A container instance with that id is already registered.
+    #[error("container instance {0} is already registered")]
+    InstanceExists(String),
+    /// Deregistering an instance that still holds tasks, without `force`.
+    #[error("container instance {instance} still holds {tasks} tasks; stop them or force")]
+    InstanceHasTasks {
+        /// The instance.
+        instance: String,
+        /// How many tasks hold resources on it.
+        tasks: u32,
+    },
+    /// An attribute that cannot be set.
+    #[error("attribute {name:?}: {reason}")]
+    InvalidAttribute {
+        /// The attribute's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// No such allocation (already released, or never made).
+    #[error("{0} not found")]
+    AllocationNotFound(String),
+    /// A cluster query expression that does not parse.
+    #[error("invalid expression {expression:?}: {error}")]
+    Query {
+        /// The expression.
+        expression: String,
+        /// Where and why.
+        error: crate::placement::query::QueryError,
+    },
+    /// A placement request ECS would refuse (too many strategies, an unknown field ...).
+    #[error("invalid placement request: {0}")]
+    InvalidPlacement(String),
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {

@@ -45,9 +45,11 @@
 //! # Ok::<(), ecs_core::Error>(())
 //! ```
 
+pub mod cluster;
 mod error;
 pub mod ids;
 pub mod json_path;
+pub mod placement;
 mod registry;
 pub mod task_definition;
 

@@ -43,6 +43,7 @@ macro_rules! api_enum {
         }
     };
 }
+pub(crate) use api_enum;
 
 api_enum!(
     /// How the task's containers are networked (`networkMode`).

@@ -9,7 +9,7 @@
 
 mod container;
 mod diagnostics;
-mod enums;
+pub(crate) mod enums;
 mod lenient;
 mod load;
 mod task;

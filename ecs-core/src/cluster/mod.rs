@@ -1,0 +1,13 @@
+//! Clusters and their container instances: registered and remaining resources, built-in
+//! and custom attributes, status, agent connectivity, and the resources tasks hold.
+
+pub mod attributes;
+#[allow(clippy::module_inception)]
+mod cluster;
+pub(crate) mod index;
+mod instance;
+mod resources;
+
+pub use cluster::{AllocationId, Cluster};
+pub use instance::{ContainerInstance, InstanceRegistration, InstanceStatus};
+pub use resources::{HostPort, Resources};
