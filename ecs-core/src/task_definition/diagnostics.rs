@@ -217,6 +217,14 @@ pub enum ViolationKind {
         /// The setting that forces it.
         by: &'static str,
     },
+    /// A memberOf expression that does not parse.
+    #[error("{expression:?} is not a valid expression: {error}")]
+    InvalidExpression {
+        /// The expression.
+        expression: String,
+        /// Where and why.
+        error: crate::placement::query::QueryError,
+    },
     /// The document is `describe-task-definition` output, not register input.
     #[error(
         "this is `aws ecs describe-task-definition` output; register the object under \

@@ -184,7 +184,17 @@ fn placement_constraints(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
         if c.kind.is_none() {
             r.violation(path.key("type"), ViolationKind::Required);
         }
-        r.required(path.key("expression"), c.expression.as_deref());
+        if let Some(expression) = r.required(path.key("expression"), c.expression.as_deref())
+            && let Err(error) = crate::placement::query::Query::parse(expression)
+        {
+            r.violation(
+                path.key("expression"),
+                ViolationKind::InvalidExpression {
+                    expression: expression.to_owned(),
+                    error,
+                },
+            );
+        }
     }
 }
 
