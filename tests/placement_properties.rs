@@ -197,7 +197,7 @@ proptest! {
         let indexed = IndexedScheduler::with_seed(5).place(&mut indexed_cluster, &r).unwrap();
         let mut reference_cluster = c0.clone();
         let reference = ReferenceScheduler::with_seed(5).place(&mut reference_cluster, &r).unwrap();
-        let deterministic = !s.strategies.iter().any(|n| *n == "random") && !s.strategies.is_empty();
+        let deterministic = !s.strategies.contains(&"random") && !s.strategies.is_empty();
 
         // The same choices for deterministic strategies, the same count always.
         if deterministic {

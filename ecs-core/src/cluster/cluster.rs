@@ -47,6 +47,9 @@ pub struct Cluster {
     next_allocation: u64,
     group_ids: FxHashMap<Arc<str>, GroupId>,
     group_names: Vec<Arc<str>>,
+    /// Per group: the instances holding its tasks, and how many each. Spread strategies
+    /// count from here, in the group's size rather than the cluster's.
+    group_slots: Vec<FxHashMap<Slot, u32>>,
     pub(crate) index: Index,
 }
 
@@ -61,6 +64,7 @@ impl Cluster {
             next_allocation: 0,
             group_ids: FxHashMap::default(),
             group_names: Vec::new(),
+            group_slots: Vec::new(),
             index: Index::default(),
         }
     }
@@ -245,6 +249,14 @@ impl Cluster {
                 }
             }
         });
+        if let Some(slots) = self.group_slots.get_mut(a.group as usize)
+            && let Some(n) = slots.get_mut(&a.slot)
+        {
+            *n -= 1;
+            if *n == 0 {
+                slots.remove(&a.slot);
+            }
+        }
         Ok(())
     }
 
@@ -301,7 +313,17 @@ impl Cluster {
         let name: Arc<str> = Arc::from(name);
         self.group_names.push(name.clone());
         self.group_ids.insert(name, id);
+        self.group_slots.push(FxHashMap::default());
         id
+    }
+
+    /// The instances holding tasks of `group`, with how many each.
+    pub(crate) fn group_slots(&self, group: GroupId) -> impl Iterator<Item = (Slot, u32)> + '_ {
+        self.group_slots
+            .get(group as usize)
+            .into_iter()
+            .flatten()
+            .map(|(&s, &n)| (s, n))
     }
 
     /// Reserves `resources` and `ports` on `slot` for a task of `group`. The caller has
@@ -321,6 +343,9 @@ impl Cluster {
             instance.tasks += 1;
             *instance.groups.entry(group).or_insert(0) += 1;
         });
+        if let Some(slots) = self.group_slots.get_mut(group as usize) {
+            *slots.entry(slot).or_insert(0) += 1;
+        }
         self.allocations.insert(
             id,
             Allocation {

@@ -5,7 +5,7 @@ pub mod attributes;
 #[allow(clippy::module_inception)]
 mod cluster;
 pub(crate) mod index;
-mod instance;
+pub(crate) mod instance;
 mod resources;
 
 pub use cluster::{AllocationId, Cluster};

@@ -203,7 +203,7 @@ impl Scheduler for IndexedScheduler {
         let mut spreads: Vec<SpreadCounts> = shape
             .spreads
             .iter()
-            .map(|a| SpreadCounts::new(cluster, a, &request.group))
+            .map(|a| SpreadCounts::new(cluster, a, group))
             .collect();
         let mut classes = Vec::new();
         for (id, class) in cluster.index.classes.iter().enumerate() {

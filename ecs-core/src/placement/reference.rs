@@ -60,7 +60,7 @@ impl Scheduler for ReferenceScheduler {
             .iter()
             .map(|s| match s {
                 Strategy::Spread(SpreadField::Attribute(a)) => {
-                    Some(SpreadCounts::new(cluster, a, &request.group))
+                    Some(SpreadCounts::new(cluster, a, group))
                 }
                 _ => None,
             })

@@ -3,6 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::cluster::instance::GroupId;
 use crate::cluster::{Cluster, ContainerInstance};
 
 /// Counts for one `spread(attribute:NAME)`.
@@ -46,11 +47,11 @@ impl Values {
 }
 
 impl SpreadCounts {
-    pub(crate) fn new(cluster: &Cluster, attribute: &str, group: &str) -> Self {
+    /// Counts from the instances that hold tasks of `group` (not the whole cluster).
+    pub(crate) fn new(cluster: &Cluster, attribute: &str, group: GroupId) -> Self {
         let mut values = Values::default();
-        for instance in cluster.instances() {
-            let n = cluster.group_tasks_on(instance, group);
-            let id = values.id(value(instance, attribute));
+        for (slot, n) in cluster.group_slots(group) {
+            let id = values.id(value(cluster.get(slot), attribute));
             values.counts[id as usize] += n;
         }
         Self {
