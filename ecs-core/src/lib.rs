@@ -51,6 +51,7 @@ pub mod ids;
 pub mod json_path;
 pub mod placement;
 mod registry;
+pub mod runtime;
 pub mod task_definition;
 
 pub use error::Error;

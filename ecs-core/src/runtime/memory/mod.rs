@@ -1,0 +1,460 @@
+//! A simulated container engine, driven by tokio's clock: containers run for a set time
+//! or forever, exit with chosen codes, turn healthy or unhealthy, report stats, and
+//! faults can be injected (failing calls, an unavailable engine, slow answers, containers
+//! dying, the whole instance lost). Clones share one engine.
+//!
+//! It is the runtime of the examples and of users' unit tests: with
+//! `tokio::time::pause()`, a test of a task that runs for an hour takes milliseconds.
+
+mod behavior;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use tokio::sync::{broadcast, watch};
+use tokio::time::Instant;
+
+pub use behavior::{Behavior, Matcher, Operation};
+
+use super::labels;
+use super::types::{
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState, ContainerStats,
+    HealthStatus, HostInfo, PortBinding, PullPolicy,
+};
+use super::{Capabilities, ContainerRuntime, RuntimeError};
+use crate::cluster::Resources;
+
+/// The simulated engine. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct InMemoryRuntime {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    name: String,
+    host: HostInfo,
+    epoch: Instant,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    images: BTreeSet<String>,
+    pullable: BTreeSet<String>,
+    pull_any: bool,
+    containers: BTreeMap<ContainerId, Sim>,
+    next_id: u64,
+    next_port: u16,
+    behaviors: Vec<(Matcher, Behavior)>,
+    faults: BTreeMap<Operation, VecDeque<RuntimeError>>,
+    unavailable: bool,
+    latency: Duration,
+    /// `None` once the instance is lost: event streams end.
+    events: Option<broadcast::Sender<ContainerEvent>>,
+}
+
+#[derive(Debug)]
+struct Sim {
+    info: ContainerInfo,
+    spec: ContainerSpec,
+    behavior: Behavior,
+    /// Bumped at every start and exit, so timers of an earlier run do nothing.
+    run: u64,
+    started: Option<Instant>,
+    exited: watch::Sender<bool>,
+}
+
+impl InMemoryRuntime {
+    /// An engine on a host offering `resources`, where every image can be pulled.
+    pub fn new(resources: Resources) -> Self {
+        let (events, _) = broadcast::channel(4096);
+        let host = HostInfo {
+            resources,
+            attributes: BTreeMap::from([
+                ("ecs.os-type".to_owned(), "linux".to_owned()),
+                ("ecs.cpu-architecture".to_owned(), "x86_64".to_owned()),
+            ]),
+            engine_version: "in-memory 1".to_owned(),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                name: "in-memory".to_owned(),
+                host,
+                epoch: Instant::now(),
+                state: Mutex::new(State {
+                    images: BTreeSet::new(),
+                    pullable: BTreeSet::new(),
+                    pull_any: true,
+                    containers: BTreeMap::new(),
+                    next_id: 1,
+                    next_port: 32768,
+                    behaviors: Vec::new(),
+                    faults: BTreeMap::new(),
+                    unavailable: false,
+                    latency: Duration::ZERO,
+                    events: Some(events),
+                }),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves plain data behind; keep going.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Only these images can be pulled (and `present` ones are there already); others
+    /// fail with [`RuntimeError::ImageUnavailable`].
+    pub fn restrict_images<'a>(&self, present: impl IntoIterator<Item = &'a str>, pullable: impl IntoIterator<Item = &'a str>) {
+        let mut s = self.state();
+        s.pull_any = false;
+        s.images.extend(present.into_iter().map(str::to_owned));
+        s.pullable.extend(pullable.into_iter().map(str::to_owned));
+    }
+
+    /// Containers matching `matcher` behave as `behavior` (later settings win).
+    pub fn set_behavior(&self, matcher: Matcher, behavior: Behavior) {
+        self.state().behaviors.push((matcher, behavior));
+    }
+
+    /// The next call of `op` fails with `error` (faults queue up per operation).
+    pub fn fail_next(&self, op: Operation, error: RuntimeError) {
+        self.state().faults.entry(op).or_default().push_back(error);
+    }
+
+    /// Every call fails with [`RuntimeError::Unavailable`] while set.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.state().unavailable = unavailable;
+    }
+
+    /// Every call takes `latency` before answering.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
+    }
+
+    /// The instance is lost: calls fail as unavailable and event streams end.
+    pub fn lose(&self) {
+        let mut s = self.state();
+        s.unavailable = true;
+        s.events = None;
+    }
+
+    /// The container dies now with `exit_code`, as if its process exited.
+    pub fn kill(&self, id: &ContainerId, exit_code: i32) -> Result<(), RuntimeError> {
+        let mut s = self.state();
+        let running = s.containers.get(id).map(|c| c.info.state == ContainerState::Running);
+        match running {
+            None => Err(RuntimeError::NotFound(id.to_string())),
+            Some(false) => Ok(()),
+            Some(true) => {
+                exit(&mut s, id, exit_code, false);
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets a container's health (and reports the change).
+    pub fn set_health(&self, id: &ContainerId, health: HealthStatus) -> Result<(), RuntimeError> {
+        let mut s = self.state();
+        set_health(&mut s, id, health);
+        if s.containers.contains_key(id) { Ok(()) } else { Err(RuntimeError::NotFound(id.to_string())) }
+    }
+
+    /// Every container the engine holds, running or not.
+    pub fn containers(&self) -> Vec<ContainerInfo> {
+        self.state().containers.values().map(|c| c.info.clone()).collect()
+    }
+
+    /// The id of the container whose task-definition name is `name` (the most recent).
+    pub fn find(&self, name: &str) -> Option<ContainerId> {
+        self.state()
+            .containers
+            .values()
+            .rev()
+            .find(|c| c.info.labels.get(labels::CONTAINER_NAME).map(String::as_str) == Some(name))
+            .map(|c| c.info.id.clone())
+    }
+
+    /// The spec a container was created from.
+    pub fn spec(&self, id: &ContainerId) -> Option<ContainerSpec> {
+        self.state().containers.get(id).map(|c| c.spec.clone())
+    }
+
+    /// Latency, availability and injected faults, in that order, for one call of `op`.
+    async fn enter(&self, op: Operation) -> Result<(), RuntimeError> {
+        let latency = self.state().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let mut s = self.state();
+        if s.unavailable {
+            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+        }
+        match s.faults.get_mut(&op).and_then(VecDeque::pop_front) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn behavior_for(s: &State, spec: &ContainerSpec) -> Behavior {
+        let name = spec.labels.get(labels::CONTAINER_NAME);
+        s.behaviors
+            .iter()
+            .rev()
+            .find(|(m, _)| match m {
+                Matcher::Any => true,
+                Matcher::Container(n) => name == Some(n),
+                Matcher::Image(i) => *i == spec.image,
+            })
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on the engine state after `delay`, if the container is still in the run
+    /// the timer was set for.
+    fn after(&self, id: &ContainerId, run: u64, delay: Duration, f: impl FnOnce(&mut State, &ContainerId) + Send + 'static) {
+        let me = self.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let mut s = me.state();
+            if s.containers.get(&id).is_some_and(|c| c.run == run && c.info.state == ContainerState::Running) {
+                f(&mut s, &id);
+            }
+        });
+    }
+}
+
+fn emit(s: &State, id: &ContainerId, kind: ContainerEventKind) {
+    if let Some(events) = &s.events {
+        // No receiver is fine: nobody is listening.
+        let _ = events.send(ContainerEvent { id: id.clone(), kind });
+    }
+}
+
+fn exit(s: &mut State, id: &ContainerId, exit_code: i32, oom: bool) {
+    let Some(c) = s.containers.get_mut(id) else { return };
+    c.info.state = ContainerState::Exited { exit_code };
+    c.info.oom_killed = oom;
+    c.run += 1;
+    c.exited.send_replace(true);
+    if oom {
+        emit(s, id, ContainerEventKind::Oom);
+    }
+    emit(s, id, ContainerEventKind::Die { exit_code });
+}
+
+fn set_health(s: &mut State, id: &ContainerId, health: HealthStatus) {
+    let Some(c) = s.containers.get_mut(id) else { return };
+    if c.info.health != health {
+        c.info.health = health;
+        emit(s, id, ContainerEventKind::Health(health));
+    }
+}
+
+#[async_trait]
+impl ContainerRuntime for InMemoryRuntime {
+    fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    async fn describe_host(&self) -> Result<HostInfo, RuntimeError> {
+        let latency = self.state().latency;
+        tokio::time::sleep(latency).await;
+        if self.state().unavailable {
+            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+        }
+        Ok(self.inner.host.clone())
+    }
+
+    async fn ensure_image(&self, image: &str, policy: PullPolicy) -> Result<(), RuntimeError> {
+        self.enter(Operation::Pull).await?;
+        let mut s = self.state();
+        let present = s.images.contains(image);
+        let pullable = s.pull_any || s.pullable.contains(image);
+        match (policy, present, pullable) {
+            (PullPolicy::Never, false, _) => Err(RuntimeError::ImageUnavailable {
+                image: image.to_owned(),
+                reason: "not present and the pull policy is never".into(),
+            }),
+            (_, true, _) => Ok(()),
+            (_, false, true) => {
+                s.images.insert(image.to_owned());
+                Ok(())
+            }
+            (_, false, false) => Err(RuntimeError::ImageUnavailable {
+                image: image.to_owned(),
+                reason: "repository does not exist or may require authorization".into(),
+            }),
+        }
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
+        self.enter(Operation::Create).await?;
+        let mut s = self.state();
+        if !s.images.contains(&spec.image) {
+            return Err(RuntimeError::NotFound(format!("image {}", spec.image)));
+        }
+        if s.containers.values().any(|c| c.info.name == spec.name) {
+            return Err(RuntimeError::Conflict(format!("the container name {} is already in use", spec.name)));
+        }
+        let id = ContainerId(format!("{:012x}", s.next_id));
+        s.next_id += 1;
+        let behavior = Self::behavior_for(&s, spec);
+        let (exited, _) = watch::channel(false);
+        let info = ContainerInfo::new(id.clone(), spec.name.clone(), spec.labels.clone(), ContainerState::Created);
+        s.containers.insert(id.clone(), Sim { info, spec: spec.clone(), behavior, run: 0, started: None, exited });
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.enter(Operation::Start).await?;
+        let (run, behavior, has_check) = {
+            let mut s = self.state();
+            let Some(c) = s.containers.get(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            if c.info.state == ContainerState::Running {
+                return Ok(());
+            }
+            // Fixed host ports are exclusive among running containers.
+            let wanted: Vec<_> = c.spec.ports.iter().filter(|p| p.host_port != 0).map(|p| (p.host_port, p.protocol)).collect();
+            let taken = s.containers.values().any(|o| {
+                o.info.state == ContainerState::Running
+                    && o.info.ports.iter().any(|b| wanted.contains(&(b.host_port, b.protocol)))
+            });
+            if taken {
+                return Err(RuntimeError::Conflict(format!("a host port of {id} is already allocated")));
+            }
+            let specs = c.spec.ports.clone();
+            let mut ports = Vec::new();
+            for p in specs {
+                let host_port = if p.host_port == 0 {
+                    s.next_port = s.next_port.checked_add(1).unwrap_or(32768);
+                    s.next_port
+                } else {
+                    p.host_port
+                };
+                ports.push(PortBinding { container_port: p.container_port, host_port, protocol: p.protocol });
+            }
+            let Some(c) = s.containers.get_mut(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            c.run += 1;
+            c.info.state = ContainerState::Running;
+            c.info.ports = ports;
+            c.info.oom_killed = false;
+            c.info.health = HealthStatus::Unknown;
+            c.started = Some(Instant::now());
+            c.exited.send_replace(false);
+            let out = (c.run, c.behavior.clone(), c.spec.health_check.is_some());
+            emit(&s, id, ContainerEventKind::Start);
+            out
+        };
+        if let Some(d) = behavior.run_for {
+            let code = behavior.exit_code;
+            self.after(id, run, d, move |s, id| exit(s, id, code, false));
+        }
+        if let Some(d) = behavior.oom_after {
+            self.after(id, run, d, |s, id| exit(s, id, 137, true));
+        }
+        if has_check {
+            if let Some(d) = behavior.healthy_after {
+                self.after(id, run, d, |s, id| set_health(s, id, HealthStatus::Healthy));
+            }
+            if let Some(d) = behavior.unhealthy_after {
+                self.after(id, run, d, |s, id| set_health(s, id, HealthStatus::Unhealthy));
+            }
+        }
+        Ok(())
+    }
+
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> Result<(), RuntimeError> {
+        self.enter(Operation::Stop).await?;
+        let mut exited = {
+            let mut s = self.state();
+            let Some(c) = s.containers.get(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            if c.info.state != ContainerState::Running {
+                return Ok(());
+            }
+            let (run, on_sigterm, exited) = (c.run, c.behavior.on_sigterm, c.exited.subscribe());
+            match on_sigterm {
+                Some(code) => exit(&mut s, id, code, false),
+                None => {
+                    drop(s);
+                    // SIGKILL at the timeout.
+                    self.after(id, run, timeout, |s, id| exit(s, id, 137, false));
+                }
+            }
+            exited
+        };
+        // Like `docker stop`, return once it has exited.
+        exited
+            .wait_for(|done| *done)
+            .await
+            .map(|_| ())
+            .map_err(|_| RuntimeError::NotFound(id.to_string()))
+    }
+
+    async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.enter(Operation::Remove).await?;
+        let mut s = self.state();
+        if s.containers.get(id).is_some_and(|c| c.info.state == ContainerState::Running) {
+            exit(&mut s, id, 137, false);
+        }
+        s.containers.remove(id).map(|_| ()).ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
+        self.enter(Operation::Inspect).await?;
+        self.state().containers.get(id).map(|c| c.info.clone()).ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
+        self.enter(Operation::Stats).await?;
+        let s = self.state();
+        let c = s.containers.get(id).ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+        let now = Instant::now();
+        let running = c.info.state == ContainerState::Running;
+        let elapsed = c.started.filter(|_| running).map_or(Duration::ZERO, |t| now - t);
+        Ok(ContainerStats {
+            cpu_total_ns: (elapsed.as_nanos() as f64 * c.behavior.cpu) as u64,
+            sampled_at_ns: (now - self.inner.epoch).as_nanos() as u64,
+            memory_bytes: if running { c.behavior.memory_bytes } else { 0 },
+            memory_limit_bytes: c.spec.memory_limit_mib.map_or(0, |m| u64::from(m) << 20),
+        })
+    }
+
+    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>, RuntimeError> {
+        self.enter(Operation::List).await?;
+        Ok(self
+            .state()
+            .containers
+            .values()
+            .filter(|c| labels.iter().all(|(k, v)| c.info.labels.get(k) == Some(v)))
+            .map(|c| c.info.clone())
+            .collect())
+    }
+
+    async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
+        let s = self.state();
+        let Some(events) = s.events.as_ref().filter(|_| !s.unavailable) else {
+            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+        };
+        let rx = events.subscribe();
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(event) => return Some((event, rx)),
+                    // Missed events are made up by the agent's resync.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })))
+    }
+}

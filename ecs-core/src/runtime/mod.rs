@@ -1,0 +1,72 @@
+//! The container runtime trait: what a container instance's engine must do for the
+//! agent, and the runtimes shipped for tests ([`InMemoryRuntime`], and with the `mock`
+//! feature a mockall mock, `MockContainerRuntime`).
+//!
+//! A backend is one implementation of [`ContainerRuntime`]. Keep it small and literal:
+//! no retries or policy inside (callers decide, from [`RuntimeError::is_retryable`]),
+//! and declare what it can do in [`Capabilities`] rather than guessing.
+
+mod capabilities;
+mod error;
+pub mod labels;
+pub mod memory;
+mod spec;
+mod types;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+pub use capabilities::Capabilities;
+pub use error::RuntimeError;
+pub use memory::{Behavior, InMemoryRuntime};
+pub use spec::{container_spec, engine_name, TaskContext};
+pub use types::{
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState, ContainerStats,
+    HealthCheckSpec, HealthStatus, HostInfo, MountSpec, PortBinding, PortSpec, PullPolicy, UlimitSpec,
+};
+
+/// A container engine on one container instance.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait ContainerRuntime: Send + Sync {
+    /// A short name for messages (`docker`, `podman`, `in-memory` ...).
+    fn name(&self) -> String;
+
+    /// What it supports.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The host's resources, attributes and engine version.
+    async fn describe_host(&self) -> Result<HostInfo, RuntimeError>;
+
+    /// Makes `image` present according to `policy`; [`RuntimeError::ImageUnavailable`]
+    /// when it is missing and cannot be pulled.
+    async fn ensure_image(&self, image: &str, policy: PullPolicy) -> Result<(), RuntimeError>;
+
+    /// Creates a container (not started).
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError>;
+
+    /// Starts a created container.
+    async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError>;
+
+    /// Stops a container: SIGTERM, then SIGKILL after `timeout`. Returns once it has
+    /// exited; stopping an exited container is not an error.
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> Result<(), RuntimeError>;
+
+    /// Removes a container (stopping it first if needed).
+    async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError>;
+
+    /// What the engine knows about a container.
+    async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError>;
+
+    /// A resource-use sample.
+    async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError>;
+
+    /// Containers carrying all of `labels`.
+    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>, RuntimeError>;
+
+    /// Container events from now on. The stream ends when the engine goes away.
+    async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError>;
+}

@@ -1,0 +1,308 @@
+//! What goes in and out of a container runtime: container specifications, their state,
+//! events and statistics, and the host's description.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::cluster::Resources;
+use crate::task_definition::{NetworkMode, TransportProtocol, UlimitName};
+
+/// An engine's id for a container.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerId(pub String);
+
+impl fmt::Display for ContainerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// When to pull an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PullPolicy {
+    /// Pull only when the image is not present (the ECS agent's `prefer-cached`).
+    #[default]
+    IfNotPresent,
+    /// Always pull (the agent's `always`); a present image is used if the pull fails.
+    Always,
+    /// Never pull: the image must be present.
+    Never,
+}
+
+/// A port to publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortSpec {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// The host port; 0 asks the engine for one.
+    pub host_port: u16,
+    /// TCP or UDP.
+    pub protocol: TransportProtocol,
+}
+
+/// A health check, with ECS's defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckSpec {
+    /// `["CMD", ...]` or `["CMD-SHELL", "..."]`.
+    pub command: Vec<String>,
+    /// Between checks.
+    pub interval: Duration,
+    /// For one check.
+    pub timeout: Duration,
+    /// Failures in a row before unhealthy.
+    pub retries: u32,
+    /// Grace after start.
+    pub start_period: Duration,
+}
+
+/// A mount into the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountSpec {
+    /// A host path, bind mounted.
+    Bind {
+        /// On the host.
+        host_path: String,
+        /// In the container.
+        container_path: String,
+        /// Read-only.
+        read_only: bool,
+    },
+    /// A named engine volume.
+    Volume {
+        /// The engine volume's name.
+        name: String,
+        /// In the container.
+        container_path: String,
+        /// Read-only.
+        read_only: bool,
+    },
+}
+
+/// A resource limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UlimitSpec {
+    /// Which.
+    pub name: UlimitName,
+    /// Soft limit.
+    pub soft: i64,
+    /// Hard limit.
+    pub hard: i64,
+}
+
+/// Everything an engine needs to create one container of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContainerSpec {
+    /// The engine-side name, unique on the instance (`ecs-FAMILY-REV-CONTAINER-TASKID`).
+    pub name: String,
+    /// The image reference.
+    pub image: String,
+    /// Overrides the image's entry point when set.
+    pub entry_point: Option<Vec<String>>,
+    /// Overrides the image's command when set.
+    pub command: Option<Vec<String>>,
+    /// Environment variables.
+    pub environment: BTreeMap<String, String>,
+    /// Labels (the library's own and the definition's `dockerLabels`).
+    pub labels: BTreeMap<String, String>,
+    /// Ports to publish.
+    pub ports: Vec<PortSpec>,
+    /// CPU shares (CPU units).
+    pub cpu_shares: Option<u32>,
+    /// Hard memory limit, MiB.
+    pub memory_limit_mib: Option<u32>,
+    /// Soft memory limit, MiB.
+    pub memory_reservation_mib: Option<u32>,
+    /// The health check.
+    pub health_check: Option<HealthCheckSpec>,
+    /// Mounts.
+    pub mounts: Vec<MountSpec>,
+    /// Runs an init process as PID 1.
+    pub init: bool,
+    /// Resource limits.
+    pub ulimits: Vec<UlimitSpec>,
+    /// User (and group).
+    pub user: Option<String>,
+    /// Working directory.
+    pub working_directory: Option<String>,
+    /// Hostname.
+    pub hostname: Option<String>,
+    /// Privileged.
+    pub privileged: bool,
+    /// Read-only root filesystem.
+    pub readonly_root_filesystem: bool,
+    /// The network mode.
+    pub network_mode: NetworkMode,
+    /// Links to other containers of the task: (engine name, alias).
+    pub links: Vec<(String, String)>,
+    /// Extra `/etc/hosts` entries: (hostname, address).
+    pub extra_hosts: Vec<(String, String)>,
+    /// Seconds between SIGTERM and SIGKILL when stopped.
+    pub stop_timeout: Duration,
+}
+
+impl ContainerSpec {
+    /// A spec with a name and an image and nothing else (bridge networking, 30 s stop).
+    pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            image: image.into(),
+            entry_point: None,
+            command: None,
+            environment: BTreeMap::new(),
+            labels: BTreeMap::new(),
+            ports: Vec::new(),
+            cpu_shares: None,
+            memory_limit_mib: None,
+            memory_reservation_mib: None,
+            health_check: None,
+            mounts: Vec::new(),
+            init: false,
+            ulimits: Vec::new(),
+            user: None,
+            working_directory: None,
+            hostname: None,
+            privileged: false,
+            readonly_root_filesystem: false,
+            network_mode: NetworkMode::Bridge,
+            links: Vec::new(),
+            extra_hosts: Vec::new(),
+            stop_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A container's run state, as the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ContainerState {
+    /// Created, never started.
+    Created,
+    /// Running.
+    Running,
+    /// Exited with a code.
+    Exited {
+        /// The exit code (137: killed).
+        exit_code: i32,
+    },
+}
+
+/// A container's health, as its health check reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HealthStatus {
+    /// Passing.
+    Healthy,
+    /// Failing.
+    Unhealthy,
+    /// No check, or not decided yet.
+    Unknown,
+}
+
+impl HealthStatus {
+    /// ECS's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "HEALTHY",
+            HealthStatus::Unhealthy => "UNHEALTHY",
+            HealthStatus::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Display for HealthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A published port as bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PortBinding {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// The host port it is reachable on.
+    pub host_port: u16,
+    /// TCP or UDP.
+    pub protocol: TransportProtocol,
+}
+
+/// What an engine says about one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContainerInfo {
+    /// Its id.
+    pub id: ContainerId,
+    /// Its engine-side name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its state.
+    pub state: ContainerState,
+    /// Its health.
+    pub health: HealthStatus,
+    /// Whether the kernel killed it for memory.
+    pub oom_killed: bool,
+    /// Its published ports.
+    pub ports: Vec<PortBinding>,
+}
+
+impl ContainerInfo {
+    /// An info with the given id, name, labels and state, healthy unknown, no ports.
+    pub fn new(id: ContainerId, name: String, labels: BTreeMap<String, String>, state: ContainerState) -> Self {
+        Self { id, name, labels, state, health: HealthStatus::Unknown, oom_killed: false, ports: Vec::new() }
+    }
+}
+
+/// Something that happened to a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ContainerEventKind {
+    /// It started.
+    Start,
+    /// It exited.
+    Die {
+        /// The exit code.
+        exit_code: i32,
+    },
+    /// Its health changed.
+    Health(HealthStatus),
+    /// The kernel killed it for memory.
+    Oom,
+}
+
+/// A container event from an engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// Which container.
+    pub id: ContainerId,
+    /// What happened.
+    pub kind: ContainerEventKind,
+}
+
+/// A container's resource use at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ContainerStats {
+    /// CPU time used since the container started, in nanoseconds.
+    pub cpu_total_ns: u64,
+    /// When this sample was taken, in nanoseconds of the engine's clock (for deltas).
+    pub sampled_at_ns: u64,
+    /// Memory in use, bytes.
+    pub memory_bytes: u64,
+    /// Memory limit, bytes (0: none).
+    pub memory_limit_bytes: u64,
+}
+
+/// What an engine says about its host, for registering it as a container instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostInfo {
+    /// CPU units (1024 per CPU) and memory MiB the host offers to tasks.
+    pub resources: Resources,
+    /// Built-in attributes (`ecs.os-type`, `ecs.cpu-architecture`, ...).
+    pub attributes: BTreeMap<String, String>,
+    /// The engine and its version, e.g. `docker 20.10.24`.
+    pub engine_version: String,
+}
