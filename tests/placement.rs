@@ -514,3 +514,26 @@ fn many_clusters_side_by_side() {
     );
     assert_eq!((a.allocation_count(), b.allocation_count()), (1, 1));
 }
+
+#[test]
+fn a_forced_deregister_forgets_what_its_tasks_held() {
+    let mut c = cluster([
+        instance("i-1", 4096, 4096, "a"),
+        instance("i-2", 4096, 4096, "a"),
+    ]);
+    let r =
+        PlacementRequest::new("service:s", task(10, 10), 1).with_strategy(Strategy::spread_zones());
+    assert_eq!(ids(&place_both(&mut c, &r)), ["i-1"]);
+    c.deregister_instance(&"i-1".parse().unwrap(), true)
+        .unwrap();
+    assert_eq!(ids(&place_both(&mut c, &r)), ["i-2"]);
+}
+
+#[test]
+fn a_huge_count_is_placed_as_far_as_it_fits() {
+    let mut c = cluster([instance("i-1", 1024, 1024, "a")]);
+    let r = PlacementRequest::new("family:f", task(512, 512), u32::MAX);
+    let out = IndexedScheduler::with_seed(1).place(&mut c, &r).unwrap();
+    assert_eq!(out.placements.len(), 2);
+    assert_eq!(out.unplaced, u32::MAX - 2);
+}

@@ -208,3 +208,35 @@ fn task_definition_constraints_are_checked_at_registration() {
          \"attribute:x === y\" is not a valid expression: at column 15: expected a value, found \"=\""
     );
 }
+
+#[test]
+fn review_findings_stay_fixed() {
+    // A pattern that would escape its anchoring is refused.
+    assert_eq!(
+        error("attribute:a =~ \"a)|(b\"").expected,
+        "a valid regular expression"
+    );
+    // task:group takes group names, not patterns.
+    assert!(
+        error("task:group =~ service:.*")
+            .expected
+            .starts_with("task:group with")
+    );
+    let mut c = cluster();
+    c.register_instance(
+        InstanceRegistration::new("i-v".parse().unwrap(), Resources::new(1, 1))
+            .with_agent_version("1.10.0")
+            .with_attribute("n", "10")
+            .with_registered_at("2018-06-18T22:28:28Z".parse().unwrap()),
+    )
+    .unwrap();
+    // Versions compare as versions: 1.10.0 > 1.9.
+    assert!(selected(&c, "agentVersion > 1.9").contains(&"i-v".to_owned()));
+    // The same instant, spelled differently.
+    assert_eq!(
+        selected(&c, "registeredAt == 2018-06-18T22:28:28+00:00"),
+        ["i-v"]
+    );
+    // `&&` ends a bare pattern as it ends a value.
+    assert_eq!(selected(&c, "attribute:n =~ 1.&&attribute:n==10"), ["i-v"]);
+}

@@ -92,6 +92,30 @@ pub enum Error {
         /// Where and why.
         error: crate::placement::query::QueryError,
     },
+    /// No such cluster.
+    #[error("cluster {0} not found")]
+    ClusterNotFound(String),
+    /// No such task.
+    #[error("task {0} not found")]
+    TaskNotFound(String),
+    /// A container instance's runtime failed.
+    #[error("container instance {instance}: {error}")]
+    Runtime {
+        /// The instance.
+        instance: String,
+        /// What the runtime said.
+        error: crate::runtime::RuntimeError,
+    },
+    /// A task definition needs what an instance's runtime cannot do.
+    #[error("container instance {instance} ({runtime}) does not support {missing}")]
+    Unsupported {
+        /// The instance.
+        instance: String,
+        /// Its runtime.
+        runtime: String,
+        /// What the task definition needs that it lacks.
+        missing: String,
+    },
     /// A placement request ECS would refuse (too many strategies, an unknown field ...).
     #[error("invalid placement request: {0}")]
     InvalidPlacement(String),

@@ -45,15 +45,19 @@
 //! # Ok::<(), ecs_core::Error>(())
 //! ```
 
+pub(crate) mod agent;
 pub mod cluster;
+pub mod control;
 mod error;
 pub mod ids;
 pub mod json_path;
 pub mod placement;
 mod registry;
 pub mod runtime;
+pub mod task;
 pub mod task_definition;
 
+pub use control::Ecs;
 pub use error::Error;
 pub use ids::{
     Arn, ArnScope, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,

@@ -130,6 +130,10 @@ impl Cluster {
         self.index
             .remove(*class, slot, instance.remaining_resources());
         self.allocations.retain(|_, a| a.slot != slot);
+        // What its tasks held is gone with it, spread counts included.
+        for slots in &mut self.group_slots {
+            slots.remove(&slot);
+        }
         self.by_id.remove(id);
         let (mut instance, _) = self.slots[slot as usize]
             .take()

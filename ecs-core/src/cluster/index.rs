@@ -32,6 +32,9 @@ pub(crate) struct Class {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     pub(crate) classes: Vec<Class>,
+    /// Classes with placeable members: what a request looks at, however many classes
+    /// attribute changes have left empty.
+    pub(crate) live: BTreeSet<ClassId>,
     by_attributes: FxHashMap<Vec<(String, Option<String>)>, ClassId>,
 }
 
@@ -59,6 +62,7 @@ impl Index {
     /// Adds a placeable `slot` with its `remaining` resources.
     pub(crate) fn insert(&mut self, class: ClassId, slot: Slot, remaining: Resources) {
         let c = &mut self.classes[class as usize];
+        self.live.insert(class);
         c.members.insert(slot);
         c.by_memory.insert((remaining.memory, slot));
         c.by_cpu.insert((remaining.cpu, slot));
@@ -69,6 +73,9 @@ impl Index {
     pub(crate) fn remove(&mut self, class: ClassId, slot: Slot, remaining: Resources) {
         let c = &mut self.classes[class as usize];
         c.members.remove(&slot);
+        if c.members.is_empty() {
+            self.live.remove(&class);
+        }
         c.by_memory.remove(&(remaining.memory, slot));
         c.by_cpu.remove(&(remaining.cpu, slot));
     }

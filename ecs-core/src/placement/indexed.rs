@@ -85,6 +85,8 @@ struct Shape<'r> {
     last: Last,
     /// memberOf over attributes: decided per class.
     class_constraints: Vec<&'r Query>,
+    /// Attributes every instance must carry: decided per class.
+    required_attributes: Vec<&'r str>,
     /// memberOf over the instance id, agent or registration: per instance, fixed during
     /// the request.
     instance_constraints: Vec<&'r Query>,
@@ -97,6 +99,7 @@ impl<'r> Shape<'r> {
             spreads: Vec::new(),
             last: Last::Random,
             class_constraints: Vec::new(),
+            required_attributes: Vec::new(),
             instance_constraints: Vec::new(),
             distinct: false,
         };
@@ -121,6 +124,14 @@ impl<'r> Shape<'r> {
         for c in &request.constraints {
             match c {
                 Constraint::DistinctInstance => shape.distinct = true,
+                Constraint::RequiresAttributes(names) => {
+                    if names.iter().any(|n| n == attributes::INSTANCE_ID) {
+                        return None;
+                    }
+                    shape
+                        .required_attributes
+                        .extend(names.iter().map(String::as_str));
+                }
                 Constraint::MemberOf(q) if q.is_static() => shape.class_constraints.push(q),
                 Constraint::MemberOf(q) => {
                     // These change while the request places tasks.
@@ -206,12 +217,15 @@ impl Scheduler for IndexedScheduler {
             .map(|a| SpreadCounts::new(cluster, a, group))
             .collect();
         let mut classes = Vec::new();
-        for (id, class) in cluster.index.classes.iter().enumerate() {
+        for &id in &cluster.index.live {
+            let class = &cluster.index.classes[id as usize];
+            let target = ClassTarget(&class.attributes);
             if class.members.is_empty()
+                || !shape.class_constraints.iter().all(|q| q.matches(&target))
                 || !shape
-                    .class_constraints
+                    .required_attributes
                     .iter()
-                    .all(|q| q.matches(&ClassTarget(&class.attributes)))
+                    .all(|a| class.attributes.contains_key(*a))
             {
                 continue;
             }
@@ -224,7 +238,7 @@ impl Scheduler for IndexedScheduler {
                 })
                 .collect();
             classes.push(ClassState {
-                class: id as ClassId,
+                class: id,
                 spread_ids,
                 exhausted: false,
                 by_count: None,
@@ -243,7 +257,10 @@ impl Scheduler for IndexedScheduler {
         };
 
         let mut outcome = Outcome::default();
-        outcome.placements.reserve(request.count as usize);
+        // Not `count`: a request may ask for far more than fits.
+        outcome
+            .placements
+            .reserve((request.count as usize).min(cluster.len()));
         for placed in 0..request.count {
             let Some((ci, slot)) = batch.choose(cluster, &mut self.rng) else {
                 batch.restore(cluster);

@@ -30,6 +30,8 @@ pub enum FailureReason {
     Status(InstanceStatus),
     /// The instance's agent is disconnected.
     Agent,
+    /// The instance lacks an attribute the task requires (a runtime capability ...).
+    Attribute,
     /// A memberOf expression does not select it.
     MemberOf,
     /// It already runs a task of the group.
@@ -47,6 +49,7 @@ impl fmt::Display for FailureReason {
             FailureReason::Gpu => f.write_str("RESOURCE:GPU"),
             FailureReason::Status(s) => write!(f, "INSTANCE:{s}"),
             FailureReason::Agent => f.write_str("AGENT"),
+            FailureReason::Attribute => f.write_str("ATTRIBUTE"),
             FailureReason::MemberOf => f.write_str("MemberOf"),
             FailureReason::DistinctInstance => f.write_str("DistinctInstance"),
             FailureReason::Custom(name) => f.write_str(name),

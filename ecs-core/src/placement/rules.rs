@@ -84,6 +84,9 @@ impl Strategy {
 pub enum Constraint {
     /// No two tasks of the group on one instance.
     DistinctInstance,
+    /// Only instances carrying all these attributes (ECS's `requiresAttributes`, e.g.
+    /// the capabilities a task definition needs from the instance's runtime).
+    RequiresAttributes(Vec<String>),
     /// Only instances the cluster query expression selects.
     MemberOf(Query),
     /// Your own.
@@ -119,6 +122,7 @@ impl Constraint {
     pub fn reason(&self) -> FailureReason {
         match self {
             Constraint::DistinctInstance => FailureReason::DistinctInstance,
+            Constraint::RequiresAttributes(_) => FailureReason::Attribute,
             Constraint::MemberOf(_) => FailureReason::MemberOf,
             Constraint::Custom(c) => FailureReason::Custom(c.name().to_owned()),
         }
@@ -128,6 +132,9 @@ impl Constraint {
     pub fn admits(&self, instance: &ContainerInstance, ctx: &PlacementContext<'_>) -> bool {
         match self {
             Constraint::DistinctInstance => ctx.group_tasks_on(instance) == 0,
+            Constraint::RequiresAttributes(names) => {
+                names.iter().all(|n| instance.attribute(n).is_some())
+            }
             Constraint::MemberOf(q) => q.matches(&InstanceTarget {
                 cluster: ctx.cluster,
                 instance,

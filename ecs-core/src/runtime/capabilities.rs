@@ -66,43 +66,154 @@ impl Capabilities {
         graceful_stop: false,
     };
 
-    /// What `td` needs that these capabilities lack, named as the task definition names
-    /// them (empty when it can run).
-    pub fn missing_for(&self, td: &TaskDefinition) -> Vec<&'static str> {
-        let mut missing = Vec::new();
-        let mut need = |ok: bool, what: &'static str| {
-            if !ok && !missing.contains(&what) {
-                missing.push(what);
+    /// The capabilities `td` needs: the task definition feature that needs it, and the
+    /// instance attribute that advertises it.
+    pub fn required_by(td: &TaskDefinition) -> Vec<Requirement> {
+        let mut out: Vec<Requirement> = Vec::new();
+        let mut need = |r: Requirement| {
+            if !out.contains(&r) {
+                out.push(r);
             }
         };
         match td.effective_network_mode() {
-            NetworkMode::Bridge | NetworkMode::Awsvpc => need(self.bridge_network, "networkMode bridge"),
-            NetworkMode::Host => need(self.host_network, "networkMode host"),
-            NetworkMode::None => need(self.none_network, "networkMode none"),
+            NetworkMode::Bridge | NetworkMode::Awsvpc => need(Requirement::BridgeNetwork),
+            NetworkMode::Host => need(Requirement::HostNetwork),
+            NetworkMode::None => need(Requirement::NoneNetwork),
         }
         if !td.volumes().is_empty() {
-            need(self.volumes, "volumes");
+            need(Requirement::Volumes);
         }
         for c in td.containers() {
             if c.health_check.is_some() {
-                need(self.health_checks, "healthCheck");
+                need(Requirement::HealthChecks);
             }
-            if c.linux_parameters.as_ref().and_then(|l| l.init_process_enabled) == Some(true) {
-                need(self.init, "linuxParameters.initProcessEnabled");
+            if c.linux_parameters
+                .as_ref()
+                .and_then(|l| l.init_process_enabled)
+                == Some(true)
+            {
+                need(Requirement::Init);
             }
             if c.ulimits.as_ref().is_some_and(|u| !u.is_empty()) {
-                need(self.ulimits, "ulimits");
+                need(Requirement::Ulimits);
             }
             if !c.links().is_empty() {
-                need(self.links, "links");
+                need(Requirement::Links);
             }
             if c.privileged == Some(true) {
-                need(self.privileged, "privileged");
+                need(Requirement::Privileged);
             }
             if !c.mount_points().is_empty() || !c.volumes_from().is_empty() {
-                need(self.volumes, "mountPoints");
+                need(Requirement::Volumes);
             }
         }
-        missing
+        out
+    }
+
+    /// Whether these capabilities include `r`.
+    pub fn supports(&self, r: Requirement) -> bool {
+        match r {
+            Requirement::HealthChecks => self.health_checks,
+            Requirement::Init => self.init,
+            Requirement::Ulimits => self.ulimits,
+            Requirement::Links => self.links,
+            Requirement::BridgeNetwork => self.bridge_network,
+            Requirement::HostNetwork => self.host_network,
+            Requirement::NoneNetwork => self.none_network,
+            Requirement::Privileged => self.privileged,
+            Requirement::Volumes => self.volumes,
+        }
+    }
+
+    /// What `td` needs that these capabilities lack (empty when it can run).
+    pub fn missing_for(&self, td: &TaskDefinition) -> Vec<Requirement> {
+        Self::required_by(td)
+            .into_iter()
+            .filter(|r| !self.supports(*r))
+            .collect()
+    }
+
+    /// The attributes an instance with these capabilities carries.
+    pub fn attributes(&self) -> Vec<&'static str> {
+        Requirement::ALL
+            .iter()
+            .filter(|r| self.supports(**r))
+            .map(|r| r.attribute())
+            .collect()
+    }
+}
+
+/// A capability a task definition can need from its instance's runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Requirement {
+    /// `healthCheck`.
+    HealthChecks,
+    /// `linuxParameters.initProcessEnabled`.
+    Init,
+    /// `ulimits`.
+    Ulimits,
+    /// `links`.
+    Links,
+    /// `networkMode` bridge (and awsvpc, run as bridge).
+    BridgeNetwork,
+    /// `networkMode` host.
+    HostNetwork,
+    /// `networkMode` none.
+    NoneNetwork,
+    /// `privileged`.
+    Privileged,
+    /// `volumes`, `mountPoints`, `volumesFrom`.
+    Volumes,
+}
+
+impl Requirement {
+    /// Every requirement.
+    pub const ALL: [Requirement; 9] = [
+        Requirement::HealthChecks,
+        Requirement::Init,
+        Requirement::Ulimits,
+        Requirement::Links,
+        Requirement::BridgeNetwork,
+        Requirement::HostNetwork,
+        Requirement::NoneNetwork,
+        Requirement::Privileged,
+        Requirement::Volumes,
+    ];
+
+    /// The task definition feature, as the JSON names it.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Requirement::HealthChecks => "healthCheck",
+            Requirement::Init => "linuxParameters.initProcessEnabled",
+            Requirement::Ulimits => "ulimits",
+            Requirement::Links => "links",
+            Requirement::BridgeNetwork => "networkMode bridge",
+            Requirement::HostNetwork => "networkMode host",
+            Requirement::NoneNetwork => "networkMode none",
+            Requirement::Privileged => "privileged",
+            Requirement::Volumes => "volumes",
+        }
+    }
+
+    /// The instance attribute that advertises it (`ecs.capability.*`).
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Requirement::HealthChecks => "ecs.capability.container-health-check",
+            Requirement::Init => "ecs.capability.init",
+            Requirement::Ulimits => "ecs.capability.ulimits",
+            Requirement::Links => "ecs.capability.links",
+            Requirement::BridgeNetwork => "ecs.capability.network.bridge",
+            Requirement::HostNetwork => "ecs.capability.network.host",
+            Requirement::NoneNetwork => "ecs.capability.network.none",
+            Requirement::Privileged => "ecs.capability.privileged-container",
+            Requirement::Volumes => "ecs.capability.volumes",
+        }
+    }
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.feature())
     }
 }

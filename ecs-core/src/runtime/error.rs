@@ -40,6 +40,9 @@ pub enum RuntimeError {
 impl RuntimeError {
     /// Whether the same call may succeed later (the engine was away or slow).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, RuntimeError::Unavailable(_) | RuntimeError::Timeout(_))
+        matches!(
+            self,
+            RuntimeError::Unavailable(_) | RuntimeError::Timeout(_)
+        )
     }
 }

@@ -19,13 +19,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-pub use capabilities::Capabilities;
+pub use capabilities::{Capabilities, Requirement};
 pub use error::RuntimeError;
 pub use memory::{Behavior, InMemoryRuntime};
-pub use spec::{container_spec, engine_name, TaskContext};
+pub use spec::{TaskContext, container_spec, engine_name};
 pub use types::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState, ContainerStats,
-    HealthCheckSpec, HealthStatus, HostInfo, MountSpec, PortBinding, PortSpec, PullPolicy, UlimitSpec,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
+    ContainerStats, HealthCheckSpec, HealthStatus, HostInfo, MountSpec, PortBinding, PortSpec,
+    PullPolicy, UlimitSpec,
 };
 
 /// A container engine on one container instance.
@@ -53,7 +54,8 @@ pub trait ContainerRuntime: Send + Sync {
 
     /// Stops a container: SIGTERM, then SIGKILL after `timeout`. Returns once it has
     /// exited; stopping an exited container is not an error.
-    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> Result<(), RuntimeError>;
+    async fn stop_container(&self, id: &ContainerId, timeout: Duration)
+    -> Result<(), RuntimeError>;
 
     /// Removes a container (stopping it first if needed).
     async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError>;
@@ -65,7 +67,10 @@ pub trait ContainerRuntime: Send + Sync {
     async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError>;
 
     /// Containers carrying all of `labels`.
-    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>, RuntimeError>;
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, RuntimeError>;
 
     /// Container events from now on. The stream ends when the engine goes away.
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError>;

@@ -25,7 +25,13 @@ pub struct TaskContext {
 /// The engine-side name of a task's container: `ecs-FAMILY-REVISION-CONTAINER-TASKID`,
 /// the ECS agent's pattern.
 pub fn engine_name(td: &TaskDefinition, container: &str, task_id: &str) -> String {
-    format!("ecs-{}-{}-{}-{}", td.family(), td.revision.unwrap_or(0), container, task_id)
+    format!(
+        "ecs-{}-{}-{}-{}",
+        td.family(),
+        td.revision.unwrap_or(0),
+        container,
+        task_id
+    )
 }
 
 /// Seconds of an ECS duration field, with a default when unset.
@@ -38,7 +44,9 @@ fn health(hc: &HealthCheck) -> HealthCheckSpec {
         command: hc.command.clone(),
         interval: seconds(hc.interval, HealthCheck::DEFAULT_INTERVAL as u64),
         timeout: seconds(hc.timeout, HealthCheck::DEFAULT_TIMEOUT as u64),
-        retries: hc.retries.map_or(HealthCheck::DEFAULT_RETRIES as u32, |r| r.max(0) as u32),
+        retries: hc
+            .retries
+            .map_or(HealthCheck::DEFAULT_RETRIES as u32, |r| r.max(0) as u32),
         start_period: seconds(hc.start_period, 0),
     }
 }
@@ -48,8 +56,15 @@ fn health(hc: &HealthCheck) -> HealthCheckSpec {
 /// Volumes: a host `sourcePath` is a bind mount; any other volume is an engine volume
 /// named after the task (`ecs-TASKID-VOLUME`, task-scoped) or, for `shared` Docker
 /// volumes, after the volume itself.
-pub fn container_spec(td: &TaskDefinition, c: &ContainerDefinition, ctx: &TaskContext) -> ContainerSpec {
-    let mut spec = ContainerSpec::new(engine_name(td, c.name(), &ctx.task_id), c.image.clone().unwrap_or_default());
+pub fn container_spec(
+    td: &TaskDefinition,
+    c: &ContainerDefinition,
+    ctx: &TaskContext,
+) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(
+        engine_name(td, c.name(), &ctx.task_id),
+        c.image.clone().unwrap_or_default(),
+    );
     spec.entry_point = c.effective_entry_point().map(<[String]>::to_vec);
     spec.command = c.effective_command().map(<[String]>::to_vec);
     spec.environment = c
@@ -61,8 +76,14 @@ pub fn container_spec(td: &TaskDefinition, c: &ContainerDefinition, ctx: &TaskCo
     let mut l: BTreeMap<String, String> = c.docker_labels.clone().unwrap_or_default();
     l.insert(labels::CLUSTER.into(), ctx.cluster.clone());
     l.insert(labels::TASK_ARN.into(), ctx.task_arn.clone());
-    l.insert(labels::TASK_DEFINITION_FAMILY.into(), td.family().to_owned());
-    l.insert(labels::TASK_DEFINITION_VERSION.into(), td.revision.unwrap_or(0).to_string());
+    l.insert(
+        labels::TASK_DEFINITION_FAMILY.into(),
+        td.family().to_owned(),
+    );
+    l.insert(
+        labels::TASK_DEFINITION_VERSION.into(),
+        td.revision.unwrap_or(0).to_string(),
+    );
     l.insert(labels::CONTAINER_NAME.into(), c.name().to_owned());
     l.insert(labels::TASK_GROUP.into(), ctx.group.clone());
     if let Some(service) = &ctx.service {
@@ -78,9 +99,16 @@ pub fn container_spec(td: &TaskDefinition, c: &ContainerDefinition, ctx: &TaskCo
             let container_port = u16::try_from(pm.container_port?).ok()?;
             let host_port = match mode {
                 NetworkMode::Host => container_port,
-                _ => pm.host_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
+                _ => pm
+                    .host_port
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0),
             };
-            Some(PortSpec { container_port, host_port, protocol: pm.protocol() })
+            Some(PortSpec {
+                container_port,
+                host_port,
+                protocol: pm.protocol(),
+            })
         })
         .collect();
     spec.cpu_shares = c.cpu.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0);
@@ -96,7 +124,11 @@ pub fn container_spec(td: &TaskDefinition, c: &ContainerDefinition, ctx: &TaskCo
             let container_path = m.container_path.clone()?;
             let read_only = m.read_only.unwrap_or(false);
             match volume.host.as_ref().and_then(|h| h.source_path.clone()) {
-                Some(host_path) => Some(MountSpec::Bind { host_path, container_path, read_only }),
+                Some(host_path) => Some(MountSpec::Bind {
+                    host_path,
+                    container_path,
+                    read_only,
+                }),
                 None => {
                     let shared = volume
                         .docker_volume_configuration
@@ -107,17 +139,29 @@ pub fn container_spec(td: &TaskDefinition, c: &ContainerDefinition, ctx: &TaskCo
                     } else {
                         format!("ecs-{}-{}", ctx.task_id, volume.name())
                     };
-                    Some(MountSpec::Volume { name, container_path, read_only })
+                    Some(MountSpec::Volume {
+                        name,
+                        container_path,
+                        read_only,
+                    })
                 }
             }
         })
         .collect();
-    spec.init = c.linux_parameters.as_ref().and_then(|l| l.init_process_enabled).unwrap_or(false);
+    spec.init = c
+        .linux_parameters
+        .as_ref()
+        .and_then(|l| l.init_process_enabled)
+        .unwrap_or(false);
     spec.ulimits = c
         .ulimits
         .iter()
         .flatten()
-        .map(|u| UlimitSpec { name: u.name, soft: i64::from(u.soft_limit), hard: i64::from(u.hard_limit) })
+        .map(|u| UlimitSpec {
+            name: u.name,
+            soft: i64::from(u.soft_limit),
+            hard: i64::from(u.hard_limit),
+        })
         .collect();
     spec.user = c.user.clone();
     spec.working_directory = c.working_directory.clone();

@@ -250,8 +250,21 @@ pub struct ContainerInfo {
 
 impl ContainerInfo {
     /// An info with the given id, name, labels and state, healthy unknown, no ports.
-    pub fn new(id: ContainerId, name: String, labels: BTreeMap<String, String>, state: ContainerState) -> Self {
-        Self { id, name, labels, state, health: HealthStatus::Unknown, oom_killed: false, ports: Vec::new() }
+    pub fn new(
+        id: ContainerId,
+        name: String,
+        labels: BTreeMap<String, String>,
+        state: ContainerState,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            labels,
+            state,
+            health: HealthStatus::Unknown,
+            oom_killed: false,
+            ports: Vec::new(),
+        }
     }
 }
 

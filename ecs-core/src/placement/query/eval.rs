@@ -68,16 +68,24 @@ fn test(t: &Test, target: &dyn QueryTarget) -> bool {
         }
         Subject::TaskGroup => None,
     };
+    let same = |a: &str, v: &str| {
+        if t.subject == Subject::RegisteredAt {
+            // Instants, not their spelling: `+00:00` and `Z` are the same.
+            matches!((parse_instant(a), parse_instant(v)), (Some(x), Some(y)) if x == y)
+        } else {
+            a == v
+        }
+    };
     match (&t.op, value) {
         (Op::Exists, v) => v.is_some(),
         (Op::NotExists, v) => v.is_none(),
         // An absent subject equals nothing, is in no list and matches no pattern.
         (Op::Ne | Op::NotIn | Op::NotMatches, None) => true,
         (_, None) => false,
-        (Op::Eq, Some(v)) => arg_value(&t.arg).is_some_and(|a| a == v),
-        (Op::Ne, Some(v)) => arg_value(&t.arg).is_none_or(|a| a != v),
-        (Op::In, Some(v)) => arg_list(&t.arg).iter().any(|a| a == v),
-        (Op::NotIn, Some(v)) => !arg_list(&t.arg).iter().any(|a| a == v),
+        (Op::Eq, Some(v)) => arg_value(&t.arg).is_some_and(|a| same(a, v)),
+        (Op::Ne, Some(v)) => arg_value(&t.arg).is_none_or(|a| !same(a, v)),
+        (Op::In, Some(v)) => arg_list(&t.arg).iter().any(|a| same(a, v)),
+        (Op::NotIn, Some(v)) => !arg_list(&t.arg).iter().any(|a| same(a, v)),
         (Op::Matches, Some(v)) => matches!(&t.arg, Arg::Pattern(re) if re.is_match(v)),
         (Op::NotMatches, Some(v)) => !matches!(&t.arg, Arg::Pattern(re) if re.is_match(v)),
         (op @ (Op::Gt | Op::Ge | Op::Lt | Op::Le), Some(v)) => {
@@ -116,6 +124,9 @@ fn arg_list(arg: &Arg) -> &[String] {
 fn compare(subject: &Subject, value: &str, arg: &str) -> Option<Ordering> {
     if *subject == Subject::RegisteredAt {
         return Some(parse_instant(value)?.cmp(&parse_instant(arg)?));
+    }
+    if *subject == Subject::AgentVersion {
+        return Some(version(value)?.cmp(&version(arg)?));
     }
     if let (Ok(a), Ok(b)) = (value.parse::<f64>(), arg.parse::<f64>()) {
         return a.partial_cmp(&b);

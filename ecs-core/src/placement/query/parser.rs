@@ -226,6 +226,15 @@ impl Parser {
         };
         self.skip_ws();
         let op = self.operator()?;
+        if subject == Subject::TaskGroup
+            && matches!(
+                op,
+                Op::Gt | Op::Ge | Op::Lt | Op::Le | Op::Matches | Op::NotMatches
+            )
+        {
+            self.pos = start;
+            return Err(self.error("task:group with ==, !=, in, !in, exists or !exists"));
+        }
         let arg = match op {
             Op::Exists | Op::NotExists => Arg::None,
             Op::In | Op::NotIn => Arg::List(self.list()?),
@@ -341,7 +350,10 @@ impl Parser {
         } else {
             let mut depth = 0usize;
             while let Some(c) = self.peek() {
-                if c.is_whitespace() || (c == ')' && depth == 0) {
+                let next = self.chars.get(self.pos + 1).copied();
+                let combinator =
+                    depth == 0 && matches!((c, next), ('&', Some('&')) | ('|', Some('|')));
+                if c.is_whitespace() || (c == ')' && depth == 0) || combinator {
                     break;
                 }
                 match c {
@@ -356,7 +368,9 @@ impl Parser {
         if text.is_empty() {
             return Err(self.error("a pattern"));
         }
-        regex::Regex::new(&format!("^(?:{text})$"))
+        // Checked alone first: `a)|(b` would otherwise slip through the anchoring.
+        regex::Regex::new(&text)
+            .and_then(|_| regex::Regex::new(&format!("^(?:{text})$")))
             .map(Arg::Pattern)
             .map_err(|e| {
                 let detail = e.to_string();

@@ -50,7 +50,11 @@ impl Behavior {
 
     /// Runs for `duration`, then exits with `code`.
     pub fn exits(code: i32, after: Duration) -> Self {
-        Self { run_for: Some(after), exit_code: code, ..Self::forever() }
+        Self {
+            run_for: Some(after),
+            exit_code: code,
+            ..Self::forever()
+        }
     }
 
     /// Ignores SIGTERM (stops only by SIGKILL at the stop timeout, with 137).

@@ -21,8 +21,8 @@ pub use behavior::{Behavior, Matcher, Operation};
 
 use super::labels;
 use super::types::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState, ContainerStats,
-    HealthStatus, HostInfo, PortBinding, PullPolicy,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
+    ContainerStats, HealthStatus, HostInfo, PortBinding, PullPolicy,
 };
 use super::{Capabilities, ContainerRuntime, RuntimeError};
 use crate::cluster::Resources;
@@ -109,7 +109,11 @@ impl InMemoryRuntime {
 
     /// Only these images can be pulled (and `present` ones are there already); others
     /// fail with [`RuntimeError::ImageUnavailable`].
-    pub fn restrict_images<'a>(&self, present: impl IntoIterator<Item = &'a str>, pullable: impl IntoIterator<Item = &'a str>) {
+    pub fn restrict_images<'a>(
+        &self,
+        present: impl IntoIterator<Item = &'a str>,
+        pullable: impl IntoIterator<Item = &'a str>,
+    ) {
         let mut s = self.state();
         s.pull_any = false;
         s.images.extend(present.into_iter().map(str::to_owned));
@@ -146,7 +150,10 @@ impl InMemoryRuntime {
     /// The container dies now with `exit_code`, as if its process exited.
     pub fn kill(&self, id: &ContainerId, exit_code: i32) -> Result<(), RuntimeError> {
         let mut s = self.state();
-        let running = s.containers.get(id).map(|c| c.info.state == ContainerState::Running);
+        let running = s
+            .containers
+            .get(id)
+            .map(|c| c.info.state == ContainerState::Running);
         match running {
             None => Err(RuntimeError::NotFound(id.to_string())),
             Some(false) => Ok(()),
@@ -161,12 +168,20 @@ impl InMemoryRuntime {
     pub fn set_health(&self, id: &ContainerId, health: HealthStatus) -> Result<(), RuntimeError> {
         let mut s = self.state();
         set_health(&mut s, id, health);
-        if s.containers.contains_key(id) { Ok(()) } else { Err(RuntimeError::NotFound(id.to_string())) }
+        if s.containers.contains_key(id) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotFound(id.to_string()))
+        }
     }
 
     /// Every container the engine holds, running or not.
     pub fn containers(&self) -> Vec<ContainerInfo> {
-        self.state().containers.values().map(|c| c.info.clone()).collect()
+        self.state()
+            .containers
+            .values()
+            .map(|c| c.info.clone())
+            .collect()
     }
 
     /// The id of the container whose task-definition name is `name` (the most recent).
@@ -175,7 +190,13 @@ impl InMemoryRuntime {
             .containers
             .values()
             .rev()
-            .find(|c| c.info.labels.get(labels::CONTAINER_NAME).map(String::as_str) == Some(name))
+            .find(|c| {
+                c.info
+                    .labels
+                    .get(labels::CONTAINER_NAME)
+                    .map(String::as_str)
+                    == Some(name)
+            })
             .map(|c| c.info.id.clone())
     }
 
@@ -192,7 +213,10 @@ impl InMemoryRuntime {
         }
         let mut s = self.state();
         if s.unavailable {
-            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+            return Err(RuntimeError::Unavailable(format!(
+                "{} is unavailable",
+                self.inner.name
+            )));
         }
         match s.faults.get_mut(&op).and_then(VecDeque::pop_front) {
             Some(error) => Err(error),
@@ -216,13 +240,22 @@ impl InMemoryRuntime {
 
     /// Runs `f` on the engine state after `delay`, if the container is still in the run
     /// the timer was set for.
-    fn after(&self, id: &ContainerId, run: u64, delay: Duration, f: impl FnOnce(&mut State, &ContainerId) + Send + 'static) {
+    fn after(
+        &self,
+        id: &ContainerId,
+        run: u64,
+        delay: Duration,
+        f: impl FnOnce(&mut State, &ContainerId) + Send + 'static,
+    ) {
         let me = self.clone();
         let id = id.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let mut s = me.state();
-            if s.containers.get(&id).is_some_and(|c| c.run == run && c.info.state == ContainerState::Running) {
+            if s.containers
+                .get(&id)
+                .is_some_and(|c| c.run == run && c.info.state == ContainerState::Running)
+            {
                 f(&mut s, &id);
             }
         });
@@ -232,12 +265,17 @@ impl InMemoryRuntime {
 fn emit(s: &State, id: &ContainerId, kind: ContainerEventKind) {
     if let Some(events) = &s.events {
         // No receiver is fine: nobody is listening.
-        let _ = events.send(ContainerEvent { id: id.clone(), kind });
+        let _ = events.send(ContainerEvent {
+            id: id.clone(),
+            kind,
+        });
     }
 }
 
 fn exit(s: &mut State, id: &ContainerId, exit_code: i32, oom: bool) {
-    let Some(c) = s.containers.get_mut(id) else { return };
+    let Some(c) = s.containers.get_mut(id) else {
+        return;
+    };
     c.info.state = ContainerState::Exited { exit_code };
     c.info.oom_killed = oom;
     c.run += 1;
@@ -249,7 +287,9 @@ fn exit(s: &mut State, id: &ContainerId, exit_code: i32, oom: bool) {
 }
 
 fn set_health(s: &mut State, id: &ContainerId, health: HealthStatus) {
-    let Some(c) = s.containers.get_mut(id) else { return };
+    let Some(c) = s.containers.get_mut(id) else {
+        return;
+    };
     if c.info.health != health {
         c.info.health = health;
         emit(s, id, ContainerEventKind::Health(health));
@@ -270,7 +310,10 @@ impl ContainerRuntime for InMemoryRuntime {
         let latency = self.state().latency;
         tokio::time::sleep(latency).await;
         if self.state().unavailable {
-            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+            return Err(RuntimeError::Unavailable(format!(
+                "{} is unavailable",
+                self.inner.name
+            )));
         }
         Ok(self.inner.host.clone())
     }
@@ -304,14 +347,32 @@ impl ContainerRuntime for InMemoryRuntime {
             return Err(RuntimeError::NotFound(format!("image {}", spec.image)));
         }
         if s.containers.values().any(|c| c.info.name == spec.name) {
-            return Err(RuntimeError::Conflict(format!("the container name {} is already in use", spec.name)));
+            return Err(RuntimeError::Conflict(format!(
+                "the container name {} is already in use",
+                spec.name
+            )));
         }
         let id = ContainerId(format!("{:012x}", s.next_id));
         s.next_id += 1;
         let behavior = Self::behavior_for(&s, spec);
         let (exited, _) = watch::channel(false);
-        let info = ContainerInfo::new(id.clone(), spec.name.clone(), spec.labels.clone(), ContainerState::Created);
-        s.containers.insert(id.clone(), Sim { info, spec: spec.clone(), behavior, run: 0, started: None, exited });
+        let info = ContainerInfo::new(
+            id.clone(),
+            spec.name.clone(),
+            spec.labels.clone(),
+            ContainerState::Created,
+        );
+        s.containers.insert(
+            id.clone(),
+            Sim {
+                info,
+                spec: spec.clone(),
+                behavior,
+                run: 0,
+                started: None,
+                exited,
+            },
+        );
         Ok(id)
     }
 
@@ -319,18 +380,31 @@ impl ContainerRuntime for InMemoryRuntime {
         self.enter(Operation::Start).await?;
         let (run, behavior, has_check) = {
             let mut s = self.state();
-            let Some(c) = s.containers.get(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            let Some(c) = s.containers.get(id) else {
+                return Err(RuntimeError::NotFound(id.to_string()));
+            };
             if c.info.state == ContainerState::Running {
                 return Ok(());
             }
             // Fixed host ports are exclusive among running containers.
-            let wanted: Vec<_> = c.spec.ports.iter().filter(|p| p.host_port != 0).map(|p| (p.host_port, p.protocol)).collect();
+            let wanted: Vec<_> = c
+                .spec
+                .ports
+                .iter()
+                .filter(|p| p.host_port != 0)
+                .map(|p| (p.host_port, p.protocol))
+                .collect();
             let taken = s.containers.values().any(|o| {
                 o.info.state == ContainerState::Running
-                    && o.info.ports.iter().any(|b| wanted.contains(&(b.host_port, b.protocol)))
+                    && o.info
+                        .ports
+                        .iter()
+                        .any(|b| wanted.contains(&(b.host_port, b.protocol)))
             });
             if taken {
-                return Err(RuntimeError::Conflict(format!("a host port of {id} is already allocated")));
+                return Err(RuntimeError::Conflict(format!(
+                    "a host port of {id} is already allocated"
+                )));
             }
             let specs = c.spec.ports.clone();
             let mut ports = Vec::new();
@@ -341,9 +415,15 @@ impl ContainerRuntime for InMemoryRuntime {
                 } else {
                     p.host_port
                 };
-                ports.push(PortBinding { container_port: p.container_port, host_port, protocol: p.protocol });
+                ports.push(PortBinding {
+                    container_port: p.container_port,
+                    host_port,
+                    protocol: p.protocol,
+                });
             }
-            let Some(c) = s.containers.get_mut(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            let Some(c) = s.containers.get_mut(id) else {
+                return Err(RuntimeError::NotFound(id.to_string()));
+            };
             c.run += 1;
             c.info.state = ContainerState::Running;
             c.info.ports = ports;
@@ -367,17 +447,25 @@ impl ContainerRuntime for InMemoryRuntime {
                 self.after(id, run, d, |s, id| set_health(s, id, HealthStatus::Healthy));
             }
             if let Some(d) = behavior.unhealthy_after {
-                self.after(id, run, d, |s, id| set_health(s, id, HealthStatus::Unhealthy));
+                self.after(id, run, d, |s, id| {
+                    set_health(s, id, HealthStatus::Unhealthy)
+                });
             }
         }
         Ok(())
     }
 
-    async fn stop_container(&self, id: &ContainerId, timeout: Duration) -> Result<(), RuntimeError> {
+    async fn stop_container(
+        &self,
+        id: &ContainerId,
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
         self.enter(Operation::Stop).await?;
         let mut exited = {
             let mut s = self.state();
-            let Some(c) = s.containers.get(id) else { return Err(RuntimeError::NotFound(id.to_string())) };
+            let Some(c) = s.containers.get(id) else {
+                return Err(RuntimeError::NotFound(id.to_string()));
+            };
             if c.info.state != ContainerState::Running {
                 return Ok(());
             }
@@ -403,24 +491,40 @@ impl ContainerRuntime for InMemoryRuntime {
     async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.enter(Operation::Remove).await?;
         let mut s = self.state();
-        if s.containers.get(id).is_some_and(|c| c.info.state == ContainerState::Running) {
+        if s.containers
+            .get(id)
+            .is_some_and(|c| c.info.state == ContainerState::Running)
+        {
             exit(&mut s, id, 137, false);
         }
-        s.containers.remove(id).map(|_| ()).ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+        s.containers
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
     }
 
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
         self.enter(Operation::Inspect).await?;
-        self.state().containers.get(id).map(|c| c.info.clone()).ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+        self.state()
+            .containers
+            .get(id)
+            .map(|c| c.info.clone())
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
     }
 
     async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
         self.enter(Operation::Stats).await?;
         let s = self.state();
-        let c = s.containers.get(id).ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+        let c = s
+            .containers
+            .get(id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
         let now = Instant::now();
         let running = c.info.state == ContainerState::Running;
-        let elapsed = c.started.filter(|_| running).map_or(Duration::ZERO, |t| now - t);
+        let elapsed = c
+            .started
+            .filter(|_| running)
+            .map_or(Duration::ZERO, |t| now - t);
         Ok(ContainerStats {
             cpu_total_ns: (elapsed.as_nanos() as f64 * c.behavior.cpu) as u64,
             sampled_at_ns: (now - self.inner.epoch).as_nanos() as u64,
@@ -429,7 +533,10 @@ impl ContainerRuntime for InMemoryRuntime {
         })
     }
 
-    async fn list_containers(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerInfo>, RuntimeError> {
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, RuntimeError> {
         self.enter(Operation::List).await?;
         Ok(self
             .state()
@@ -443,7 +550,10 @@ impl ContainerRuntime for InMemoryRuntime {
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
         let s = self.state();
         let Some(events) = s.events.as_ref().filter(|_| !s.unavailable) else {
-            return Err(RuntimeError::Unavailable(format!("{} is unavailable", self.inner.name)));
+            return Err(RuntimeError::Unavailable(format!(
+                "{} is unavailable",
+                self.inner.name
+            )));
         };
         let rx = events.subscribe();
         Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {

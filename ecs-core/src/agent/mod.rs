@@ -1,0 +1,103 @@
+//! The agent of one container instance: its runtime, the routing of the runtime's
+//! container events to the tasks they concern, and the event pump that notices when the
+//! instance's engine goes away (agent disconnected) and comes back.
+
+pub(crate) mod runner;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::control::Shared;
+use crate::ids::{ClusterName, InstanceId};
+use crate::runtime::{Capabilities, ContainerEvent, ContainerId, ContainerRuntime};
+
+/// One container instance's agent.
+pub(crate) struct Agent {
+    pub(crate) cluster: ClusterName,
+    pub(crate) instance: InstanceId,
+    pub(crate) runtime: Arc<dyn ContainerRuntime>,
+    pub(crate) capabilities: Capabilities,
+    routes: Mutex<HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("instance", &self.instance)
+            .field("runtime", &self.runtime.name())
+            .finish()
+    }
+}
+
+impl Agent {
+    pub(crate) fn new(
+        cluster: ClusterName,
+        instance: InstanceId,
+        runtime: Arc<dyn ContainerRuntime>,
+    ) -> Self {
+        let capabilities = runtime.capabilities();
+        Self {
+            cluster,
+            instance,
+            runtime,
+            capabilities,
+            routes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn routes(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>
+    {
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `id`'s events to `tx` from now on.
+    pub(crate) fn route(&self, id: ContainerId, tx: mpsc::UnboundedSender<ContainerEvent>) {
+        self.routes().insert(id, tx);
+    }
+
+    /// Stops sending `id`'s events.
+    pub(crate) fn unroute(&self, id: &ContainerId) {
+        self.routes().remove(id);
+    }
+
+    fn dispatch(&self, event: ContainerEvent) {
+        let routes = self.routes();
+        if let Some(tx) = routes.get(&event.id) {
+            // A runner that has finished has dropped its receiver; nothing to do.
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Forwards the runtime's events until the control plane is dropped. When the
+    /// stream cannot be opened or ends, the agent counts as disconnected until it can be
+    /// opened again; runners keep their own resync meanwhile.
+    pub(crate) async fn pump(self: Arc<Self>, shared: Weak<Shared>, retry: Duration) {
+        loop {
+            match self.runtime.events().await {
+                Ok(mut stream) => {
+                    match shared.upgrade() {
+                        Some(s) => s.set_agent_connected(&self.cluster, &self.instance, true),
+                        None => return,
+                    }
+                    while let Some(event) = stream.next().await {
+                        self.dispatch(event);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(instance = %self.instance, error = %e, "event stream unavailable")
+                }
+            }
+            match shared.upgrade() {
+                Some(s) => s.set_agent_connected(&self.cluster, &self.instance, false),
+                None => return,
+            }
+            tokio::time::sleep(retry).await;
+        }
+    }
+}

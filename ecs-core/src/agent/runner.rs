@@ -1,0 +1,567 @@
+//! One task's lifecycle on its instance: pull, create and start containers in
+//! dependency order, watch them, and stop, remove and release them, publishing every
+//! change. Driven by the runtime's container events, with a periodic resync (inspect)
+//! as the safety net for missed events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::Agent;
+use crate::control::{Shared, StopRequest};
+use crate::ids::TaskId;
+use crate::runtime::{
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerSpec, ContainerState, HealthStatus,
+    RuntimeError, TaskContext, container_spec,
+};
+use crate::task::{ContainerStatus, StopCode, TaskStatus};
+use crate::task_definition::{ContainerCondition, TaskDefinition};
+
+/// One container as the runner tracks it.
+struct Slot {
+    name: String,
+    essential: bool,
+    spec: ContainerSpec,
+    /// Indexes of dependencies and their conditions.
+    depends_on: Vec<(usize, ContainerCondition)>,
+    /// Seconds this container may take to reach what its dependents wait for.
+    start_timeout: Option<Duration>,
+    id: Option<ContainerId>,
+    started_at: Option<Instant>,
+    exit_code: Option<i32>,
+    health: HealthStatus,
+}
+
+impl Slot {
+    fn running(&self) -> bool {
+        self.started_at.is_some() && self.exit_code.is_none()
+    }
+}
+
+/// Why the task stops.
+struct Cause {
+    code: StopCode,
+    reason: String,
+}
+
+pub(crate) struct Runner {
+    shared: Arc<Shared>,
+    agent: Arc<Agent>,
+    task_id: TaskId,
+    slots: Vec<Slot>,
+    events_tx: mpsc::UnboundedSender<ContainerEvent>,
+    events: mpsc::UnboundedReceiver<ContainerEvent>,
+    stop: watch::Receiver<Option<StopRequest>>,
+    resync: Duration,
+}
+
+enum Wake {
+    Event(ContainerEvent),
+    Stop,
+    Resync,
+    Deadline,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        agent: Arc<Agent>,
+        task_id: TaskId,
+        td: &TaskDefinition,
+        ctx: &TaskContext,
+        stop: watch::Receiver<Option<StopRequest>>,
+        resync: Duration,
+    ) -> Self {
+        let names: Vec<&str> = td.containers().iter().map(|c| c.name()).collect();
+        let slots = td
+            .containers()
+            .iter()
+            .map(|c| Slot {
+                name: c.name().to_owned(),
+                essential: c.is_essential(),
+                spec: container_spec(td, c, ctx),
+                depends_on: c
+                    .depends_on()
+                    .iter()
+                    .filter_map(|d| {
+                        Some((
+                            names.iter().position(|n| *n == d.container_name)?,
+                            d.condition,
+                        ))
+                    })
+                    .collect(),
+                start_timeout: c
+                    .start_timeout
+                    .and_then(|s| u64::try_from(s).ok())
+                    .map(Duration::from_secs),
+                id: None,
+                started_at: None,
+                exit_code: None,
+                health: HealthStatus::Unknown,
+            })
+            .collect();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        Self {
+            shared,
+            agent,
+            task_id,
+            slots,
+            events_tx,
+            events,
+            stop,
+            resync,
+        }
+    }
+
+    /// Runs the task from PENDING to STOPPED.
+    pub(crate) async fn run(mut self) {
+        let cause = match self.start().await {
+            Ok(()) => {
+                self.shared.update_task(&self.task_id, |t| {
+                    t.last_status = TaskStatus::Running;
+                    t.started_at = Some(jiff::Timestamp::now());
+                });
+                self.watch_running().await
+            }
+            Err(cause) => cause,
+        };
+        self.shut_down(cause).await;
+    }
+
+    fn stop_requested(&self) -> Option<Cause> {
+        self.stop.borrow().as_ref().map(|r| Cause {
+            code: r.code,
+            reason: r.reason.clone(),
+        })
+    }
+
+    fn failed(reason: String) -> Cause {
+        Cause {
+            code: StopCode::TaskFailedToStart,
+            reason,
+        }
+    }
+
+    /// PENDING (images), ACTIVATING (containers in dependency order), until every
+    /// container has started.
+    async fn start(&mut self) -> Result<(), Cause> {
+        self.shared
+            .update_task(&self.task_id, |t| t.last_status = TaskStatus::Pending);
+        let policy = self.shared.config.pull_policy;
+        let images: std::collections::BTreeSet<String> =
+            self.slots.iter().map(|s| s.spec.image.clone()).collect();
+        for image in images {
+            if let Some(cause) = self.stop_requested() {
+                return Err(cause);
+            }
+            self.agent
+                .runtime
+                .ensure_image(&image, policy)
+                .await
+                .map_err(|e| Self::failed(pull_reason(&e)))?;
+        }
+        self.shared
+            .update_task(&self.task_id, |t| t.last_status = TaskStatus::Activating);
+        let mut resync = tokio::time::interval(self.resync);
+        resync.tick().await;
+        loop {
+            if let Some(cause) = self.stop_requested() {
+                return Err(cause);
+            }
+            // An essential container that exits before the task is up stops it.
+            if let Some(s) = self
+                .slots
+                .iter()
+                .find(|s| s.essential && s.exit_code.is_some())
+            {
+                return Err(essential_exited(&s.name));
+            }
+            let mut progressed = false;
+            for i in 0..self.slots.len() {
+                if self.slots[i].id.is_some() {
+                    continue;
+                }
+                match self.readiness(i) {
+                    Readiness::Ready => {
+                        self.create_and_start(i).await?;
+                        progressed = true;
+                    }
+                    Readiness::Never(reason) => return Err(Self::failed(reason)),
+                    Readiness::Waiting => {}
+                }
+            }
+            if self.slots.iter().all(|s| s.started_at.is_some()) {
+                return Ok(());
+            }
+            if progressed {
+                continue;
+            }
+            match self.wait(&mut resync, self.next_deadline()).await {
+                Wake::Event(e) => self.apply(e),
+                Wake::Stop => {}
+                Wake::Resync => self.resync().await,
+                Wake::Deadline => {
+                    if let Some(reason) = self.timed_out() {
+                        return Err(Self::failed(reason));
+                    }
+                }
+            }
+        }
+    }
+
+    fn readiness(&self, i: usize) -> Readiness {
+        let mut ready = true;
+        for &(d, condition) in &self.slots[i].depends_on {
+            let dep = &self.slots[d];
+            let met = match condition {
+                ContainerCondition::Start => dep.started_at.is_some(),
+                ContainerCondition::Complete => dep.exit_code.is_some(),
+                ContainerCondition::Success => match dep.exit_code {
+                    Some(0) => true,
+                    Some(code) => {
+                        return Readiness::Never(format!(
+                            "dependency {} of container {} exited with {code}, not SUCCESS",
+                            dep.name, self.slots[i].name
+                        ));
+                    }
+                    None => false,
+                },
+                ContainerCondition::Healthy => {
+                    if dep.exit_code.is_some() {
+                        return Readiness::Never(format!(
+                            "dependency {} of container {} exited before it was HEALTHY",
+                            dep.name, self.slots[i].name
+                        ));
+                    }
+                    dep.health == HealthStatus::Healthy
+                }
+            };
+            ready &= met;
+        }
+        if ready {
+            Readiness::Ready
+        } else {
+            Readiness::Waiting
+        }
+    }
+
+    /// When the earliest dependency with a `startTimeout` runs out.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.pending_dependencies()
+            .filter_map(|d| Some(self.slots[d].started_at? + self.slots[d].start_timeout?))
+            .min()
+    }
+
+    fn pending_dependencies(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| s.id.is_none())
+            .flat_map(|s| s.depends_on.iter().map(|(d, _)| *d))
+    }
+
+    fn timed_out(&self) -> Option<String> {
+        let now = Instant::now();
+        for s in self.slots.iter().filter(|s| s.id.is_none()) {
+            for &(d, condition) in &s.depends_on {
+                let dep = &self.slots[d];
+                if let (Some(at), Some(limit)) = (dep.started_at, dep.start_timeout)
+                    && now >= at + limit
+                    && !self.condition_met(d, condition)
+                {
+                    return Some(format!(
+                        "dependency {} of container {} did not reach {condition} within its startTimeout of {}s",
+                        dep.name,
+                        s.name,
+                        limit.as_secs()
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    fn condition_met(&self, d: usize, condition: ContainerCondition) -> bool {
+        let dep = &self.slots[d];
+        match condition {
+            ContainerCondition::Start => dep.started_at.is_some(),
+            ContainerCondition::Complete => dep.exit_code.is_some(),
+            ContainerCondition::Success => dep.exit_code == Some(0),
+            ContainerCondition::Healthy => dep.health == HealthStatus::Healthy,
+        }
+    }
+
+    async fn create_and_start(&mut self, i: usize) -> Result<(), Cause> {
+        let rt = self.agent.runtime.clone();
+        let id = rt
+            .create_container(&self.slots[i].spec)
+            .await
+            .map_err(|e| Self::failed(format!("CannotCreateContainerError: {e}")))?;
+        // Route before starting so that no event of the new container is missed.
+        self.agent.route(id.clone(), self.events_tx.clone());
+        self.slots[i].id = Some(id.clone());
+        let name = self.slots[i].name.clone();
+        self.shared
+            .update_container(&self.task_id, &name, |c| c.runtime_id = Some(id.clone()));
+        rt.start_container(&id)
+            .await
+            .map_err(|e| Self::failed(format!("CannotStartContainerError: {e}")))?;
+        self.slots[i].started_at = Some(Instant::now());
+        let ports = rt
+            .inspect_container(&id)
+            .await
+            .map(|info| info.ports)
+            .unwrap_or_default();
+        self.shared.update_container(&self.task_id, &name, |c| {
+            if c.last_status == ContainerStatus::Pending {
+                c.last_status = ContainerStatus::Running;
+            }
+            c.network_bindings = ports;
+        });
+        Ok(())
+    }
+
+    async fn wait(
+        &mut self,
+        resync: &mut tokio::time::Interval,
+        deadline: Option<Instant>,
+    ) -> Wake {
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(e) = self.events.recv() => Wake::Event(e),
+            changed = self.stop.changed() => {
+                if changed.is_err() {
+                    // The control plane is gone: nothing will ask again; stop.
+                    std::future::pending::<()>().await;
+                }
+                Wake::Stop
+            }
+            _ = resync.tick() => Wake::Resync,
+            () = sleep => Wake::Deadline,
+        }
+    }
+
+    /// RUNNING until an essential container exits or a stop is requested.
+    async fn watch_running(&mut self) -> Cause {
+        let mut resync = tokio::time::interval(self.resync);
+        resync.tick().await;
+        loop {
+            if let Some(cause) = self.stop_requested() {
+                return cause;
+            }
+            if let Some(s) = self
+                .slots
+                .iter()
+                .find(|s| s.essential && s.exit_code.is_some())
+            {
+                return essential_exited(&s.name);
+            }
+            match self.wait(&mut resync, None).await {
+                Wake::Event(e) => self.apply(e),
+                Wake::Resync => self.resync().await,
+                Wake::Stop | Wake::Deadline => {}
+            }
+        }
+    }
+
+    /// Records a container event.
+    fn apply(&mut self, event: ContainerEvent) {
+        let Some(i) = self
+            .slots
+            .iter()
+            .position(|s| s.id.as_ref() == Some(&event.id))
+        else {
+            return;
+        };
+        let slot = &mut self.slots[i];
+        let name = slot.name.clone();
+        match event.kind {
+            ContainerEventKind::Start => {
+                slot.started_at.get_or_insert_with(Instant::now);
+            }
+            ContainerEventKind::Die { exit_code } => {
+                if slot.exit_code.is_some() {
+                    return;
+                }
+                slot.exit_code = Some(exit_code);
+                self.shared.update_container(&self.task_id, &name, |c| {
+                    c.last_status = ContainerStatus::Stopped;
+                    c.exit_code = Some(exit_code);
+                });
+            }
+            ContainerEventKind::Oom => {
+                self.shared.update_container(&self.task_id, &name, |c| {
+                    c.reason =
+                        Some("OutOfMemoryError: Container killed due to memory usage".to_owned());
+                });
+            }
+            ContainerEventKind::Health(health) => {
+                if slot.health == health {
+                    return;
+                }
+                slot.health = health;
+                self.shared
+                    .update_container(&self.task_id, &name, |c| c.health_status = health);
+                let task_health = self.task_health();
+                self.shared
+                    .update_task(&self.task_id, |t| t.health_status = task_health);
+            }
+        }
+    }
+
+    /// ECS's rule: UNHEALTHY if an essential container with a health check is; HEALTHY
+    /// if all of them are (and there is one); UNKNOWN otherwise.
+    fn task_health(&self) -> HealthStatus {
+        let checked: Vec<&Slot> = self
+            .slots
+            .iter()
+            .filter(|s| s.essential && s.spec.health_check.is_some())
+            .collect();
+        if checked.iter().any(|s| s.health == HealthStatus::Unhealthy) {
+            HealthStatus::Unhealthy
+        } else if !checked.is_empty() && checked.iter().all(|s| s.health == HealthStatus::Healthy) {
+            HealthStatus::Healthy
+        } else {
+            HealthStatus::Unknown
+        }
+    }
+
+    /// Asks the engine what it knows, for what events may have missed.
+    async fn resync(&mut self) {
+        for i in 0..self.slots.len() {
+            let Some(id) = self.slots[i].id.clone().filter(|_| self.slots[i].running()) else {
+                continue;
+            };
+            match self.agent.runtime.inspect_container(&id).await {
+                Ok(info) => {
+                    if let ContainerState::Exited { exit_code } = info.state {
+                        self.apply(ContainerEvent {
+                            id: id.clone(),
+                            kind: ContainerEventKind::Die { exit_code },
+                        });
+                    } else if info.health != self.slots[i].health {
+                        self.apply(ContainerEvent {
+                            id: id.clone(),
+                            kind: ContainerEventKind::Health(info.health),
+                        });
+                    }
+                }
+                Err(RuntimeError::NotFound(_)) => {
+                    // Gone behind our back: it will never report again.
+                    self.apply(ContainerEvent {
+                        id: id.clone(),
+                        kind: ContainerEventKind::Die { exit_code: 137 },
+                    });
+                    let name = self.slots[i].name.clone();
+                    self.shared.update_container(&self.task_id, &name, |c| {
+                        c.reason = Some("container removed outside the agent".to_owned());
+                    });
+                }
+                // The engine is away: the agent's pump tracks that; try again next time.
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// DEACTIVATING, STOPPING (containers in reverse start order, each with its
+    /// stopTimeout), DEPROVISIONING (removed), STOPPED (resources released).
+    async fn shut_down(mut self, cause: Cause) {
+        self.shared.update_task(&self.task_id, |t| {
+            t.desired_status = TaskStatus::Stopped;
+            t.last_status = TaskStatus::Deactivating;
+            t.stopping_at = Some(jiff::Timestamp::now());
+            t.stop_code = Some(cause.code);
+            t.stopped_reason = Some(cause.reason.clone());
+        });
+        self.shared
+            .update_task(&self.task_id, |t| t.last_status = TaskStatus::Stopping);
+        let rt = self.agent.runtime.clone();
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.slots[i].id.is_some())
+            .collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].started_at));
+        for i in order {
+            let Some(id) = self.slots[i].id.clone() else {
+                continue;
+            };
+            if self.slots[i].running() {
+                if let Err(e) = rt
+                    .stop_container(&id, self.slots[i].spec.stop_timeout)
+                    .await
+                {
+                    tracing::warn!(task = %self.task_id, container = %self.slots[i].name, error = %e, "stop failed");
+                }
+            }
+            if self.slots[i].exit_code.is_none() {
+                let code = match rt.inspect_container(&id).await {
+                    Ok(info) => match info.state {
+                        ContainerState::Exited { exit_code } => Some(exit_code),
+                        _ => None,
+                    },
+                    Err(_) => None,
+                };
+                if let Some(exit_code) = code {
+                    self.apply(ContainerEvent {
+                        id: id.clone(),
+                        kind: ContainerEventKind::Die { exit_code },
+                    });
+                } else if self.slots[i].started_at.is_none() {
+                    // Created, never started: nothing ran.
+                    let name = self.slots[i].name.clone();
+                    self.shared.update_container(&self.task_id, &name, |c| {
+                        c.last_status = ContainerStatus::Stopped
+                    });
+                }
+            }
+        }
+        // Containers that never got going are STOPPED too.
+        for s in &self.slots {
+            if s.id.is_none() {
+                self.shared.update_container(&self.task_id, &s.name, |c| {
+                    c.last_status = ContainerStatus::Stopped
+                });
+            }
+        }
+        self.shared.update_task(&self.task_id, |t| {
+            t.last_status = TaskStatus::Deprovisioning
+        });
+        for s in &self.slots {
+            if let Some(id) = &s.id {
+                self.agent.unroute(id);
+                match rt.remove_container(id).await {
+                    Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+                    Err(e) => {
+                        tracing::warn!(task = %self.task_id, container = %s.name, error = %e, "remove failed")
+                    }
+                }
+            }
+        }
+        self.shared.task_stopped(&self.task_id);
+    }
+}
+
+enum Readiness {
+    Ready,
+    Waiting,
+    Never(String),
+}
+
+fn essential_exited(_container: &str) -> Cause {
+    Cause {
+        code: StopCode::EssentialContainerExited,
+        reason: "Essential container in task exited".to_owned(),
+    }
+}
+
+fn pull_reason(e: &RuntimeError) -> String {
+    match e {
+        RuntimeError::ImageUnavailable { .. } => e.to_string(),
+        other => format!("CannotPullContainerError: {other}"),
+    }
+}

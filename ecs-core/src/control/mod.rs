@@ -1,0 +1,632 @@
+//! The control plane: task definitions, clusters and their instances (each with its
+//! agent and runtime), and tasks; `run_task`, `start_task`, `stop_task`,
+//! `describe_tasks`, `list_tasks`, and the event stream.
+
+mod requests;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
+
+use crate::Error;
+use crate::agent::Agent;
+use crate::agent::runner::Runner;
+use crate::cluster::{Cluster, InstanceRegistration, attributes};
+use crate::ids::{ArnScope, ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::placement::{Constraint, IndexedScheduler, PlacementRequest, Scheduler};
+use crate::registry::{Registered, TaskDefinitionRegistry};
+use crate::runtime::{Capabilities, ContainerRuntime, HealthStatus, PullPolicy, TaskContext};
+use crate::task::{Container, ContainerStatus, Event, StopCode, Task, TaskStatus};
+use crate::task_definition::TaskDefinition;
+
+/// Settings of the control plane and its agents.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EcsConfig {
+    /// How often each task's runner asks the engine about its containers, in case an
+    /// event was missed.
+    pub resync_interval: Duration,
+    /// How long an agent waits before reopening its runtime's event stream.
+    pub reconnect_interval: Duration,
+    /// When images are pulled.
+    pub pull_policy: PullPolicy,
+    /// Region and account of the ARNs made.
+    pub arn_scope: ArnScope,
+}
+
+impl Default for EcsConfig {
+    fn default() -> Self {
+        Self {
+            resync_interval: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(5),
+            pull_policy: PullPolicy::IfNotPresent,
+            arn_scope: ArnScope::default(),
+        }
+    }
+}
+
+/// A request to stop a task, from the user or a service.
+#[derive(Debug, Clone)]
+pub(crate) struct StopRequest {
+    pub(crate) code: StopCode,
+    pub(crate) reason: String,
+}
+
+struct TaskEntry {
+    task: Arc<Task>,
+    stop: watch::Sender<Option<StopRequest>>,
+}
+
+struct ClusterEntry {
+    cluster: Cluster,
+    agents: BTreeMap<InstanceId, Arc<Agent>>,
+}
+
+#[derive(Default)]
+struct State {
+    registry: TaskDefinitionRegistry,
+    clusters: BTreeMap<ClusterName, ClusterEntry>,
+    tasks: BTreeMap<TaskId, TaskEntry>,
+    next_task: u64,
+}
+
+/// What the control plane's parts share.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    events: broadcast::Sender<Event>,
+    scheduler: Mutex<IndexedScheduler>,
+    pub(crate) config: EcsConfig,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, event: Event) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// Changes a task and publishes the change.
+    pub(crate) fn update_task(&self, id: &TaskId, change: impl FnOnce(&mut Task)) {
+        let snapshot = {
+            let mut s = self.state();
+            let Some(entry) = s.tasks.get_mut(id) else {
+                return;
+            };
+            let mut task = (*entry.task).clone();
+            change(&mut task);
+            if task == *entry.task {
+                return;
+            }
+            task.version += 1;
+            entry.task = Arc::new(task);
+            entry.task.clone()
+        };
+        self.publish(Event::TaskStateChange(snapshot));
+    }
+
+    /// Changes one container of a task and publishes the change.
+    pub(crate) fn update_container(
+        &self,
+        id: &TaskId,
+        name: &str,
+        change: impl FnOnce(&mut Container),
+    ) {
+        let snapshot = {
+            let mut s = self.state();
+            let Some(entry) = s.tasks.get_mut(id) else {
+                return;
+            };
+            let mut task = (*entry.task).clone();
+            let Some(c) = task.containers.iter_mut().find(|c| c.name == name) else {
+                return;
+            };
+            change(c);
+            if task == *entry.task {
+                return;
+            }
+            task.version += 1;
+            entry.task = Arc::new(task);
+            entry.task.clone()
+        };
+        self.publish(Event::ContainerStateChange {
+            task: snapshot,
+            container: name.to_owned(),
+        });
+    }
+
+    /// The task is STOPPED: its resources go back to the cluster at once.
+    pub(crate) fn task_stopped(&self, id: &TaskId) {
+        {
+            let mut s = self.state();
+            let Some(entry) = s.tasks.get(id) else { return };
+            let (cluster, allocation) = (entry.task.cluster.clone(), entry.task.allocation);
+            if let Some(c) = s.clusters.get_mut(&cluster) {
+                // Already released (instance deregistered): nothing held any more.
+                let _ = c.cluster.release(allocation);
+            }
+        }
+        self.update_task(id, |t| {
+            t.last_status = TaskStatus::Stopped;
+            t.stopped_at = Some(jiff::Timestamp::now());
+        });
+    }
+
+    pub(crate) fn set_agent_connected(
+        &self,
+        cluster: &ClusterName,
+        instance: &InstanceId,
+        connected: bool,
+    ) {
+        let mut s = self.state();
+        if let Some(c) = s.clusters.get_mut(cluster) {
+            // The instance may have been deregistered meanwhile.
+            let _ = c.cluster.set_agent_connected(instance, connected);
+        }
+    }
+}
+
+/// The control plane. Cheap to clone; clones share everything.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ecs_core::cluster::Resources;
+/// use ecs_core::control::{Ecs, RunTask};
+/// use ecs_core::runtime::InMemoryRuntime;
+/// use ecs_core::task::TaskStatus;
+/// use ecs_core::TaskDefinition;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), ecs_core::Error> {
+/// let ecs = Ecs::new(Default::default());
+/// ecs.create_cluster("dev".parse()?)?;
+/// let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
+/// ecs.register_instance(&"dev".parse()?, "i-1".parse()?, Arc::new(runtime), Default::default()).await?;
+/// ecs.register_task_definition(
+///     TaskDefinition::from_json(r#"{"family": "hello", "containerDefinitions":
+///         [{"name": "app", "image": "busybox", "memory": 64}]}"#)?.definition,
+/// )?;
+/// let out = ecs.run_task(RunTask::new("dev".parse()?, "hello".parse()?, 2)).await?;
+/// assert_eq!(out.tasks.len(), 2);
+/// let task = ecs.wait_for(&out.tasks[0].task_id, |t| t.last_status == TaskStatus::Running).await?;
+/// assert_eq!(task.container("app").unwrap().network_bindings, []);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Ecs {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Ecs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ecs").finish_non_exhaustive()
+    }
+}
+
+impl Ecs {
+    /// A control plane with no clusters and no task definitions.
+    pub fn new(config: EcsConfig) -> Self {
+        let (events, _) = broadcast::channel(16_384);
+        let state = State {
+            registry: TaskDefinitionRegistry::with_scope(config.arn_scope.clone()),
+            ..State::default()
+        };
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                events,
+                scheduler: Mutex::new(IndexedScheduler::new()),
+                config,
+            }),
+        }
+    }
+
+    /// Task and container state changes, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// Registers the next revision of a task definition's family.
+    pub fn register_task_definition(&self, td: TaskDefinition) -> Result<Registered, Error> {
+        self.shared.state().registry.register(td)
+    }
+
+    /// A task definition by `family`, `family:revision` or ARN.
+    pub fn describe_task_definition(
+        &self,
+        reference: &TaskDefinitionRef,
+    ) -> Result<TaskDefinition, Error> {
+        self.shared.state().registry.describe(reference).cloned()
+    }
+
+    /// Marks a revision INACTIVE.
+    pub fn deregister_task_definition(
+        &self,
+        reference: &TaskDefinitionRef,
+    ) -> Result<TaskDefinition, Error> {
+        self.shared.state().registry.deregister(reference).cloned()
+    }
+
+    /// Creates an empty cluster.
+    pub fn create_cluster(&self, name: ClusterName) -> Result<(), Error> {
+        let mut s = self.shared.state();
+        if s.clusters.contains_key(&name) {
+            return Err(Error::InvalidId {
+                kind: "cluster name",
+                value: name.to_string(),
+                reason: "a cluster with this name exists".into(),
+            });
+        }
+        s.clusters.insert(
+            name.clone(),
+            ClusterEntry {
+                cluster: Cluster::new(name),
+                agents: BTreeMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// A snapshot of a cluster's instances and what they hold.
+    pub fn describe_cluster(&self, name: &ClusterName) -> Result<Cluster, Error> {
+        let s = self.shared.state();
+        let c = s
+            .clusters
+            .get(name)
+            .ok_or_else(|| Error::ClusterNotFound(name.to_string()))?;
+        Ok(c.cluster.clone())
+    }
+
+    /// Registers a container instance driven by `runtime`: its resources and built-in
+    /// attributes come from the runtime's host description, its capabilities become
+    /// `ecs.capability.*` attributes, and `extra` adds attributes (a zone, custom ones).
+    pub async fn register_instance(
+        &self,
+        cluster: &ClusterName,
+        id: InstanceId,
+        runtime: Arc<dyn ContainerRuntime>,
+        extra: BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let host = runtime.describe_host().await.map_err(|e| Error::Runtime {
+            instance: id.to_string(),
+            error: e,
+        })?;
+        let mut registration = InstanceRegistration::new(id.clone(), host.resources)
+            .with_agent_version(host.engine_version);
+        for (k, v) in host.attributes.into_iter().chain(extra) {
+            registration.attributes.insert(k, Some(v));
+        }
+        for a in runtime.capabilities().attributes() {
+            registration.attributes.insert(a.to_owned(), None);
+        }
+        let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), runtime));
+        {
+            let mut s = self.shared.state();
+            let c = s
+                .clusters
+                .get_mut(cluster)
+                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+            c.cluster.register_instance(registration)?;
+            c.agents.insert(id, agent.clone());
+        }
+        tokio::spawn(agent.pump(
+            Arc::downgrade(&self.shared),
+            self.shared.config.reconnect_interval,
+        ));
+        Ok(())
+    }
+
+    /// Places and starts `request.count` tasks (RunTask).
+    pub async fn run_task(&self, request: RunTask) -> Result<RunTaskOutput, Error> {
+        let td = self
+            .shared
+            .state()
+            .registry
+            .resolve_active(&request.task_definition)?
+            .clone();
+        let mut placement = PlacementRequest::for_task_definition(&td, request.count)?
+            .with_group(
+                request
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| format!("family:{}", td.family())),
+            )
+            .with_api_strategies(&request.placement_strategy)?
+            .with_api_constraints(&request.placement_constraints)?;
+        let required: Vec<String> = Capabilities::required_by(&td)
+            .iter()
+            .map(|r| r.attribute().to_owned())
+            .collect();
+        placement = placement.with_constraint(Constraint::RequiresAttributes(required));
+
+        let mut out = RunTaskOutput::default();
+        let started = {
+            let mut s = self.shared.state();
+            let entry = s
+                .clusters
+                .get_mut(&request.cluster)
+                .ok_or_else(|| Error::ClusterNotFound(request.cluster.to_string()))?;
+            let outcome = {
+                let mut scheduler = self
+                    .shared
+                    .scheduler
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                scheduler.place(&mut entry.cluster, &placement)?
+            };
+            let placements: Vec<_> = outcome
+                .placements
+                .iter()
+                .map(|p| {
+                    (
+                        p.instance.clone(),
+                        p.allocation,
+                        entry.agents.get(&p.instance).cloned(),
+                    )
+                })
+                .collect();
+            let mut started = Vec::new();
+            for (instance, allocation, agent) in placements {
+                let Some(agent) = agent else { continue };
+                started.push(self.create_task(&mut s, &request, &td, instance, allocation, agent)?);
+            }
+            for f in &outcome.failures {
+                out.failures.push(TaskFailure {
+                    arn: None,
+                    reason: f.reason.to_string(),
+                    detail: Some(format!("{} container instances", f.instances)),
+                });
+            }
+            started
+        };
+        for (task, runner) in started {
+            out.tasks.push(task);
+            tokio::spawn(runner.run());
+        }
+        Ok(out)
+    }
+
+    /// Starts a task on each of the named instances (StartTask): no placement strategy,
+    /// but the same checks of resources, ports and the runtime's capabilities.
+    pub async fn start_task(
+        &self,
+        cluster: &ClusterName,
+        task_definition: &TaskDefinitionRef,
+        instances: &[InstanceId],
+        started_by: Option<String>,
+    ) -> Result<RunTaskOutput, Error> {
+        let mut out = RunTaskOutput::default();
+        for instance in instances {
+            let mut request = RunTask::new(cluster.clone(), task_definition.clone(), 1);
+            request.started_by = started_by.clone();
+            request.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
+                crate::placement::api::PlacementConstraintType::MemberOf,
+                Some(&format!("ec2InstanceId == '{instance}'")),
+            )];
+            // Name the capability it lacks rather than a placement failure.
+            {
+                let s = self.shared.state();
+                let c = s
+                    .clusters
+                    .get(cluster)
+                    .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                let agent = c
+                    .agents
+                    .get(instance)
+                    .ok_or_else(|| Error::InstanceNotFound(instance.to_string()))?;
+                let td = s.registry.resolve_active(task_definition)?;
+                let missing = agent.capabilities.missing_for(td);
+                if !missing.is_empty() {
+                    return Err(Error::Unsupported {
+                        instance: instance.to_string(),
+                        runtime: agent.runtime.name(),
+                        missing: missing
+                            .iter()
+                            .map(|m| m.feature())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            }
+            let one = self.run_task(request).await?;
+            out.tasks.extend(one.tasks);
+            out.failures.extend(one.failures.into_iter().map(|mut f| {
+                f.arn = Some(instance.to_string());
+                f
+            }));
+        }
+        Ok(out)
+    }
+
+    fn create_task(
+        &self,
+        s: &mut State,
+        request: &RunTask,
+        td: &TaskDefinition,
+        instance: InstanceId,
+        allocation: crate::cluster::AllocationId,
+        agent: Arc<Agent>,
+    ) -> Result<(Task, Runner), Error> {
+        s.next_task += 1;
+        let task_id = TaskId::new(format!(
+            "{:032x}",
+            fastrand::u128(..) ^ u128::from(s.next_task)
+        ))?;
+        let task_arn = self
+            .shared
+            .config
+            .arn_scope
+            .arn(format!("task/{}/{task_id}", request.cluster))
+            .to_string();
+        let family: crate::ids::Family = td.family().parse()?;
+        let revision = crate::ids::Revision::new(
+            td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1),
+        )?;
+        let group = request
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("family:{}", td.family()));
+        let task = Task {
+            task_arn: task_arn.clone(),
+            task_id: task_id.clone(),
+            cluster: request.cluster.clone(),
+            container_instance: instance,
+            task_definition: TaskDefinitionRef::new(family, revision),
+            group: group.clone(),
+            started_by: request.started_by.clone(),
+            last_status: TaskStatus::Provisioning,
+            desired_status: TaskStatus::Running,
+            health_status: HealthStatus::Unknown,
+            containers: td
+                .containers()
+                .iter()
+                .map(|c| Container {
+                    name: c.name().to_owned(),
+                    image: c.image.clone().unwrap_or_default(),
+                    essential: c.is_essential(),
+                    runtime_id: None,
+                    last_status: ContainerStatus::Pending,
+                    exit_code: None,
+                    reason: None,
+                    health_status: HealthStatus::Unknown,
+                    network_bindings: Vec::new(),
+                })
+                .collect(),
+            created_at: jiff::Timestamp::now(),
+            started_at: None,
+            stopping_at: None,
+            stopped_at: None,
+            stop_code: None,
+            stopped_reason: None,
+            allocation,
+            version: 1,
+        };
+        let (stop, stop_rx) = watch::channel(None);
+        let ctx = TaskContext {
+            cluster: request.cluster.to_string(),
+            task_arn,
+            task_id: task_id.to_string(),
+            service: group.strip_prefix("service:").map(str::to_owned),
+            group,
+        };
+        let runner = Runner::new(
+            self.shared.clone(),
+            agent,
+            task_id.clone(),
+            td,
+            &ctx,
+            stop_rx,
+            self.shared.config.resync_interval,
+        );
+        let task = Arc::new(task);
+        s.tasks.insert(
+            task_id,
+            TaskEntry {
+                task: task.clone(),
+                stop,
+            },
+        );
+        self.shared.publish(Event::TaskStateChange(task.clone()));
+        Ok(((*task).clone(), runner))
+    }
+
+    /// Asks a task to stop (StopTask). Returns its state at the time of the call; watch
+    /// events (or [`Ecs::wait_for`]) for STOPPED.
+    pub fn stop_task(
+        &self,
+        cluster: &ClusterName,
+        task: &TaskId,
+        reason: &str,
+    ) -> Result<Task, Error> {
+        self.request_stop(cluster, task, StopCode::UserInitiated, reason)
+    }
+
+    pub(crate) fn request_stop(
+        &self,
+        cluster: &ClusterName,
+        task: &TaskId,
+        code: StopCode,
+        reason: &str,
+    ) -> Result<Task, Error> {
+        let s = self.shared.state();
+        let entry = s
+            .tasks
+            .get(task)
+            .filter(|e| e.task.cluster == *cluster)
+            .ok_or_else(|| Error::TaskNotFound(task.to_string()))?;
+        entry.stop.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(StopRequest {
+                code,
+                reason: reason.to_owned(),
+            });
+            true
+        });
+        Ok((*entry.task).clone())
+    }
+
+    /// The tasks with these ids (unknown ids are skipped, as DescribeTasks reports them
+    /// as failures).
+    pub fn describe_tasks(&self, cluster: &ClusterName, ids: &[TaskId]) -> Vec<Task> {
+        let s = self.shared.state();
+        ids.iter()
+            .filter_map(|id| s.tasks.get(id))
+            .filter(|e| e.task.cluster == *cluster)
+            .map(|e| (*e.task).clone())
+            .collect()
+    }
+
+    /// The ids of the cluster's tasks matching `filter` (ListTasks).
+    pub fn list_tasks(&self, cluster: &ClusterName, filter: &ListTasks) -> Vec<TaskId> {
+        let s = self.shared.state();
+        s.tasks
+            .values()
+            .map(|e| &e.task)
+            .filter(|t| t.cluster == *cluster && filter.matches(t))
+            .map(|t| t.task_id.clone())
+            .collect()
+    }
+
+    /// Waits until `task` satisfies `condition` (checked now and at each of its changes).
+    pub async fn wait_for(
+        &self,
+        task: &TaskId,
+        condition: impl Fn(&Task) -> bool,
+    ) -> Result<Task, Error> {
+        let mut events = self.subscribe();
+        loop {
+            let current = {
+                let s = self.shared.state();
+                s.tasks
+                    .get(task)
+                    .map(|e| (*e.task).clone())
+                    .ok_or_else(|| Error::TaskNotFound(task.to_string()))?
+            };
+            if condition(&current) {
+                return Ok(current);
+            }
+            loop {
+                match events.recv().await {
+                    Ok(e) if e.task().task_id == *task => break,
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(Error::TaskNotFound(task.to_string()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps `attributes` referenced for the docs.
+const _: &str = attributes::INSTANCE_ID;

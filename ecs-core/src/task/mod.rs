@@ -1,0 +1,160 @@
+//! Tasks: running instances of a task definition, their containers, statuses and
+//! timestamps, in ECS's vocabulary; and the events published when they change.
+
+use std::sync::Arc;
+
+use crate::cluster::AllocationId;
+use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::runtime::{ContainerId, HealthStatus, PortBinding};
+use crate::task_definition::enums::api_enum;
+
+api_enum!(
+    /// Where a task is in its lifecycle (`lastStatus`, and `desiredStatus` RUNNING or
+    /// STOPPED).
+    TaskStatus {
+        /// Resources are being set up.
+        Provisioning = "PROVISIONING",
+        /// Images are being pulled.
+        Pending = "PENDING",
+        /// Containers are being created and started.
+        Activating = "ACTIVATING",
+        /// Every container has started.
+        Running = "RUNNING",
+        /// About to stop.
+        Deactivating = "DEACTIVATING",
+        /// Containers are being stopped.
+        Stopping = "STOPPING",
+        /// Containers are being removed.
+        Deprovisioning = "DEPROVISIONING",
+        /// Done; its resources are free.
+        Stopped = "STOPPED",
+    }
+);
+
+api_enum!(
+    /// A container's status within its task.
+    ContainerStatus {
+        /// Not started yet.
+        Pending = "PENDING",
+        /// Started.
+        Running = "RUNNING",
+        /// Exited.
+        Stopped = "STOPPED",
+    }
+);
+
+api_enum!(
+    /// Why a task stopped (`stopCode`).
+    StopCode {
+        /// It could not start (image, create or start failure, dependency timeout).
+        TaskFailedToStart = "TaskFailedToStart",
+        /// An essential container exited.
+        EssentialContainerExited = "EssentialContainerExited",
+        /// Someone called `stop_task`.
+        UserInitiated = "UserInitiated",
+        /// A service stopped it (scale-in, deployment, unhealthy).
+        ServiceSchedulerInitiated = "ServiceSchedulerInitiated",
+        /// Its instance went away.
+        TerminationNotice = "TerminationNotice",
+    }
+);
+
+/// One container of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Container {
+    /// Its name in the task definition.
+    pub name: String,
+    /// Its image.
+    pub image: String,
+    /// Whether the task stops when it stops.
+    pub essential: bool,
+    /// The engine's id, once created.
+    pub runtime_id: Option<ContainerId>,
+    /// Its status.
+    pub last_status: ContainerStatus,
+    /// Its exit code, once exited.
+    pub exit_code: Option<i32>,
+    /// Why it stopped or failed, when known (`OutOfMemoryError: ...`, ...).
+    pub reason: Option<String>,
+    /// Its health.
+    pub health_status: HealthStatus,
+    /// Its published ports.
+    pub network_bindings: Vec<PortBinding>,
+}
+
+/// A task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Task {
+    /// Its ARN.
+    pub task_arn: String,
+    /// Its id.
+    pub task_id: TaskId,
+    /// Its cluster.
+    pub cluster: ClusterName,
+    /// The container instance it runs on.
+    pub container_instance: InstanceId,
+    /// Its task definition, `family:revision`.
+    pub task_definition: TaskDefinitionRef,
+    /// Its task group (`service:NAME`, `family:NAME` ...).
+    pub group: String,
+    /// Who started it (a service's deployment id, a user tag ...).
+    pub started_by: Option<String>,
+    /// Where it is.
+    pub last_status: TaskStatus,
+    /// Where it is going: RUNNING or STOPPED.
+    pub desired_status: TaskStatus,
+    /// HEALTHY when every essential container with a health check is healthy,
+    /// UNHEALTHY when one is unhealthy, UNKNOWN otherwise.
+    pub health_status: HealthStatus,
+    /// Its containers, in definition order.
+    pub containers: Vec<Container>,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
+    /// When it reached RUNNING.
+    pub started_at: Option<jiff::Timestamp>,
+    /// When it began stopping.
+    pub stopping_at: Option<jiff::Timestamp>,
+    /// When it was STOPPED.
+    pub stopped_at: Option<jiff::Timestamp>,
+    /// Why it stopped.
+    pub stop_code: Option<StopCode>,
+    /// Why it stopped, in words (`Essential container in task exited`, ...).
+    pub stopped_reason: Option<String>,
+    /// What it holds on its instance.
+    pub allocation: AllocationId,
+    /// Bumped at every change.
+    pub version: u64,
+}
+
+impl Task {
+    /// The container named `name`.
+    pub fn container(&self, name: &str) -> Option<&Container> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+}
+
+/// Something that changed, published to [`Ecs::subscribe`](crate::Ecs::subscribe)rs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A task's status, health or stop reason changed.
+    TaskStateChange(Arc<Task>),
+    /// One container of a task changed (started, exited, health).
+    ContainerStateChange {
+        /// The task, after the change.
+        task: Arc<Task>,
+        /// The container's name.
+        container: String,
+    },
+}
+
+impl Event {
+    /// The task the event is about, after the change.
+    pub fn task(&self) -> &Arc<Task> {
+        match self {
+            Event::TaskStateChange(t) | Event::ContainerStateChange { task: t, .. } => t,
+        }
+    }
+}
