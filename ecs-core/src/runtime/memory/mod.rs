@@ -36,6 +36,7 @@ pub struct InMemoryRuntime {
 #[derive(Debug)]
 struct Inner {
     name: String,
+    capabilities: Mutex<Capabilities>,
     host: HostInfo,
     epoch: Instant,
     state: Mutex<State>,
@@ -51,6 +52,8 @@ struct State {
     next_port: u16,
     behaviors: Vec<(Matcher, Behavior)>,
     faults: BTreeMap<Operation, VecDeque<RuntimeError>>,
+    /// Faults for one container, by its task-definition name.
+    container_faults: BTreeMap<(Operation, String), VecDeque<RuntimeError>>,
     unavailable: bool,
     latency: Duration,
     /// `None` once the instance is lost: event streams end.
@@ -83,6 +86,7 @@ impl InMemoryRuntime {
         Self {
             inner: Arc::new(Inner {
                 name: "in-memory".to_owned(),
+                capabilities: Mutex::new(Capabilities::ALL),
                 host,
                 epoch: Instant::now(),
                 state: Mutex::new(State {
@@ -94,6 +98,7 @@ impl InMemoryRuntime {
                     next_port: 32768,
                     behaviors: Vec::new(),
                     faults: BTreeMap::new(),
+                    container_faults: BTreeMap::new(),
                     unavailable: false,
                     latency: Duration::ZERO,
                     events: Some(events),
@@ -130,6 +135,16 @@ impl InMemoryRuntime {
         self.state().faults.entry(op).or_default().push_back(error);
     }
 
+    /// The next call of `op` (create, start or stop) on the container named `container`
+    /// in its task definition fails with `error`.
+    pub fn fail_next_for(&self, container: &str, op: Operation, error: RuntimeError) {
+        self.state()
+            .container_faults
+            .entry((op, container.to_owned()))
+            .or_default()
+            .push_back(error);
+    }
+
     /// Every call fails with [`RuntimeError::Unavailable`] while set.
     pub fn set_unavailable(&self, unavailable: bool) {
         self.state().unavailable = unavailable;
@@ -162,6 +177,30 @@ impl InMemoryRuntime {
                 Ok(())
             }
         }
+    }
+
+    /// Declares only `capabilities` (everything by default), to test what happens on an
+    /// engine that lacks some.
+    pub fn set_capabilities(&self, capabilities: Capabilities) {
+        *self
+            .inner
+            .capabilities
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = capabilities;
+    }
+
+    /// The container exits with `exit_code` and no event is sent: an event the agent
+    /// missed, for its resync to find.
+    pub fn kill_silently(&self, id: &ContainerId, exit_code: i32) -> Result<(), RuntimeError> {
+        let mut s = self.state();
+        let c = s
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+        c.info.state = ContainerState::Exited { exit_code };
+        c.run += 1;
+        c.exited.send_replace(true);
+        Ok(())
     }
 
     /// Sets a container's health (and reports the change).
@@ -219,6 +258,26 @@ impl InMemoryRuntime {
             )));
         }
         match s.faults.get_mut(&op).and_then(VecDeque::pop_front) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// A fault queued for this operation on the container with these labels.
+    fn container_fault(
+        &self,
+        op: Operation,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), RuntimeError> {
+        let Some(name) = labels.get(labels::CONTAINER_NAME) else {
+            return Ok(());
+        };
+        let mut s = self.state();
+        match s
+            .container_faults
+            .get_mut(&(op, name.clone()))
+            .and_then(VecDeque::pop_front)
+        {
             Some(error) => Err(error),
             None => Ok(()),
         }
@@ -303,7 +362,11 @@ impl ContainerRuntime for InMemoryRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::ALL
+        *self
+            .inner
+            .capabilities
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     async fn describe_host(&self) -> Result<HostInfo, RuntimeError> {
@@ -342,6 +405,7 @@ impl ContainerRuntime for InMemoryRuntime {
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
         self.enter(Operation::Create).await?;
+        self.container_fault(Operation::Create, &spec.labels)?;
         let mut s = self.state();
         if !s.images.contains(&spec.image) {
             return Err(RuntimeError::NotFound(format!("image {}", spec.image)));
@@ -378,6 +442,13 @@ impl ContainerRuntime for InMemoryRuntime {
 
     async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.enter(Operation::Start).await?;
+        let labels = self
+            .state()
+            .containers
+            .get(id)
+            .map(|c| c.info.labels.clone())
+            .unwrap_or_default();
+        self.container_fault(Operation::Start, &labels)?;
         let (run, behavior, has_check) = {
             let mut s = self.state();
             let Some(c) = s.containers.get(id) else {
@@ -461,6 +532,13 @@ impl ContainerRuntime for InMemoryRuntime {
         timeout: Duration,
     ) -> Result<(), RuntimeError> {
         self.enter(Operation::Stop).await?;
+        let labels = self
+            .state()
+            .containers
+            .get(id)
+            .map(|c| c.info.labels.clone())
+            .unwrap_or_default();
+        self.container_fault(Operation::Stop, &labels)?;
         let mut exited = {
             let mut s = self.state();
             let Some(c) = s.containers.get(id) else {
