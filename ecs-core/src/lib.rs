@@ -47,6 +47,8 @@
 
 pub(crate) mod agent;
 pub mod cluster;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod control;
 mod error;
 pub mod ids;

@@ -134,3 +134,69 @@ pub enum Operation {
     /// `list_containers`.
     List,
 }
+
+/// What a container's command would do on a real engine, read from the few shell idioms
+/// task definitions and tests use: `sleep N`, `exit N`, `true`/`false`, `trap '...' TERM`,
+/// endless loops. It lets the same task definitions and conformance checks run on the
+/// simulated engine and on real ones.
+pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
+    let mut words: Vec<String> = spec.entry_point.iter().flatten().cloned().collect();
+    words.extend(spec.command.iter().flatten().cloned());
+    let script = words.join(" ");
+    let mut b = Behavior::forever();
+    if words.is_empty() {
+        // The image's own command: a daemon that handles SIGTERM.
+    } else {
+        let forever = ["while true", "while :", "sleep infinity", "tail -f", "httpd -f", "nc -l"]
+            .iter()
+            .any(|w| script.contains(w));
+        let sleeps: u64 = numbers_after(&script, "sleep ").iter().sum();
+        let exit_code = numbers_after(&script, "exit ").last().copied().map(|n| n as i32);
+        let first = words.first().map(String::as_str).unwrap_or("");
+        let last = script.trim().rsplit([' ', ';', '&']).next().unwrap_or("");
+        let code = exit_code.unwrap_or(if first == "false" || last == "false" { 1 } else { 0 });
+        if !forever && (sleeps > 0 || exit_code.is_some() || matches!(first, "true" | "false") || script.contains("echo")) {
+            b.run_for = Some(Duration::from_secs(sleeps));
+            b.exit_code = code;
+        }
+        // A shell as PID 1 ignores SIGTERM unless it traps it or an init forwards it.
+        b.on_sigterm = match trap_handler(&script) {
+            Some(handler) => numbers_after(&handler, "exit ").last().map(|n| *n as i32).or(if handler.trim().is_empty() { None } else { Some(0) }),
+            None if spec.init => Some(143),
+            None => None,
+        };
+    }
+    if let Some(hc) = &spec.health_check {
+        let check = hc.command.join(" ");
+        let failing = check.contains("false") || numbers_after(&check, "exit ").last().is_some_and(|c| *c != 0);
+        if failing {
+            b.healthy_after = None;
+            b.unhealthy_after = Some(hc.interval * hc.retries.max(1));
+        } else {
+            b.healthy_after = Some(hc.interval);
+        }
+    }
+    b
+}
+
+/// The numbers right after each `prefix` in `text` (`sleep 5; sleep 10` -> [5, 10]).
+fn numbers_after(text: &str, prefix: &str) -> Vec<u64> {
+    text.match_indices(prefix)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + prefix.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// The handler of `trap '...' TERM` (or `trap "..." TERM`), if the script sets one.
+fn trap_handler(script: &str) -> Option<String> {
+    let at = script.find("trap ")?;
+    let rest = &script[at + 5..];
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &rest[1..];
+    let end = body.find(quote)?;
+    let after = &body[end + 1..];
+    after.trim_start().starts_with("TERM").then(|| body[..end].to_owned())
+}

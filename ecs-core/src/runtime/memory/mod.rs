@@ -5,6 +5,12 @@
 //!
 //! It is the runtime of the examples and of users' unit tests: with
 //! `tokio::time::pause()`, a test of a task that runs for an hour takes milliseconds.
+//!
+//! Unless told otherwise with [`InMemoryRuntime::set_behavior`], a container does what
+//! its command would do on a real engine, for the shell idioms task definitions use:
+//! `sleep N` runs N seconds, `exit N` exits with N, `trap 'exit 0' TERM` answers SIGTERM,
+//! a shell as PID 1 without a trap or an init ignores it, `while true` runs forever, a
+//! health check of `false` fails.
 
 mod behavior;
 
@@ -294,7 +300,7 @@ impl InMemoryRuntime {
                 Matcher::Image(i) => *i == spec.image,
             })
             .map(|(_, b)| b.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(|| behavior::from_spec(spec))
     }
 
     /// Runs `f` on the engine state after `delay`, if the container is still in the run
