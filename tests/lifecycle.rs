@@ -54,7 +54,7 @@ async fn wait(ecs: &Ecs, id: &TaskId, what: &str, condition: impl Fn(&Task) -> b
         .unwrap_or_else(|_| {
             panic!(
                 "timed out waiting for {what}: {:?}",
-                ecs.describe_tasks(&cluster(), &[id.clone()])
+                ecs.describe_tasks(&cluster(), std::slice::from_ref(id))
             )
         })
         .unwrap()
@@ -495,7 +495,7 @@ async fn a_missed_event_is_found_by_the_resync() {
 
 #[tokio::test(start_paused = true)]
 async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
-    let (ecs, rt) = setup().await;
+    let (ecs, _full) = setup().await;
     let mut caps = Capabilities::ALL;
     caps.health_checks = false;
     let limited = InMemoryRuntime::new(Resources::new(4096, 8192));
@@ -608,7 +608,7 @@ async fn list_and_describe_tasks() {
     let others = ecs.run_task(req).await.unwrap().tasks;
     let mut f = ListTasks::default();
     f.family = Some("web".into());
-    assert_eq!(ecs.list_tasks(&cluster(), &f), [web.clone()]);
+    assert_eq!(ecs.list_tasks(&cluster(), &f), std::slice::from_ref(&web));
     let mut f = ListTasks::default();
     f.service_name = Some("api".into());
     assert_eq!(ecs.list_tasks(&cluster(), &f).len(), 2);

@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::time::{timeout, Instant};
+use tokio::time::{Instant, timeout};
 
 use crate::cluster::Resources;
 use crate::control::{Ecs, EcsConfig, RunTask};
 use crate::runtime::{
-    labels, ContainerEvent, ContainerEventKind, ContainerId, ContainerRuntime, ContainerSpec, ContainerState,
-    HealthCheckSpec, HealthStatus, PullPolicy, RuntimeError,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerRuntime, ContainerSpec,
+    ContainerState, HealthCheckSpec, HealthStatus, PullPolicy, RuntimeError, labels,
 };
 use crate::task::{StopCode, TaskStatus};
 use crate::task_definition::TaskDefinition;
@@ -44,13 +44,18 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 impl Fixture {
     fn name(&self, what: &str) -> String {
-        format!("{}-{what}-{}", self.prefix, COUNTER.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{}-{what}-{}",
+            self.prefix,
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     fn spec(&self, what: &str, script: &str) -> ContainerSpec {
         let mut spec = ContainerSpec::new(self.name(what), self.image.clone());
         spec.command = Some(vec!["sh".into(), "-c".into(), script.into()]);
-        spec.labels.insert("ecs.conformance".into(), self.prefix.clone());
+        spec.labels
+            .insert("ecs.conformance".into(), self.prefix.clone());
         spec
     }
 
@@ -60,7 +65,11 @@ impl Fixture {
     }
 }
 
-async fn wait_event(events: &mut futures::stream::BoxStream<'static, ContainerEvent>, id: &ContainerId, want: impl Fn(&ContainerEventKind) -> bool) -> ContainerEventKind {
+async fn wait_event(
+    events: &mut futures::stream::BoxStream<'static, ContainerEvent>,
+    id: &ContainerId,
+    want: impl Fn(&ContainerEventKind) -> bool,
+) -> ContainerEventKind {
     timeout(PATIENCE, async {
         while let Some(e) = events.next().await {
             if e.id == *id && want(&e.kind) {
@@ -73,7 +82,11 @@ async fn wait_event(events: &mut futures::stream::BoxStream<'static, ContainerEv
     .unwrap_or_else(|_| panic!("no matching event of {id} within {PATIENCE:?}"))
 }
 
-async fn wait_state(f: &Fixture, id: &ContainerId, want: impl Fn(&ContainerState) -> bool) -> ContainerState {
+async fn wait_state(
+    f: &Fixture,
+    id: &ContainerId,
+    want: impl Fn(&ContainerState) -> bool,
+) -> ContainerState {
     timeout(PATIENCE, async {
         loop {
             let info = f.runtime.inspect_container(id).await.expect("inspect");
@@ -90,7 +103,10 @@ async fn wait_state(f: &Fixture, id: &ContainerId, want: impl Fn(&ContainerState
 /// The host describes its resources and names its engine.
 pub async fn host_is_described(f: &Fixture) {
     let host = f.runtime.describe_host().await.expect("describe_host");
-    assert!(host.resources.cpu > 0 && host.resources.memory > 0, "no resources: {host:?}");
+    assert!(
+        host.resources.cpu > 0 && host.resources.memory > 0,
+        "no resources: {host:?}"
+    );
     assert!(!host.engine_version.is_empty());
 }
 
@@ -98,40 +114,82 @@ pub async fn host_is_described(f: &Fixture) {
 /// one is fine under every policy.
 pub async fn images_present_and_missing(f: &Fixture) {
     for policy in [PullPolicy::IfNotPresent, PullPolicy::Never] {
-        f.runtime.ensure_image(&f.image, policy).await.unwrap_or_else(|e| panic!("{policy:?}: {e}"));
+        f.runtime
+            .ensure_image(&f.image, policy)
+            .await
+            .unwrap_or_else(|e| panic!("{policy:?}: {e}"));
     }
-    match f.runtime.ensure_image(&f.missing_image, PullPolicy::IfNotPresent).await {
+    match f
+        .runtime
+        .ensure_image(&f.missing_image, PullPolicy::IfNotPresent)
+        .await
+    {
         Err(RuntimeError::ImageUnavailable { image, .. }) => assert_eq!(image, f.missing_image),
-        other => panic!("expected ImageUnavailable for {}, got {other:?}", f.missing_image),
+        other => panic!(
+            "expected ImageUnavailable for {}, got {other:?}",
+            f.missing_image
+        ),
     }
 }
 
 /// Create, start, stop, remove: the states in between are what inspect reports.
 pub async fn create_start_stop_remove(f: &Fixture) {
-    let mut spec = f.spec("lifecycle", "trap 'exit 0' TERM; while true; do sleep 1; done");
-    spec.labels.insert("ecs.conformance.check".into(), "lifecycle".into());
+    let mut spec = f.spec(
+        "lifecycle",
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    spec.labels
+        .insert("ecs.conformance.check".into(), "lifecycle".into());
     let id = f.runtime.create_container(&spec).await.expect("create");
     let info = f.runtime.inspect_container(&id).await.expect("inspect");
     assert_eq!(info.state, ContainerState::Created);
     assert_eq!(info.name.trim_start_matches('/'), spec.name);
-    assert_eq!(info.labels.get("ecs.conformance.check").map(String::as_str), Some("lifecycle"));
+    assert_eq!(
+        info.labels.get("ecs.conformance.check").map(String::as_str),
+        Some("lifecycle")
+    );
     f.runtime.start_container(&id).await.expect("start");
     wait_state(f, &id, |s| *s == ContainerState::Running).await;
-    f.runtime.stop_container(&id, Duration::from_secs(10)).await.expect("stop");
-    let state = f.runtime.inspect_container(&id).await.expect("inspect").state;
-    assert_eq!(state, ContainerState::Exited { exit_code: 0 }, "trapped SIGTERM exits 0");
+    f.runtime
+        .stop_container(&id, Duration::from_secs(10))
+        .await
+        .expect("stop");
+    let state = f
+        .runtime
+        .inspect_container(&id)
+        .await
+        .expect("inspect")
+        .state;
+    assert_eq!(
+        state,
+        ContainerState::Exited { exit_code: 0 },
+        "trapped SIGTERM exits 0"
+    );
     // Stopping an exited container is not an error.
-    f.runtime.stop_container(&id, Duration::from_secs(1)).await.expect("stop again");
+    f.runtime
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .expect("stop again");
     f.runtime.remove_container(&id).await.expect("remove");
-    assert!(matches!(f.runtime.inspect_container(&id).await, Err(RuntimeError::NotFound(_))));
+    assert!(matches!(
+        f.runtime.inspect_container(&id).await,
+        Err(RuntimeError::NotFound(_))
+    ));
 }
 
 /// A container's exit code is reported by its die event and by inspect.
 pub async fn exit_codes_are_reported(f: &Fixture) {
     let mut events = f.runtime.events().await.expect("events");
-    let id = f.runtime.create_container(&f.spec("exit", "exit 3")).await.expect("create");
+    let id = f
+        .runtime
+        .create_container(&f.spec("exit", "exit 3"))
+        .await
+        .expect("create");
     f.runtime.start_container(&id).await.expect("start");
-    let kind = wait_event(&mut events, &id, |k| matches!(k, ContainerEventKind::Die { .. })).await;
+    let kind = wait_event(&mut events, &id, |k| {
+        matches!(k, ContainerEventKind::Die { .. })
+    })
+    .await;
     assert_eq!(kind, ContainerEventKind::Die { exit_code: 3 });
     let state = wait_state(f, &id, |s| matches!(s, ContainerState::Exited { .. })).await;
     assert_eq!(state, ContainerState::Exited { exit_code: 3 });
@@ -141,10 +199,17 @@ pub async fn exit_codes_are_reported(f: &Fixture) {
 /// Start and die events arrive for the containers the runtime runs.
 pub async fn events_report_start_and_die(f: &Fixture) {
     let mut events = f.runtime.events().await.expect("events");
-    let id = f.runtime.create_container(&f.spec("events", "sleep 1")).await.expect("create");
+    let id = f
+        .runtime
+        .create_container(&f.spec("events", "sleep 1"))
+        .await
+        .expect("create");
     f.runtime.start_container(&id).await.expect("start");
     wait_event(&mut events, &id, |k| *k == ContainerEventKind::Start).await;
-    let kind = wait_event(&mut events, &id, |k| matches!(k, ContainerEventKind::Die { .. })).await;
+    let kind = wait_event(&mut events, &id, |k| {
+        matches!(k, ContainerEventKind::Die { .. })
+    })
+    .await;
     assert_eq!(kind, ContainerEventKind::Die { exit_code: 0 });
     f.cleanup(&id).await;
 }
@@ -152,15 +217,30 @@ pub async fn events_report_start_and_die(f: &Fixture) {
 /// Stop sends SIGTERM, then SIGKILL after the timeout: a container that ignores SIGTERM
 /// takes the timeout and exits 137.
 pub async fn stop_timeout_then_sigkill(f: &Fixture) {
-    let id = f.runtime.create_container(&f.spec("stubborn", "trap '' TERM; while true; do sleep 1; done")).await.expect("create");
+    let id = f
+        .runtime
+        .create_container(&f.spec("stubborn", "trap '' TERM; while true; do sleep 1; done"))
+        .await
+        .expect("create");
     f.runtime.start_container(&id).await.expect("start");
     wait_state(f, &id, |s| *s == ContainerState::Running).await;
     let start = Instant::now();
-    f.runtime.stop_container(&id, Duration::from_secs(2)).await.expect("stop");
+    f.runtime
+        .stop_container(&id, Duration::from_secs(2))
+        .await
+        .expect("stop");
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(1900), "stopped after {took:?}, before its 2 s timeout");
+    assert!(
+        took >= Duration::from_millis(1900),
+        "stopped after {took:?}, before its 2 s timeout"
+    );
     assert!(took < Duration::from_secs(20), "stop took {took:?}");
-    let state = f.runtime.inspect_container(&id).await.expect("inspect").state;
+    let state = f
+        .runtime
+        .inspect_container(&id)
+        .await
+        .expect("inspect")
+        .state;
     assert_eq!(state, ContainerState::Exited { exit_code: 137 });
     f.cleanup(&id).await;
 }
@@ -168,36 +248,60 @@ pub async fn stop_timeout_then_sigkill(f: &Fixture) {
 /// Containers are found by their labels.
 pub async fn list_by_labels(f: &Fixture) {
     let mut a = f.spec("list-a", "sleep 300");
-    a.labels.insert("ecs.conformance.group".into(), f.name("group"));
+    a.labels
+        .insert("ecs.conformance.group".into(), f.name("group"));
     let group = a.labels["ecs.conformance.group"].clone();
     let b = f.spec("list-b", "sleep 300");
     let ida = f.runtime.create_container(&a).await.expect("create a");
     let idb = f.runtime.create_container(&b).await.expect("create b");
     let found = f
         .runtime
-        .list_containers(&BTreeMap::from([("ecs.conformance.group".to_owned(), group)]))
+        .list_containers(&BTreeMap::from([(
+            "ecs.conformance.group".to_owned(),
+            group,
+        )]))
         .await
         .expect("list");
-    assert_eq!(found.iter().map(|c| &c.id).collect::<Vec<_>>(), [&ida], "only the labelled one");
+    assert_eq!(
+        found.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        [&ida],
+        "only the labelled one"
+    );
     f.cleanup(&ida).await;
     f.cleanup(&idb).await;
 }
 
 /// Calls on an unknown container say not found.
 pub async fn unknown_containers_are_not_found(f: &Fixture) {
-    let ghost = ContainerId("0000000000000000000000000000000000000000000000000000000000000000".into());
-    assert!(matches!(f.runtime.inspect_container(&ghost).await, Err(RuntimeError::NotFound(_))));
-    assert!(matches!(f.runtime.start_container(&ghost).await, Err(RuntimeError::NotFound(_))));
-    assert!(matches!(f.runtime.remove_container(&ghost).await, Err(RuntimeError::NotFound(_))));
+    let ghost =
+        ContainerId("0000000000000000000000000000000000000000000000000000000000000000".into());
+    assert!(matches!(
+        f.runtime.inspect_container(&ghost).await,
+        Err(RuntimeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.runtime.start_container(&ghost).await,
+        Err(RuntimeError::NotFound(_))
+    ));
+    assert!(matches!(
+        f.runtime.remove_container(&ghost).await,
+        Err(RuntimeError::NotFound(_))
+    ));
 }
 
 /// Health checks run: a passing one turns healthy, a failing one unhealthy.
 pub async fn health_checks(f: &Fixture) {
     if !f.runtime.capabilities().health_checks {
-        eprintln!("{}: no health checks declared; check skipped by capability", f.runtime.name());
+        eprintln!(
+            "{}: no health checks declared; check skipped by capability",
+            f.runtime.name()
+        );
         return;
     }
-    for (check, expected) in [("true", HealthStatus::Healthy), ("false", HealthStatus::Unhealthy)] {
+    for (check, expected) in [
+        ("true", HealthStatus::Healthy),
+        ("false", HealthStatus::Unhealthy),
+    ] {
         let mut spec = f.spec("health", "trap 'exit 0' TERM; while true; do sleep 1; done");
         spec.health_check = Some(HealthCheckSpec {
             command: vec!["CMD-SHELL".into(), check.into()],
@@ -209,9 +313,25 @@ pub async fn health_checks(f: &Fixture) {
         let mut events = f.runtime.events().await.expect("events");
         let id = f.runtime.create_container(&spec).await.expect("create");
         f.runtime.start_container(&id).await.expect("start");
-        let kind = wait_event(&mut events, &id, |k| matches!(k, ContainerEventKind::Health(h) if *h != HealthStatus::Unknown)).await;
-        assert_eq!(kind, ContainerEventKind::Health(expected), "check {check:?}");
-        assert_eq!(f.runtime.inspect_container(&id).await.expect("inspect").health, expected);
+        let kind = wait_event(
+            &mut events,
+            &id,
+            |k| matches!(k, ContainerEventKind::Health(h) if *h != HealthStatus::Unknown),
+        )
+        .await;
+        assert_eq!(
+            kind,
+            ContainerEventKind::Health(expected),
+            "check {check:?}"
+        );
+        assert_eq!(
+            f.runtime
+                .inspect_container(&id)
+                .await
+                .expect("inspect")
+                .health,
+            expected
+        );
         f.cleanup(&id).await;
     }
 }
@@ -219,19 +339,32 @@ pub async fn health_checks(f: &Fixture) {
 /// A running container reports memory in use and CPU time.
 pub async fn stats(f: &Fixture) {
     if !f.runtime.capabilities().stats {
-        eprintln!("{}: no stats declared; check skipped by capability", f.runtime.name());
+        eprintln!(
+            "{}: no stats declared; check skipped by capability",
+            f.runtime.name()
+        );
         return;
     }
-    let id = f.runtime.create_container(&f.spec("stats", "while true; do :; done")).await.expect("create");
+    let id = f
+        .runtime
+        .create_container(&f.spec("stats", "while true; do :; done"))
+        .await
+        .expect("create");
     f.runtime.start_container(&id).await.expect("start");
     wait_state(f, &id, |s| *s == ContainerState::Running).await;
     let first = f.runtime.container_stats(&id).await.expect("stats");
     tokio::time::sleep(Duration::from_secs(1)).await;
     let second = f.runtime.container_stats(&id).await.expect("stats");
     assert!(second.memory_bytes > 0, "{second:?}");
-    assert!(second.cpu_total_ns > first.cpu_total_ns, "a busy loop uses CPU: {first:?} then {second:?}");
+    assert!(
+        second.cpu_total_ns > first.cpu_total_ns,
+        "a busy loop uses CPU: {first:?} then {second:?}"
+    );
     assert!(second.sampled_at_ns > first.sampled_at_ns);
-    f.runtime.stop_container(&id, Duration::from_secs(1)).await.expect("stop");
+    f.runtime
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .expect("stop");
     f.cleanup(&id).await;
 }
 
@@ -240,11 +373,18 @@ pub async fn stats(f: &Fixture) {
 /// on the containers, and nothing left behind.
 pub async fn task_lifecycle(f: &Fixture) {
     let ecs = Ecs::new(EcsConfig::default());
-    let cluster = format!("{}-cluster", f.prefix).parse().expect("cluster name");
+    let cluster = format!("{}-cluster", f.prefix)
+        .parse()
+        .expect("cluster name");
     ecs.create_cluster(Clone::clone(&cluster)).expect("cluster");
-    ecs.register_instance(&cluster, "i-conformance".parse().expect("id"), f.runtime.clone(), BTreeMap::new())
-        .await
-        .expect("register instance");
+    ecs.register_instance(
+        &cluster,
+        "i-conformance".parse().expect("id"),
+        f.runtime.clone(),
+        BTreeMap::new(),
+    )
+    .await
+    .expect("register instance");
     let td = format!(
         r#"{{"family": "{prefix}-ordered", "containerDefinitions": [
             {{"name": "setup", "image": "{image}", "memory": 32, "essential": false,
@@ -258,38 +398,92 @@ pub async fn task_lifecycle(f: &Fixture) {
         prefix = f.prefix,
         image = f.image
     );
-    let td = TaskDefinition::from_json(&td).expect("task definition").definition;
+    let td = TaskDefinition::from_json(&td)
+        .expect("task definition")
+        .definition;
     let family = td.family().to_owned();
     ecs.register_task_definition(td).expect("register");
-    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), family.parse().expect("family"), 1)).await.expect("run");
+    let out = ecs
+        .run_task(RunTask::new(
+            Clone::clone(&cluster),
+            family.parse().expect("family"),
+            1,
+        ))
+        .await
+        .expect("run");
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     let id = out.tasks[0].task_id.clone();
-    let running = timeout(PATIENCE, ecs.wait_for(&id, |t| t.container("main").is_some_and(|c| c.runtime_id.is_some())))
+    let running = timeout(
+        PATIENCE,
+        ecs.wait_for(&id, |t| {
+            t.container("main").is_some_and(|c| c.runtime_id.is_some())
+        }),
+    )
+    .await
+    .expect("main created in time")
+    .expect("task");
+    assert_eq!(
+        running.container("setup").and_then(|c| c.exit_code),
+        Some(0),
+        "main started after setup succeeded"
+    );
+    assert_eq!(
+        running.container("flaky").and_then(|c| c.exit_code),
+        Some(5),
+        "and after flaky completed"
+    );
+    let main_id = running
+        .container("main")
+        .and_then(|c| c.runtime_id.clone())
+        .expect("main id");
+    let info = f
+        .runtime
+        .inspect_container(&main_id)
         .await
-        .expect("main created in time")
-        .expect("task");
-    assert_eq!(running.container("setup").and_then(|c| c.exit_code), Some(0), "main started after setup succeeded");
-    assert_eq!(running.container("flaky").and_then(|c| c.exit_code), Some(5), "and after flaky completed");
-    let main_id = running.container("main").and_then(|c| c.runtime_id.clone()).expect("main id");
-    let info = f.runtime.inspect_container(&main_id).await.expect("inspect main");
-    assert_eq!(info.labels.get(labels::CONTAINER_NAME).map(String::as_str), Some("main"));
+        .expect("inspect main");
+    assert_eq!(
+        info.labels.get(labels::CONTAINER_NAME).map(String::as_str),
+        Some("main")
+    );
     assert_eq!(info.labels.get(labels::TASK_ARN), Some(&running.task_arn));
-    let stopped = timeout(PATIENCE, ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped))
-        .await
-        .expect("stopped in time")
-        .expect("task");
+    let stopped = timeout(
+        PATIENCE,
+        ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),
+    )
+    .await
+    .expect("stopped in time")
+    .expect("task");
     assert_eq!(stopped.stop_code, Some(StopCode::EssentialContainerExited));
-    assert_eq!(stopped.stopped_reason.as_deref(), Some("Essential container in task exited"));
-    assert_eq!(stopped.container("main").and_then(|c| c.exit_code), Some(42));
+    assert_eq!(
+        stopped.stopped_reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    assert_eq!(
+        stopped.container("main").and_then(|c| c.exit_code),
+        Some(42)
+    );
     let left = f
         .runtime
-        .list_containers(&BTreeMap::from([(labels::CLUSTER.to_owned(), cluster.to_string())]))
+        .list_containers(&BTreeMap::from([(
+            labels::CLUSTER.to_owned(),
+            cluster.to_string(),
+        )]))
         .await
         .expect("list");
     assert!(left.is_empty(), "containers left behind: {left:?}");
-    let free = ecs.describe_cluster(&cluster).expect("cluster").instances().next().expect("instance").remaining_resources();
+    let free = ecs
+        .describe_cluster(&cluster)
+        .expect("cluster")
+        .instances()
+        .next()
+        .expect("instance")
+        .remaining_resources();
     let host = f.runtime.describe_host().await.expect("host").resources;
-    assert_eq!(free, Resources::new(host.cpu, host.memory).with_gpus(host.gpus), "resources released");
+    assert_eq!(
+        free,
+        Resources::new(host.cpu, host.memory).with_gpus(host.gpus),
+        "resources released"
+    );
 }
 
 /// Runs every check, in order.

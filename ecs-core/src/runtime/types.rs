@@ -319,3 +319,20 @@ pub struct HostInfo {
     /// The engine and its version, e.g. `docker 20.10.24`.
     pub engine_version: String,
 }
+
+impl HostInfo {
+    /// A Linux x86-64 host offering `resources`, run by `engine_version`.
+    pub fn linux(resources: Resources, engine_version: impl Into<String>) -> Self {
+        Self {
+            resources,
+            attributes: BTreeMap::from([
+                ("ecs.os-type".to_owned(), "linux".to_owned()),
+                (
+                    "ecs.cpu-architecture".to_owned(),
+                    std::env::consts::ARCH.to_owned(),
+                ),
+            ]),
+            engine_version: engine_version.into(),
+        }
+    }
+}

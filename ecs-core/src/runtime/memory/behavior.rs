@@ -147,28 +147,57 @@ pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
     if words.is_empty() {
         // The image's own command: a daemon that handles SIGTERM.
     } else {
-        let forever = ["while true", "while :", "sleep infinity", "tail -f", "httpd -f", "nc -l"]
-            .iter()
-            .any(|w| script.contains(w));
+        let forever = [
+            "while true",
+            "while :",
+            "sleep infinity",
+            "tail -f",
+            "httpd -f",
+            "nc -l",
+        ]
+        .iter()
+        .any(|w| script.contains(w));
         let sleeps: u64 = numbers_after(&script, "sleep ").iter().sum();
-        let exit_code = numbers_after(&script, "exit ").last().copied().map(|n| n as i32);
+        let exit_code = numbers_after(&script, "exit ")
+            .last()
+            .copied()
+            .map(|n| n as i32);
         let first = words.first().map(String::as_str).unwrap_or("");
         let last = script.trim().rsplit([' ', ';', '&']).next().unwrap_or("");
-        let code = exit_code.unwrap_or(if first == "false" || last == "false" { 1 } else { 0 });
-        if !forever && (sleeps > 0 || exit_code.is_some() || matches!(first, "true" | "false") || script.contains("echo")) {
+        let code = exit_code.unwrap_or(if first == "false" || last == "false" {
+            1
+        } else {
+            0
+        });
+        if !forever
+            && (sleeps > 0
+                || exit_code.is_some()
+                || matches!(first, "true" | "false")
+                || script.contains("echo"))
+        {
             b.run_for = Some(Duration::from_secs(sleeps));
             b.exit_code = code;
         }
         // A shell as PID 1 ignores SIGTERM unless it traps it or an init forwards it.
         b.on_sigterm = match trap_handler(&script) {
-            Some(handler) => numbers_after(&handler, "exit ").last().map(|n| *n as i32).or(if handler.trim().is_empty() { None } else { Some(0) }),
+            Some(handler) => numbers_after(&handler, "exit ")
+                .last()
+                .map(|n| *n as i32)
+                .or(if handler.trim().is_empty() {
+                    None
+                } else {
+                    Some(0)
+                }),
             None if spec.init => Some(143),
             None => None,
         };
     }
     if let Some(hc) = &spec.health_check {
         let check = hc.command.join(" ");
-        let failing = check.contains("false") || numbers_after(&check, "exit ").last().is_some_and(|c| *c != 0);
+        let failing = check.contains("false")
+            || numbers_after(&check, "exit ")
+                .last()
+                .is_some_and(|c| *c != 0);
         if failing {
             b.healthy_after = None;
             b.unhealthy_after = Some(hc.interval * hc.retries.max(1));
@@ -198,5 +227,8 @@ fn trap_handler(script: &str) -> Option<String> {
     let body = &rest[1..];
     let end = body.find(quote)?;
     let after = &body[end + 1..];
-    after.trim_start().starts_with("TERM").then(|| body[..end].to_owned())
+    after
+        .trim_start()
+        .starts_with("TERM")
+        .then(|| body[..end].to_owned())
 }

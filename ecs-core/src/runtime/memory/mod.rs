@@ -81,14 +81,7 @@ impl InMemoryRuntime {
     /// An engine on a host offering `resources`, where every image can be pulled.
     pub fn new(resources: Resources) -> Self {
         let (events, _) = broadcast::channel(4096);
-        let host = HostInfo {
-            resources,
-            attributes: BTreeMap::from([
-                ("ecs.os-type".to_owned(), "linux".to_owned()),
-                ("ecs.cpu-architecture".to_owned(), "x86_64".to_owned()),
-            ]),
-            engine_version: "in-memory 1".to_owned(),
-        };
+        let host = HostInfo::linux(resources, "in-memory 1");
         Self {
             inner: Arc::new(Inner {
                 name: "in-memory".to_owned(),

@@ -1,0 +1,266 @@
+//! Writing your own backend: containers run as local processes.
+//!
+//! ```text
+//! cargo run --example process_backend
+//! ```
+//!
+//! A backend is one implementation of `ContainerRuntime`. This one ignores images (each
+//! "container" is its command run by the host's `sh`), supports host networking only,
+//! stops with SIGTERM then SIGKILL, and reports exits as events. It declares exactly
+//! that in its capabilities, so a task definition that needs more (health checks,
+//! bridge networking, volumes ...) is refused instead of half-run.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ecs::TaskDefinition;
+use ecs::cluster::Resources;
+use ecs::control::{Ecs, EcsConfig, RunTask};
+use ecs::runtime::{
+    Capabilities, ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
+    ContainerSpec, ContainerState, ContainerStats, HostInfo, PullPolicy, RuntimeError,
+};
+use ecs::task::TaskStatus;
+use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+
+struct Proc {
+    spec: ContainerSpec,
+    state: ContainerState,
+    pid: Option<u32>,
+}
+
+/// Runs each container as a child process of this program.
+#[derive(Clone)]
+struct ProcessRuntime {
+    procs: Arc<Mutex<BTreeMap<ContainerId, Proc>>>,
+    events: broadcast::Sender<ContainerEvent>,
+}
+
+impl ProcessRuntime {
+    fn new() -> Self {
+        Self {
+            procs: Arc::default(),
+            events: broadcast::channel(256).0,
+        }
+    }
+
+    fn with<T>(&self, id: &ContainerId, f: impl FnOnce(&mut Proc) -> T) -> Result<T, RuntimeError> {
+        let mut procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        procs
+            .get_mut(id)
+            .map(f)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    fn info(id: &ContainerId, p: &Proc) -> ContainerInfo {
+        ContainerInfo::new(
+            id.clone(),
+            p.spec.name.clone(),
+            p.spec.labels.clone(),
+            p.state,
+        )
+    }
+}
+
+#[async_trait]
+impl ContainerRuntime for ProcessRuntime {
+    fn name(&self) -> String {
+        "local-process".into()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut c = Capabilities::NONE;
+        c.host_network = true;
+        c.graceful_stop = true;
+        c.events = true;
+        c
+    }
+
+    async fn describe_host(&self) -> Result<HostInfo, RuntimeError> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        Ok(HostInfo::linux(
+            Resources::new(cpus * 1024, 1024),
+            "local processes",
+        ))
+    }
+
+    async fn ensure_image(&self, _image: &str, _policy: PullPolicy) -> Result<(), RuntimeError> {
+        Ok(()) // Images mean nothing here: the command runs on the host.
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
+        let id = ContainerId(spec.name.clone());
+        let mut procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        if procs.contains_key(&id) {
+            return Err(RuntimeError::Conflict(spec.name.clone()));
+        }
+        procs.insert(
+            id.clone(),
+            Proc {
+                spec: spec.clone(),
+                state: ContainerState::Created,
+                pid: None,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        let spec = self.with(id, |p| p.spec.clone())?;
+        let argv: Vec<String> = spec
+            .entry_point
+            .iter()
+            .flatten()
+            .chain(spec.command.iter().flatten())
+            .cloned()
+            .collect();
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| RuntimeError::InvalidRequest("no command".into()))?;
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .envs(&spec.environment)
+            .spawn()
+            .map_err(|e| RuntimeError::InvalidRequest(format!("{program}: {e}")))?;
+        let pid = child.id();
+        self.with(id, |p| {
+            p.state = ContainerState::Running;
+            p.pid = pid;
+        })?;
+        let _ = self.events.send(ContainerEvent {
+            id: id.clone(),
+            kind: ContainerEventKind::Start,
+        });
+        let me = self.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            // Killed by a signal: 128 + signal, as engines report it.
+            let code = status.ok().map_or(137, |s| {
+                s.code().unwrap_or_else(|| {
+                    128 + std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or(9)
+                })
+            });
+            let _ = me.with(&id, |p| {
+                p.state = ContainerState::Exited { exit_code: code }
+            });
+            let _ = me.events.send(ContainerEvent {
+                id,
+                kind: ContainerEventKind::Die { exit_code: code },
+            });
+        });
+        Ok(())
+    }
+
+    async fn stop_container(
+        &self,
+        id: &ContainerId,
+        timeout: Duration,
+    ) -> Result<(), RuntimeError> {
+        let Some(pid) = self.with(id, |p| p.pid.filter(|_| p.state == ContainerState::Running))?
+        else {
+            return Ok(());
+        };
+        let signal = |sig: &str| {
+            std::process::Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .status()
+        };
+        let _ = signal("-TERM");
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.with(id, |p| p.state == ContainerState::Running)? {
+            if tokio::time::Instant::now() >= deadline {
+                let _ = signal("-KILL");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.stop_container(id, Duration::ZERO).await?;
+        let mut procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        procs
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
+        self.with(id, |p| Self::info(id, p))
+    }
+
+    async fn container_stats(&self, _id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
+        Err(RuntimeError::Unsupported {
+            runtime: self.name(),
+            capability: "stats".into(),
+        })
+    }
+
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, RuntimeError> {
+        let procs = self.procs.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(procs
+            .iter()
+            .filter(|(_, p)| labels.iter().all(|(k, v)| p.spec.labels.get(k) == Some(v)))
+            .map(|(id, p)| Self::info(id, p))
+            .collect())
+    }
+
+    async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
+        let rx = self.events.subscribe();
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => return Some((e, rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })))
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), ecs::Error> {
+    let ecs = Ecs::new(EcsConfig::default());
+    let cluster = "local".parse()?;
+    ecs.create_cluster(Clone::clone(&cluster))?;
+    ecs.register_instance(
+        &cluster,
+        "this-host".parse()?,
+        Arc::new(ProcessRuntime::new()),
+        BTreeMap::new(),
+    )
+    .await?;
+    ecs.register_task_definition(
+        TaskDefinition::from_json(
+            r#"{"family": "hello", "networkMode": "host", "containerDefinitions": [
+                {"name": "greeter", "image": "none", "memory": 16, "essential": false,
+                 "command": ["sh", "-c", "echo hello from a local process; exit 0"]},
+                {"name": "worker", "image": "none", "memory": 16,
+                 "environment": [{"name": "WHO", "value": "world"}],
+                 "command": ["sh", "-c", "sleep 1; echo goodbye, $WHO; exit 3"],
+                 "dependsOn": [{"containerName": "greeter", "condition": "SUCCESS"}]}]}"#,
+        )?
+        .definition,
+    )?;
+    let out = ecs
+        .run_task(RunTask::new(Clone::clone(&cluster), "hello".parse()?, 1))
+        .await?;
+    let id = out.tasks[0].task_id.clone();
+    let task = ecs
+        .wait_for(&id, |t| t.last_status == TaskStatus::Stopped)
+        .await?;
+    for c in &task.containers {
+        println!("{}: exit code {:?}", c.name, c.exit_code);
+    }
+    println!("task {}: {:?}", task.last_status, task.stopped_reason);
+    assert_eq!(task.container("worker").and_then(|c| c.exit_code), Some(3));
+    Ok(())
+}
