@@ -1,0 +1,244 @@
+//! The only file that speaks podman-api's types: container specs to libpod's create
+//! options, libpod's answers to the core's types, its errors to [`RuntimeError`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ecs_core::runtime::{
+    ContainerId, ContainerInfo, ContainerSpec, ContainerState, HealthStatus, MountSpec,
+    PortBinding, RuntimeError,
+};
+use ecs_core::task_definition::{NetworkMode, TransportProtocol};
+use podman_api::models::{
+    ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, NamedVolume,
+    Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
+};
+use podman_api::opts::ContainerCreateOpts;
+
+const MIB: i64 = 1 << 20;
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// A libpod model from its JSON (the generated models have no `Default`).
+fn model<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, RuntimeError> {
+    serde_json::from_value(v)
+        .map_err(|e| RuntimeError::InvalidRequest(format!("libpod model: {e}")))
+}
+
+/// libpod's create options for `spec`, publishing ports on `publish_ip`.
+pub(crate) fn create_opts(
+    spec: &ContainerSpec,
+    publish_ip: &str,
+) -> Result<ContainerCreateOpts, RuntimeError> {
+    let mut b = ContainerCreateOpts::builder()
+        .name(&spec.name)
+        .image(&spec.image)
+        .labels(spec.labels.clone())
+        .env(spec.environment.clone())
+        .stop_timeout(spec.stop_timeout.as_secs());
+    if let Some(command) = &spec.command {
+        b = b.command(command);
+    }
+    if let Some(entry_point) = &spec.entry_point {
+        b = b.entrypoint(entry_point);
+    }
+    let nsmode = match spec.network_mode {
+        NetworkMode::Host => "host",
+        NetworkMode::None => "none",
+        // awsvpc runs as bridge locally.
+        _ => "bridge",
+    };
+    b = b.net_namespace(Namespace {
+        nsmode: Some(nsmode.to_owned()),
+        value: None,
+    });
+    if nsmode == "bridge" && !spec.ports.is_empty() {
+        b = b.portmappings(spec.ports.iter().map(|p| PortMapping {
+            container_port: Some(p.container_port),
+            host_ip: Some(publish_ip.to_owned()),
+            // 0 asks libpod for a free port.
+            host_port: Some(p.host_port),
+            protocol: Some(p.protocol.to_string()),
+            range: None,
+        }));
+    }
+    let memory: LinuxMemory = model(serde_json::json!({
+        "limit": spec.memory_limit_mib.map(|m| i64::from(m) * MIB),
+        "reservation": spec.memory_reservation_mib.map(|m| i64::from(m) * MIB),
+    }))?;
+    let cpu: Option<LinuxCpu> = spec
+        .cpu_shares
+        .map(|c| model(serde_json::json!({ "shares": u64::from(c.max(2)) })))
+        .transpose()?;
+    let mut resources: LinuxResources = model(serde_json::json!({}))?;
+    resources.memory = Some(memory);
+    resources.cpu = cpu;
+    b = b.resource_limits(resources);
+    if let Some(h) = &spec.health_check {
+        b = b.health_config(Schema2HealthConfig {
+            test: Some(h.command.clone()),
+            interval: Some(nanos(h.interval)),
+            timeout: Some(nanos(h.timeout)),
+            retries: Some(i64::from(h.retries)),
+            start_period: Some(nanos(h.start_period)),
+        });
+    }
+    if spec.init {
+        b = b.init(true);
+    }
+    if !spec.ulimits.is_empty() {
+        b = b.r_limits(spec.ulimits.iter().map(|u| PosixRlimit {
+            type_: Some(format!("RLIMIT_{}", u.name.as_str().to_uppercase())),
+            soft: u64::try_from(u.soft).ok().or(Some(u64::MAX)),
+            hard: u64::try_from(u.hard).ok().or(Some(u64::MAX)),
+        }));
+    }
+    let mut mounts = Vec::new();
+    let mut volumes = Vec::new();
+    for m in &spec.mounts {
+        match m {
+            MountSpec::Bind {
+                host_path,
+                container_path,
+                read_only,
+            } => mounts.push(model::<ContainerMount>(serde_json::json!({
+                "destination": container_path,
+                "source": host_path,
+                "type": "bind",
+                "options": [if *read_only { "ro" } else { "rw" }],
+            }))?),
+            MountSpec::Volume {
+                name,
+                container_path,
+                read_only,
+            } => volumes.push(NamedVolume {
+                dest: Some(container_path.clone()),
+                name: Some(name.clone()),
+                options: read_only.then(|| vec!["ro".into()]),
+                is_anonymous: None,
+            }),
+        }
+    }
+    if !mounts.is_empty() {
+        b = b.mounts(mounts);
+    }
+    if !volumes.is_empty() {
+        b = b.volumes(volumes);
+    }
+    if let Some(user) = &spec.user {
+        b = b.user(user);
+    }
+    if let Some(dir) = &spec.working_directory {
+        b = b.work_dir(dir);
+    }
+    if let Some(hostname) = &spec.hostname {
+        b = b.hostname(hostname);
+    }
+    if spec.privileged {
+        b = b.privileged(true);
+    }
+    if spec.readonly_root_filesystem {
+        b = b.read_only_fs(true);
+    }
+    if !spec.extra_hosts.is_empty() {
+        b = b.hosts_add(spec.extra_hosts.iter().map(|(h, ip)| format!("{h}:{ip}")));
+    }
+    Ok(b.build())
+}
+
+pub(crate) fn health(status: Option<&str>) -> HealthStatus {
+    match status {
+        Some("healthy") => HealthStatus::Healthy,
+        Some("unhealthy") => HealthStatus::Unhealthy,
+        _ => HealthStatus::Unknown,
+    }
+}
+
+pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
+    let state = r.state;
+    let exit_code = state.as_ref().and_then(|s| s.exit_code).unwrap_or(0);
+    let run_state = match state.as_ref().and_then(|s| s.status.as_deref()) {
+        Some("running" | "paused" | "stopping") => ContainerState::Running,
+        Some("created" | "configured" | "initialized") | None => ContainerState::Created,
+        Some(_) => ContainerState::Exited { exit_code },
+    };
+    let labels: BTreeMap<String, String> = r
+        .config
+        .and_then(|c| c.labels)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let mut ports = Vec::new();
+    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
+        let Some((port, proto)) = key.split_once('/') else {
+            continue;
+        };
+        let Ok(container_port) = port.parse::<u16>() else {
+            continue;
+        };
+        let protocol = if proto == "udp" {
+            TransportProtocol::Udp
+        } else {
+            TransportProtocol::Tcp
+        };
+        for b in bindings.unwrap_or_default() {
+            if let Some(host_port) = b.host_port.and_then(|p| p.parse().ok()) {
+                ports.push(PortBinding {
+                    container_port,
+                    host_port,
+                    protocol,
+                });
+            }
+        }
+    }
+    ports.sort_by_key(|p| (p.container_port, p.host_port));
+    ports.dedup();
+    let mut out = ContainerInfo::new(
+        ContainerId(r.id.unwrap_or_default()),
+        r.name.unwrap_or_default(),
+        labels,
+        run_state,
+    );
+    out.health = health(
+        state
+            .as_ref()
+            .and_then(|s| s.health.as_ref())
+            .and_then(|h| h.status.as_deref()),
+    );
+    out.oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
+    out.ports = ports;
+    out
+}
+
+/// libpod's errors by what the caller can do about them. (podman-api's `Error::clone`
+/// recurses for most variants: errors are only ever moved.)
+pub(crate) fn error(e: podman_api::Error) -> RuntimeError {
+    use podman_api::Error as E;
+    let fault = |code: u16, message: String| match code {
+        404 => RuntimeError::NotFound(message),
+        409 => RuntimeError::Conflict(message),
+        400 => RuntimeError::InvalidRequest(message),
+        _ if message.contains("already in use") || message.contains("address already in use") => {
+            RuntimeError::Conflict(message)
+        }
+        _ => RuntimeError::Unavailable(format!("{code}: {message}")),
+    };
+    match e {
+        E::Fault { code, message } => fault(code.as_u16(), message),
+        E::Error(podman_api::conn::Error::Fault { code, message }) => fault(code.as_u16(), message),
+        other => RuntimeError::Unavailable(other.to_string()),
+    }
+}
+
+/// Whether libpod answered "not modified" (already started, already stopped), which
+/// podman-api reports as an error.
+pub(crate) fn not_modified(e: &podman_api::Error) -> bool {
+    use podman_api::Error as E;
+    match e {
+        E::Fault { code, .. } => code.as_u16() == 304,
+        E::Error(podman_api::conn::Error::Fault { code, .. }) => code.as_u16() == 304,
+        _ => false,
+    }
+}
