@@ -56,6 +56,14 @@ impl DockerRuntime {
         })
     }
 
+    /// Connects to `DOCKER_HOST` (`unix://PATH` or `tcp://HOST:PORT`), or to the local
+    /// socket `unix:///var/run/docker.sock` when it is unset. (TLS endpoints are not
+    /// supported by this build: bollard's `ssl` feature is off.)
+    pub fn from_env() -> Result<Self, RuntimeError> {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        Self::connect(&host)
+    }
+
     /// Publishes container ports on `ip` only (all interfaces by default).
     #[must_use]
     pub fn publishing_on(mut self, ip: impl Into<String>) -> Self {

@@ -68,6 +68,13 @@ impl PodmanRuntime {
         })
     }
 
+    /// Connects to `CONTAINER_HOST`, or to the rootful socket
+    /// `unix:///run/podman/podman.sock` when it is unset.
+    pub fn from_env() -> Result<Self, RuntimeError> {
+        let host = std::env::var("CONTAINER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+        Self::connect(&host)
+    }
+
     /// Publishes container ports on `ip` only (all interfaces by default).
     #[must_use]
     pub fn publishing_on(mut self, ip: impl Into<String>) -> Self {
