@@ -1,0 +1,118 @@
+//! What the library adds to starting containers on real engines: N single-container
+//! tasks through `run_task` (placement, agent, lifecycle, events), against the same
+//! containers created and started with raw bollard / podman-api calls at the same
+//! concurrency, in the same run.
+//!
+//! ```text
+//! cargo bench --bench engine_overhead -- 100 500
+//! ```
+//!
+//! Needs the engines `scripts/engines` provisions. Wall time until every container runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ecs::control::{EcsConfig, RunTask};
+use ecs::docker::DockerRuntime;
+use ecs::podman::PodmanRuntime;
+use ecs::runtime::{labels, ContainerId, ContainerRuntime, ContainerSpec, PullPolicy};
+use ecs::task::TaskStatus;
+use ecs::{Ecs, TaskDefinition};
+use futures::future::join_all;
+
+fn image() -> String {
+    std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into())
+}
+
+const SCRIPT: &str = "trap 'exit 0' TERM; while true; do sleep 5; done";
+
+/// Through the library: one instance, one run_task of `n`, until all RUNNING.
+async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
+    let ecs = Ecs::new(EcsConfig::default());
+    let cluster = format!("bench-{tag}").parse().unwrap();
+    ecs.create_cluster(Clone::clone(&cluster)).unwrap();
+    ecs.register_instance(&cluster, "i-1".parse().unwrap(), rt.clone(), BTreeMap::new()).await.unwrap();
+    let family = format!("bench-{tag}");
+    let td = format!(
+        r#"{{"family": "{family}", "containerDefinitions": [{{"name": "c", "image": "{}", "cpu": 0, "memory": 6,
+            "command": ["sh", "-c", "{SCRIPT}"]}}]}}"#,
+        image()
+    );
+    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition).unwrap();
+    let start = Instant::now();
+    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), family.parse().unwrap(), n)).await.unwrap();
+    assert_eq!(out.tasks.len() as u32, n, "{:?}", out.failures);
+    let waits = out.tasks.iter().map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Running));
+    for t in join_all(waits).await {
+        assert_eq!(t.unwrap().last_status, TaskStatus::Running);
+    }
+    let took = start.elapsed();
+    // Clean up (not timed): stop everything and wait until removed.
+    for t in &out.tasks {
+        ecs.stop_task(&cluster, &t.task_id, "bench done").unwrap();
+    }
+    join_all(out.tasks.iter().map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Stopped))).await;
+    took
+}
+
+/// The same containers, by hand: image check, create, start, inspect, all at once.
+async fn raw(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
+    let start = Instant::now();
+    let ids = join_all((0..n).map(|i| {
+        let rt = rt.clone();
+        let tag = tag.to_owned();
+        async move {
+            rt.ensure_image(&image(), PullPolicy::IfNotPresent).await.unwrap();
+            let mut spec = ContainerSpec::new(format!("raw-{tag}-{i}"), image());
+            spec.command = Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]);
+            spec.memory_limit_mib = Some(6);
+            spec.labels.insert(labels::CLUSTER.into(), format!("raw-{tag}"));
+            let id = rt.create_container(&spec).await.unwrap();
+            rt.start_container(&id).await.unwrap();
+            rt.inspect_container(&id).await.unwrap();
+            id
+        }
+    }))
+    .await;
+    let took = start.elapsed();
+    join_all(ids.iter().map(|id: &ContainerId| rt.remove_container(id))).await;
+    took
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    if !std::env::args().any(|a| a == "--bench") {
+        // `cargo test --benches`: a smoke run.
+        sizes = vec![3];
+    } else if sizes.is_empty() {
+        sizes = vec![100, 500];
+    }
+    let docker: Arc<dyn ContainerRuntime> = Arc::new(
+        DockerRuntime::connect(&std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()))
+            .expect("docker (run scripts/engines)"),
+    );
+    let podman: Arc<dyn ContainerRuntime> = Arc::new(
+        PodmanRuntime::connect(&std::env::var("ECS_PODMAN_SOCKET").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into()))
+            .expect("podman (run scripts/engines)"),
+    );
+    for n in sizes {
+        for (name, rt) in [("docker", &docker), ("podman", &podman)] {
+            let tag = format!("{name}-{n}-{}", std::process::id());
+            // Raw first, then the library, then raw again: the engine warms up the same.
+            let raw1 = raw(rt.clone(), n, &format!("{tag}-a")).await;
+            let lib = library(rt.clone(), n, &tag).await;
+            let raw2 = raw(rt.clone(), n, &format!("{tag}-b")).await;
+            let raw_avg = (raw1 + raw2) / 2;
+            let overhead = (lib.as_secs_f64() / raw_avg.as_secs_f64() - 1.0) * 100.0;
+            println!(
+                "{name} {n} tasks: library {:.2} s, raw {:.2} s (runs {:.2} s / {:.2} s): {overhead:+.1}%",
+                lib.as_secs_f64(),
+                raw_avg.as_secs_f64(),
+                raw1.as_secs_f64(),
+                raw2.as_secs_f64()
+            );
+        }
+    }
+}
