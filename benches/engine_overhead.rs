@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use ecs::control::{EcsConfig, RunTask};
 use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
-use ecs::runtime::{labels, ContainerId, ContainerRuntime, ContainerSpec, PullPolicy};
+use ecs::runtime::{ContainerId, ContainerRuntime, ContainerSpec, PullPolicy, labels};
 use ecs::task::TaskStatus;
 use ecs::{Ecs, TaskDefinition};
 use futures::future::join_all;
@@ -32,18 +32,36 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("bench-{tag}").parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
-    ecs.register_instance(&cluster, "i-1".parse().unwrap(), rt.clone(), BTreeMap::new()).await.unwrap();
+    ecs.register_instance(
+        &cluster,
+        "i-1".parse().unwrap(),
+        rt.clone(),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
     let family = format!("bench-{tag}");
     let td = format!(
         r#"{{"family": "{family}", "containerDefinitions": [{{"name": "c", "image": "{}", "cpu": 0, "memory": 6,
             "command": ["sh", "-c", "{SCRIPT}"]}}]}}"#,
         image()
     );
-    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition).unwrap();
+    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
+        .unwrap();
     let start = Instant::now();
-    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), family.parse().unwrap(), n)).await.unwrap();
+    let out = ecs
+        .run_task(RunTask::new(
+            Clone::clone(&cluster),
+            family.parse().unwrap(),
+            n,
+        ))
+        .await
+        .unwrap();
     assert_eq!(out.tasks.len() as u32, n, "{:?}", out.failures);
-    let waits = out.tasks.iter().map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Running));
+    let waits = out
+        .tasks
+        .iter()
+        .map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Running));
     for t in join_all(waits).await {
         assert_eq!(t.unwrap().last_status, TaskStatus::Running);
     }
@@ -52,7 +70,12 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     for t in &out.tasks {
         ecs.stop_task(&cluster, &t.task_id, "bench done").unwrap();
     }
-    join_all(out.tasks.iter().map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Stopped))).await;
+    join_all(
+        out.tasks
+            .iter()
+            .map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Stopped)),
+    )
+    .await;
     took
 }
 
@@ -63,11 +86,14 @@ async fn raw(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
         let rt = rt.clone();
         let tag = tag.to_owned();
         async move {
-            rt.ensure_image(&image(), PullPolicy::IfNotPresent).await.unwrap();
+            rt.ensure_image(&image(), PullPolicy::IfNotPresent)
+                .await
+                .unwrap();
             let mut spec = ContainerSpec::new(format!("raw-{tag}-{i}"), image());
             spec.command = Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]);
             spec.memory_limit_mib = Some(6);
-            spec.labels.insert(labels::CLUSTER.into(), format!("raw-{tag}"));
+            spec.labels
+                .insert(labels::CLUSTER.into(), format!("raw-{tag}"));
             let id = rt.create_container(&spec).await.unwrap();
             rt.start_container(&id).await.unwrap();
             rt.inspect_container(&id).await.unwrap();
@@ -82,7 +108,10 @@ async fn raw(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let mut sizes: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let mut sizes: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     if !std::env::args().any(|a| a == "--bench") {
         // `cargo test --benches`: a smoke run.
         sizes = vec![3];
@@ -90,12 +119,18 @@ async fn main() {
         sizes = vec![100, 500];
     }
     let docker: Arc<dyn ContainerRuntime> = Arc::new(
-        DockerRuntime::connect(&std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()))
-            .expect("docker (run scripts/engines)"),
+        DockerRuntime::connect(
+            &std::env::var("ECS_DOCKER_HOST")
+                .unwrap_or_else(|_| "unix:///var/run/docker.sock".into()),
+        )
+        .expect("docker (run scripts/engines)"),
     );
     let podman: Arc<dyn ContainerRuntime> = Arc::new(
-        PodmanRuntime::connect(&std::env::var("ECS_PODMAN_SOCKET").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into()))
-            .expect("podman (run scripts/engines)"),
+        PodmanRuntime::connect(
+            &std::env::var("ECS_PODMAN_SOCKET")
+                .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into()),
+        )
+        .expect("podman (run scripts/engines)"),
     );
     for n in sizes {
         for (name, rt) in [("docker", &docker), ("podman", &podman)] {

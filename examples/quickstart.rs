@@ -39,7 +39,10 @@ async fn pick_runtime(image: &str) -> (String, Arc<dyn ContainerRuntime>) {
             },
         }
     }
-    ("the in-memory runtime (no engine with the image found)".into(), Arc::new(InMemoryRuntime::new(Resources::new(4096, 8192))))
+    (
+        "the in-memory runtime (no engine with the image found)".into(),
+        Arc::new(InMemoryRuntime::new(Resources::new(4096, 8192))),
+    )
 }
 
 fn short(id: &str) -> &str {
@@ -47,16 +50,35 @@ fn short(id: &str) -> &str {
 }
 
 fn print_tasks(tasks: &[Task]) {
-    println!("{:<14} {:<18} {:<12} {:<9} {:<8} containers", "TASK", "DEFINITION", "INSTANCE", "STATUS", "HEALTH");
+    println!(
+        "{:<14} {:<18} {:<12} {:<9} {:<8} containers",
+        "TASK", "DEFINITION", "INSTANCE", "STATUS", "HEALTH"
+    );
     for t in tasks {
         let containers: Vec<String> = t
             .containers
             .iter()
             .map(|c| {
-                let ports: Vec<String> =
-                    c.network_bindings.iter().map(|b| format!("{}->{}", b.host_port, b.container_port)).collect();
-                let exit = c.exit_code.map(|e| format!(" exit {e}")).unwrap_or_default();
-                format!("{}={}{}{}", c.name, c.last_status, exit, if ports.is_empty() { String::new() } else { format!(" [{}]", ports.join(",")) })
+                let ports: Vec<String> = c
+                    .network_bindings
+                    .iter()
+                    .map(|b| format!("{}->{}", b.host_port, b.container_port))
+                    .collect();
+                let exit = c
+                    .exit_code
+                    .map(|e| format!(" exit {e}"))
+                    .unwrap_or_default();
+                format!(
+                    "{}={}{}{}",
+                    c.name,
+                    c.last_status,
+                    exit,
+                    if ports.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", ports.join(","))
+                    }
+                )
             })
             .collect();
         println!(
@@ -72,7 +94,10 @@ fn print_tasks(tasks: &[Task]) {
 }
 
 fn print_instances(cluster: &Cluster) {
-    println!("{:<12} {:<8} {:<7} {:>14} {:>14} {:>6}", "INSTANCE", "STATUS", "AGENT", "CPU free/total", "MiB free/total", "TASKS");
+    println!(
+        "{:<12} {:<8} {:<7} {:>14} {:>14} {:>6}",
+        "INSTANCE", "STATUS", "AGENT", "CPU free/total", "MiB free/total", "TASKS"
+    );
     for i in cluster.instances() {
         let (reg, rem) = (i.registered_resources(), i.remaining_resources());
         println!(
@@ -96,7 +121,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster: ClusterName = "quickstart".parse()?;
     ecs.create_cluster(cluster.clone())?;
-    ecs.register_instance(&cluster, "i-local".parse()?, runtime.clone(), BTreeMap::new()).await?;
+    ecs.register_instance(
+        &cluster,
+        "i-local".parse()?,
+        runtime.clone(),
+        BTreeMap::new(),
+    )
+    .await?;
 
     let td = TaskDefinition::from_json(&format!(
         r#"{{"family": "quickstart-web", "containerDefinitions": [
@@ -115,14 +146,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registered = ecs.register_task_definition(td.definition)?;
     println!("registered {}", registered.reference);
 
-    let out = ecs.run_task(RunTask::new(cluster.clone(), "quickstart-web".parse()?, 2)).await?;
+    let out = ecs
+        .run_task(RunTask::new(cluster.clone(), "quickstart-web".parse()?, 2))
+        .await?;
     for f in &out.failures {
-        println!("not placed: {} ({})", f.reason, f.detail.as_deref().unwrap_or(""));
+        println!(
+            "not placed: {} ({})",
+            f.reason,
+            f.detail.as_deref().unwrap_or("")
+        );
     }
     let mut tasks = Vec::new();
     for t in &out.tasks {
-        let healthy = |t: &Task| t.health_status.as_str() == "HEALTHY" || t.last_status == TaskStatus::Stopped;
-        let t = tokio::time::timeout(Duration::from_secs(60), ecs.wait_for(&t.task_id, healthy)).await??;
+        let healthy = |t: &Task| {
+            t.health_status.as_str() == "HEALTHY" || t.last_status == TaskStatus::Stopped
+        };
+        let t = tokio::time::timeout(Duration::from_secs(60), ecs.wait_for(&t.task_id, healthy))
+            .await??;
         tasks.push(t);
     }
     println!("\ntasks, running:");

@@ -60,7 +60,8 @@ impl DockerRuntime {
     /// socket `unix:///var/run/docker.sock` when it is unset. (TLS endpoints are not
     /// supported by this build: bollard's `ssl` feature is off.)
     pub fn from_env() -> Result<Self, RuntimeError> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let host =
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
         Self::connect(&host)
     }
 

@@ -13,9 +13,12 @@ use ecs_core::{Ecs, TaskDefinition};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mapped_field_reaches_docker() {
-    let host = std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let host =
+        std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
-    let runtime = DockerRuntime::connect(&host).expect("docker (run scripts/engines)").publishing_on("127.0.0.1");
+    let runtime = DockerRuntime::connect(&host)
+        .expect("docker (run scripts/engines)")
+        .publishing_on("127.0.0.1");
     let raw = Docker::connect_with_unix(&host, 60, bollard::API_DEFAULT_VERSION).unwrap();
     let dir = std::env::temp_dir().join(format!("ecs-mapping-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -23,7 +26,14 @@ async fn every_mapped_field_reaches_docker() {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("mapping-{}", std::process::id()).parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
-    ecs.register_instance(&cluster, "i-1".parse().unwrap(), Arc::new(runtime), BTreeMap::new()).await.unwrap();
+    ecs.register_instance(
+        &cluster,
+        "i-1".parse().unwrap(),
+        Arc::new(runtime),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
     let family = format!("mapping-{}", std::process::id());
     let td = format!(
         r#"{{"family": "{family}", "networkMode": "bridge",
@@ -45,36 +55,68 @@ async fn every_mapped_field_reaches_docker() {
               "dependsOn": [{{"containerName": "db", "condition": "START"}}]}}]}}"#,
         dir = dir.display()
     );
-    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition).unwrap();
-    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), family.parse().unwrap(), 1)).await.unwrap();
-    let id = out.tasks[0].task_id.clone();
-    let task = tokio::time::timeout(Duration::from_secs(60), ecs.wait_for(&id, |t| t.last_status == TaskStatus::Running))
-        .await
-        .unwrap()
+    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
         .unwrap();
+    let out = ecs
+        .run_task(RunTask::new(
+            Clone::clone(&cluster),
+            family.parse().unwrap(),
+            1,
+        ))
+        .await
+        .unwrap();
+    let id = out.tasks[0].task_id.clone();
+    let task = tokio::time::timeout(
+        Duration::from_secs(60),
+        ecs.wait_for(&id, |t| t.last_status == TaskStatus::Running),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let app = task.container("app").unwrap();
-    let c = raw.inspect_container(&app.runtime_id.as_ref().unwrap().0, None).await.unwrap();
+    let c = raw
+        .inspect_container(&app.runtime_id.as_ref().unwrap().0, None)
+        .await
+        .unwrap();
     let config = c.config.clone().unwrap();
     let hc = c.host_config.clone().unwrap();
 
     assert_eq!(hc.cpu_shares, Some(256), "cpu units -> CPU shares");
     assert_eq!(hc.memory, Some(128 << 20), "memory -> hard limit");
-    assert_eq!(hc.memory_reservation, Some(64 << 20), "memoryReservation -> soft limit");
-    assert_eq!(config.entrypoint, Some(vec!["sh".to_owned(), "-c".to_owned()]));
-    assert_eq!(config.cmd, Some(vec!["trap 'exit 0' TERM; while true; do sleep 1; done".to_owned()]));
+    assert_eq!(
+        hc.memory_reservation,
+        Some(64 << 20),
+        "memoryReservation -> soft limit"
+    );
+    assert_eq!(
+        config.entrypoint,
+        Some(vec!["sh".to_owned(), "-c".to_owned()])
+    );
+    assert_eq!(
+        config.cmd,
+        Some(vec![
+            "trap 'exit 0' TERM; while true; do sleep 1; done".to_owned()
+        ])
+    );
     assert!(config.env.unwrap().contains(&"GREETING=hello".to_owned()));
     let labels = config.labels.unwrap();
     assert_eq!(labels["team"], "platform");
     assert_eq!(labels["com.amazonaws.ecs.container-name"], "app");
     assert_eq!(labels["com.amazonaws.ecs.task-arn"], task.task_arn);
     let health = config.healthcheck.unwrap();
-    assert_eq!(health.test, Some(vec!["CMD-SHELL".to_owned(), "true".to_owned()]));
+    assert_eq!(
+        health.test,
+        Some(vec!["CMD-SHELL".to_owned(), "true".to_owned()])
+    );
     assert_eq!(health.interval, Some(10_000_000_000));
     assert_eq!(health.timeout, Some(3_000_000_000));
     assert_eq!(health.retries, Some(4));
     assert_eq!(health.start_period, Some(7_000_000_000));
     let ulimit = &hc.ulimits.unwrap()[0];
-    assert_eq!((ulimit.name.as_deref(), ulimit.soft, ulimit.hard), (Some("nofile"), Some(100), Some(200)));
+    assert_eq!(
+        (ulimit.name.as_deref(), ulimit.soft, ulimit.hard),
+        (Some("nofile"), Some(100), Some(200))
+    );
     assert_eq!(hc.init, Some(true));
     assert_eq!(config.user.as_deref(), Some("1000:1000"));
     assert_eq!(config.working_dir.as_deref(), Some("/tmp"));
@@ -82,19 +124,41 @@ async fn every_mapped_field_reaches_docker() {
     assert_eq!(hc.binds, Some(vec![format!("{}:/data:ro", dir.display())]));
     assert_eq!(hc.network_mode.as_deref(), Some("bridge"));
     let db_name = format!("ecs-{family}-1-db-{}", task.task_id);
-    assert!(hc.links.unwrap().iter().any(|l| l.starts_with(&format!("/{db_name}:")) && l.ends_with("/database")));
+    assert!(
+        hc.links
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(&format!("/{db_name}:")) && l.ends_with("/database"))
+    );
     // Ports: dynamic host ports, read back from the engine, TCP and UDP.
     let ports = c.network_settings.unwrap().ports.unwrap();
-    let tcp = ports["80/tcp"].as_ref().unwrap()[0].host_port.clone().unwrap();
-    let udp = ports["53/udp"].as_ref().unwrap()[0].host_port.clone().unwrap();
-    assert!(app.network_bindings.iter().any(|b| b.container_port == 80 && b.host_port.to_string() == tcp));
-    assert!(app.network_bindings.iter().any(|b| b.container_port == 53 && b.host_port.to_string() == udp));
+    let tcp = ports["80/tcp"].as_ref().unwrap()[0]
+        .host_port
+        .clone()
+        .unwrap();
+    let udp = ports["53/udp"].as_ref().unwrap()[0]
+        .host_port
+        .clone()
+        .unwrap();
+    assert!(
+        app.network_bindings
+            .iter()
+            .any(|b| b.container_port == 80 && b.host_port.to_string() == tcp)
+    );
+    assert!(
+        app.network_bindings
+            .iter()
+            .any(|b| b.container_port == 53 && b.host_port.to_string() == udp)
+    );
 
     ecs.stop_task(&cluster, &id, "done").unwrap();
-    let stopped = tokio::time::timeout(Duration::from_secs(60), ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped))
-        .await
-        .unwrap()
-        .unwrap();
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(60),
+        ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_eq!(stopped.container("app").unwrap().exit_code, Some(0));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -71,7 +71,8 @@ impl PodmanRuntime {
     /// Connects to `CONTAINER_HOST`, or to the rootful socket
     /// `unix:///run/podman/podman.sock` when it is unset.
     pub fn from_env() -> Result<Self, RuntimeError> {
-        let host = std::env::var("CONTAINER_HOST").unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+        let host = std::env::var("CONTAINER_HOST")
+            .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
         Self::connect(&host)
     }
 

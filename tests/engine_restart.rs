@@ -1,0 +1,153 @@
+//! An engine restart: the second Docker daemon (`scripts/engines`, with live restore) is
+//! stopped under a running task and started again. The agent reports itself
+//! disconnected meanwhile, reconnects, and keeps track of the container that kept
+//! running: same container, task still RUNNING, and events flow again.
+//!
+//! This binary stops a daemon the other engine tests use; cargo runs test binaries one
+//! at a time, and this one holds a single test.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs::control::{EcsConfig, RunTask};
+use ecs::docker::DockerRuntime;
+use ecs::runtime::{ContainerRuntime, ContainerState};
+use ecs::task::{ContainerStatus, TaskStatus};
+use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
+use tokio::time::{sleep, timeout};
+
+const SOCKET_DIR: &str = "/run/ecs-docker2";
+
+async fn agent_connected(
+    ecs: &Ecs,
+    cluster: &ClusterName,
+    id: &InstanceId,
+    want: bool,
+    within: Duration,
+) {
+    timeout(within, async {
+        while ecs
+            .describe_cluster(cluster)
+            .unwrap()
+            .instance(id)
+            .unwrap()
+            .agent_connected()
+            != want
+        {
+            sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("agent connected != {want} within {within:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_survives_an_engine_restart() {
+    let host = std::env::var("ECS_DOCKER2_HOST")
+        .unwrap_or_else(|_| format!("unix://{SOCKET_DIR}/docker.sock"));
+    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
+    let rt = Arc::new(DockerRuntime::connect(&host).expect("second docker (run scripts/engines)"));
+    let mut config = EcsConfig::default();
+    config.resync_interval = Duration::from_secs(2);
+    config.reconnect_interval = Duration::from_millis(500);
+    let ecs = Ecs::new(config);
+    let cluster: ClusterName = format!("restart-{}", std::process::id()).parse().unwrap();
+    let instance: InstanceId = "i-docker2".parse().unwrap();
+    ecs.create_cluster(cluster.clone()).unwrap();
+    ecs.register_instance(&cluster, instance.clone(), rt.clone(), BTreeMap::new())
+        .await
+        .unwrap();
+    let family = format!("restart-{}", std::process::id());
+    let td = format!(
+        r#"{{"family": "{family}", "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 16,
+            "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}}]}}"#
+    );
+    ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
+        .unwrap();
+    let out = ecs
+        .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))
+        .await
+        .unwrap();
+    let id = out.tasks[0].task_id.clone();
+    let task = timeout(
+        Duration::from_secs(30),
+        ecs.wait_for(&id, |t| t.last_status == TaskStatus::Running),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let container = task.container("app").unwrap().runtime_id.clone().unwrap();
+    agent_connected(&ecs, &cluster, &instance, true, Duration::from_secs(10)).await;
+
+    // Stop the daemon (live restore keeps the container running).
+    let pid = std::fs::read_to_string(format!("{SOCKET_DIR}/docker.pid"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    timeout(Duration::from_secs(30), async {
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("dockerd stopped");
+    agent_connected(&ecs, &cluster, &instance, false, Duration::from_secs(10)).await;
+    // A few resyncs fail while it is down; the task is not given up.
+    sleep(Duration::from_secs(5)).await;
+    let during = ecs
+        .describe_tasks(&cluster, std::slice::from_ref(&id))
+        .remove(0);
+    assert_eq!(during.last_status, TaskStatus::Running);
+
+    // Start it again, as provisioning does.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/engines");
+    let status = std::process::Command::new(script)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "scripts/engines");
+    agent_connected(&ecs, &cluster, &instance, true, Duration::from_secs(15)).await;
+    let info = rt.inspect_container(&container).await.unwrap();
+    assert_eq!(
+        info.state,
+        ContainerState::Running,
+        "the container outlived the daemon"
+    );
+    let after = ecs
+        .describe_tasks(&cluster, std::slice::from_ref(&id))
+        .remove(0);
+    assert_eq!(after.last_status, TaskStatus::Running);
+    assert_eq!(
+        after.container("app").unwrap().runtime_id.as_ref(),
+        Some(&container),
+        "same container"
+    );
+
+    // Events flow again: an outside kill is seen.
+    let out = std::process::Command::new("docker")
+        .args(["-H", &host, "kill", &container.0])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stopped = timeout(
+        Duration::from_secs(10),
+        ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),
+    )
+    .await
+    .expect("seen after the restart")
+    .unwrap();
+    assert_eq!(
+        stopped.container("app").unwrap().last_status,
+        ContainerStatus::Stopped
+    );
+    assert_eq!(stopped.container("app").unwrap().exit_code, Some(137));
+}
