@@ -213,16 +213,7 @@ impl ContainerRuntime for ProcessRuntime {
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
-        let rx = self.events.subscribe();
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        })))
+        Ok(ecs::runtime::broadcast_events(self.events.subscribe()))
     }
 }
 

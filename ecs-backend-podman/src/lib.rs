@@ -372,15 +372,7 @@ impl ContainerRuntime for PodmanRuntime {
             .build();
         let podman = self.podman.clone();
         let engine = async_stream(podman, opts);
-        let health = futures::stream::unfold(self.health_events.subscribe(), |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
+        let health = ecs_core::runtime::broadcast_events(self.health_events.subscribe());
         Ok(Box::pin(futures::stream::select(engine, health)))
     }
 }

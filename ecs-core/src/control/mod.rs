@@ -15,7 +15,7 @@ pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
 use crate::Error;
 use crate::agent::Agent;
 use crate::agent::runner::Runner;
-use crate::cluster::{Cluster, InstanceRegistration, attributes};
+use crate::cluster::{Cluster, InstanceRegistration};
 use crate::ids::{ArnScope, ClusterName, InstanceId, TaskDefinitionRef, TaskId};
 use crate::placement::{Constraint, IndexedScheduler, PlacementRequest, Scheduler};
 use crate::registry::{Registered, TaskDefinitionRegistry};
@@ -627,6 +627,3 @@ impl Ecs {
         }
     }
 }
-
-/// Keeps `attributes` referenced for the docs.
-const _: &str = attributes::INSTANCE_ID;

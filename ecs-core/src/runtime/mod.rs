@@ -75,3 +75,21 @@ pub trait ContainerRuntime: Send + Sync {
     /// Container events from now on. The stream ends when the engine goes away.
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError>;
 }
+
+/// A broadcast receiver of container events as the stream [`ContainerRuntime::events`]
+/// returns: lagging skips what was missed (the agent's resync makes it up), a closed
+/// channel ends the stream. For backends that fan out their own events.
+pub fn broadcast_events(
+    rx: tokio::sync::broadcast::Receiver<ContainerEvent>,
+) -> BoxStream<'static, ContainerEvent> {
+    use tokio::sync::broadcast::error::RecvError;
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => return Some((event, rx)),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }))
+}

@@ -282,6 +282,17 @@ impl InMemoryRuntime {
         }
     }
 
+    /// As [`container_fault`](Self::container_fault), for an existing container.
+    fn container_fault_by_id(&self, op: Operation, id: &ContainerId) -> Result<(), RuntimeError> {
+        let labels = self
+            .state()
+            .containers
+            .get(id)
+            .map(|c| c.info.labels.clone())
+            .unwrap_or_default();
+        self.container_fault(op, &labels)
+    }
+
     fn behavior_for(s: &State, spec: &ContainerSpec) -> Behavior {
         let name = spec.labels.get(labels::CONTAINER_NAME);
         s.behaviors
@@ -441,13 +452,7 @@ impl ContainerRuntime for InMemoryRuntime {
 
     async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.enter(Operation::Start).await?;
-        let labels = self
-            .state()
-            .containers
-            .get(id)
-            .map(|c| c.info.labels.clone())
-            .unwrap_or_default();
-        self.container_fault(Operation::Start, &labels)?;
+        self.container_fault_by_id(Operation::Start, id)?;
         let (run, behavior, has_check) = {
             let mut s = self.state();
             let Some(c) = s.containers.get(id) else {
@@ -531,13 +536,7 @@ impl ContainerRuntime for InMemoryRuntime {
         timeout: Duration,
     ) -> Result<(), RuntimeError> {
         self.enter(Operation::Stop).await?;
-        let labels = self
-            .state()
-            .containers
-            .get(id)
-            .map(|c| c.info.labels.clone())
-            .unwrap_or_default();
-        self.container_fault(Operation::Stop, &labels)?;
+        self.container_fault_by_id(Operation::Stop, id)?;
         let mut exited = {
             let mut s = self.state();
             let Some(c) = s.containers.get(id) else {
@@ -632,16 +631,6 @@ impl ContainerRuntime for InMemoryRuntime {
                 self.inner.name
             )));
         };
-        let rx = events.subscribe();
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(event) => return Some((event, rx)),
-                    // Missed events are made up by the agent's resync.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        })))
+        Ok(super::broadcast_events(events.subscribe()))
     }
 }
