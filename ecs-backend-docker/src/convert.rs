@@ -95,6 +95,12 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         readonly_rootfs: spec.readonly_root_filesystem.then_some(true),
         links: (!spec.links.is_empty())
             .then(|| spec.links.iter().map(|(n, a)| format!("{n}:{a}")).collect()),
+        volumes_from: (!spec.volumes_from.is_empty()).then(|| {
+            spec.volumes_from
+                .iter()
+                .map(|(n, ro)| format!("{n}:{}", if *ro { "ro" } else { "rw" }))
+                .collect()
+        }),
         extra_hosts: (!spec.extra_hosts.is_empty()).then(|| {
             spec.extra_hosts
                 .iter()

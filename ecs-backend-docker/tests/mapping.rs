@@ -52,7 +52,11 @@ async fn every_mapped_field_reaches_docker() {
               "user": "1000:1000", "workingDirectory": "/tmp", "stopTimeout": 7,
               "mountPoints": [{{"sourceVolume": "data", "containerPath": "/data", "readOnly": true}}],
               "links": ["db:database"],
-              "dependsOn": [{{"containerName": "db", "condition": "START"}}]}}]}}"#,
+              "dependsOn": [{{"containerName": "db", "condition": "START"}}]}},
+            {{"name": "reader", "image": "{image}", "memory": 16, "essential": false,
+              "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+              "volumesFrom": [{{"sourceContainer": "app", "readOnly": true}}],
+              "dependsOn": [{{"containerName": "app", "condition": "START"}}]}}]}}"#,
         dir = dir.display()
     );
     ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
@@ -130,6 +134,20 @@ async fn every_mapped_field_reaches_docker() {
             .iter()
             .any(|l| l.starts_with(&format!("/{db_name}:")) && l.ends_with("/database"))
     );
+    let reader = task
+        .container("reader")
+        .unwrap()
+        .runtime_id
+        .clone()
+        .unwrap();
+    let reader = raw
+        .inspect_container(&reader.0, None)
+        .await
+        .unwrap()
+        .host_config
+        .unwrap();
+    let app_name = format!("ecs-{family}-1-app-{}", task.task_id);
+    assert_eq!(reader.volumes_from, Some(vec![format!("{app_name}:ro")]));
     // Ports: dynamic host ports, read back from the engine, TCP and UDP.
     let ports = c.network_settings.unwrap().ports.unwrap();
     let tcp = ports["80/tcp"].as_ref().unwrap()[0]

@@ -142,6 +142,13 @@ pub(crate) fn create_opts(
     if spec.readonly_root_filesystem {
         b = b.read_only_fs(true);
     }
+    if !spec.volumes_from.is_empty() {
+        b = b.volumes_from(
+            spec.volumes_from
+                .iter()
+                .map(|(n, ro)| format!("{n}:{}", if *ro { "ro" } else { "rw" })),
+        );
+    }
     if !spec.extra_hosts.is_empty() {
         b = b.hosts_add(spec.extra_hosts.iter().map(|(h, ip)| format!("{h}:{ip}")));
     }

@@ -176,6 +176,17 @@ pub fn container_spec(
             (engine_name(td, name, &ctx.task_id), alias.to_owned())
         })
         .collect();
+    spec.volumes_from = c
+        .volumes_from()
+        .iter()
+        .filter_map(|v| {
+            let source = v.source_container.as_deref()?;
+            Some((
+                engine_name(td, source, &ctx.task_id),
+                v.read_only.unwrap_or(false),
+            ))
+        })
+        .collect();
     spec.extra_hosts = c
         .extra_hosts
         .iter()

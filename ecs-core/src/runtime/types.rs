@@ -137,6 +137,8 @@ pub struct ContainerSpec {
     pub network_mode: NetworkMode,
     /// Links to other containers of the task: (engine name, alias).
     pub links: Vec<(String, String)>,
+    /// Other containers of the task whose volumes this one mounts: (engine name, read-only).
+    pub volumes_from: Vec<(String, bool)>,
     /// Extra `/etc/hosts` entries: (hostname, address).
     pub extra_hosts: Vec<(String, String)>,
     /// Seconds between SIGTERM and SIGKILL when stopped.
@@ -168,6 +170,7 @@ impl ContainerSpec {
             readonly_root_filesystem: false,
             network_mode: NetworkMode::Bridge,
             links: Vec::new(),
+            volumes_from: Vec::new(),
             extra_hosts: Vec::new(),
             stop_timeout: Duration::from_secs(30),
         }
