@@ -635,3 +635,116 @@ async fn list_and_describe_tasks() {
             .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_met_dependency_past_its_start_timeout_does_not_stall_the_others() {
+    let (ecs, _rt) = setup().await;
+    register(
+        &ecs,
+        r#"{"family": "deadlines", "containerDefinitions": [
+            {"name": "app", "image": "busybox", "memory": 32,
+             "dependsOn": [{"containerName": "db", "condition": "START"},
+                           {"containerName": "init", "condition": "COMPLETE"}]},
+            {"name": "db", "image": "busybox", "memory": 32, "startTimeout": 1},
+            {"name": "init", "image": "busybox", "memory": 32, "essential": false,
+             "command": ["sh", "-c", "sleep 4"]}]}"#,
+    );
+    let start = Instant::now();
+    let id = run(&ecs, "deadlines").await;
+    wait(&ecs, &id, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    assert_eq!(
+        start.elapsed().as_secs(),
+        4,
+        "app starts when init completes, db's deadline long past"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_wins_over_a_slow_pull() {
+    let (ecs, rt) = setup().await;
+    register(&ecs, WEB);
+    rt.set_latency(Duration::from_secs(600));
+    let id = run(&ecs, "web").await;
+    wait(&ecs, &id, "PENDING", |t| {
+        t.last_status == TaskStatus::Pending
+    })
+    .await;
+    let start = Instant::now();
+    let reply = ecs.stop_task(&cluster(), &id, "changed my mind").unwrap();
+    assert_eq!(
+        reply.desired_status,
+        TaskStatus::Stopped,
+        "desiredStatus changes at once"
+    );
+    let t = stopped(&ecs, &id).await;
+    assert_eq!(t.stop_code, Some(StopCode::UserInitiated));
+    assert!(
+        start.elapsed() < Duration::from_secs(600),
+        "did not wait for the pull"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn containers_stop_in_reverse_dependency_order() {
+    let (ecs, _rt) = setup().await;
+    register(
+        &ecs,
+        r#"{"family": "order", "containerDefinitions": [
+            {"name": "db", "image": "busybox", "memory": 32},
+            {"name": "app", "image": "busybox", "memory": 32,
+             "dependsOn": [{"containerName": "db", "condition": "START"}]}]}"#,
+    );
+    let id = run(&ecs, "order").await;
+    wait(&ecs, &id, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    let mut events = ecs.subscribe();
+    ecs.stop_task(&cluster(), &id, "done").unwrap();
+    stopped(&ecs, &id).await;
+    let mut order = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        if let Event::ContainerStateChange { task, container } = e
+            && task.container(&container).unwrap().last_status == ContainerStatus::Stopped
+            && !order.contains(&container)
+        {
+            order.push(container);
+        }
+    }
+    assert_eq!(order, ["app", "db"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_is_not_stopped_behind_an_unavailable_engine() {
+    let (ecs, rt) = setup().await;
+    register(&ecs, WEB);
+    let id = run(&ecs, "web").await;
+    wait(&ecs, &id, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    rt.set_unavailable(true);
+    ecs.stop_task(&cluster(), &id, "Task stopped by user")
+        .unwrap();
+    // A virtual minute of failing stops: still STOPPING, still holding its resources.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let t = ecs
+        .describe_tasks(&cluster(), std::slice::from_ref(&id))
+        .remove(0);
+    assert_eq!(t.last_status, TaskStatus::Stopping);
+    let held = ecs
+        .describe_cluster(&cluster())
+        .unwrap()
+        .instances()
+        .next()
+        .unwrap()
+        .running_tasks_count();
+    assert_eq!(held, 1);
+    rt.set_unavailable(false);
+    let t = stopped(&ecs, &id).await;
+    assert_eq!(t.container("app").unwrap().exit_code, Some(143));
+    assert!(rt.containers().is_empty());
+}

@@ -30,6 +30,8 @@ struct Slot {
     start_timeout: Option<Duration>,
     id: Option<ContainerId>,
     started_at: Option<Instant>,
+    /// Start order within the task, for stopping in reverse (instants can tie).
+    start_seq: Option<usize>,
     exit_code: Option<i32>,
     health: HealthStatus,
 }
@@ -98,6 +100,7 @@ impl Runner {
                     .map(Duration::from_secs),
                 id: None,
                 started_at: None,
+                start_seq: None,
                 exit_code: None,
                 health: HealthStatus::Unknown,
             })
@@ -156,11 +159,14 @@ impl Runner {
             if let Some(cause) = self.stop_requested() {
                 return Err(cause);
             }
-            self.agent
-                .runtime
-                .ensure_image(&image, policy)
-                .await
-                .map_err(|e| Self::failed(pull_reason(&e)))?;
+            // A pull can take long: a stop request wins over it.
+            let runtime = self.agent.runtime.clone();
+            let pull = runtime.ensure_image(&image, policy);
+            let mut stop = self.stop.clone();
+            tokio::select! {
+                pulled = pull => pulled.map_err(|e| Self::failed(pull_reason(&e)))?,
+                _ = stop.wait_for(Option::is_some) => {}
+            }
         }
         self.shared
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Activating);
@@ -248,17 +254,17 @@ impl Runner {
     }
 
     /// When the earliest dependency with a `startTimeout` runs out.
+    /// When the earliest dependency still short of its condition runs out of its
+    /// `startTimeout` (met conditions have no deadline: a passed one would wake the
+    /// runner in a loop).
     fn next_deadline(&self) -> Option<Instant> {
-        self.pending_dependencies()
-            .filter_map(|d| Some(self.slots[d].started_at? + self.slots[d].start_timeout?))
-            .min()
-    }
-
-    fn pending_dependencies(&self) -> impl Iterator<Item = usize> + '_ {
         self.slots
             .iter()
             .filter(|s| s.id.is_none())
-            .flat_map(|s| s.depends_on.iter().map(|(d, _)| *d))
+            .flat_map(|s| s.depends_on.iter().copied())
+            .filter(|&(d, condition)| !self.condition_met(d, condition))
+            .filter_map(|(d, _)| Some(self.slots[d].started_at? + self.slots[d].start_timeout?))
+            .min()
     }
 
     fn timed_out(&self) -> Option<String> {
@@ -308,6 +314,7 @@ impl Runner {
             .await
             .map_err(|e| Self::failed(format!("CannotStartContainerError: {e}")))?;
         self.slots[i].started_at = Some(Instant::now());
+        self.slots[i].start_seq = Some(self.slots.iter().filter(|s| s.start_seq.is_some()).count());
         let ports = rt
             .inspect_container(&id)
             .await
@@ -485,18 +492,18 @@ impl Runner {
         let mut order: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.slots[i].id.is_some())
             .collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].started_at));
+        order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].start_seq));
         for i in order {
             let Some(id) = self.slots[i].id.clone() else {
                 continue;
             };
             if self.slots[i].running() {
-                if let Err(e) = rt
-                    .stop_container(&id, self.slots[i].spec.stop_timeout)
-                    .await
-                {
-                    tracing::warn!(task = %self.task_id, container = %self.slots[i].name, error = %e, "stop failed");
-                }
+                let timeout = self.slots[i].spec.stop_timeout;
+                let name = self.slots[i].name.clone();
+                retrying(&self.task_id, &name, "stop", || {
+                    rt.stop_container(&id, timeout)
+                })
+                .await;
             }
             if self.slots[i].exit_code.is_none() {
                 let code = match rt.inspect_container(&id).await {
@@ -534,15 +541,44 @@ impl Runner {
         for s in &self.slots {
             if let Some(id) = &s.id {
                 self.agent.unroute(id);
-                match rt.remove_container(id).await {
-                    Ok(()) | Err(RuntimeError::NotFound(_)) => {}
-                    Err(e) => {
-                        tracing::warn!(task = %self.task_id, container = %s.name, error = %e, "remove failed")
-                    }
+                // Removal (forced) ends whatever still ran; the engine confirms it before
+                // the task's resources are given back.
+                retrying(&self.task_id, &s.name, "remove", || rt.remove_container(id)).await;
+                if s.exit_code.is_none() {
+                    self.shared.update_container(&self.task_id, &s.name, |c| {
+                        c.last_status = ContainerStatus::Stopped;
+                        c.reason
+                            .get_or_insert_with(|| "removed while running".to_owned());
+                    });
                 }
             }
         }
         self.shared.task_stopped(&self.task_id);
+    }
+}
+
+/// Runs `op` until the engine answers it: retryable failures (engine away, timeout)
+/// back off and try again, indefinitely, since giving up would leave a container running
+/// behind a task reported STOPPED; a container already gone counts as done.
+async fn retrying<F, Fut>(task: &TaskId, container: &str, what: &str, mut op: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), RuntimeError>>,
+{
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match op().await {
+            Ok(()) | Err(RuntimeError::NotFound(_)) => return,
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(%task, container, error = %e, "{what} failed; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => {
+                tracing::warn!(%task, container, error = %e, "{what} failed");
+                return;
+            }
+        }
     }
 }
 

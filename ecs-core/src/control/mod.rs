@@ -571,7 +571,15 @@ impl Ecs {
             });
             true
         });
-        Ok((*entry.task).clone())
+        drop(s);
+        // desiredStatus changes at once, as in ECS; the runner does the rest.
+        self.shared
+            .update_task(task, |t| t.desired_status = TaskStatus::Stopped);
+        let s = self.shared.state();
+        s.tasks
+            .get(task)
+            .map(|e| (*e.task).clone())
+            .ok_or_else(|| Error::TaskNotFound(task.to_string()))
     }
 
     /// The tasks with these ids (unknown ids are skipped, as DescribeTasks reports them
