@@ -748,3 +748,35 @@ async fn a_task_is_not_stopped_behind_an_unavailable_engine() {
     assert_eq!(t.container("app").unwrap().exit_code, Some(143));
     assert!(rt.containers().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn start_task_checks_every_instance_before_starting_any() {
+    let (ecs, rt) = setup().await;
+    register(&ecs, WEB);
+    let err = ecs
+        .start_task(
+            &cluster(),
+            &"web".parse().unwrap(),
+            &["i-1".parse().unwrap(), "i-nope".parse().unwrap()],
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ecs::Error::InstanceNotFound(ref i) if i == "i-nope"),
+        "{err}"
+    );
+    assert!(ecs.list_tasks(&cluster(), &ListTasks::default()).is_empty());
+    assert!(rt.containers().is_empty());
+    let out = ecs
+        .start_task(
+            &cluster(),
+            &"web".parse().unwrap(),
+            &["i-1".parse().unwrap()],
+            Some("me".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.tasks[0].container_instance.as_str(), "i-1");
+    assert_eq!(out.tasks[0].started_by.as_deref(), Some("me"));
+}

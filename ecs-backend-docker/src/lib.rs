@@ -83,7 +83,15 @@ impl DockerRuntime {
     }
 
     async fn pull(&self, image: &str) -> Result<(), RuntimeError> {
-        let options = CreateImageOptionsBuilder::new().from_image(image).build();
+        // Without a tag Docker pulls every tag of the repository; the CLI means `latest`.
+        let reference = if has_tag_or_digest(image) {
+            image.to_owned()
+        } else {
+            format!("{image}:latest")
+        };
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(&reference)
+            .build();
         let mut progress = self.docker.create_image(Some(options), None, None);
         // Failures are reported inside the stream: drain it all.
         while let Some(item) = progress.next().await {
@@ -94,6 +102,13 @@ impl DockerRuntime {
         }
         Ok(())
     }
+}
+
+/// Whether an image reference names a tag or a digest (`repo:tag`, `repo@sha256:...`); a
+/// registry port (`host:5000/repo`) is not a tag.
+fn has_tag_or_digest(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    image.contains('@') || last.contains(':')
 }
 
 #[async_trait]
@@ -166,7 +181,13 @@ impl ContainerRuntime for DockerRuntime {
     ) -> Result<(), RuntimeError> {
         let seconds = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
         let options = StopContainerOptionsBuilder::new().t(seconds).build();
-        match self.docker.stop_container(&id.0, Some(options)).await {
+        // Docker answers a stop once the container exited, up to the stop timeout later:
+        // the request may take that long, beyond the client's usual timeout.
+        let docker = self
+            .docker
+            .clone()
+            .with_timeout(timeout + Duration::from_secs(30));
+        match docker.stop_container(&id.0, Some(options)).await {
             Err(e) if !convert::not_modified(&e) => Err(convert::error(e)),
             _ => Ok(()),
         }
@@ -271,5 +292,19 @@ impl ContainerRuntime for DockerRuntime {
                 .take_while(|r| futures::future::ready(r.is_ok()))
                 .filter_map(|r| futures::future::ready(r.ok().and_then(convert::event))),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_tag_or_digest;
+
+    #[test]
+    fn tags_and_digests() {
+        assert!(has_tag_or_digest("nginx:1.27"));
+        assert!(has_tag_or_digest("repo.example:5000/app:2"));
+        assert!(has_tag_or_digest("app@sha256:abc"));
+        assert!(!has_tag_or_digest("nginx"));
+        assert!(!has_tag_or_digest("repo.example:5000/app"));
     }
 }

@@ -49,8 +49,9 @@ pub struct PodmanRuntime {
     epoch: Instant,
     /// Health changes found by this backend's own checks.
     health_events: broadcast::Sender<ContainerEvent>,
-    /// Each running container's health check, kept to restart its loop.
-    checks: Arc<Mutex<HashMap<ContainerId, HealthCheckSpec>>>,
+    /// Each container's health check and the number of its latest start (which owns the
+    /// health loop).
+    checks: Arc<Mutex<HashMap<ContainerId, (HealthCheckSpec, u64)>>>,
 }
 
 impl PodmanRuntime {
@@ -101,26 +102,42 @@ impl PodmanRuntime {
         Ok(())
     }
 
-    /// Runs `id`'s health check every interval while it runs, reporting changes.
-    fn spawn_health_loop(&self, id: ContainerId, check: HealthCheckSpec) {
+    /// Runs `id`'s health check every interval while it runs, reporting changes. One
+    /// loop per start: a newer start (or a removal) ends the older loop.
+    fn spawn_health_loop(&self, id: ContainerId, check: HealthCheckSpec, run: u64) {
         let me = self.clone();
         tokio::spawn(async move {
             let mut last = HealthStatus::Unknown;
             tokio::time::sleep(check.interval).await;
             loop {
-                if !me
+                let current = me
                     .checks
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .contains_key(&id)
-                {
+                    .get(&id)
+                    .map(|(_, r)| *r);
+                if current != Some(run) {
                     return;
                 }
-                // A failed call means the container is not running (or gone): stop.
-                let Ok(result) = me.podman.containers().get(&id.0).healthcheck().await else {
-                    return;
+                let container = me.podman.containers().get(&id.0);
+                let now = match container.healthcheck().await {
+                    Ok(result) => convert::health(result.status.as_deref()),
+                    // A check that overruns its timeout comes back as an error: read the
+                    // verdict libpod recorded; gone or not running ends the loop.
+                    Err(e) => match container.inspect().await {
+                        Ok(r) => {
+                            let info = convert::info(r);
+                            if info.state != ecs_core::runtime::ContainerState::Running {
+                                return;
+                            }
+                            info.health
+                        }
+                        Err(_) => {
+                            tracing::debug!(container = %id, error = %e, "health check unavailable");
+                            HealthStatus::Unknown
+                        }
+                    },
                 };
-                let now = convert::health(result.status.as_deref());
                 if now != last && now != HealthStatus::Unknown {
                     last = now;
                     let _ = me.health_events.send(ContainerEvent {
@@ -210,7 +227,7 @@ impl ContainerRuntime for PodmanRuntime {
             self.checks
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), check.clone());
+                .insert(id.clone(), (check.clone(), 0));
         }
         Ok(id)
     }
@@ -224,10 +241,13 @@ impl ContainerRuntime for PodmanRuntime {
             .checks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned();
-        if let Some(check) = check {
-            self.spawn_health_loop(id.clone(), check);
+            .get_mut(id)
+            .map(|(check, run)| {
+                *run += 1;
+                (check.clone(), *run)
+            });
+        if let Some((check, run)) = check {
+            self.spawn_health_loop(id.clone(), check, run);
         }
         Ok(())
     }
@@ -373,7 +393,17 @@ impl ContainerRuntime for PodmanRuntime {
         let podman = self.podman.clone();
         let engine = async_stream(podman, opts);
         let health = ecs_core::runtime::broadcast_events(self.health_events.subscribe());
-        Ok(Box::pin(futures::stream::select(engine, health)))
+        // The merged stream ends when the engine's does (the health feed never ends by
+        // itself), so the agent notices an engine that went away.
+        let merged = futures::stream::select(
+            engine
+                .map(Some)
+                .chain(futures::stream::once(async { None })),
+            health.map(Some),
+        )
+        .take_while(|e| futures::future::ready(e.is_some()))
+        .filter_map(futures::future::ready);
+        Ok(Box::pin(merged))
     }
 }
 

@@ -315,11 +315,26 @@ impl Runner {
             .map_err(|e| Self::failed(format!("CannotStartContainerError: {e}")))?;
         self.slots[i].started_at = Some(Instant::now());
         self.slots[i].start_seq = Some(self.slots.iter().filter(|s| s.start_seq.is_some()).count());
-        let ports = rt
+        let mut ports = rt
             .inspect_container(&id)
             .await
             .map(|info| info.ports)
             .unwrap_or_default();
+        if ports.is_empty()
+            && self.slots[i].spec.network_mode == crate::task_definition::NetworkMode::Host
+        {
+            // Host networking publishes nothing: the container's ports are the host's.
+            ports = self.slots[i]
+                .spec
+                .ports
+                .iter()
+                .map(|p| crate::runtime::PortBinding {
+                    container_port: p.container_port,
+                    host_port: p.container_port,
+                    protocol: p.protocol,
+                })
+                .collect();
+        }
         self.shared.update_container(&self.task_id, &name, |c| {
             if c.last_status == ContainerStatus::Pending {
                 c.last_status = ContainerStatus::Running;

@@ -402,26 +402,20 @@ impl Ecs {
         instances: &[InstanceId],
         started_by: Option<String>,
     ) -> Result<RunTaskOutput, Error> {
-        let mut out = RunTaskOutput::default();
-        for instance in instances {
-            let mut request = RunTask::new(cluster.clone(), task_definition.clone(), 1);
-            request.started_by = started_by.clone();
-            request.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
-                crate::placement::api::PlacementConstraintType::MemberOf,
-                Some(&format!("ec2InstanceId == '{instance}'")),
-            )];
-            // Name the capability it lacks rather than a placement failure.
-            {
-                let s = self.shared.state();
-                let c = s
-                    .clusters
-                    .get(cluster)
-                    .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+        // Every instance is checked before any task starts: an error starts nothing.
+        {
+            let s = self.shared.state();
+            let c = s
+                .clusters
+                .get(cluster)
+                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+            let td = s.registry.resolve_active(task_definition)?;
+            for instance in instances {
                 let agent = c
                     .agents
                     .get(instance)
                     .ok_or_else(|| Error::InstanceNotFound(instance.to_string()))?;
-                let td = s.registry.resolve_active(task_definition)?;
+                // Name the capability it lacks rather than a placement failure.
                 let missing = agent.capabilities.missing_for(td);
                 if !missing.is_empty() {
                     return Err(Error::Unsupported {
@@ -435,6 +429,15 @@ impl Ecs {
                     });
                 }
             }
+        }
+        let mut out = RunTaskOutput::default();
+        for instance in instances {
+            let mut request = RunTask::new(cluster.clone(), task_definition.clone(), 1);
+            request.started_by = started_by.clone();
+            request.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
+                crate::placement::api::PlacementConstraintType::MemberOf,
+                Some(&format!("ec2InstanceId == '{instance}'")),
+            )];
             let one = self.run_task(request).await?;
             out.tasks.extend(one.tasks);
             out.failures.extend(one.failures.into_iter().map(|mut f| {

@@ -157,7 +157,7 @@ pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
         ]
         .iter()
         .any(|w| script.contains(w));
-        let sleeps: u64 = numbers_after(&script, "sleep ").iter().sum();
+        let sleeps: f64 = numbers_after(&script, "sleep ").iter().sum();
         let exit_code = numbers_after(&script, "exit ")
             .last()
             .copied()
@@ -170,12 +170,12 @@ pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
             0
         });
         if !forever
-            && (sleeps > 0
+            && (sleeps > 0.0
                 || exit_code.is_some()
                 || matches!(first, "true" | "false")
                 || script.contains("echo"))
         {
-            b.run_for = Some(Duration::from_secs(sleeps));
+            b.run_for = Some(Duration::from_secs_f64(sleeps));
             b.exit_code = code;
         }
         // A shell as PID 1 ignores SIGTERM unless it traps it or an init forwards it.
@@ -193,11 +193,21 @@ pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
         };
     }
     if let Some(hc) = &spec.health_check {
-        let check = hc.command.join(" ");
-        let failing = check.contains("false")
-            || numbers_after(&check, "exit ")
-                .last()
-                .is_some_and(|c| *c != 0);
+        // Fails only when the whole check is a failure (`false`, `exit 1`); a real probe
+        // such as `curl -f http://localhost/ || exit 1` passes, as it would against a
+        // healthy service.
+        let check = hc
+            .command
+            .iter()
+            .skip(1)
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let check = check.trim();
+        let failing = check == "false"
+            || numbers_after(check, "exit ")
+                .first()
+                .is_some_and(|c| *c != 0.0 && check.starts_with("exit"));
         if failing {
             b.healthy_after = None;
             b.unhealthy_after = Some(hc.interval * hc.retries.max(1));
@@ -208,12 +218,15 @@ pub(crate) fn from_spec(spec: &super::super::types::ContainerSpec) -> Behavior {
     b
 }
 
-/// The numbers right after each `prefix` in `text` (`sleep 5; sleep 10` -> [5, 10]).
-fn numbers_after(text: &str, prefix: &str) -> Vec<u64> {
+/// The numbers right after each `prefix` in `text` (`sleep 5; sleep 0.5` -> [5, 0.5]).
+fn numbers_after(text: &str, prefix: &str) -> Vec<f64> {
     text.match_indices(prefix)
         .filter_map(|(i, _)| {
             let rest = &text[i + prefix.len()..];
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
             digits.parse().ok()
         })
         .collect()
@@ -226,9 +239,64 @@ fn trap_handler(script: &str) -> Option<String> {
     let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let body = &rest[1..];
     let end = body.find(quote)?;
-    let after = &body[end + 1..];
-    after
-        .trim_start()
-        .starts_with("TERM")
+    // The signals run to the end of the command: `TERM`, `SIGTERM`, `INT TERM` ...
+    let signals = body[end + 1..].split([';', '&', '\n']).next().unwrap_or("");
+    signals
+        .split_whitespace()
+        .any(|s| matches!(s, "TERM" | "SIGTERM" | "15"))
         .then(|| body[..end].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{ContainerSpec, HealthCheckSpec};
+
+    fn spec(script: &str) -> ContainerSpec {
+        let mut s = ContainerSpec::new("c", "busybox");
+        s.command = Some(vec!["sh".into(), "-c".into(), script.into()]);
+        s
+    }
+
+    #[test]
+    fn shell_idioms() {
+        let b = from_spec(&spec("sleep 0.5; exit 3"));
+        assert_eq!(
+            (b.run_for, b.exit_code),
+            (Some(Duration::from_millis(500)), 3)
+        );
+        for trap in [
+            "trap 'exit 0' TERM; sleep 100",
+            "trap 'exit 0' SIGTERM; sleep 100",
+            "trap 'exit 0' INT TERM; sleep 9",
+        ] {
+            assert_eq!(from_spec(&spec(trap)).on_sigterm, Some(0), "{trap}");
+        }
+        assert_eq!(
+            from_spec(&spec("trap '' TERM; while true; do sleep 1; done")).on_sigterm,
+            None
+        );
+        assert_eq!(
+            from_spec(&spec("while true; do sleep 1; done")).run_for,
+            None
+        );
+        let mut probe = spec("httpd -f");
+        let check = |cmd: &str| HealthCheckSpec {
+            command: vec!["CMD-SHELL".into(), cmd.into()],
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(2),
+            retries: 3,
+            start_period: Duration::ZERO,
+        };
+        probe.health_check = Some(check("curl -f http://localhost/ || exit 1"));
+        assert_eq!(
+            from_spec(&probe).healthy_after,
+            Some(Duration::from_secs(5))
+        );
+        probe.health_check = Some(check("exit 1"));
+        assert_eq!(
+            from_spec(&probe).unhealthy_after,
+            Some(Duration::from_secs(15))
+        );
+    }
 }
