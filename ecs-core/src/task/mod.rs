@@ -135,7 +135,7 @@ impl Task {
     }
 }
 
-/// Something that changed, published to [`Ecs::subscribe`](crate::Ecs::subscribe)rs.
+/// Something that changed, published to the subscribers of [`Ecs::subscribe`](crate::Ecs::subscribe).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Event {
