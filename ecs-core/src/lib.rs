@@ -1,6 +1,16 @@
-//! The engine-agnostic core of an embeddable Amazon ECS: task definitions (the typed
-//! model of the ECS API, loading and validation), a registry of families and revisions,
-//! and identifiers.
+//! The engine-agnostic core of an embeddable Amazon ECS:
+//!
+//! - [`task_definition`]: the typed model of the ECS API's task definitions, loading from
+//!   real AWS JSON, validation; [`TaskDefinitionRegistry`]: families and revisions;
+//! - [`cluster`] and [`placement`]: container instances, the cluster query language, and
+//!   schedulers that place tasks by ECS's filters, constraints and strategies;
+//! - [`runtime`]: the container runtime trait a backend implements, the in-memory runtime
+//!   and (feature `mock`) a mockall mock; `conformance` (feature `conformance`): the
+//!   checks every runtime must pass;
+//! - [`control`] and [`task`]: the control plane ([`Ecs`]) and the task lifecycle its
+//!   agents drive.
+//!
+//! It never names an engine: the Docker and Podman backends are crates of their own.
 //!
 //! Task definitions read the JSON that `aws ecs register-task-definition
 //! --cli-input-json` takes, unchanged. Invalid ones are rejected with every problem and
