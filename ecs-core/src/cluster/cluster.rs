@@ -107,7 +107,10 @@ impl Cluster {
         }
         self.by_id.insert(instance.id.clone(), slot);
         self.slots.push(Some((instance, class)));
-        Ok(&self.slots[slot as usize].as_ref().expect("just pushed").0)
+        match self.slots.last() {
+            Some(Some((instance, _))) => Ok(instance),
+            _ => Err(Error::InstanceNotFound(slot.to_string())),
+        }
     }
 
     /// Removes an instance. One that still holds tasks is refused unless `force`, which
@@ -118,9 +121,9 @@ impl Cluster {
         force: bool,
     ) -> Result<ContainerInstance, Error> {
         let slot = self.slot(id)?;
-        let (instance, class) = self.slots[slot as usize]
-            .as_ref()
-            .expect("slot of a known id");
+        let Some((instance, class)) = self.slots[slot as usize].as_ref() else {
+            return Err(Error::InstanceNotFound(id.to_string()));
+        };
         if instance.tasks > 0 && !force {
             return Err(Error::InstanceHasTasks {
                 instance: id.to_string(),
@@ -135,9 +138,9 @@ impl Cluster {
             slots.remove(&slot);
         }
         self.by_id.remove(id);
-        let (mut instance, _) = self.slots[slot as usize]
-            .take()
-            .expect("slot of a known id");
+        let Some((mut instance, _)) = self.slots[slot as usize].take() else {
+            return Err(Error::InstanceNotFound(id.to_string()));
+        };
         instance.status = InstanceStatus::Inactive;
         Ok(instance)
     }
@@ -294,6 +297,9 @@ impl Cluster {
             .ok_or_else(|| Error::InstanceNotFound(id.to_string()))
     }
 
+    /// The instance in `slot`. Callers pass slots taken from the index, `by_id` or the
+    /// allocations, which only ever name registered instances: the `expect` states that
+    /// invariant (every deregistration removes the slot from all three first).
     pub(crate) fn get(&self, slot: Slot) -> &ContainerInstance {
         &self.slots[slot as usize]
             .as_ref()
