@@ -486,8 +486,23 @@ pub async fn task_lifecycle(f: &Fixture) {
     );
 }
 
-/// Runs every check, in order.
+/// Runs every check, in order. Whatever a failing check leaves behind (containers
+/// labelled with this run's prefix) is removed before the failure is reported.
 pub async fn run_all(f: &Fixture) {
+    use futures::FutureExt;
+    let outcome = std::panic::AssertUnwindSafe(checks(f)).catch_unwind().await;
+    let mine = BTreeMap::from([("ecs.conformance".to_owned(), f.prefix.clone())]);
+    if let Ok(left) = f.runtime.list_containers(&mine).await {
+        for c in left {
+            f.cleanup(&c.id).await;
+        }
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn checks(f: &Fixture) {
     host_is_described(f).await;
     images_present_and_missing(f).await;
     create_start_stop_remove(f).await;
