@@ -374,8 +374,27 @@ impl Ecs {
                 .collect();
             let mut started = Vec::new();
             for (instance, allocation, agent) in placements {
-                let Some(agent) = agent else { continue };
-                started.push(self.create_task(&mut s, &request, &td, instance, allocation, agent)?);
+                // Whatever cannot become a task gives its reservation back at once: a
+                // failed request leaves nothing half-made.
+                let made = match agent {
+                    Some(agent) => {
+                        self.create_task(&mut s, &request, &td, instance.clone(), allocation, agent)
+                    }
+                    None => Err(Error::InstanceNotFound(instance.to_string())),
+                };
+                match made {
+                    Ok(task) => started.push(task),
+                    Err(e) => {
+                        if let Some(c) = s.clusters.get_mut(&request.cluster) {
+                            let _ = c.cluster.release(allocation);
+                        }
+                        out.failures.push(TaskFailure {
+                            arn: Some(instance.to_string()),
+                            reason: "INTERNAL".to_owned(),
+                            detail: Some(e.to_string()),
+                        });
+                    }
+                }
             }
             for f in &outcome.failures {
                 out.failures.push(TaskFailure {
