@@ -189,6 +189,12 @@ impl ContainerRuntime for ProcessRuntime {
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
     }
 
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        Err(RuntimeError::NotFound(format!(
+            "volume {name}: this backend has none"
+        )))
+    }
+
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
         self.with(id, |p| Self::info(id, p))
     }

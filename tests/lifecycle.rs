@@ -780,3 +780,28 @@ async fn start_task_checks_every_instance_before_starting_any() {
     assert_eq!(out.tasks[0].container_instance.as_str(), "i-1");
     assert_eq!(out.tasks[0].started_by.as_deref(), Some("me"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn task_scoped_volumes_go_with_the_task_shared_ones_stay() {
+    let (ecs, rt) = setup().await;
+    register(
+        &ecs,
+        r#"{"family": "vols", "volumes": [
+              {"name": "scratch"},
+              {"name": "cache", "dockerVolumeConfiguration": {"scope": "shared", "autoprovision": true}}],
+            "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 32,
+              "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/s"},
+                              {"sourceVolume": "cache", "containerPath": "/c"}]}]}"#,
+    );
+    let id = run(&ecs, "vols").await;
+    wait(&ecs, &id, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    let mut volumes = rt.volumes();
+    volumes.sort();
+    assert_eq!(volumes, ["cache".to_owned(), format!("ecs-{id}-scratch")]);
+    ecs.stop_task(&cluster(), &id, "done").unwrap();
+    stopped(&ecs, &id).await;
+    assert_eq!(rt.volumes(), ["cache"]);
+}

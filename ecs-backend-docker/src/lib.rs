@@ -204,6 +204,13 @@ impl ContainerRuntime for DockerRuntime {
             .map_err(convert::error)
     }
 
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .map_err(convert::error)
+    }
+
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
         let r = self
             .docker

@@ -308,6 +308,15 @@ impl ContainerRuntime for PodmanRuntime {
             .map_err(convert::error)
     }
 
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.podman
+            .volumes()
+            .get(name)
+            .remove()
+            .await
+            .map_err(convert::error)
+    }
+
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
         let r = self
             .podman

@@ -386,13 +386,14 @@ pub async fn task_lifecycle(f: &Fixture) {
     .await
     .expect("register instance");
     let td = format!(
-        r#"{{"family": "{prefix}-ordered", "containerDefinitions": [
+        r#"{{"family": "{prefix}-ordered", "volumes": [{{"name": "scratch"}}], "containerDefinitions": [
             {{"name": "setup", "image": "{image}", "memory": 32, "essential": false,
               "command": ["sh", "-c", "exit 0"]}},
             {{"name": "flaky", "image": "{image}", "memory": 32, "essential": false,
               "command": ["sh", "-c", "exit 5"]}},
             {{"name": "main", "image": "{image}", "memory": 32,
               "command": ["sh", "-c", "sleep 2; exit 42"],
+              "mountPoints": [{{"sourceVolume": "scratch", "containerPath": "/scratch"}}],
               "dependsOn": [{{"containerName": "setup", "condition": "SUCCESS"}},
                             {{"containerName": "flaky", "condition": "COMPLETE"}}]}}]}}"#,
         prefix = f.prefix,
@@ -471,6 +472,14 @@ pub async fn task_lifecycle(f: &Fixture) {
         .await
         .expect("list");
     assert!(left.is_empty(), "containers left behind: {left:?}");
+    let scratch = format!("ecs-{}-scratch", stopped.task_id);
+    assert!(
+        matches!(
+            f.runtime.remove_volume(&scratch).await,
+            Err(RuntimeError::NotFound(_))
+        ),
+        "the task-scoped volume {scratch} was left behind"
+    );
     let free = ecs
         .describe_cluster(&cluster)
         .expect("cluster")

@@ -568,6 +568,25 @@ impl Runner {
                 }
             }
         }
+        // Task-scoped engine volumes (`ecs-TASKID-VOLUME`) go with the task; shared
+        // ones stay.
+        let prefix = format!("ecs-{}-", self.task_id);
+        let mut volumes: Vec<&str> = self
+            .slots
+            .iter()
+            .flat_map(|s| s.spec.mounts.iter())
+            .filter_map(|m| match m {
+                crate::runtime::MountSpec::Volume { name, .. } if name.starts_with(&prefix) => {
+                    Some(name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        volumes.sort_unstable();
+        volumes.dedup();
+        for v in volumes {
+            retrying(&self.task_id, v, "remove volume", || rt.remove_volume(v)).await;
+        }
         self.shared.task_stopped(&self.task_id);
     }
 }

@@ -60,6 +60,10 @@ pub trait ContainerRuntime: Send + Sync {
     /// Removes a container (stopping it first if needed).
     async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError>;
 
+    /// Removes an engine volume (a task-scoped one, once its task is done). A volume
+    /// that does not exist is [`RuntimeError::NotFound`].
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError>;
+
     /// What the engine knows about a container.
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError>;
 

@@ -51,6 +51,8 @@ struct Inner {
 #[derive(Debug)]
 struct State {
     images: BTreeSet<String>,
+    /// Engine volumes, created on first use by a mount, as engines do.
+    volumes: BTreeSet<String>,
     pullable: BTreeSet<String>,
     pull_any: bool,
     containers: BTreeMap<ContainerId, Sim>,
@@ -90,6 +92,7 @@ impl InMemoryRuntime {
                 epoch: Instant::now(),
                 state: Mutex::new(State {
                     images: BTreeSet::new(),
+                    volumes: BTreeSet::new(),
                     pullable: BTreeSet::new(),
                     pull_any: true,
                     containers: BTreeMap::new(),
@@ -236,6 +239,11 @@ impl InMemoryRuntime {
                     == Some(name)
             })
             .map(|c| c.info.id.clone())
+    }
+
+    /// The engine volumes that exist.
+    pub fn volumes(&self) -> Vec<String> {
+        self.state().volumes.iter().cloned().collect()
     }
 
     /// The spec a container was created from.
@@ -426,6 +434,11 @@ impl ContainerRuntime for InMemoryRuntime {
                 spec.name
             )));
         }
+        for m in &spec.mounts {
+            if let super::types::MountSpec::Volume { name, .. } = m {
+                s.volumes.insert(name.clone());
+            }
+        }
         let id = ContainerId(format!("{:012x}", s.next_id));
         s.next_id += 1;
         let behavior = Self::behavior_for(&s, spec);
@@ -577,6 +590,25 @@ impl ContainerRuntime for InMemoryRuntime {
             .remove(id)
             .map(|_| ())
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.enter(Operation::Remove).await?;
+        let mut s = self.state();
+        let in_use = s.containers.values().any(|c| {
+            c.spec
+                .mounts
+                .iter()
+                .any(|m| matches!(m, super::types::MountSpec::Volume { name: n, .. } if n == name))
+        });
+        if in_use {
+            return Err(RuntimeError::Conflict(format!("volume {name} is in use")));
+        }
+        if s.volumes.remove(name) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotFound(format!("volume {name}")))
+        }
     }
 
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
