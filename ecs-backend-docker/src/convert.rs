@@ -10,7 +10,7 @@ use bollard::models::{
 };
 use ecs_core::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
-    HealthStatus, MountSpec, PortBinding, RuntimeError,
+    HealthStatus, MountSpec, RuntimeError,
 };
 use ecs_core::task_definition::{NetworkMode, TransportProtocol};
 
@@ -175,36 +175,20 @@ pub(crate) fn info(r: ContainerInspectResponse) -> ContainerInfo {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut ports = Vec::new();
-    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
-        let Some((port, proto)) = key.split_once('/') else {
-            continue;
-        };
-        let (Ok(container_port), protocol) = (
-            port.parse::<u16>(),
-            if proto == "udp" {
-                TransportProtocol::Udp
-            } else {
-                TransportProtocol::Tcp
-            },
-        ) else {
-            continue;
-        };
-        for b in bindings.unwrap_or_default() {
-            if let Some(host_port) = b.host_port.and_then(|p| p.parse().ok()) {
-                let binding = PortBinding {
-                    container_port,
-                    host_port,
-                    protocol,
-                };
-                // Docker lists IPv4 and IPv6 bindings of one port separately.
-                if !ports.contains(&binding) {
-                    ports.push(binding);
-                }
-            }
-        }
-    }
-    ports.sort_by_key(|p| (p.container_port, p.host_port));
+    let ports = ecs_core::runtime::port_bindings(
+        r.network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, bindings)| {
+                let hosts = bindings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|b| b.host_port)
+                    .collect();
+                (key, hosts)
+            }),
+    );
     let mut out = ContainerInfo::new(
         ContainerId(r.id.unwrap_or_default()),
         r.name

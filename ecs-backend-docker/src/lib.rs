@@ -285,10 +285,7 @@ impl ContainerRuntime for DockerRuntime {
         ]);
         // The request only goes out when the stream is first polled; asking for events
         // since now keeps those of the meantime.
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
-            .unwrap_or_default();
+        let since = ecs_core::runtime::since_now();
         let options = EventsOptionsBuilder::new()
             .since(&since)
             .filters(&filters)

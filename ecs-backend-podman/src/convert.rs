@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use ecs_core::runtime::{
     ContainerId, ContainerInfo, ContainerSpec, ContainerState, HealthStatus, MountSpec,
-    PortBinding, RuntimeError,
+    RuntimeError,
 };
-use ecs_core::task_definition::{NetworkMode, TransportProtocol};
+use ecs_core::task_definition::NetworkMode;
 use podman_api::models::{
     ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, NamedVolume,
     Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
@@ -177,31 +177,20 @@ pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut ports = Vec::new();
-    for (key, bindings) in r.network_settings.and_then(|n| n.ports).unwrap_or_default() {
-        let Some((port, proto)) = key.split_once('/') else {
-            continue;
-        };
-        let Ok(container_port) = port.parse::<u16>() else {
-            continue;
-        };
-        let protocol = if proto == "udp" {
-            TransportProtocol::Udp
-        } else {
-            TransportProtocol::Tcp
-        };
-        for b in bindings.unwrap_or_default() {
-            if let Some(host_port) = b.host_port.and_then(|p| p.parse().ok()) {
-                ports.push(PortBinding {
-                    container_port,
-                    host_port,
-                    protocol,
-                });
-            }
-        }
-    }
-    ports.sort_by_key(|p| (p.container_port, p.host_port));
-    ports.dedup();
+    let ports = ecs_core::runtime::port_bindings(
+        r.network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, bindings)| {
+                let hosts = bindings
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|b| b.host_port)
+                    .collect();
+                (key, hosts)
+            }),
+    );
     let mut out = ContainerInfo::new(
         ContainerId(r.id.unwrap_or_default()),
         r.name.unwrap_or_default(),

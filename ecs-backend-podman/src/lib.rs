@@ -390,10 +390,7 @@ impl ContainerRuntime for PodmanRuntime {
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
         self.podman.ping().await.map_err(convert::error)?;
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
-            .unwrap_or_default();
+        let since = ecs_core::runtime::since_now();
         let opts = EventsOpts::builder()
             .since(since)
             .stream(true)

@@ -97,3 +97,42 @@ pub fn broadcast_events(
         }
     }))
 }
+
+/// Port bindings from a Docker-style port map, as Docker and libpod both report them:
+/// `("80/tcp", ["32768", ...])`. Sorted, without the duplicates of IPv4 and IPv6
+/// bindings of one port. For backends.
+pub fn port_bindings(map: impl IntoIterator<Item = (String, Vec<String>)>) -> Vec<PortBinding> {
+    let mut out = Vec::new();
+    for (key, host_ports) in map {
+        let Some((port, proto)) = key.split_once('/') else {
+            continue;
+        };
+        let Ok(container_port) = port.parse::<u16>() else {
+            continue;
+        };
+        let protocol = if proto == "udp" {
+            crate::task_definition::TransportProtocol::Udp
+        } else {
+            crate::task_definition::TransportProtocol::Tcp
+        };
+        for host_port in host_ports.iter().filter_map(|p| p.parse().ok()) {
+            out.push(PortBinding {
+                container_port,
+                host_port,
+                protocol,
+            });
+        }
+    }
+    out.sort_by_key(|p| (p.container_port, p.host_port, p.protocol));
+    out.dedup();
+    out
+}
+
+/// Now as the `since` argument of Docker's and libpod's event endpoints
+/// (`SECONDS.NANOSECONDS` since the Unix epoch). For backends.
+pub fn since_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
+        .unwrap_or_default()
+}
