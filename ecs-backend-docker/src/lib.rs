@@ -44,11 +44,16 @@ pub struct DockerRuntime {
 }
 
 impl DockerRuntime {
-    /// Connects to the engine at a `unix://` socket. Nothing is sent until the first call.
-    pub fn connect(socket: &str) -> Result<Self, RuntimeError> {
-        // Requests time out after two minutes: longer than ECS's longest stop timeout.
-        let docker =
-            Docker::connect_with_unix(socket, 120, API_DEFAULT_VERSION).map_err(convert::error)?;
+    /// Connects to the engine at `unix://PATH` or `tcp://HOST:PORT` (plain HTTP; see
+    /// [`connect_tls`](Self::connect_tls) for TLS). Nothing is sent until the first call.
+    pub fn connect(host: &str) -> Result<Self, RuntimeError> {
+        // Requests time out after two minutes (stops get their own, longer timeout).
+        let docker = if host.starts_with("tcp://") || host.starts_with("http://") {
+            Docker::connect_with_http(host, 120, API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_unix(host, 120, API_DEFAULT_VERSION)
+        }
+        .map_err(convert::error)?;
         Ok(Self {
             docker,
             publish_ip: "0.0.0.0".into(),
@@ -56,12 +61,46 @@ impl DockerRuntime {
         })
     }
 
-    /// Connects to `DOCKER_HOST` (`unix://PATH` or `tcp://HOST:PORT`), or to the local
-    /// socket `unix:///var/run/docker.sock` when it is unset. (TLS endpoints are not
-    /// supported by this build: bollard's `ssl` feature is off.)
+    /// Connects to `tcp://HOST:PORT` over TLS, verifying the engine with `ca.pem` and
+    /// presenting `cert.pem`/`key.pem`, all in `cert_dir` (Docker's layout).
+    pub fn connect_tls(host: &str, cert_dir: &std::path::Path) -> Result<Self, RuntimeError> {
+        let docker = Docker::connect_with_ssl(
+            host,
+            &cert_dir.join("key.pem"),
+            &cert_dir.join("cert.pem"),
+            &cert_dir.join("ca.pem"),
+            120,
+            API_DEFAULT_VERSION,
+        )
+        .map_err(convert::error)?;
+        Ok(Self {
+            docker,
+            publish_ip: "0.0.0.0".into(),
+            epoch: Instant::now(),
+        })
+    }
+
+    /// Connects as the Docker CLI does: `DOCKER_HOST` (`unix://PATH` or
+    /// `tcp://HOST:PORT`), over TLS with the certificates in `DOCKER_CERT_PATH` (default
+    /// `~/.docker`) when `DOCKER_TLS_VERIFY` is set, else the local socket
+    /// `unix:///var/run/docker.sock`.
     pub fn from_env() -> Result<Self, RuntimeError> {
         let host =
             std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let tls = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+        if tls {
+            let certs = std::env::var_os("DOCKER_CERT_PATH")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker"))
+                })
+                .ok_or_else(|| {
+                    RuntimeError::InvalidRequest(
+                        "DOCKER_TLS_VERIFY without DOCKER_CERT_PATH or HOME".into(),
+                    )
+                })?;
+            return Self::connect_tls(&host, &certs);
+        }
         Self::connect(&host)
     }
 
