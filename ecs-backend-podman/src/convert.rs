@@ -89,11 +89,32 @@ pub(crate) fn create_opts(
         b = b.init(true);
     }
     if !spec.ulimits.is_empty() {
-        b = b.r_limits(spec.ulimits.iter().map(|u| PosixRlimit {
-            type_: Some(format!("RLIMIT_{}", u.name.as_str().to_uppercase())),
-            soft: u64::try_from(u.soft).ok().or(Some(u64::MAX)),
-            hard: u64::try_from(u.hard).ok().or(Some(u64::MAX)),
-        }));
+        let mut limits: Vec<PosixRlimit> = spec
+            .ulimits
+            .iter()
+            .map(|u| PosixRlimit {
+                // libpod adds the RLIMIT_ prefix itself.
+                type_: Some(u.name.as_str().to_owned()),
+                soft: u64::try_from(u.soft).ok().or(Some(u64::MAX)),
+                hard: u64::try_from(u.hard).ok().or(Some(u64::MAX)),
+            })
+            .collect();
+        // With explicit rlimits libpod drops containers.conf's default ulimits and sets
+        // nofile and nproc to the host's maximum, which runc cannot always apply (the
+        // Podman CLI fails the same way): give the ones the definition leaves out the
+        // engine host's configured defaults.
+        for name in ["nofile", "nproc"] {
+            if !limits.iter().any(|l| l.type_.as_deref() == Some(name))
+                && let Some((soft, hard)) = default_ulimit(name)
+            {
+                limits.push(PosixRlimit {
+                    type_: Some(name.to_owned()),
+                    soft: Some(soft),
+                    hard: Some(hard),
+                });
+            }
+        }
+        b = b.r_limits(limits);
     }
     let mut mounts = Vec::new();
     let mut volumes = Vec::new();
@@ -153,6 +174,31 @@ pub(crate) fn create_opts(
         b = b.hosts_add(spec.extra_hosts.iter().map(|(h, ip)| format!("{h}:{ip}")));
     }
     Ok(b.build())
+}
+
+/// The engine host's default ulimit `name` (`nofile=S:H` in containers.conf's
+/// `default_ulimits`), else this process's own limits (`/proc/self/limits`).
+fn default_ulimit(name: &str) -> Option<(u64, u64)> {
+    let conf = std::fs::read_to_string("/etc/containers/containers.conf").unwrap_or_default();
+    let configured = conf.split(['"', '\'', ',', '[', ']']).find_map(|item| {
+        let (soft, hard) = item
+            .trim()
+            .strip_prefix(name)?
+            .strip_prefix('=')?
+            .split_once(':')?;
+        Some((soft.parse().ok()?, hard.parse().ok()?))
+    });
+    configured.or_else(|| {
+        let label = if name == "nofile" {
+            "Max open files"
+        } else {
+            "Max processes"
+        };
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with(label))?;
+        let mut values = line[label.len()..].split_whitespace();
+        Some((values.next()?.parse().ok()?, values.next()?.parse().ok()?))
+    })
 }
 
 pub(crate) fn health(status: Option<&str>) -> HealthStatus {
