@@ -55,7 +55,11 @@ pub struct PodmanRuntime {
 }
 
 impl PodmanRuntime {
-    /// Connects to libpod at a `unix://` socket. Nothing is sent until the first call.
+    /// Connects to libpod at a `unix://PATH` socket. Nothing is sent until the first call.
+    ///
+    /// Only unix sockets: podman-api 0.11 builds TCP and TLS request URLs with a double
+    /// slash (`https://host:port//v4.3.1/...`), which libpod answers with a redirect, so
+    /// remote Podman is refused here with a clear error rather than failing later.
     pub fn connect(socket: &str) -> Result<Self, RuntimeError> {
         let path = socket.strip_prefix("unix://").ok_or_else(|| {
             RuntimeError::InvalidRequest(format!("{socket}: expected unix://PATH"))
