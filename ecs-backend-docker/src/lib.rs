@@ -297,17 +297,11 @@ impl ContainerRuntime for DockerRuntime {
             .list_containers(Some(options))
             .await
             .map_err(convert::error)?;
-        let mut out = Vec::new();
-        for s in summaries {
-            let Some(id) = s.id else { continue };
-            match self.inspect_container(&ContainerId(id)).await {
-                Ok(info) => out.push(info),
-                // Removed between the list and the inspect.
-                Err(RuntimeError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        ecs_core::runtime::inspect_each(
+            self,
+            summaries.into_iter().filter_map(|c| c.id).map(ContainerId),
+        )
+        .await
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {

@@ -380,16 +380,11 @@ impl ContainerRuntime for PodmanRuntime {
             .list(&opts)
             .await
             .map_err(convert::error)?;
-        let mut out = Vec::new();
-        for c in listed {
-            let Some(id) = c.id else { continue };
-            match self.inspect_container(&ContainerId(id)).await {
-                Ok(info) => out.push(info),
-                Err(RuntimeError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        ecs_core::runtime::inspect_each(
+            self,
+            listed.into_iter().filter_map(|c| c.id).map(ContainerId),
+        )
+        .await
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
