@@ -119,6 +119,42 @@ pub enum Error {
     /// A placement request ECS would refuse (too many strategies, an unknown field ...).
     #[error("invalid placement request: {0}")]
     InvalidPlacement(String),
+    /// A CreateService or UpdateService request ECS would refuse: which member, and why.
+    #[error("invalid service request: {0}")]
+    InvalidService(String),
+    /// No such service in the cluster.
+    #[error("service {service} not found in cluster {cluster}")]
+    ServiceNotFound {
+        /// The cluster.
+        cluster: String,
+        /// The service.
+        service: String,
+    },
+    /// A service of this name is ACTIVE or DRAINING in the cluster.
+    #[error("service {service} already exists in cluster {cluster}")]
+    ServiceExists {
+        /// The cluster.
+        cluster: String,
+        /// The service.
+        service: String,
+    },
+    /// The request conflicts with the service's state (e.g. deleting a service that
+    /// still has tasks without `force`).
+    #[error("service {service}: {reason}")]
+    ServiceConflict {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+    /// The cluster holds as many services as its limits allow.
+    #[error("cluster {cluster} already holds its limit of {limit} services")]
+    ServiceLimitExceeded {
+        /// The cluster.
+        cluster: String,
+        /// Its limit.
+        limit: u32,
+    },
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {

@@ -400,3 +400,32 @@ mod tests {
         assert_eq!(arn.to_string().parse::<Arn>().unwrap(), arn);
     }
 }
+
+/// Serializes an identifier as its text and reads it back through `FromStr`, so that a
+/// malformed identifier in JSON is an error naming the rule it breaks.
+macro_rules! serde_as_text {
+    ($($name:ident),+) => {$(
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
+}
+
+serde_as_text!(
+    Family,
+    ClusterName,
+    ServiceName,
+    ContainerName,
+    InstanceId,
+    TaskId,
+    TaskDefinitionRef
+);

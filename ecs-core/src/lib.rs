@@ -66,6 +66,7 @@ pub mod json_path;
 pub mod placement;
 mod registry;
 pub mod runtime;
+pub mod service;
 pub mod task;
 pub mod task_definition;
 

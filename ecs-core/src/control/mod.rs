@@ -2,24 +2,29 @@
 //! agent and runtime), and tasks; `run_task`, `start_task`, `stop_task`,
 //! `describe_tasks`, `list_tasks`, and the event stream.
 
+mod instances;
 mod requests;
+mod services;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::time::Instant;
 
 pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
+pub(crate) use services::new_deployment;
 
 use crate::Error;
 use crate::agent::Agent;
 use crate::agent::runner::Runner;
 use crate::cluster::{Cluster, InstanceRegistration};
-use crate::ids::{ArnScope, ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::ids::{ArnScope, ClusterName, InstanceId, ServiceName, TaskDefinitionRef, TaskId};
 use crate::placement::{Constraint, IndexedScheduler, PlacementRequest, Scheduler};
 use crate::registry::{Registered, TaskDefinitionRegistry};
 use crate::runtime::{Capabilities, ContainerRuntime, HealthStatus, PullPolicy, TaskContext};
+use crate::service::{ServiceEntry, ServiceLimits, ThrottleConfig};
 use crate::task::{Container, ContainerStatus, Event, StopCode, Task, TaskStatus};
 use crate::task_definition::TaskDefinition;
 
@@ -36,6 +41,11 @@ pub struct EcsConfig {
     pub pull_policy: PullPolicy,
     /// Region and account of the ARNs made.
     pub arn_scope: ArnScope,
+    /// How long an instance's agent may stay disconnected before the instance counts as
+    /// lost and services replace its tasks elsewhere.
+    pub instance_lost_timeout: Duration,
+    /// The back-off of services whose tasks keep failing.
+    pub service_throttle: ThrottleConfig,
 }
 
 impl Default for EcsConfig {
@@ -45,6 +55,8 @@ impl Default for EcsConfig {
             reconnect_interval: Duration::from_secs(5),
             pull_policy: PullPolicy::IfNotPresent,
             arn_scope: ArnScope::default(),
+            instance_lost_timeout: Duration::from_secs(180),
+            service_throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -56,22 +68,48 @@ pub(crate) struct StopRequest {
     pub(crate) reason: String,
 }
 
-struct TaskEntry {
-    task: Arc<Task>,
+pub(crate) struct TaskEntry {
+    pub(crate) task: Arc<Task>,
     stop: watch::Sender<Option<StopRequest>>,
 }
 
-struct ClusterEntry {
-    cluster: Cluster,
-    agents: BTreeMap<InstanceId, Arc<Agent>>,
+pub(crate) struct ClusterEntry {
+    pub(crate) cluster: Cluster,
+    pub(crate) agents: BTreeMap<InstanceId, Arc<Agent>>,
+    /// Since when each disconnected instance's agent has been away.
+    pub(crate) disconnected: BTreeMap<InstanceId, Instant>,
+    pub(crate) limits: ServiceLimits,
 }
 
+/// A service's key: its cluster and name.
+pub(crate) type ServiceKey = (ClusterName, ServiceName);
+
 #[derive(Default)]
-struct State {
-    registry: TaskDefinitionRegistry,
-    clusters: BTreeMap<ClusterName, ClusterEntry>,
-    tasks: BTreeMap<TaskId, TaskEntry>,
+pub(crate) struct State {
+    pub(crate) registry: TaskDefinitionRegistry,
+    pub(crate) clusters: BTreeMap<ClusterName, ClusterEntry>,
+    pub(crate) tasks: BTreeMap<TaskId, TaskEntry>,
+    pub(crate) services: BTreeMap<ServiceKey, ServiceEntry>,
     next_task: u64,
+}
+
+impl State {
+    /// The controller to wake when `task` changes, if a service owns it.
+    fn service_of(&self, task: &Task) -> Option<Arc<Notify>> {
+        let name = task.group.strip_prefix("service:")?.parse().ok()?;
+        self.services
+            .get(&(task.cluster.clone(), name))
+            .map(|e| e.wake.clone())
+    }
+
+    /// The controllers of every service of `cluster`.
+    pub(crate) fn services_of(&self, cluster: &ClusterName) -> Vec<Arc<Notify>> {
+        self.services
+            .iter()
+            .filter(|((c, _), _)| c == cluster)
+            .map(|(_, e)| e.wake.clone())
+            .collect()
+    }
 }
 
 /// What the control plane's parts share.
@@ -83,18 +121,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn publish(&self, event: Event) {
+    pub(crate) fn publish(&self, event: Event) {
         // Nobody listening is fine.
         let _ = self.events.send(event);
     }
 
     /// Changes a task and publishes the change.
     pub(crate) fn update_task(&self, id: &TaskId, change: impl FnOnce(&mut Task)) {
-        let snapshot = {
+        let (snapshot, wake) = {
             let mut s = self.state();
             let Some(entry) = s.tasks.get_mut(id) else {
                 return;
@@ -106,9 +144,14 @@ impl Shared {
             }
             task.version += 1;
             entry.task = Arc::new(task);
-            entry.task.clone()
+            let snapshot = entry.task.clone();
+            let wake = s.service_of(&snapshot);
+            (snapshot, wake)
         };
         self.publish(Event::TaskStateChange(snapshot));
+        if let Some(w) = wake {
+            w.notify_one();
+        }
     }
 
     /// Changes one container of a task and publishes the change.
@@ -118,7 +161,7 @@ impl Shared {
         name: &str,
         change: impl FnOnce(&mut Container),
     ) {
-        let snapshot = {
+        let (snapshot, wake) = {
             let mut s = self.state();
             let Some(entry) = s.tasks.get_mut(id) else {
                 return;
@@ -133,12 +176,17 @@ impl Shared {
             }
             task.version += 1;
             entry.task = Arc::new(task);
-            entry.task.clone()
+            let snapshot = entry.task.clone();
+            let wake = s.service_of(&snapshot);
+            (snapshot, wake)
         };
         self.publish(Event::ContainerStateChange {
             task: snapshot,
             container: name.to_owned(),
         });
+        if let Some(w) = wake {
+            w.notify_one();
+        }
     }
 
     /// The task is STOPPED: its resources go back to the cluster at once.
@@ -164,10 +212,34 @@ impl Shared {
         instance: &InstanceId,
         connected: bool,
     ) {
-        let mut s = self.state();
-        if let Some(c) = s.clusters.get_mut(cluster) {
+        let wake = {
+            let mut s = self.state();
+            let Some(c) = s.clusters.get_mut(cluster) else {
+                return;
+            };
             // The instance may have been deregistered meanwhile.
-            let _ = c.cluster.set_agent_connected(instance, connected);
+            if c.cluster.set_agent_connected(instance, connected).is_err() {
+                return;
+            }
+            let changed = if connected {
+                c.disconnected.remove(instance).is_some()
+            } else {
+                !c.disconnected.contains_key(instance)
+                    && c.disconnected
+                        .insert(instance.clone(), Instant::now())
+                        .is_none()
+            };
+            if !changed {
+                return;
+            }
+            s.services_of(cluster)
+        };
+        self.publish(Event::InstanceStateChange {
+            cluster: cluster.clone(),
+            instance: instance.clone(),
+        });
+        for w in wake {
+            w.notify_one();
         }
     }
 }
@@ -201,7 +273,7 @@ impl Shared {
 /// ```
 #[derive(Clone)]
 pub struct Ecs {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Ecs {
@@ -269,6 +341,8 @@ impl Ecs {
             ClusterEntry {
                 cluster: Cluster::new(name),
                 agents: BTreeMap::new(),
+                disconnected: BTreeMap::new(),
+                limits: ServiceLimits::default(),
             },
         );
         Ok(())
@@ -306,6 +380,7 @@ impl Ecs {
         for a in runtime.capabilities().attributes() {
             registration.attributes.insert(a.to_owned(), None);
         }
+        let id_for_event = id.clone();
         let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), runtime));
         {
             let mut s = self.shared.state();
@@ -320,6 +395,7 @@ impl Ecs {
             Arc::downgrade(&self.shared),
             self.shared.config.reconnect_interval,
         ));
+        self.instances_changed(cluster, &[id_for_event]);
         Ok(())
     }
 
@@ -331,7 +407,18 @@ impl Ecs {
             .registry
             .resolve_active(&request.task_definition)?
             .clone();
-        let mut placement = PlacementRequest::for_task_definition(&td, request.count)?
+        self.launch(request, &td, Vec::new())
+    }
+
+    /// Places and starts tasks of `td` (any revision, INACTIVE included: services keep
+    /// running theirs), with `extra` constraints besides the request's.
+    pub(crate) fn launch(
+        &self,
+        request: RunTask,
+        td: &TaskDefinition,
+        extra: Vec<Constraint>,
+    ) -> Result<RunTaskOutput, Error> {
+        let mut placement = PlacementRequest::for_task_definition(td, request.count)?
             .with_group(
                 request
                     .group
@@ -345,6 +432,9 @@ impl Ecs {
             .map(|r| r.attribute().to_owned())
             .collect();
         placement = placement.with_constraint(Constraint::RequiresAttributes(required));
+        for c in extra {
+            placement = placement.with_constraint(c);
+        }
 
         let mut out = RunTaskOutput::default();
         let started = {
@@ -378,7 +468,7 @@ impl Ecs {
                 // failed request leaves nothing half-made.
                 let made = match agent {
                     Some(agent) => {
-                        self.create_task(&mut s, &request, &td, instance.clone(), allocation, agent)
+                        self.create_task(&mut s, &request, td, instance.clone(), allocation, agent)
                     }
                     None => Err(Error::InstanceNotFound(instance.to_string())),
                 };
@@ -646,7 +736,7 @@ impl Ecs {
             }
             loop {
                 match events.recv().await {
-                    Ok(e) if e.task().task_id == *task => break,
+                    Ok(e) if e.task().is_some_and(|t| t.task_id == *task) => break,
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => break,
                     Err(broadcast::error::RecvError::Closed) => {

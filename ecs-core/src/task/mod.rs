@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use crate::cluster::AllocationId;
-use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::ids::{ClusterName, InstanceId, ServiceName, TaskDefinitionRef, TaskId};
 use crate::runtime::{ContainerId, HealthStatus, PortBinding};
+use crate::service::ServiceEvent;
 use crate::task_definition::enums::api_enum;
 
 api_enum!(
@@ -148,13 +149,31 @@ pub enum Event {
         /// The container's name.
         container: String,
     },
+    /// A container instance joined, left, changed status, or its agent connected or
+    /// disconnected.
+    InstanceStateChange {
+        /// Its cluster.
+        cluster: ClusterName,
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// A service said something (`(service web) has reached a steady state.`).
+    Service {
+        /// Its cluster.
+        cluster: ClusterName,
+        /// The service.
+        service: ServiceName,
+        /// What it said.
+        event: ServiceEvent,
+    },
 }
 
 impl Event {
-    /// The task the event is about, after the change.
-    pub fn task(&self) -> &Arc<Task> {
+    /// The task the event is about, after the change, if it is about a task.
+    pub fn task(&self) -> Option<&Arc<Task>> {
         match self {
-            Event::TaskStateChange(t) | Event::ContainerStateChange { task: t, .. } => t,
+            Event::TaskStateChange(t) | Event::ContainerStateChange { task: t, .. } => Some(t),
+            _ => None,
         }
     }
 }

@@ -192,6 +192,18 @@ fn same_instant(input: &Value, output: &Value) -> bool {
     }
 }
 
+/// Reads any API shape from JSON text, with the same errors as task definitions:
+/// [`Error::Syntax`] with line and column, or [`Error::Shape`] with the path.
+pub(crate) fn from_json_text<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Error> {
+    serde_json::from_str::<Value>(json).map_err(|e| Error::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e),
+    })?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(shape_error)
+}
+
 fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
     let path = JsonPath::from(e.path());
     let inner = e.into_inner();

@@ -11,7 +11,7 @@ mod container;
 mod diagnostics;
 pub(crate) mod enums;
 mod lenient;
-mod load;
+pub(crate) mod load;
 mod task;
 mod units;
 mod validate;

@@ -33,6 +33,9 @@ use super::types::{
 use super::{Capabilities, ContainerRuntime, RuntimeError};
 use crate::cluster::Resources;
 
+/// Events an engine buffers for slow readers.
+const EVENT_BUFFER: usize = 4096;
+
 /// The simulated engine. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct InMemoryRuntime {
@@ -82,7 +85,7 @@ struct Sim {
 impl InMemoryRuntime {
     /// An engine on a host offering `resources`, where every image can be pulled.
     pub fn new(resources: Resources) -> Self {
-        let (events, _) = broadcast::channel(4096);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
         let host = HostInfo::linux(resources, "in-memory 1");
         Self {
             inner: Arc::new(Inner {
@@ -147,9 +150,17 @@ impl InMemoryRuntime {
             .push_back(error);
     }
 
-    /// Every call fails with [`RuntimeError::Unavailable`] while set.
+    /// Every call fails with [`RuntimeError::Unavailable`] while set, and open event
+    /// streams end, as when an engine goes down; clearing it brings the engine back
+    /// (after [`InMemoryRuntime::lose`] too), with its containers as they were.
     pub fn set_unavailable(&self, unavailable: bool) {
-        self.state().unavailable = unavailable;
+        let mut s = self.state();
+        s.unavailable = unavailable;
+        if unavailable {
+            s.events = None;
+        } else if s.events.is_none() {
+            s.events = Some(broadcast::channel(EVENT_BUFFER).0);
+        }
     }
 
     /// Every call takes `latency` before answering.

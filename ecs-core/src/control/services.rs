@@ -1,0 +1,312 @@
+//! CreateService, UpdateService, DescribeServices, ListServices and DeleteService.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
+
+use super::{Ecs, ServiceKey, State};
+use crate::Error;
+use crate::ids::{ClusterName, ServiceName, TaskDefinitionRef};
+use crate::service::controller;
+use crate::service::{
+    CreateService, Deployment, DeploymentId, DeploymentStatus, RolloutState, SchedulingStrategy,
+    Service, ServiceEntry, ServiceLimits, ServiceStatus, UpdateService,
+};
+use crate::task_definition::TaskDefinition;
+
+/// `family:revision` of a registered definition.
+pub(crate) fn concrete_ref(td: &TaskDefinition) -> Result<TaskDefinitionRef, Error> {
+    Ok(TaskDefinitionRef::new(
+        td.family().parse()?,
+        crate::ids::Revision::new(td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1))?,
+    ))
+}
+
+/// A new deployment, PRIMARY and IN_PROGRESS.
+pub(crate) fn new_deployment(td: TaskDefinitionRef, desired: u32) -> Deployment {
+    let id = DeploymentId(format!(
+        "ecs-svc/{:019}",
+        fastrand::u64(..) % 10_000_000_000_000_000_000
+    ));
+    let now = jiff::Timestamp::now();
+    Deployment {
+        rollout_state_reason: format!("ECS deployment {id} in progress."),
+        id,
+        status: DeploymentStatus::Primary,
+        task_definition: td,
+        desired_count: desired,
+        pending_count: 0,
+        running_count: 0,
+        failed_tasks: 0,
+        rollout_state: RolloutState::InProgress,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn not_found(key: &ServiceKey) -> Error {
+    Error::ServiceNotFound {
+        cluster: key.0.to_string(),
+        service: key.1.to_string(),
+    }
+}
+
+impl State {
+    fn live_service(&mut self, key: &ServiceKey) -> Result<&mut ServiceEntry, Error> {
+        self.services
+            .get_mut(key)
+            .filter(|e| e.service.status != ServiceStatus::Inactive)
+            .ok_or_else(|| not_found(key))
+    }
+}
+
+impl Ecs {
+    /// Creates a service (CreateService) and starts its controller, which places its
+    /// tasks. Must be called within a Tokio runtime.
+    pub fn create_service(&self, request: CreateService) -> Result<Service, Error> {
+        let key = (request.cluster.clone(), request.service_name.clone());
+        let wake = Arc::new(Notify::new());
+        let service = {
+            let mut s = self.shared.state();
+            let limits = s
+                .clusters
+                .get(&key.0)
+                .ok_or_else(|| Error::ClusterNotFound(key.0.to_string()))?
+                .limits;
+            request.validate(&limits)?;
+            if s.services
+                .get(&key)
+                .is_some_and(|e| e.service.status != ServiceStatus::Inactive)
+            {
+                return Err(Error::ServiceExists {
+                    cluster: key.0.to_string(),
+                    service: key.1.to_string(),
+                });
+            }
+            let count = s
+                .services
+                .iter()
+                .filter(|((c, _), e)| *c == key.0 && e.service.status != ServiceStatus::Inactive)
+                .count();
+            if count >= limits.services_per_cluster as usize {
+                return Err(Error::ServiceLimitExceeded {
+                    cluster: key.0.to_string(),
+                    limit: limits.services_per_cluster,
+                });
+            }
+            let td = concrete_ref(s.registry.resolve_active(&request.task_definition)?)?;
+            let arn = self
+                .shared
+                .config
+                .arn_scope
+                .arn(format!("service/{}/{}", key.0, key.1))
+                .to_string();
+            let mut service = Service::from_request(&request, arn, td.clone());
+            service
+                .deployments
+                .push(new_deployment(td, service.desired_count));
+            s.services.insert(
+                key.clone(),
+                ServiceEntry {
+                    service: service.clone(),
+                    tasks: BTreeSet::new(),
+                    wake: wake.clone(),
+                    changed: watch::channel(0).0,
+                    last_completed: None,
+                },
+            );
+            service
+        };
+        tokio::spawn(controller::run(Arc::downgrade(&self.shared), key, wake));
+        Ok(service)
+    }
+
+    /// Changes a service (UpdateService). A new task definition, or
+    /// `force_new_deployment`, starts a new PRIMARY deployment; the previous ones become
+    /// ACTIVE and are replaced within the deployment limits.
+    pub fn update_service(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+        update: UpdateService,
+    ) -> Result<Service, Error> {
+        let key = (cluster.clone(), service.clone());
+        let mut s = self.shared.state();
+        let limits = s
+            .clusters
+            .get(cluster)
+            .map(|c| c.limits)
+            .unwrap_or_default();
+        let new_td = match &update.task_definition {
+            Some(r) => Some(concrete_ref(s.registry.resolve_active(r)?)?),
+            None => None,
+        };
+        let entry = s.live_service(&key)?;
+        if entry.service.status != ServiceStatus::Active {
+            return Err(Error::ServiceConflict {
+                service: service.to_string(),
+                reason: "it is being deleted (DRAINING)".into(),
+            });
+        }
+        let svc = &mut entry.service;
+        update.validate(
+            svc.scheduling_strategy,
+            &svc.deployment_configuration,
+            &limits,
+        )?;
+        if let Some(n) = update.desired_count {
+            svc.desired_count = n;
+        }
+        if let Some(c) = update.deployment_configuration {
+            svc.deployment_configuration = c;
+        }
+        if let Some(p) = update.placement_strategy {
+            svc.placement_strategy = p;
+        }
+        if let Some(p) = update.placement_constraints {
+            svc.placement_constraints = p;
+        }
+        if let Some(g) = update.health_check_grace_period_seconds {
+            svc.health_check_grace_period_seconds = g;
+        }
+        let td = new_td.unwrap_or_else(|| svc.task_definition.clone());
+        if td != svc.task_definition || update.force_new_deployment {
+            for d in &mut svc.deployments {
+                d.status = DeploymentStatus::Active;
+                d.desired_count = 0;
+            }
+            svc.task_definition = td.clone();
+            svc.deployments
+                .insert(0, new_deployment(td, svc.desired_count));
+        } else if let Some(primary) = svc
+            .deployments
+            .iter_mut()
+            .find(|d| d.status == DeploymentStatus::Primary)
+        {
+            primary.desired_count = svc.desired_count;
+        }
+        let out = svc.clone();
+        entry.wake.notify_one();
+        entry.changed.send_modify(|v| *v += 1);
+        Ok(out)
+    }
+
+    /// Deletes a service (DeleteService): it goes DRAINING, scales to zero, then
+    /// INACTIVE. A REPLICA service with a desired count above zero is refused unless
+    /// `force`.
+    pub fn delete_service(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+        force: bool,
+    ) -> Result<Service, Error> {
+        let key = (cluster.clone(), service.clone());
+        let mut s = self.shared.state();
+        let entry = s.live_service(&key)?;
+        let svc = &mut entry.service;
+        if svc.scheduling_strategy == SchedulingStrategy::Replica && svc.desired_count > 0 && !force
+        {
+            return Err(Error::ServiceConflict {
+                service: service.to_string(),
+                reason: format!(
+                    "its desired count is {}; scale it to 0 first or delete with force",
+                    svc.desired_count
+                ),
+            });
+        }
+        svc.status = ServiceStatus::Draining;
+        svc.desired_count = 0;
+        for d in &mut svc.deployments {
+            d.desired_count = 0;
+        }
+        let out = svc.clone();
+        entry.wake.notify_one();
+        entry.changed.send_modify(|v| *v += 1);
+        Ok(out)
+    }
+
+    /// The named services of a cluster (DescribeServices); INACTIVE ones are still
+    /// described. Unknown names are skipped.
+    pub fn describe_services(&self, cluster: &ClusterName, names: &[ServiceName]) -> Vec<Service> {
+        let s = self.shared.state();
+        names
+            .iter()
+            .filter_map(|n| s.services.get(&(cluster.clone(), n.clone())))
+            .map(|e| e.service.clone())
+            .collect()
+    }
+
+    /// One service.
+    pub fn describe_service(
+        &self,
+        cluster: &ClusterName,
+        name: &ServiceName,
+    ) -> Result<Service, Error> {
+        let key = (cluster.clone(), name.clone());
+        let s = self.shared.state();
+        s.services
+            .get(&key)
+            .map(|e| e.service.clone())
+            .ok_or_else(|| not_found(&key))
+    }
+
+    /// The names of a cluster's ACTIVE and DRAINING services (ListServices).
+    pub fn list_services(&self, cluster: &ClusterName) -> Vec<ServiceName> {
+        let s = self.shared.state();
+        s.services
+            .iter()
+            .filter(|((c, _), e)| c == cluster && e.service.status != ServiceStatus::Inactive)
+            .map(|((_, n), _)| n.clone())
+            .collect()
+    }
+
+    /// Sets a cluster's service limits (services per cluster, tasks per service); they
+    /// apply to requests from now on.
+    pub fn set_service_limits(
+        &self,
+        cluster: &ClusterName,
+        limits: ServiceLimits,
+    ) -> Result<(), Error> {
+        let mut s = self.shared.state();
+        s.clusters
+            .get_mut(cluster)
+            .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?
+            .limits = limits;
+        Ok(())
+    }
+
+    fn service_changes(
+        &self,
+        cluster: &ClusterName,
+        name: &ServiceName,
+    ) -> Result<watch::Receiver<u64>, Error> {
+        let key = (cluster.clone(), name.clone());
+        let s = self.shared.state();
+        s.services
+            .get(&key)
+            .map(|e| e.changed.subscribe())
+            .ok_or_else(|| not_found(&key))
+    }
+
+    /// Waits until a service satisfies `condition` (checked now and after each change
+    /// its controller or a request makes).
+    pub async fn wait_for_service(
+        &self,
+        cluster: &ClusterName,
+        name: &ServiceName,
+        condition: impl Fn(&Service) -> bool,
+    ) -> Result<Service, Error> {
+        let mut changes = self.service_changes(cluster, name)?;
+        loop {
+            let current = self.describe_service(cluster, name)?;
+            if condition(&current) {
+                return Ok(current);
+            }
+            if changes.changed().await.is_err() {
+                // The service was replaced by a new one of the same name.
+                changes = self.service_changes(cluster, name)?;
+            }
+        }
+    }
+}
