@@ -12,38 +12,16 @@
 //! busybox-like image named by `ECS_TEST_IMAGE`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::{Cluster, Resources};
+use ecs::cluster::Cluster;
 use ecs::control::{EcsConfig, RunTask};
-use ecs::runtime::{ContainerRuntime, InMemoryRuntime, PullPolicy};
 use ecs::task::{Task, TaskStatus};
 use ecs::{ClusterName, Ecs, TaskDefinition};
+use support::pick_runtime;
 
-/// The first engine that answers and has the image, or the in-memory runtime.
-async fn pick_runtime(image: &str) -> (String, Arc<dyn ContainerRuntime>) {
-    let mut candidates: Vec<(String, Arc<dyn ContainerRuntime>)> = Vec::new();
-    if let Ok(docker) = ecs::docker::DockerRuntime::from_env() {
-        candidates.push(("Docker".into(), Arc::new(docker.publishing_on("127.0.0.1"))));
-    }
-    if let Ok(podman) = ecs::podman::PodmanRuntime::from_env() {
-        candidates.push(("Podman".into(), Arc::new(podman.publishing_on("127.0.0.1"))));
-    }
-    for (name, rt) in candidates {
-        match rt.describe_host().await {
-            Err(e) => println!("{name}: not available ({e})"),
-            Ok(host) => match rt.ensure_image(image, PullPolicy::Never).await {
-                Ok(()) => return (format!("{name} ({})", host.engine_version), rt),
-                Err(e) => println!("{name}: found, but {e} (run scripts/engines)"),
-            },
-        }
-    }
-    (
-        "the in-memory runtime (no engine with the image found)".into(),
-        Arc::new(InMemoryRuntime::new(Resources::new(4096, 8192))),
-    )
-}
+#[path = "support/engine.rs"]
+mod support;
 
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
@@ -114,7 +92,7 @@ fn print_instances(cluster: &Cluster) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
+    let image = support::image();
     let (which, runtime) = pick_runtime(&image).await;
     println!("using {which}\n");
 
