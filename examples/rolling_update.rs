@@ -74,7 +74,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let v1 = ecs.register_task_definition(web(&image, 1)?)?;
-    println!("registered {}; creating service web with 3 tasks", v1.reference);
+    println!(
+        "registered {}; creating service web with 3 tasks",
+        v1.reference
+    );
     ecs.create_service(
         CreateService::new(cluster.clone(), name.clone(), v1.reference.clone(), 3)
             .with_deployment_configuration(
@@ -84,12 +87,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
     )?;
     let steady = |s: &ecs::service::Service| s.is_steady();
-    tokio::time::timeout(Duration::from_secs(120), ecs.wait_for_service(&cluster, &name, steady))
-        .await??;
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        ecs.wait_for_service(&cluster, &name, steady),
+    )
+    .await??;
 
     let v2 = ecs.register_task_definition(web(&image, 2)?)?;
-    println!("\nregistered {}; rolling web to it (min 100%, max 200%)", v2.reference);
-    ecs.update_service(&cluster, &name, UpdateService::task_definition(v2.reference.clone()))?;
+    println!(
+        "\nregistered {}; rolling web to it (min 100%, max 200%)",
+        v2.reference
+    );
+    ecs.update_service(
+        &cluster,
+        &name,
+        UpdateService::task_definition(v2.reference.clone()),
+    )?;
     let done = tokio::time::timeout(
         Duration::from_secs(180),
         ecs.wait_for_service(&cluster, &name, |s| {

@@ -75,10 +75,7 @@ impl Checker {
         }
         self.events += 1;
         let before = self.tasks.insert(task.task_id.clone(), task.clone());
-        if self
-            .outages
-            .contains(&task.container_instance)
-        {
+        if self.outages.contains(&task.container_instance) {
             self.tainted.insert(task.task_id.clone());
         }
         match before {
@@ -179,9 +176,7 @@ async fn run(seed: u64, steps: usize) -> usize {
         let pick = |rng: &mut fastrand::Rng| -> Option<&Task> {
             (!live.is_empty()).then(|| &live[rng.usize(..live.len())])
         };
-        let runtime_of = |t: &Task| {
-            h.runtime(&t.container_instance).clone()
-        };
+        let runtime_of = |t: &Task| h.runtime(&t.container_instance).clone();
         match rng.u32(0..100) {
             0..=24 => {
                 if let Some(t) = pick(&mut rng)
@@ -213,7 +208,11 @@ async fn run(seed: u64, steps: usize) -> usize {
                     }
                     rt.set_unavailable(true);
                     // Short outages only disconnect; long ones make the instance lost.
-                    let secs = if rng.bool() { rng.u64(1..30) } else { rng.u64(61..200) };
+                    let secs = if rng.bool() {
+                        rng.u64(1..30)
+                    } else {
+                        rng.u64(61..200)
+                    };
                     outage_ends.push((Instant::now() + Duration::from_secs(secs), i));
                 }
             }
@@ -284,7 +283,9 @@ async fn run(seed: u64, steps: usize) -> usize {
         let containers: usize = h.runtimes.iter().map(|(_, rt)| rt.containers().len()).sum();
         if s.is_steady()
             && live.len() == desired as usize
-            && live.iter().all(|t| t.task_definition.to_string() == final_td)
+            && live
+                .iter()
+                .all(|t| t.task_definition.to_string() == final_td)
             && containers == desired as usize
         {
             break;

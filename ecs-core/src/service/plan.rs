@@ -280,40 +280,62 @@ fn phase_rank(phase: TaskPhase) -> u8 {
 fn pick_for_scale_in<'a>(
     candidates: &[&'a PlanTask],
     count: usize,
-    all: &[PlanTask],
+    all: &'a [PlanTask],
 ) -> Vec<&'a PlanTask> {
     if count == 0 {
         return Vec::new();
     }
-    let mut per_key: HashMap<Option<&str>, i64> = HashMap::new();
-    let mut per_instance: HashMap<&InstanceId, i64> = HashMap::new();
+    // Spread values and instances as small integers, counted over the live tasks.
+    let mut keys: HashMap<Option<&str>, usize> = HashMap::new();
+    let mut instances: HashMap<&InstanceId, usize> = HashMap::new();
+    let mut per_key: Vec<i64> = Vec::new();
+    let mut per_instance: Vec<i64> = Vec::new();
+    let index = |t: &'a PlanTask,
+                 keys: &mut HashMap<Option<&'a str>, usize>,
+                 instances: &mut HashMap<&'a InstanceId, usize>|
+     -> (usize, usize) {
+        let next = keys.len();
+        let k = *keys.entry(t.spread_key.as_deref()).or_insert(next);
+        let next = instances.len();
+        let i = *instances.entry(&t.instance).or_insert(next);
+        (k, i)
+    };
     for t in all.iter().filter(|t| t.phase != TaskPhase::Stopping) {
-        *per_key.entry(t.spread_key.as_deref()).or_default() += 1;
-        *per_instance.entry(&t.instance).or_default() += 1;
+        let (k, i) = index(t, &mut keys, &mut instances);
+        per_key.resize(per_key.len().max(k + 1), 0);
+        per_instance.resize(per_instance.len().max(i + 1), 0);
+        per_key[k] += 1;
+        per_instance[i] += 1;
     }
-    let mut left: Vec<&'a PlanTask> = candidates.to_vec();
+    let mut left: Vec<(&'a PlanTask, usize, usize)> = candidates
+        .iter()
+        .map(|t| {
+            let (k, i) = index(t, &mut keys, &mut instances);
+            (*t, k, i)
+        })
+        .collect();
+    per_key.resize(keys.len(), 0);
+    per_instance.resize(instances.len(), 0);
     let mut out = Vec::with_capacity(count.min(left.len()));
     while out.len() < count && !left.is_empty() {
-        let (at, _) = left
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, t)| {
-                (
-                    phase_rank(t.phase),
-                    -per_key[&t.spread_key.as_deref()],
-                    -per_instance[&t.instance],
-                    std::cmp::Reverse(t.instance_remaining),
-                    std::cmp::Reverse(t.id.clone()),
-                )
+        let rank = |&(t, k, i): &(&PlanTask, usize, usize)| {
+            (
+                phase_rank(t.phase),
+                -per_key[k],
+                -per_instance[i],
+                std::cmp::Reverse(t.instance_remaining),
+            )
+        };
+        let at = (0..left.len())
+            .min_by(|&a, &b| {
+                rank(&left[a])
+                    .cmp(&rank(&left[b]))
+                    .then_with(|| left[b].0.id.cmp(&left[a].0.id))
             })
             .unwrap_or_else(|| unreachable!("left is not empty"));
-        let t = left.swap_remove(at);
-        if let Some(n) = per_key.get_mut(&t.spread_key.as_deref()) {
-            *n -= 1;
-        }
-        if let Some(n) = per_instance.get_mut(&t.instance) {
-            *n -= 1;
-        }
+        let (t, k, i) = left.swap_remove(at);
+        per_key[k] -= 1;
+        per_instance[i] -= 1;
         out.push(t);
     }
     out
