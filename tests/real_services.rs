@@ -72,7 +72,9 @@ impl Scenario {
         // A task counts as a success after 3 s healthy: deployments complete sooner.
         config.service_throttle.stable_after = Duration::from_secs(3);
         let ecs = Ecs::new(config);
-        let cluster: ClusterName = format!("svc-{name}-{}", std::process::id()).parse().unwrap();
+        let cluster: ClusterName = format!("svc-{name}-{}", std::process::id())
+            .parse()
+            .unwrap();
         ecs.create_cluster(cluster.clone()).unwrap();
         for (id, rt, _) in &instances {
             ecs.register_instance(&cluster, id.parse().unwrap(), rt.clone(), BTreeMap::new())
@@ -107,10 +109,9 @@ impl Scenario {
     }
 
     fn live(&self) -> Vec<Task> {
-        let ids = self.ecs.list_tasks(
-            &self.cluster,
-            &ecs::control::ListTasks::default(),
-        );
+        let ids = self
+            .ecs
+            .list_tasks(&self.cluster, &ecs::control::ListTasks::default());
         self.ecs
             .describe_tasks(&self.cluster, &ids)
             .into_iter()
@@ -173,7 +174,10 @@ impl Scenario {
         .await
         .expect("a replacement RUNNING");
         let latency = killed.elapsed();
-        assert!(latency < Duration::from_secs(2), "replacement RUNNING after {latency:?}");
+        assert!(
+            latency < Duration::from_secs(2),
+            "replacement RUNNING after {latency:?}"
+        );
         println!("replacement RUNNING {latency:?} after the kill");
         let s = self
             .wait("steady after the crash", Duration::from_secs(60), |s| {
@@ -188,8 +192,12 @@ impl Scenario {
             .register_task_definition(web_definition(&self.family, 2))
             .unwrap()
             .reference;
-        ecs.update_service(&self.cluster, &self.service, UpdateService::task_definition(v2.clone()))
-            .unwrap();
+        ecs.update_service(
+            &self.cluster,
+            &self.service,
+            UpdateService::task_definition(v2.clone()),
+        )
+        .unwrap();
         self.wait("revision 2 steady", Duration::from_secs(120), |s| {
             s.is_steady() && s.task_definition == v2
         })
@@ -279,11 +287,7 @@ async fn a_service_on_podman() {
         .publishing_on("127.0.0.1");
     let scenario = Scenario::new(
         "podman",
-        vec![(
-            "i-podman".into(),
-            Arc::new(podman),
-            vec!["podman".into()],
-        )],
+        vec![("i-podman".into(), Arc::new(podman), vec!["podman".into()])],
     )
     .await;
     scenario.run(None).await;

@@ -163,7 +163,9 @@ async fn unhealthy_within_the_grace_period_is_left_alone() {
         .set_health(&container, HealthStatus::Unhealthy)
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1800)).await;
-    let now = h.ecs.describe_tasks(&cluster(), &[task.task_id.clone()]);
+    let now = h
+        .ecs
+        .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id));
     assert_eq!(now[0].desired_status, TaskStatus::Running);
     assert_eq!(now[0].health_status, HealthStatus::Unhealthy);
 }
@@ -420,7 +422,11 @@ async fn a_daemon_service_follows_instances() {
     .await;
     assert_eq!(on(&h).len(), 3);
     h.ecs
-        .update_container_instances_state(&cluster(), &[third.clone()], InstanceStatus::Draining)
+        .update_container_instances_state(
+            &cluster(),
+            std::slice::from_ref(&third),
+            InstanceStatus::Draining,
+        )
         .unwrap();
     h.wait_service(&web(), "two tasks", |s| {
         s.desired_count == 2 && s.is_steady()

@@ -427,7 +427,7 @@ impl Ecs {
             )
             .with_api_strategies(&request.placement_strategy)?
             .with_api_constraints(&request.placement_constraints)?;
-        let required: Vec<String> = Capabilities::required_by(&td)
+        let required: Vec<String> = Capabilities::required_by(td)
             .iter()
             .map(|r| r.attribute().to_owned())
             .collect();
