@@ -698,3 +698,34 @@ fn create_service_reads_the_aws_cli_input() {
     .unwrap_err();
     assert!(err.to_string().contains("desiredCount"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_container_that_dies_without_an_event_is_replaced_after_a_resync() {
+    let h = Harness::new(1).await;
+    h.register(WEB);
+    h.ecs.create_service(service(2)).unwrap();
+    h.steady(&web()).await;
+    let victim = h.live_tasks(&web()).remove(0);
+    let container = victim.containers[0].runtime_id.clone().unwrap();
+    let died = Instant::now();
+    // The engine says nothing: only the periodic resync can notice.
+    h.runtime(&victim.container_instance)
+        .kill_silently(&container, 1)
+        .unwrap();
+    let s = h
+        .wait_service(&web(), "a replacement", |s| {
+            s.deployments[0].failed_tasks == 1 && s.is_steady()
+        })
+        .await;
+    let resync = EcsConfig::default().resync_interval;
+    assert!(died.elapsed() >= Duration::from_secs(1));
+    assert!(
+        died.elapsed() <= resync + Duration::from_secs(60),
+        "{:?}",
+        died.elapsed()
+    );
+    assert_eq!(s.running_count, 2);
+    // Exactly one replacement: two live tasks, one container each.
+    assert_eq!(h.live_tasks(&web()).len(), 2);
+    assert_eq!(h.runtimes[0].1.containers().len(), 2);
+}

@@ -29,8 +29,10 @@ use crate::task::{Event, StopCode, Task, TaskStatus};
 const MAX_EVENTS: usize = 100;
 
 /// What the controller remembers between passes; the rest is read afresh each time.
-#[derive(Default)]
 struct Memory {
+    /// The service's wake-up handle, which also tells this service from a later one of
+    /// the same name: a controller acts only on the entry it was started for.
+    me: Arc<Notify>,
     /// When each task was first seen RUNNING (the grace period counts from there).
     running_since: HashMap<TaskId, Instant>,
     /// When each task was first seen healthy.
@@ -50,7 +52,16 @@ struct Memory {
 /// Runs a service's controller until the service is INACTIVE or the control plane is
 /// dropped.
 pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>) {
-    let mut memory = Memory::default();
+    let mut memory = Memory {
+        me: wake.clone(),
+        running_since: HashMap::new(),
+        healthy_since: HashMap::new(),
+        stable: HashSet::new(),
+        stopped_unhealthy: HashSet::new(),
+        breaker_failures: 0,
+        throttled_until: None,
+        steady: false,
+    };
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
@@ -140,7 +151,10 @@ fn observe(
     let mut events = Vec::new();
     let mut guard = shared.state();
     let state = &mut *guard;
-    let entry = state.services.get_mut(key)?;
+    let entry = state
+        .services
+        .get_mut(key)
+        .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))?;
     if entry.service.status == ServiceStatus::Inactive {
         return None;
     }
@@ -475,6 +489,16 @@ fn trip_breaker(
 
 /// Carries a plan out: stops first (they free room), then starts.
 fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &mut Memory) {
+    let ours = ecs
+        .shared
+        .state()
+        .services
+        .get(key)
+        .is_some_and(|e| Arc::ptr_eq(&e.wake, &memory.me));
+    if !ours {
+        // Deleted and created again meanwhile: the new service has its own controller.
+        return;
+    }
     let tag = service.tag();
     let mut messages = Vec::new();
     let mut stopped = Vec::new();
@@ -549,7 +573,11 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
             Ok(out) => {
                 {
                     let mut s = ecs.shared.state();
-                    if let Some(e) = s.services.get_mut(key) {
+                    if let Some(e) = s
+                        .services
+                        .get_mut(key)
+                        .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))
+                    {
                         e.tasks.extend(out.tasks.iter().map(|t| t.task_id.clone()));
                     }
                 }
@@ -584,7 +612,11 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
         ));
     }
     let mut s = ecs.shared.state();
-    if let Some(entry) = s.services.get_mut(key) {
+    if let Some(entry) = s
+        .services
+        .get_mut(key)
+        .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))
+    {
         for m in messages {
             push_event(&ecs.shared, key, entry, m);
         }
@@ -603,7 +635,11 @@ fn task_list(ids: &[TaskId]) -> String {
 fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory) {
     let mut guard = shared.state();
     let state = &mut *guard;
-    let Some(entry) = state.services.get_mut(key) else {
+    let Some(entry) = state
+        .services
+        .get_mut(key)
+        .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))
+    else {
         return;
     };
     let before = entry.service.clone();
