@@ -147,6 +147,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An auto scaling request that cannot be applied: what and why.
+    #[error("invalid auto scaling request: {0}")]
+    InvalidScaling(String),
     /// The cluster holds as many services as its limits allow.
     #[error("cluster {cluster} already holds its limit of {limit} services")]
     ServiceLimitExceeded {

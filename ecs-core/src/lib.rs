@@ -56,6 +56,7 @@
 //! ```
 
 pub(crate) mod agent;
+pub mod autoscaling;
 pub mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -4,6 +4,7 @@
 
 mod instances;
 mod requests;
+mod scaling;
 mod services;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub struct EcsConfig {
     pub instance_lost_timeout: Duration,
     /// The back-off of services whose tasks keep failing.
     pub service_throttle: ThrottleConfig,
+    /// How often auto scaling samples and evaluates, and its alarms' periods.
+    pub autoscaling: crate::autoscaling::AutoScalingConfig,
 }
 
 impl Default for EcsConfig {
@@ -57,6 +60,7 @@ impl Default for EcsConfig {
             arn_scope: ArnScope::default(),
             instance_lost_timeout: Duration::from_secs(180),
             service_throttle: ThrottleConfig::default(),
+            autoscaling: crate::autoscaling::AutoScalingConfig::default(),
         }
     }
 }
@@ -90,6 +94,7 @@ pub(crate) struct State {
     pub(crate) clusters: BTreeMap<ClusterName, ClusterEntry>,
     pub(crate) tasks: BTreeMap<TaskId, TaskEntry>,
     pub(crate) services: BTreeMap<ServiceKey, ServiceEntry>,
+    pub(crate) scaling: BTreeMap<ServiceKey, crate::autoscaling::ScalingEntry>,
     next_task: u64,
 }
 
@@ -118,11 +123,24 @@ pub(crate) struct Shared {
     events: broadcast::Sender<Event>,
     scheduler: Mutex<IndexedScheduler>,
     pub(crate) config: EcsConfig,
+    /// The user's metrics, if set.
+    pub(crate) metrics: Mutex<Option<Arc<dyn crate::autoscaling::MetricsSource>>>,
+    /// CPU and memory from the containers' stats.
+    pub(crate) engine_stats: crate::autoscaling::metrics::EngineStats,
+    /// Whether the auto scaling loop runs.
+    pub(crate) scaler_started: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn metrics_source(&self) -> Option<Arc<dyn crate::autoscaling::MetricsSource>> {
+        self.metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn publish(&self, event: Event) {
@@ -291,11 +309,14 @@ impl Ecs {
             ..State::default()
         };
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new_cyclic(|weak| Shared {
                 state: Mutex::new(state),
                 events,
                 scheduler: Mutex::new(IndexedScheduler::new()),
                 config,
+                metrics: Mutex::new(None),
+                engine_stats: crate::autoscaling::metrics::EngineStats::new(weak.clone()),
+                scaler_started: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }

@@ -166,6 +166,15 @@ pub enum Event {
         /// What it said.
         event: ServiceEvent,
     },
+    /// Auto scaling changed a service's desired count (or failed to).
+    ScalingActivity {
+        /// Its cluster.
+        cluster: ClusterName,
+        /// The service.
+        service: ServiceName,
+        /// What was done, and why.
+        activity: crate::autoscaling::ScalingActivity,
+    },
 }
 
 impl Event {

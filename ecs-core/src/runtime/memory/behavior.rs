@@ -113,6 +113,19 @@ pub enum Matcher {
     Image(String),
 }
 
+impl Matcher {
+    /// Whether a container made from `spec` matches.
+    pub(crate) fn matches(&self, spec: &crate::runtime::ContainerSpec) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Container(n) => {
+                spec.labels.get(crate::runtime::labels::CONTAINER_NAME) == Some(n)
+            }
+            Matcher::Image(i) => *i == spec.image,
+        }
+    }
+}
+
 /// The runtime operations faults can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

@@ -62,6 +62,8 @@ struct State {
     next_id: u64,
     next_port: u16,
     behaviors: Vec<(Matcher, Behavior)>,
+    /// CPU and memory use set by [`InMemoryRuntime::set_usage`], for containers to come.
+    usage: Vec<(Matcher, f64, u64)>,
     faults: BTreeMap<Operation, VecDeque<RuntimeError>>,
     /// Faults for one container, by its task-definition name.
     container_faults: BTreeMap<(Operation, String), VecDeque<RuntimeError>>,
@@ -79,6 +81,11 @@ struct Sim {
     /// Bumped at every start and exit, so timers of an earlier run do nothing.
     run: u64,
     started: Option<Instant>,
+    /// CPU time used before `cpu_mark` in this run, in ns: usage can change while the
+    /// container runs, and its CPU time must only grow.
+    cpu_before_ns: f64,
+    /// Since when the current `behavior.cpu` applies.
+    cpu_mark: Option<Instant>,
     exited: watch::Sender<bool>,
 }
 
@@ -102,6 +109,7 @@ impl InMemoryRuntime {
                     next_id: 1,
                     next_port: 32768,
                     behaviors: Vec::new(),
+                    usage: Vec::new(),
                     faults: BTreeMap::new(),
                     container_faults: BTreeMap::new(),
                     unavailable: false,
@@ -148,6 +156,30 @@ impl InMemoryRuntime {
             .entry((op, container.to_owned()))
             .or_default()
             .push_back(error);
+    }
+
+    /// Sets the CPU (in CPUs) and memory (bytes) that matching containers use, the running
+    /// ones from now on and those started later: a synthetic load for auto scaling tests.
+    /// CPU time already used is kept.
+    pub fn set_usage(&self, matcher: Matcher, cpus: f64, memory_bytes: u64) {
+        let now = Instant::now();
+        let mut s = self.state();
+        for c in s
+            .containers
+            .values_mut()
+            .filter(|c| matcher.matches(&c.spec))
+        {
+            if let Some(mark) = c
+                .cpu_mark
+                .filter(|_| c.info.state == ContainerState::Running)
+            {
+                c.cpu_before_ns += (now - mark).as_nanos() as f64 * c.behavior.cpu;
+                c.cpu_mark = Some(now);
+            }
+            c.behavior.cpu = cpus;
+            c.behavior.memory_bytes = memory_bytes;
+        }
+        s.usage.push((matcher, cpus, memory_bytes));
     }
 
     /// Every call fails with [`RuntimeError::Unavailable`] while set, and open event
@@ -313,17 +345,18 @@ impl InMemoryRuntime {
     }
 
     fn behavior_for(s: &State, spec: &ContainerSpec) -> Behavior {
-        let name = spec.labels.get(labels::CONTAINER_NAME);
-        s.behaviors
+        let mut b = s
+            .behaviors
             .iter()
             .rev()
-            .find(|(m, _)| match m {
-                Matcher::Any => true,
-                Matcher::Container(n) => name == Some(n),
-                Matcher::Image(i) => *i == spec.image,
-            })
+            .find(|(m, _)| m.matches(spec))
             .map(|(_, b)| b.clone())
-            .unwrap_or_else(|| behavior::from_spec(spec))
+            .unwrap_or_else(|| behavior::from_spec(spec));
+        if let Some((_, cpus, memory)) = s.usage.iter().rev().find(|(m, _, _)| m.matches(spec)) {
+            b.cpu = *cpus;
+            b.memory_bytes = *memory;
+        }
+        b
     }
 
     /// Runs `f` on the engine state after `delay`, if the container is still in the run
@@ -468,6 +501,8 @@ impl ContainerRuntime for InMemoryRuntime {
                 behavior,
                 run: 0,
                 started: None,
+                cpu_before_ns: 0.0,
+                cpu_mark: None,
                 exited,
             },
         );
@@ -529,6 +564,8 @@ impl ContainerRuntime for InMemoryRuntime {
             c.info.oom_killed = false;
             c.info.health = HealthStatus::Unknown;
             c.started = Some(Instant::now());
+            c.cpu_before_ns = 0.0;
+            c.cpu_mark = c.started;
             c.exited.send_replace(false);
             let out = (c.run, c.behavior.clone(), c.spec.health_check.is_some());
             emit(&s, id, ContainerEventKind::Start);
@@ -640,12 +677,12 @@ impl ContainerRuntime for InMemoryRuntime {
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
         let now = Instant::now();
         let running = c.info.state == ContainerState::Running;
-        let elapsed = c
-            .started
+        let since_mark = c
+            .cpu_mark
             .filter(|_| running)
             .map_or(Duration::ZERO, |t| now - t);
         Ok(ContainerStats {
-            cpu_total_ns: (elapsed.as_nanos() as f64 * c.behavior.cpu) as u64,
+            cpu_total_ns: (c.cpu_before_ns + since_mark.as_nanos() as f64 * c.behavior.cpu) as u64,
             sampled_at_ns: (now - self.inner.epoch).as_nanos() as u64,
             memory_bytes: if running { c.behavior.memory_bytes } else { 0 },
             memory_limit_bytes: c.spec.memory_limit_mib.map_or(0, |m| u64::from(m) << 20),

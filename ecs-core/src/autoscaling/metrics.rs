@@ -1,0 +1,169 @@
+//! Where auto scaling's numbers come from: the [`MetricsSource`] trait, for users who
+//! bring their own, and the built-in source that reads the backends' container stats.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, Weak};
+
+use super::policy::Metric;
+use crate::control::Shared;
+use crate::ids::{ClusterName, ServiceName};
+use crate::placement::TaskRequirements;
+use crate::runtime::{ContainerId, ContainerRuntime};
+use crate::task::TaskStatus;
+
+/// A service, as metrics name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub struct ServiceRef {
+    /// Its cluster.
+    pub cluster: ClusterName,
+    /// Its name.
+    pub service: ServiceName,
+}
+
+impl ServiceRef {
+    /// The service `service` of `cluster`.
+    pub fn new(cluster: ClusterName, service: ServiceName) -> Self {
+        Self { cluster, service }
+    }
+
+    /// Application Auto Scaling's resource id: `service/CLUSTER/NAME`.
+    pub fn resource_id(&self) -> String {
+        format!("service/{}/{}", self.cluster, self.service)
+    }
+}
+
+/// Supplies a service's metrics, one value per evaluation period. Implement it to scale
+/// on your own numbers (queue length, requests per task ...) or to replace the built-in
+/// CPU and memory figures.
+#[async_trait::async_trait]
+pub trait MetricsSource: Send + Sync + std::fmt::Debug + 'static {
+    /// The metric's value for `service` over the period just ended; `None` when there is
+    /// no data (the built-in figures are used then for CPU and memory).
+    async fn sample(&self, service: &ServiceRef, metric: &Metric) -> Option<f64>;
+}
+
+/// CPU and memory utilization of a service from its containers' stats: CPU time used
+/// between two samples against the tasks' CPU units (1,024 per CPU), and memory in use
+/// against the tasks' reserved memory, both summed over the RUNNING tasks, in percent.
+#[derive(Debug)]
+pub(crate) struct EngineStats {
+    shared: Weak<Shared>,
+    /// The previous sample of each container of each service: CPU time and engine
+    /// clock, ns.
+    previous: Mutex<HashMap<ServiceRef, HashMap<ContainerId, (u64, u64)>>>,
+}
+
+/// A task's containers to sample, and what it reserved.
+struct TaskSample {
+    runtime: std::sync::Arc<dyn ContainerRuntime>,
+    containers: Vec<ContainerId>,
+    cpu_units: u32,
+    memory_mib: u32,
+}
+
+impl EngineStats {
+    pub(crate) fn new(shared: Weak<Shared>) -> Self {
+        Self {
+            shared,
+            previous: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn tasks(&self, service: &ServiceRef) -> Vec<TaskSample> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Vec::new();
+        };
+        let s = shared.state();
+        let group = format!("service:{}", service.service);
+        let Some(cluster) = s.clusters.get(&service.cluster) else {
+            return Vec::new();
+        };
+        s.tasks
+            .values()
+            .map(|e| &e.task)
+            .filter(|t| {
+                t.cluster == service.cluster
+                    && t.group == group
+                    && t.last_status == TaskStatus::Running
+                    && t.desired_status == TaskStatus::Running
+            })
+            .filter_map(|t| {
+                let agent = cluster.agents.get(&t.container_instance)?;
+                let td = s.registry.describe(&t.task_definition).ok()?;
+                let reserved = TaskRequirements::from_task_definition(td).resources;
+                Some(TaskSample {
+                    runtime: agent.runtime.clone(),
+                    containers: t
+                        .containers
+                        .iter()
+                        .filter_map(|c| c.runtime_id.clone())
+                        .collect(),
+                    cpu_units: reserved.cpu,
+                    memory_mib: reserved.memory,
+                })
+            })
+            .collect()
+    }
+
+    /// The service's CPU or memory utilization, in percent.
+    pub(crate) async fn sample(&self, service: &ServiceRef, metric: &Metric) -> Option<f64> {
+        let tasks = self.tasks(service);
+        let (mut used, mut reserved) = (0.0, 0.0);
+        let previous = match metric {
+            Metric::CpuUtilization => self
+                .previous
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(service)
+                .unwrap_or_default(),
+            _ => HashMap::new(),
+        };
+        // This sample, which the next one counts from; containers gone are forgotten.
+        let mut current = HashMap::new();
+        for task in tasks {
+            let mut task_used = 0.0;
+            let mut complete = true;
+            for id in &task.containers {
+                // A container gone meanwhile just has no figure.
+                let Ok(stats) = task.runtime.container_stats(id).await else {
+                    complete = false;
+                    continue;
+                };
+                match metric {
+                    Metric::CpuUtilization => {
+                        current.insert(id.clone(), (stats.cpu_total_ns, stats.sampled_at_ns));
+                        match previous.get(id).copied() {
+                            Some((cpu, at)) if stats.sampled_at_ns > at => {
+                                let cpus = stats.cpu_total_ns.saturating_sub(cpu) as f64
+                                    / (stats.sampled_at_ns - at) as f64;
+                                task_used += cpus * 1024.0;
+                            }
+                            // The first sample of a container only starts its count.
+                            _ => complete = false,
+                        }
+                    }
+                    Metric::MemoryUtilization => {
+                        task_used += stats.memory_bytes as f64 / (1024.0 * 1024.0);
+                    }
+                    Metric::Custom(_) => return None,
+                }
+            }
+            let task_reserved = match metric {
+                Metric::CpuUtilization => f64::from(task.cpu_units),
+                _ => f64::from(task.memory_mib),
+            };
+            if complete && task_reserved > 0.0 {
+                used += task_used;
+                reserved += task_reserved;
+            }
+        }
+        if matches!(metric, Metric::CpuUtilization) {
+            self.previous
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(service.clone(), current);
+        }
+        (reserved > 0.0).then(|| used / reserved * 100.0)
+    }
+}

@@ -1,0 +1,167 @@
+//! The auto scaling loop: once per period it samples each scalable service's metrics,
+//! lets its policies decide, and sets the desired count through UpdateService,
+//! recording a scaling activity with its cause.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::evaluate::{Decision, choose, evaluate};
+use super::metrics::ServiceRef;
+use super::policy::{Metric, PolicyKind};
+use super::{ActivityStatus, MAX_ACTIVITIES, ScalingActivity};
+use crate::Ecs;
+use crate::control::{ServiceKey, Shared};
+use crate::service::{ServiceStatus, UpdateService};
+use crate::task::Event;
+
+/// Runs until the control plane is dropped.
+pub(crate) async fn run(shared: Weak<Shared>) {
+    let Some(period) = shared.upgrade().map(|s| s.config.autoscaling.period) else {
+        return;
+    };
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        tick(&shared).await;
+    }
+}
+
+/// One period: sample, evaluate, act.
+pub(crate) async fn tick(shared: &Arc<Shared>) {
+    // What to sample.
+    let work: Vec<(ServiceKey, Vec<Metric>)> = {
+        let s = shared.state();
+        s.scaling
+            .iter()
+            .map(|(key, e)| {
+                let mut metrics: Vec<Metric> = Vec::new();
+                for (p, _) in &e.policies {
+                    if !metrics.contains(p.metric()) {
+                        metrics.push(p.metric().clone());
+                    }
+                }
+                (key.clone(), metrics)
+            })
+            .collect()
+    };
+    let user = shared.metrics_source();
+    let mut samples: HashMap<(ServiceKey, Metric), Option<f64>> = HashMap::new();
+    for (key, metrics) in work {
+        let service = ServiceRef::new(key.0.clone(), key.1.clone());
+        for metric in metrics {
+            let mut value = match &user {
+                Some(source) => source.sample(&service, &metric).await,
+                None => None,
+            };
+            if value.is_none() && !matches!(metric, Metric::Custom(_)) {
+                value = shared.engine_stats.sample(&service, &metric).await;
+            }
+            samples.insert((key.clone(), metric), value.filter(|v| v.is_finite()));
+        }
+    }
+
+    // Decide.
+    let now = Instant::now();
+    let config = shared.config.autoscaling;
+    let mut changes: Vec<(ServiceKey, u32, Decision)> = Vec::new();
+    {
+        let mut guard = shared.state();
+        let state = &mut *guard;
+        for (key, entry) in state.scaling.iter_mut() {
+            let Some(service) = state
+                .services
+                .get(key)
+                .filter(|e| e.service.status == ServiceStatus::Active)
+            else {
+                continue;
+            };
+            let current = service.service.desired_count;
+            let resource = ServiceRef::new(key.0.clone(), key.1.clone()).resource_id();
+            let (min, max) = (entry.target.min_capacity, entry.target.max_capacity);
+            let mut wishes = Vec::new();
+            let mut scale_in_vetoed = false;
+            for (policy, st) in &mut entry.policies {
+                match samples
+                    .get(&(key.clone(), policy.metric().clone()))
+                    .copied()
+                    .flatten()
+                {
+                    Some(v) => st.push(v),
+                    None => st.gap(),
+                }
+                let wish = evaluate(policy, st, &resource, current, (min, max), &config, now);
+                // Target tracking scales in only when every such policy agrees.
+                if let PolicyKind::TargetTracking(t) = &policy.kind
+                    && !t.disable_scale_in
+                    && !wish.as_ref().is_some_and(|w| !w.scale_out)
+                {
+                    scale_in_vetoed = true;
+                }
+                wishes.extend(wish);
+            }
+            if scale_in_vetoed {
+                wishes.retain(|w| w.scale_out);
+            }
+            let decision = if current < min || current > max {
+                Some(Decision {
+                    desired: current.clamp(min, max),
+                    cause: format!(
+                        "the desired count {current} was outside the scalable target's capacity {min}-{max}"
+                    ),
+                    scale_out: current < min,
+                })
+            } else {
+                choose(wishes)
+            };
+            if let Some(d) = decision {
+                for (_, st) in &mut entry.policies {
+                    if d.scale_out {
+                        st.last_scale_out = Some(now);
+                    } else {
+                        st.last_scale_in = Some(now);
+                    }
+                }
+                changes.push((key.clone(), current, d));
+            }
+        }
+    }
+
+    // Act.
+    let ecs = Ecs {
+        shared: shared.clone(),
+    };
+    for (key, from, d) in changes {
+        let result = ecs.update_service(&key.0, &key.1, UpdateService::desired_count(d.desired));
+        let activity = ScalingActivity {
+            activity_id: format!("{:032x}", fastrand::u128(..)),
+            resource_id: ServiceRef::new(key.0.clone(), key.1.clone()).resource_id(),
+            description: format!("Setting desired count to {}.", d.desired),
+            cause: d.cause,
+            from,
+            to: d.desired,
+            status_code: if result.is_ok() {
+                ActivityStatus::Successful
+            } else {
+                ActivityStatus::Failed
+            },
+            status_message: result.err().map(|e| e.to_string()),
+            start_time: jiff::Timestamp::now(),
+        };
+        tracing::info!(resource = %activity.resource_id, cause = %activity.cause, "{}", activity.description);
+        if let Some(e) = shared.state().scaling.get_mut(&key) {
+            e.activities.push_front(activity.clone());
+            e.activities.truncate(MAX_ACTIVITIES);
+        }
+        shared.publish(Event::ScalingActivity {
+            cluster: key.0,
+            service: key.1,
+            activity,
+        });
+    }
+}

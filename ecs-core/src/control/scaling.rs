@@ -1,0 +1,155 @@
+//! RegisterScalableTarget, PutScalingPolicy, DeleteScalingPolicy,
+//! DeregisterScalableTarget and DescribeScalingActivities, for services.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::Ecs;
+use crate::Error;
+use crate::autoscaling::{
+    MetricsSource, ScalableTarget, ScalingActivity, ScalingEntry, ScalingPolicy, scaler,
+};
+use crate::ids::{ClusterName, ServiceName};
+use crate::service::{SchedulingStrategy, ServiceStatus};
+
+fn no_target(cluster: &ClusterName, service: &ServiceName) -> Error {
+    Error::InvalidScaling(format!(
+        "service {service} of cluster {cluster} has no scalable target; register one first"
+    ))
+}
+
+impl Ecs {
+    /// Makes a REPLICA service scalable between `target`'s bounds (or changes them).
+    /// Starts the auto scaling loop on first use; must be called within a Tokio
+    /// runtime.
+    pub fn register_scalable_target(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+        target: ScalableTarget,
+    ) -> Result<(), Error> {
+        let key = (cluster.clone(), service.clone());
+        {
+            let mut s = self.shared.state();
+            let limits = s
+                .clusters
+                .get(cluster)
+                .map(|c| c.limits)
+                .unwrap_or_default();
+            target.validate(limits.tasks_per_service)?;
+            let entry = s
+                .services
+                .get(&key)
+                .filter(|e| e.service.status == ServiceStatus::Active)
+                .ok_or_else(|| Error::ServiceNotFound {
+                    cluster: cluster.to_string(),
+                    service: service.to_string(),
+                })?;
+            if entry.service.scheduling_strategy == SchedulingStrategy::Daemon {
+                return Err(Error::InvalidScaling(format!(
+                    "service {service} is a DAEMON service: its count follows its instances"
+                )));
+            }
+            s.scaling
+                .entry(key)
+                .and_modify(|e| e.target = target)
+                .or_insert_with(|| ScalingEntry {
+                    target,
+                    policies: Vec::new(),
+                    activities: VecDeque::new(),
+                });
+        }
+        if !self.shared.scaler_started.swap(true, Ordering::SeqCst) {
+            tokio::spawn(scaler::run(Arc::downgrade(&self.shared)));
+        }
+        Ok(())
+    }
+
+    /// Adds a policy to a scalable service, or replaces the one of the same name.
+    pub fn put_scaling_policy(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+        policy: ScalingPolicy,
+    ) -> Result<(), Error> {
+        policy.validate()?;
+        let mut s = self.shared.state();
+        let entry = s
+            .scaling
+            .get_mut(&(cluster.clone(), service.clone()))
+            .ok_or_else(|| no_target(cluster, service))?;
+        match entry
+            .policies
+            .iter_mut()
+            .find(|(p, _)| p.name == policy.name)
+        {
+            Some((p, state)) => {
+                *p = policy;
+                *state = Default::default();
+            }
+            None => entry.policies.push((policy, Default::default())),
+        }
+        Ok(())
+    }
+
+    /// Removes a policy.
+    pub fn delete_scaling_policy(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+        name: &str,
+    ) -> Result<(), Error> {
+        let mut s = self.shared.state();
+        let entry = s
+            .scaling
+            .get_mut(&(cluster.clone(), service.clone()))
+            .ok_or_else(|| no_target(cluster, service))?;
+        let before = entry.policies.len();
+        entry.policies.retain(|(p, _)| p.name != name);
+        if entry.policies.len() == before {
+            return Err(Error::InvalidScaling(format!(
+                "service {service} has no scaling policy {name:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stops scaling a service (its policies go with it; its count stays).
+    pub fn deregister_scalable_target(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+    ) -> Result<(), Error> {
+        self.shared
+            .state()
+            .scaling
+            .remove(&(cluster.clone(), service.clone()))
+            .map(|_| ())
+            .ok_or_else(|| no_target(cluster, service))
+    }
+
+    /// A service's scaling activities, newest first.
+    pub fn describe_scaling_activities(
+        &self,
+        cluster: &ClusterName,
+        service: &ServiceName,
+    ) -> Result<Vec<ScalingActivity>, Error> {
+        self.shared
+            .state()
+            .scaling
+            .get(&(cluster.clone(), service.clone()))
+            .map(|e| e.activities.iter().cloned().collect())
+            .ok_or_else(|| no_target(cluster, service))
+    }
+
+    /// Makes auto scaling read metrics from `source` first (custom metrics only come from
+    /// there); CPU and memory fall back to the containers' stats when it has no value.
+    pub fn set_metrics_source(&self, source: Arc<dyn MetricsSource>) {
+        *self
+            .shared
+            .metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(source);
+    }
+}
