@@ -6,7 +6,7 @@ use std::sync::{Mutex, Weak};
 
 use super::policy::Metric;
 use crate::control::Shared;
-use crate::ids::{ClusterName, ServiceName};
+use crate::ids::{ClusterName, InstanceId, ServiceName};
 use crate::placement::TaskRequirements;
 use crate::runtime::{ContainerId, ContainerRuntime};
 use crate::task::TaskStatus;
@@ -51,11 +51,13 @@ pub(crate) struct EngineStats {
     shared: Weak<Shared>,
     /// The previous sample of each container of each service: CPU time and engine
     /// clock, ns.
-    previous: Mutex<HashMap<ServiceRef, HashMap<ContainerId, (u64, u64)>>>,
+    /// Container ids are only unique per engine, so the instance is part of the key.
+    previous: Mutex<HashMap<ServiceRef, HashMap<(InstanceId, ContainerId), (u64, u64)>>>,
 }
 
 /// A task's containers to sample, and what it reserved.
 struct TaskSample {
+    instance: InstanceId,
     runtime: std::sync::Arc<dyn ContainerRuntime>,
     containers: Vec<ContainerId>,
     cpu_units: u32,
@@ -93,6 +95,7 @@ impl EngineStats {
                 let td = s.registry.describe(&t.task_definition).ok()?;
                 let reserved = TaskRequirements::from_task_definition(td).resources;
                 Some(TaskSample {
+                    instance: t.container_instance.clone(),
                     runtime: agent.runtime.clone(),
                     containers: t
                         .containers
@@ -132,8 +135,10 @@ impl EngineStats {
                 };
                 match metric {
                     Metric::CpuUtilization => {
-                        current.insert(id.clone(), (stats.cpu_total_ns, stats.sampled_at_ns));
-                        match previous.get(id).copied() {
+                        let key = (task.instance.clone(), id.clone());
+                        let before = previous.get(&key).copied();
+                        current.insert(key, (stats.cpu_total_ns, stats.sampled_at_ns));
+                        match before {
                             Some((cpu, at)) if stats.sampled_at_ns > at => {
                                 let cpus = stats.cpu_total_ns.saturating_sub(cpu) as f64
                                     / (stats.sampled_at_ns - at) as f64;
