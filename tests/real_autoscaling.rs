@@ -1,0 +1,105 @@
+//! Auto scaling end to end on real Docker: a task that burns a CPU drives a scale-out
+//! from the engine's own stats, with no metric supplied by the test.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs::autoscaling::{AutoScalingConfig, Metric, ScalableTarget, ScalingPolicy, TargetTracking};
+use ecs::control::EcsConfig;
+use ecs::docker::DockerRuntime;
+use ecs::service::{CreateService, ServiceStatus};
+use ecs::task::Event;
+use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
+use tokio::time::timeout;
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
+    let docker = DockerRuntime::connect(&env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock"))
+        .expect("docker (run scripts/engines)");
+    let mut config = EcsConfig::default();
+    // Short periods: a real minute-long period would make a slow test.
+    let mut scaling = AutoScalingConfig::default();
+    scaling.period = Duration::from_secs(2);
+    scaling.scale_out_periods = 2;
+    config.autoscaling = scaling;
+    let ecs = Ecs::new(config);
+    let cluster: ClusterName = format!("scale-{}", std::process::id()).parse().unwrap();
+    let web: ServiceName = "burner".parse().unwrap();
+    ecs.create_cluster(cluster.clone()).unwrap();
+    ecs.register_instance(
+        &cluster,
+        "i-docker".parse().unwrap(),
+        Arc::new(docker),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let family = format!("burner-{}", std::process::id());
+    // Half a CPU reserved; the shell loop burns a whole one: 200%.
+    let td = TaskDefinition::from_json(&format!(
+        r#"{{"family": "{family}", "containerDefinitions": [
+            {{"name": "burn", "image": "{image}", "memory": 32, "cpu": 512,
+              "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do :; done"]}}]}}"#
+    ))
+    .unwrap()
+    .definition;
+    ecs.register_task_definition(td).unwrap();
+    ecs.create_service(CreateService::new(
+        cluster.clone(),
+        web.clone(),
+        family.parse().unwrap(),
+        1,
+    ))
+    .unwrap();
+    timeout(
+        Duration::from_secs(60),
+        ecs.wait_for_service(&cluster, &web, |s| s.running_count == 1),
+    )
+    .await
+    .expect("RUNNING")
+    .unwrap();
+    let mut events = ecs.subscribe();
+    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 2))
+        .unwrap();
+    ecs.put_scaling_policy(
+        &cluster,
+        &web,
+        ScalingPolicy::target_tracking("cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0)),
+    )
+    .unwrap();
+    let activity = timeout(Duration::from_secs(60), async {
+        loop {
+            if let Ok(Event::ScalingActivity { activity, .. }) = events.recv().await {
+                return activity;
+            }
+        }
+    })
+    .await
+    .expect("a scale-out from Docker's stats");
+    assert_eq!((activity.from, activity.to), (1, 2), "{activity:?}");
+    assert!(activity.cause.contains("AlarmHigh-cpu50"), "{activity:?}");
+    timeout(
+        Duration::from_secs(60),
+        ecs.wait_for_service(&cluster, &web, |s| s.running_count == 2),
+    )
+    .await
+    .expect("2 RUNNING")
+    .unwrap();
+
+    // Clean up: nothing keeps burning.
+    ecs.deregister_scalable_target(&cluster, &web).unwrap();
+    ecs.delete_service(&cluster, &web, true).unwrap();
+    timeout(
+        Duration::from_secs(60),
+        ecs.wait_for_service(&cluster, &web, |s| s.status == ServiceStatus::Inactive),
+    )
+    .await
+    .expect("INACTIVE")
+    .unwrap();
+}
