@@ -158,6 +158,31 @@ pub enum Error {
         /// Its limit.
         limit: u32,
     },
+    /// A load balancer's configuration that cannot work: which setting, and why.
+    #[error("invalid load balancer configuration: {0}")]
+    InvalidLoadBalancerConfig(String),
+    /// A load balancer could not listen on its address.
+    #[error("load balancer cannot listen on {address}: {message}")]
+    LoadBalancerBind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// The operating system's error kind (`AddrInUse`, `AddrNotAvailable`,
+        /// `PermissionDenied` ...).
+        kind: std::io::ErrorKind,
+        /// What the operating system said.
+        message: String,
+    },
+    /// A load balancer failed or refused an operation (it is shut down, its
+    /// configuration could not be written ...). Implementations of
+    /// [`LoadBalancer`](crate::load_balancer::LoadBalancer) report their own failures
+    /// with it.
+    #[error("load balancer {name}: {reason}")]
+    LoadBalancer {
+        /// The load balancer's name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {

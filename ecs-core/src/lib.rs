@@ -8,7 +8,8 @@
 //!   and (feature `mock`) a mockall mock; `conformance` (feature `conformance`): the
 //!   checks every runtime must pass;
 //! - [`control`] and [`task`]: the control plane ([`Ecs`]) and the task lifecycle its
-//!   agents drive.
+//!   agents drive;
+//! - [`load_balancer`]: the trait a load balancer implements.
 //!
 //! It never names an engine: the Docker and Podman backends are crates of their own.
 //!
@@ -64,6 +65,7 @@ pub mod control;
 mod error;
 pub mod ids;
 pub mod json_path;
+pub mod load_balancer;
 pub mod placement;
 mod registry;
 pub mod runtime;
