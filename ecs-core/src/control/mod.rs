@@ -95,6 +95,8 @@ pub(crate) struct State {
     pub(crate) tasks: BTreeMap<TaskId, TaskEntry>,
     pub(crate) services: BTreeMap<ServiceKey, ServiceEntry>,
     pub(crate) scaling: BTreeMap<ServiceKey, crate::autoscaling::ScalingEntry>,
+    /// Load balancers services can name, by target group name or ARN.
+    pub(crate) target_groups: BTreeMap<String, Arc<dyn crate::load_balancer::LoadBalancer>>,
     next_task: u64,
 }
 

@@ -45,6 +45,52 @@ pub(crate) fn new_deployment(td: TaskDefinitionRef, desired: u32) -> Deployment 
     }
 }
 
+/// ECS's checks of `loadBalancers`: a known target group, and a container of the task
+/// definition mapping the port.
+fn check_load_balancers(
+    state: &State,
+    lbs: &[crate::service::LoadBalancer],
+    td: &TaskDefinition,
+) -> Result<(), Error> {
+    for (i, lb) in lbs.iter().enumerate() {
+        let bad = |why: String| Error::InvalidService(format!("loadBalancers[{i}]: {why}"));
+        let name = lb
+            .target_group_arn
+            .as_deref()
+            .or(lb.load_balancer_name.as_deref())
+            .ok_or_else(|| bad("needs a targetGroupArn or a loadBalancerName".into()))?;
+        if !state.target_groups.contains_key(name) {
+            return Err(bad(format!(
+                "target group {name:?} is not registered (Ecs::register_target_group)"
+            )));
+        }
+        let (Some(container), Some(port)) = (lb.container_name.as_deref(), lb.container_port)
+        else {
+            return Err(bad("needs a containerName and a containerPort".into()));
+        };
+        let c = td
+            .containers()
+            .iter()
+            .find(|c| c.name() == container)
+            .ok_or_else(|| {
+                bad(format!(
+                    "container {container:?} is not in task definition {}",
+                    td.family()
+                ))
+            })?;
+        if !c
+            .port_mappings()
+            .iter()
+            .any(|pm| pm.container_port == Some(i32::from(port)))
+        {
+            return Err(bad(format!(
+                "container {container:?} maps no containerPort {port}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn not_found(key: &ServiceKey) -> Error {
     Error::ServiceNotFound {
         cluster: key.0.to_string(),
@@ -95,7 +141,9 @@ impl Ecs {
                     limit: limits.services_per_cluster,
                 });
             }
-            let td = concrete_ref(s.registry.resolve_active(&request.task_definition)?)?;
+            let definition = s.registry.resolve_active(&request.task_definition)?;
+            check_load_balancers(&s, &request.load_balancers, definition)?;
+            let td = concrete_ref(definition)?;
             let arn = self
                 .shared
                 .config
@@ -139,7 +187,16 @@ impl Ecs {
             .map(|c| c.limits)
             .unwrap_or_default();
         let new_td = match &update.task_definition {
-            Some(r) => Some(concrete_ref(s.registry.resolve_active(r)?)?),
+            Some(r) => {
+                let definition = s.registry.resolve_active(r)?;
+                let lbs = s
+                    .services
+                    .get(&key)
+                    .map(|e| e.service.load_balancers.clone())
+                    .unwrap_or_default();
+                check_load_balancers(&s, &lbs, definition)?;
+                Some(concrete_ref(definition)?)
+            }
             None => None,
         };
         let entry = s.live_service(&key)?;
@@ -259,6 +316,16 @@ impl Ecs {
             .filter(|((c, _), e)| c == cluster && e.service.status != ServiceStatus::Inactive)
             .map(|((_, n), _)| n.clone())
             .collect()
+    }
+
+    /// Makes a load balancer (one target group) available to services, which name it in
+    /// their `loadBalancers` by `targetGroupArn` (or `loadBalancerName`) = `name`.
+    pub fn register_target_group(
+        &self,
+        name: impl Into<String>,
+        lb: Arc<dyn crate::load_balancer::LoadBalancer>,
+    ) {
+        self.shared.state().target_groups.insert(name.into(), lb);
     }
 
     /// Sets a cluster's service limits (services per cluster, tasks per service); they

@@ -144,6 +144,23 @@ pub struct LoadBalancer {
     pub container_port: Option<u16>,
 }
 
+impl LoadBalancer {
+    /// Traffic to `container`'s `port` through the target group `target_group` (a name
+    /// or ARN given to [`Ecs::register_target_group`](crate::Ecs::register_target_group)).
+    pub fn target_group(
+        target_group: impl Into<String>,
+        container: impl Into<String>,
+        port: u16,
+    ) -> Self {
+        Self {
+            target_group_arn: Some(target_group.into()),
+            load_balancer_name: None,
+            container_name: Some(container.into()),
+            container_port: Some(port),
+        }
+    }
+}
+
 /// A resource tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

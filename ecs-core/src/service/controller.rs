@@ -47,6 +47,8 @@ struct Memory {
     throttled_until: Option<Instant>,
     /// Whether the last pass found the service steady.
     steady: bool,
+    /// Its tasks in its load balancers.
+    lb: super::lb::LbMemory,
 }
 
 /// Runs a service's controller until the service is INACTIVE or the control plane is
@@ -61,15 +63,23 @@ pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>
         breaker_failures: 0,
         throttled_until: None,
         steady: false,
+        lb: super::lb::LbMemory::default(),
     };
     loop {
         let Some(strong) = shared.upgrade() else {
             return;
         };
         let resync = strong.config.resync_interval;
+        let me = memory.me.clone();
+        let lb_pending = super::lb::sync(&strong, &key, &me, &mut memory.lb).await;
         let next = match reconcile(&strong, &key, &mut memory) {
             Some(next) => next,
             None => return,
+        };
+        let next = if lb_pending {
+            earliest(next, Some(Instant::now() + super::lb::HEALTH_POLL))
+        } else {
+            next
         };
         drop(strong);
         let deadline = next.map_or(Instant::now() + resync, |n| n.min(Instant::now() + resync));
@@ -173,6 +183,10 @@ fn observe(
         }
         entry.tasks.remove(id);
         memory.running_since.remove(id);
+        memory.lb.draining.remove(id);
+        memory.lb.registered.remove(id);
+        memory.lb.healthy.remove(id);
+        memory.lb.unhealthy.remove(id);
         memory.healthy_since.remove(id);
         memory.stable.remove(id);
         let failed = memory.stopped_unhealthy.remove(id)
@@ -278,6 +292,7 @@ fn observe(
         has_check.insert(d.id.as_str().to_owned(), check);
     }
     let reset_on_healthy = breaker.is_none_or(|b| b.reset_on_healthy_task != Some(false));
+    let balanced = !entry.service.load_balancers.is_empty();
     let mut plan_tasks = Vec::with_capacity(entry.tasks.len());
     for id in &entry.tasks {
         let Some(task) = state.tasks.get(id).map(|e| &e.task) else {
@@ -289,7 +304,23 @@ fn observe(
             .as_deref()
             .and_then(|d| has_check.get(d).copied())
             .unwrap_or(false);
-        let phase = phase(task, checked, grace, now, memory, &mut wake_at);
+        let mut phase = phase(task, checked, grace, now, memory, &mut wake_at);
+        if balanced {
+            // Behind a load balancer, healthy means healthy there too; a task failing
+            // its target health checks past the grace period is replaced; one being
+            // drained is on its way out.
+            let since = memory.running_since.get(id).copied();
+            if memory.lb.draining.contains(id) {
+                phase = TaskPhase::Stopping;
+            } else if phase == TaskPhase::Healthy && !memory.lb.healthy.contains(id) {
+                phase = match since {
+                    Some(t) if memory.lb.unhealthy.contains(id) && t + grace <= now => {
+                        TaskPhase::Unhealthy
+                    }
+                    _ => TaskPhase::Starting,
+                };
+            }
+        }
         if phase == TaskPhase::Healthy {
             let since = *memory.healthy_since.entry(id.clone()).or_insert(now);
             let stable_at = since + config.service_throttle.stable_after;
@@ -489,12 +520,14 @@ fn trip_breaker(
 
 /// Carries a plan out: stops first (they free room), then starts.
 fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &mut Memory) {
-    let ours = ecs
-        .shared
-        .state()
-        .services
-        .get(key)
-        .is_some_and(|e| Arc::ptr_eq(&e.wake, &memory.me));
+    let (ours, links) = {
+        let s = ecs.shared.state();
+        let ours = s
+            .services
+            .get(key)
+            .is_some_and(|e| Arc::ptr_eq(&e.wake, &memory.me));
+        (ours, super::lb::links_of(&s, service))
+    };
     if !ours {
         // Deleted and created again meanwhile: the new service has its own controller.
         return;
@@ -502,12 +535,29 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
     let tag = service.tag();
     let mut messages = Vec::new();
     let mut stopped = Vec::new();
+    let mut drained = Vec::new();
     for (task, reason) in &decision.stop {
         if *reason == StopReason::Unhealthy {
             memory.stopped_unhealthy.insert(task.clone());
             messages.push(format!(
                 "{tag} (task {task}) failed container health checks."
             ));
+        }
+        // Behind a load balancer: drained first, stopped after.
+        if let Some(targets) = memory.lb.registered.remove(task) {
+            memory.lb.healthy.remove(task);
+            memory.lb.draining.insert(task.clone());
+            super::lb::drain_then_stop(
+                Arc::downgrade(&ecs.shared),
+                key.clone(),
+                links.clone(),
+                task.clone(),
+                targets,
+                reason.message(),
+                memory.me.clone(),
+            );
+            drained.push(task.clone());
+            continue;
         }
         // A task that finished meanwhile needs no stop.
         if ecs
@@ -521,6 +571,13 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
         {
             stopped.push(task.clone());
         }
+    }
+    if !drained.is_empty() {
+        messages.push(format!(
+            "{tag} has begun draining connections on {} tasks: {}.",
+            drained.len(),
+            task_list(&drained)
+        ));
     }
     if !stopped.is_empty() {
         messages.push(format!(
@@ -721,6 +778,7 @@ fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory) {
         messages.push(format!("{tag} has reached a steady state."));
     }
     memory.steady = steady;
+    svc.steady = steady;
     if svc.status == ServiceStatus::Draining && tasks.is_empty() {
         svc.status = ServiceStatus::Inactive;
         for d in &mut svc.deployments {

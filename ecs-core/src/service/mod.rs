@@ -36,6 +36,7 @@
 
 pub mod config;
 pub(crate) mod controller;
+mod lb;
 pub mod model;
 pub mod plan;
 
@@ -49,6 +50,7 @@ pub use config::{
     CreateService, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
     SchedulingStrategy, ServiceLimits, Tag, UpdateService,
 };
+pub use lb::HOST_IP_ATTRIBUTE;
 pub use model::{
     Deployment, DeploymentId, DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus,
     Throttle,

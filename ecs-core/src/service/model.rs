@@ -154,6 +154,11 @@ pub struct Service {
     pub tags: Vec<Tag>,
     /// The start throttle.
     pub throttle: Throttle,
+    /// Whether the service is in a steady state: its PRIMARY deployment COMPLETED and
+    /// alone, with the desired count of tasks RUNNING and healthy (in its load
+    /// balancers too) for the stability window. Not an ECS field: ECS says it in an
+    /// event, which this mirrors.
+    pub steady: bool,
     /// When it was created.
     pub created_at: jiff::Timestamp,
 }
@@ -179,6 +184,7 @@ impl Service {
             load_balancers: r.load_balancers.clone(),
             tags: r.tags.clone(),
             throttle: Throttle::default(),
+            steady: false,
             created_at: jiff::Timestamp::now(),
         }
     }
@@ -190,14 +196,9 @@ impl Service {
             .find(|d| d.status == DeploymentStatus::Primary)
     }
 
-    /// Whether the PRIMARY deployment is COMPLETED, with no other deployment left and
-    /// the desired count running.
+    /// Whether the service is in a steady state (see [`Service::steady`]).
     pub fn is_steady(&self) -> bool {
-        self.deployments.len() == 1
-            && self.primary().is_some_and(|d| {
-                d.rollout_state == RolloutState::Completed && d.running_count == self.desired_count
-            })
-            && self.pending_count == 0
+        self.steady && self.status == ServiceStatus::Active
     }
 
     /// `(service NAME)`, as ECS's messages begin.

@@ -1,0 +1,248 @@
+//! A service's tasks in its load balancers: registered once RUNNING (and HEALTHY where
+//! a health check exists), counted healthy only once the load balancer says so, and
+//! deregistered (drained) before the service stops them.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::Ecs;
+use crate::control::{ServiceKey, Shared};
+use crate::ids::TaskId;
+use crate::load_balancer::{LoadBalancer, Target, TargetState};
+use crate::runtime::HealthStatus;
+use crate::task::{StopCode, Task, TaskStatus};
+
+/// The custom attribute giving the address an instance's published ports are reached
+/// on; `127.0.0.1` when absent (an engine on this machine).
+pub const HOST_IP_ATTRIBUTE: &str = "host-ip";
+
+/// How often target health is polled while a target is not healthy yet.
+pub(crate) const HEALTH_POLL: Duration = Duration::from_secs(1);
+
+/// One of the service's load balancers, and the container port it sends traffic to.
+#[derive(Clone)]
+pub(crate) struct Link {
+    pub(crate) lb: Arc<dyn LoadBalancer>,
+    pub(crate) container: String,
+    pub(crate) port: u16,
+}
+
+/// What the controller knows of its tasks in its load balancers.
+#[derive(Default)]
+pub(crate) struct LbMemory {
+    /// Registered tasks and their target in each link, in link order.
+    pub(crate) registered: HashMap<TaskId, Vec<Target>>,
+    /// Tasks healthy in every link.
+    pub(crate) healthy: HashSet<TaskId>,
+    /// Tasks unhealthy in some link.
+    pub(crate) unhealthy: HashSet<TaskId>,
+    /// Tasks being drained before their stop.
+    pub(crate) draining: HashSet<TaskId>,
+}
+
+/// The target of `task` for `link`: its instance's address and the host port bound to
+/// the link's container port.
+fn target_of(task: &Task, link: &Link, host: IpAddr) -> Option<Target> {
+    let port = task
+        .container(&link.container)?
+        .network_bindings
+        .iter()
+        .find(|b| b.container_port == link.port)?
+        .host_port;
+    Some(Target::new(
+        task.task_id.to_string(),
+        SocketAddr::new(host, port),
+    ))
+}
+
+/// Whether a task may receive traffic: RUNNING, wanted, and its containers not failing
+/// their health checks (HEALTHY where they have one).
+fn ready(task: &Task, has_check: bool) -> bool {
+    task.last_status == TaskStatus::Running
+        && task.desired_status == TaskStatus::Running
+        && if has_check {
+            task.health_status == HealthStatus::Healthy
+        } else {
+            task.health_status != HealthStatus::Unhealthy
+        }
+}
+
+/// Registers ready tasks, deregisters those that went away on their own, and refreshes
+/// target health. Returns whether some registered target is not healthy yet (poll
+/// again soon).
+pub(crate) async fn sync(
+    shared: &Arc<Shared>,
+    key: &ServiceKey,
+    me: &Arc<Notify>,
+    memory: &mut LbMemory,
+) -> bool {
+    // What should be registered, from the state as it is.
+    let (links, wanted) = {
+        let s = shared.state();
+        let Some(entry) = s.services.get(key).filter(|e| Arc::ptr_eq(&e.wake, me)) else {
+            return false;
+        };
+        let links = links_of(&s, &entry.service);
+        let cluster = s.clusters.get(&key.0);
+        let mut wanted: HashMap<TaskId, Vec<Target>> = HashMap::new();
+        for id in &entry.tasks {
+            let Some(task) = s.tasks.get(id).map(|e| &e.task) else {
+                continue;
+            };
+            if memory.draining.contains(id) {
+                continue;
+            }
+            let has_check = s
+                .registry
+                .describe(&task.task_definition)
+                .map(|td| td.containers().iter().any(|c| c.health_check.is_some()))
+                .unwrap_or(false);
+            if !ready(task, has_check) {
+                continue;
+            }
+            let host = cluster
+                .and_then(|c| c.cluster.instance(&task.container_instance))
+                .and_then(|i| i.attribute(HOST_IP_ATTRIBUTE).flatten())
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            let targets: Option<Vec<Target>> =
+                links.iter().map(|l| target_of(task, l, host)).collect();
+            if let Some(targets) = targets {
+                wanted.insert(id.clone(), targets);
+            }
+        }
+        (links, wanted)
+    };
+    if links.is_empty() && memory.registered.is_empty() {
+        return false;
+    }
+
+    // Tasks gone or no longer ready: out at once (nothing to drain from a dead task, and
+    // a failing one should get no more traffic).
+    let gone: Vec<(TaskId, Vec<Target>)> = memory
+        .registered
+        .iter()
+        .filter(|(id, _)| !wanted.contains_key(*id) && !memory.draining.contains(*id))
+        .map(|(id, t)| (id.clone(), t.clone()))
+        .collect();
+    for (id, targets) in gone {
+        memory.registered.remove(&id);
+        memory.healthy.remove(&id);
+        memory.unhealthy.remove(&id);
+        let links = links.clone();
+        tokio::spawn(async move {
+            for (link, target) in links.iter().zip(&targets) {
+                if let Err(e) = link
+                    .lb
+                    .deregister_targets(std::slice::from_ref(target))
+                    .await
+                {
+                    tracing::warn!(target = %target.id, error = %e, "deregistering a stopped task");
+                }
+            }
+        });
+    }
+
+    // New ones in.
+    for (i, link) in links.iter().enumerate() {
+        let new: Vec<Target> = wanted
+            .iter()
+            .filter(|(id, _)| !memory.registered.contains_key(*id))
+            .filter_map(|(_, t)| t.get(i).cloned())
+            .collect();
+        if new.is_empty() {
+            continue;
+        }
+        if let Err(e) = link.lb.register_targets(&new).await {
+            tracing::warn!(lb = %link.lb.name(), error = %e, "registering targets");
+            return true;
+        }
+    }
+    for (id, t) in wanted {
+        memory.registered.entry(id).or_insert(t);
+    }
+
+    // Health, as the load balancers see it.
+    let mut states: Vec<HashMap<String, TargetState>> = Vec::new();
+    for link in &links {
+        match link.lb.target_health().await {
+            Ok(h) => states.push(
+                h.into_iter()
+                    .map(|t| (t.target.id.clone(), t.state))
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(lb = %link.lb.name(), error = %e, "reading target health");
+                return true;
+            }
+        }
+    }
+    memory.healthy.clear();
+    memory.unhealthy.clear();
+    let mut pending = false;
+    for id in memory.registered.keys() {
+        let each: Vec<Option<TargetState>> =
+            states.iter().map(|m| m.get(id.as_str()).copied()).collect();
+        if each.iter().all(|s| *s == Some(TargetState::Healthy)) {
+            memory.healthy.insert(id.clone());
+        } else {
+            pending = true;
+            if each.contains(&Some(TargetState::Unhealthy)) {
+                memory.unhealthy.insert(id.clone());
+            }
+        }
+    }
+    pending
+}
+
+/// The service's load balancers, resolved against the registered target groups.
+pub(crate) fn links_of(state: &crate::control::State, service: &super::Service) -> Vec<Link> {
+    service
+        .load_balancers
+        .iter()
+        .filter_map(|lb| {
+            let name = lb
+                .target_group_arn
+                .as_deref()
+                .or(lb.load_balancer_name.as_deref())?;
+            Some(Link {
+                lb: state.target_groups.get(name)?.clone(),
+                container: lb.container_name.clone()?,
+                port: lb.container_port?,
+            })
+        })
+        .collect()
+}
+
+/// Drains a task from the load balancers, then stops it and wakes the controller.
+pub(crate) fn drain_then_stop(
+    shared: Weak<Shared>,
+    key: ServiceKey,
+    links: Vec<Link>,
+    task: TaskId,
+    targets: Vec<Target>,
+    reason: &'static str,
+    wake: Arc<Notify>,
+) {
+    tokio::spawn(async move {
+        for (link, target) in links.iter().zip(&targets) {
+            if let Err(e) = link
+                .lb
+                .deregister_targets(std::slice::from_ref(target))
+                .await
+            {
+                tracing::warn!(target = %target.id, error = %e, "draining a task");
+            }
+        }
+        if let Some(shared) = shared.upgrade() {
+            let ecs = Ecs { shared };
+            // A task that finished meanwhile needs no stop.
+            let _ = ecs.request_stop(&key.0, &task, StopCode::ServiceSchedulerInitiated, reason);
+        }
+        wake.notify_one();
+    });
+}

@@ -1,0 +1,308 @@
+//! Services behind a load balancer, on the in-memory runtime with tokio's paused clock:
+//! tasks are registered only once RUNNING and HEALTHY, count as healthy only once the
+//! load balancer says so, and are drained (deregistered) before they are stopped during
+//! rolling updates, scale-in and draining. A recording load balancer checks it.
+
+#[path = "support/services.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ecs::load_balancer::{LoadBalancer, Target, TargetHealth, TargetState};
+use ecs::runtime::Behavior;
+use ecs::runtime::memory::Matcher;
+use ecs::service::{CreateService, DeploymentConfiguration, LoadBalancer as LbSpec, UpdateService};
+use ecs::task::{Event, TaskStatus};
+use support::{Harness, cluster, web};
+
+const TD: &str = r#"{"family": "web", "containerDefinitions": [
+    {"name": "app", "image": "busybox", "memory": 64, "cpu": 64,
+     "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+     "portMappings": [{"containerPort": 80, "hostPort": 0}],
+     "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#;
+
+/// A load balancer that keeps its targets in memory: a target turns healthy at the
+/// second health read after its registration; deregistration drains for `delay`.
+#[derive(Debug)]
+struct Recording {
+    delay: Duration,
+    targets: Mutex<HashMap<String, (Target, TargetState, u32)>>,
+    /// Targets in `Draining` or removed, by task id.
+    drained: Mutex<Vec<String>>,
+    /// The fewest healthy targets ever seen while some were registered.
+    min_healthy: Mutex<Option<usize>>,
+}
+
+impl Recording {
+    fn new(delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            delay,
+            targets: Mutex::new(HashMap::new()),
+            drained: Mutex::new(Vec::new()),
+            min_healthy: Mutex::new(None),
+        })
+    }
+
+    fn healthy(&self) -> usize {
+        self.targets
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(_, s, _)| *s == TargetState::Healthy)
+            .count()
+    }
+
+    fn note(&self) {
+        let h = self.healthy();
+        let mut m = self.min_healthy.lock().unwrap();
+        *m = Some(m.map_or(h, |m| m.min(h)));
+    }
+}
+
+#[async_trait::async_trait]
+impl LoadBalancer for Recording {
+    fn name(&self) -> String {
+        "web-tg".into()
+    }
+
+    async fn register_targets(&self, targets: &[Target]) -> Result<(), ecs::Error> {
+        let mut map = self.targets.lock().unwrap();
+        for t in targets {
+            map.entry(t.id.clone())
+                .or_insert((t.clone(), TargetState::Initial, 0));
+        }
+        Ok(())
+    }
+
+    async fn deregister_targets(&self, targets: &[Target]) -> Result<(), ecs::Error> {
+        {
+            let mut map = self.targets.lock().unwrap();
+            for t in targets {
+                if let Some(e) = map.get_mut(&t.id) {
+                    e.1 = TargetState::Draining;
+                }
+            }
+        }
+        self.note();
+        tokio::time::sleep(self.delay).await;
+        let mut map = self.targets.lock().unwrap();
+        for t in targets {
+            map.remove(&t.id);
+            self.drained.lock().unwrap().push(t.id.clone());
+        }
+        Ok(())
+    }
+
+    async fn target_health(&self) -> Result<Vec<TargetHealth>, ecs::Error> {
+        let out = {
+            let mut map = self.targets.lock().unwrap();
+            for (_, state, reads) in map.values_mut() {
+                *reads += 1;
+                if *state == TargetState::Initial && *reads >= 2 {
+                    *state = TargetState::Healthy;
+                }
+            }
+            map.values()
+                .map(|(t, s, _)| TargetHealth::new(t.clone(), *s, None))
+                .collect()
+        };
+        self.note();
+        Ok(out)
+    }
+}
+
+async fn setup(lb: &Arc<Recording>, count: u32) -> Harness {
+    let h = Harness::new(2).await;
+    h.register(TD);
+    h.register(TD);
+    for (_, rt) in &h.runtimes {
+        rt.set_behavior(
+            Matcher::Any,
+            Behavior::forever().healthy_after(Some(Duration::from_secs(4))),
+        );
+    }
+    h.ecs.register_target_group("web-tg", lb.clone());
+    let spec = LbSpec::target_group("web-tg", "app", 80);
+    h.ecs
+        .create_service(
+            CreateService::new(cluster(), web(), "web:1".parse().unwrap(), count)
+                .with_load_balancer(spec)
+                .with_deployment_configuration(
+                    DeploymentConfiguration::default().with_percents(100, 200),
+                ),
+        )
+        .unwrap();
+    h
+}
+
+/// Checks at every task event that a task asked to stop by the service was drained
+/// first, and that a registered task was RUNNING and HEALTHY.
+async fn watch_until(h: &Harness, lb: &Recording, done: impl Fn(&Harness) -> bool) {
+    let mut events = h.ecs.subscribe();
+    let mut asked: Vec<String> = Vec::new();
+    tokio::time::timeout(Duration::from_secs(3600), async {
+        loop {
+            let Ok(e) = events.recv().await else { continue };
+            if let Some(t) = e.task()
+                && t.desired_status == TaskStatus::Stopped
+                && t.stop_code.is_none()
+                && !asked.contains(&t.task_id.to_string())
+            {
+                asked.push(t.task_id.to_string());
+                assert!(
+                    lb.drained.lock().unwrap().contains(&t.task_id.to_string()),
+                    "task {} stopped before it was drained",
+                    t.task_id
+                );
+            }
+            for (id, _) in lb.targets.lock().unwrap().iter() {
+                let tasks = h.ecs.describe_tasks(&cluster(), &[id.parse().unwrap()]);
+                let t = &tasks[0];
+                assert!(
+                    t.last_status == TaskStatus::Running,
+                    "registered before RUNNING: {t:?}"
+                );
+            }
+            if let Event::Service { .. } | Event::TaskStateChange(_) = e
+                && done(h)
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("done within a virtual hour");
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
+    let lb = Recording::new(Duration::from_secs(30));
+    let h = setup(&lb, 3).await;
+    let s = h.steady(&web()).await;
+    assert_eq!(s.running_count, 3);
+    assert_eq!(lb.healthy(), 3);
+    // The deployment completed only once the targets were healthy.
+    assert!(s.events.iter().all(|e| !e.message.contains("draining")));
+
+    // A rolling update: old tasks leave only drained, never below 3 healthy targets.
+    *lb.min_healthy.lock().unwrap() = None;
+    h.ecs
+        .update_service(
+            &cluster(),
+            &web(),
+            UpdateService::task_definition("web:2".parse().unwrap()),
+        )
+        .unwrap();
+    watch_until(&h, &lb, |h| {
+        let s = h.describe(&web());
+        s.is_steady() && s.task_definition.to_string() == "web:2"
+    })
+    .await;
+    assert_eq!(
+        lb.drained.lock().unwrap().len(),
+        3,
+        "the three old tasks were drained"
+    );
+    assert!(
+        lb.min_healthy.lock().unwrap().unwrap() >= 3,
+        "healthy targets fell to {:?}",
+        lb.min_healthy.lock().unwrap()
+    );
+    let live = h.live_tasks(&web());
+    let targets = lb.targets.lock().unwrap().clone();
+    for t in &live {
+        assert_eq!(t.task_definition.to_string(), "web:2");
+        let (target, state, _) = &targets[&t.task_id.to_string()];
+        assert_eq!(*state, TargetState::Healthy);
+        let port = t.containers[0].network_bindings[0].host_port;
+        assert_eq!(target.address, format!("127.0.0.1:{port}").parse().unwrap());
+    }
+    let s = h.describe(&web());
+    assert!(
+        s.events.iter().any(|e| e
+            .message
+            .starts_with("(service web) has begun draining connections on 1 tasks")
+            || e.message
+                .starts_with("(service web) has begun draining connections on")),
+        "{:?}",
+        s.events
+    );
+
+    // Scale-in drains too.
+    h.ecs
+        .update_service(&cluster(), &web(), UpdateService::desired_count(1))
+        .unwrap();
+    watch_until(&h, &lb, |h| {
+        let s = h.describe(&web());
+        s.is_steady() && s.running_count == 1
+    })
+    .await;
+    assert_eq!(lb.drained.lock().unwrap().len(), 5);
+    assert_eq!(lb.targets.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crashed_task_leaves_the_load_balancer() {
+    let lb = Recording::new(Duration::from_secs(300));
+    let h = setup(&lb, 2).await;
+    h.steady(&web()).await;
+    let victim = h.live_tasks(&web()).remove(0);
+    let c = victim.containers[0].runtime_id.clone().unwrap();
+    h.runtime(&victim.container_instance).kill(&c, 1).unwrap();
+    h.wait_service(&web(), "replaced", |s| {
+        s.is_steady() && s.deployments[0].failed_tasks == 1
+    })
+    .await;
+    // Out of rotation at once: draining (no new connections), then gone.
+    let targets = lb.targets.lock().unwrap().clone();
+    let victim_state = targets.get(&victim.task_id.to_string()).map(|t| t.1);
+    assert!(
+        victim_state.is_none_or(|s| s == TargetState::Draining),
+        "{victim_state:?}"
+    );
+    let serving = targets
+        .values()
+        .filter(|t| t.1 == TargetState::Healthy)
+        .count();
+    assert_eq!(
+        serving,
+        2,
+        "{targets:#?} {:#?}",
+        h.live_tasks(&web())
+            .iter()
+            .map(|t| (t.task_id.to_string(), t.last_status, t.health_status))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn load_balancers_are_checked_when_the_service_is_created() {
+    let h = Harness::new(1).await;
+    h.register(TD);
+    let refuse = |spec: LbSpec, want: &str| {
+        let err = h
+            .ecs
+            .create_service(
+                CreateService::new(cluster(), web(), "web".parse().unwrap(), 1)
+                    .with_load_balancer(spec),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains(want), "{err} lacks {want}");
+    };
+    refuse(
+        LbSpec::target_group("nope", "app", 80),
+        "target group \"nope\" is not registered",
+    );
+    h.ecs
+        .register_target_group("nope", Recording::new(Duration::ZERO));
+    refuse(
+        LbSpec::target_group("nope", "app", 81),
+        "maps no containerPort 81",
+    );
+    refuse(
+        LbSpec::target_group("nope", "db", 80),
+        "container \"db\" is not in task definition web",
+    );
+}
