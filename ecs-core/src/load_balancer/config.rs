@@ -176,7 +176,7 @@ impl Default for HealthCheck {
     }
 }
 
-/// The configuration of a `TcpLoadBalancer`: where it listens,
+/// The configuration of a [`TcpLoadBalancer`](super::TcpLoadBalancer): where it listens,
 /// how it chooses targets, how it checks them, how long it drains them.
 ///
 /// ```
@@ -196,7 +196,7 @@ pub struct TcpLoadBalancerConfig {
     /// A name for messages; the listening address when unset.
     pub name: Option<String>,
     /// Where to listen (port 0: any free port, see
-    /// `TcpLoadBalancer::local_addr`).
+    /// [`local_addr`](super::TcpLoadBalancer::local_addr)).
     pub listen: SocketAddr,
     /// How targets are chosen.
     pub algorithm: Algorithm,
