@@ -9,7 +9,8 @@
 //!   checks every runtime must pass;
 //! - [`control`] and [`task`]: the control plane ([`Ecs`]) and the task lifecycle its
 //!   agents drive;
-//! - [`load_balancer`]: the trait a load balancer implements.
+//! - [`load_balancer`]: the trait a load balancer implements, and a built-in TCP one
+//!   with ELB's health checks and draining.
 //!
 //! It never names an engine: the Docker and Podman backends are crates of their own.
 //!

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 use super::target::{Target, TargetHealth};
 
 /// A load balancer, or one of its target groups: where a service's tasks register to
-/// receive traffic. Implement this trait to drive one (e.g. one that writes an nginx or
-/// HAProxy upstream and reloads it). Report failures as
+/// receive traffic. [`TcpLoadBalancer`](super::TcpLoadBalancer) is the built-in one;
+/// implement this trait to drive another (e.g. one that writes an nginx or HAProxy
+/// upstream and reloads it). Report failures as
 /// [`Error::LoadBalancer`](crate::Error::LoadBalancer).
 #[async_trait]
 pub trait LoadBalancer: Send + Sync + std::fmt::Debug + 'static {
