@@ -82,7 +82,10 @@ impl Agent {
             match self.runtime.events().await {
                 Ok(mut stream) => {
                     match shared.upgrade() {
-                        Some(s) => s.set_agent_connected(&self.cluster, &self.instance, true),
+                        // Deregistered (perhaps re-registered under its id with another
+                        // agent): this one has nothing more to report.
+                        Some(s) if !s.set_agent_connected(&self, true) => return,
+                        Some(_) => {}
                         None => return,
                     }
                     while let Some(event) = stream.next().await {
@@ -94,7 +97,8 @@ impl Agent {
                 }
             }
             match shared.upgrade() {
-                Some(s) => s.set_agent_connected(&self.cluster, &self.instance, false),
+                Some(s) if !s.set_agent_connected(&self, false) => return,
+                Some(_) => {}
                 None => return,
             }
             tokio::time::sleep(retry).await;

@@ -508,6 +508,8 @@ impl Runner {
             .filter(|&i| self.slots[i].id.is_some())
             .collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].start_seq));
+        let (shared, agent) = (self.shared.clone(), self.agent.clone());
+        let abandoned = move || !shared.agent_registered(&agent);
         for i in order {
             let Some(id) = self.slots[i].id.clone() else {
                 continue;
@@ -515,7 +517,7 @@ impl Runner {
             if self.slots[i].running() {
                 let timeout = self.slots[i].spec.stop_timeout;
                 let name = self.slots[i].name.clone();
-                retrying(&self.task_id, &name, "stop", || {
+                retrying(&self.task_id, &name, "stop", &abandoned, || {
                     rt.stop_container(&id, timeout)
                 })
                 .await;
@@ -558,7 +560,10 @@ impl Runner {
                 self.agent.unroute(id);
                 // Removal (forced) ends whatever still ran; the engine confirms it before
                 // the task's resources are given back.
-                retrying(&self.task_id, &s.name, "remove", || rt.remove_container(id)).await;
+                retrying(&self.task_id, &s.name, "remove", &abandoned, || {
+                    rt.remove_container(id)
+                })
+                .await;
                 if s.exit_code.is_none() {
                     self.shared.update_container(&self.task_id, &s.name, |c| {
                         c.last_status = ContainerStatus::Stopped;
@@ -585,7 +590,10 @@ impl Runner {
         volumes.sort_unstable();
         volumes.dedup();
         for v in volumes {
-            retrying(&self.task_id, v, "remove volume", || rt.remove_volume(v)).await;
+            retrying(&self.task_id, v, "remove volume", &abandoned, || {
+                rt.remove_volume(v)
+            })
+            .await;
         }
         self.shared.task_stopped(&self.task_id);
     }
@@ -593,9 +601,16 @@ impl Runner {
 
 /// Runs `op` until the engine answers it: retryable failures (engine away, timeout)
 /// back off and try again, indefinitely, since giving up would leave a container running
-/// behind a task reported STOPPED; a container already gone counts as done.
-async fn retrying<F, Fut>(task: &TaskId, container: &str, what: &str, mut op: F)
-where
+/// behind a task reported STOPPED; a container already gone counts as done. The one
+/// exception: the instance was deregistered (`abandoned`), whose engine is no longer
+/// ours to manage.
+async fn retrying<F, Fut>(
+    task: &TaskId,
+    container: &str,
+    what: &str,
+    abandoned: &(dyn Fn() -> bool + Sync),
+    mut op: F,
+) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), RuntimeError>>,
 {
@@ -603,6 +618,10 @@ where
     loop {
         match op().await {
             Ok(()) | Err(RuntimeError::NotFound(_)) => return,
+            Err(e) if e.is_retryable() && abandoned() => {
+                tracing::warn!(%task, container, error = %e, "{what} failed; the instance was deregistered: giving up");
+                return;
+            }
             Err(e) if e.is_retryable() => {
                 tracing::warn!(%task, container, error = %e, "{what} failed; retrying in {backoff:?}");
                 tokio::time::sleep(backoff).await;

@@ -226,20 +226,33 @@ impl Shared {
         });
     }
 
-    pub(crate) fn set_agent_connected(
-        &self,
-        cluster: &ClusterName,
-        instance: &InstanceId,
-        connected: bool,
-    ) {
+    /// Whether `agent` is still its instance's (not deregistered).
+    pub(crate) fn agent_registered(&self, agent: &Arc<Agent>) -> bool {
+        self.state()
+            .clusters
+            .get(&agent.cluster)
+            .and_then(|c| c.agents.get(&agent.instance))
+            .is_some_and(|a| Arc::ptr_eq(a, agent))
+    }
+
+    /// Records whether `agent`'s engine answers. Returns false when the agent is no
+    /// longer its instance's (deregistered), so that it stops.
+    pub(crate) fn set_agent_connected(&self, agent: &Arc<Agent>, connected: bool) -> bool {
+        let (cluster, instance) = (&agent.cluster, &agent.instance);
         let wake = {
             let mut s = self.state();
             let Some(c) = s.clusters.get_mut(cluster) else {
-                return;
+                return false;
             };
-            // The instance may have been deregistered meanwhile.
+            if !c
+                .agents
+                .get(instance)
+                .is_some_and(|a| Arc::ptr_eq(a, agent))
+            {
+                return false;
+            }
             if c.cluster.set_agent_connected(instance, connected).is_err() {
-                return;
+                return false;
             }
             let changed = if connected {
                 c.disconnected.remove(instance).is_some()
@@ -250,7 +263,7 @@ impl Shared {
                         .is_none()
             };
             if !changed {
-                return;
+                return true;
             }
             s.services_of(cluster)
         };
@@ -261,6 +274,7 @@ impl Shared {
         for w in wake {
             w.notify_one();
         }
+        true
     }
 }
 
@@ -430,16 +444,21 @@ impl Ecs {
             .registry
             .resolve_active(&request.task_definition)?
             .clone();
-        self.launch(request, &td, Vec::new())
+        self.launch(request, &td, Vec::new(), &|_| true)
     }
 
     /// Places and starts tasks of `td` (any revision, INACTIVE included: services keep
     /// running theirs), with `extra` constraints besides the request's.
+    ///
+    /// `still_wanted` is checked under the same lock as the placement: a service's
+    /// controller passes one that fails if the service changed since it decided, so a
+    /// concurrent update or deletion never gets tasks it no longer wants.
     pub(crate) fn launch(
         &self,
         request: RunTask,
         td: &TaskDefinition,
         extra: Vec<Constraint>,
+        still_wanted: &dyn Fn(&State) -> bool,
     ) -> Result<RunTaskOutput, Error> {
         let mut placement = PlacementRequest::for_task_definition(td, request.count)?
             .with_group(
@@ -455,13 +474,18 @@ impl Ecs {
             .map(|r| r.attribute().to_owned())
             .collect();
         placement = placement.with_constraint(Constraint::RequiresAttributes(required));
+        placement.internal += 1;
         for c in extra {
             placement = placement.with_constraint(c);
+            placement.internal += 1;
         }
 
         let mut out = RunTaskOutput::default();
         let started = {
             let mut s = self.shared.state();
+            if !still_wanted(&s) {
+                return Ok(out);
+            }
             let entry = s
                 .clusters
                 .get_mut(&request.cluster)

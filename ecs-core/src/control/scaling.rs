@@ -29,6 +29,11 @@ impl Ecs {
         service: &ServiceName,
         target: ScalableTarget,
     ) -> Result<(), Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::InvalidScaling(
+                "register_scalable_target runs the auto scaling loop on Tokio: call it within a Tokio runtime".into(),
+            ));
+        }
         let key = (cluster.clone(), service.clone());
         {
             let mut s = self.shared.state();

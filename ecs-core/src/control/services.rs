@@ -91,6 +91,21 @@ fn check_load_balancers(
     Ok(())
 }
 
+/// ECS's limit of 10 constraints counts the task definition's with the service's.
+fn check_constraint_count(
+    service: &[crate::placement::api::PlacementConstraint],
+    td: &TaskDefinition,
+) -> Result<(), Error> {
+    let n = service.len() + td.placement_constraints().len();
+    if n > crate::placement::MAX_CONSTRAINTS {
+        return Err(Error::InvalidService(format!(
+            "placementConstraints: {n} with the task definition's, above ECS's limit of {}",
+            crate::placement::MAX_CONSTRAINTS
+        )));
+    }
+    Ok(())
+}
+
 fn not_found(key: &ServiceKey) -> Error {
     Error::ServiceNotFound {
         cluster: key.0.to_string(),
@@ -111,6 +126,11 @@ impl Ecs {
     /// Creates a service (CreateService) and starts its controller, which places its
     /// tasks. Must be called within a Tokio runtime.
     pub fn create_service(&self, request: CreateService) -> Result<Service, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::InvalidService(
+                "create_service runs the service's controller on Tokio: call it within a Tokio runtime".into(),
+            ));
+        }
         let key = (request.cluster.clone(), request.service_name.clone());
         let wake = Arc::new(Notify::new());
         let service = {
@@ -143,6 +163,7 @@ impl Ecs {
             }
             let definition = s.registry.resolve_active(&request.task_definition)?;
             check_load_balancers(&s, &request.load_balancers, definition)?;
+            check_constraint_count(&request.placement_constraints, definition)?;
             let td = concrete_ref(definition)?;
             let arn = self
                 .shared
@@ -195,6 +216,13 @@ impl Ecs {
                     .map(|e| e.service.load_balancers.clone())
                     .unwrap_or_default();
                 check_load_balancers(&s, &lbs, definition)?;
+                let constraints = update.placement_constraints.clone().unwrap_or_else(|| {
+                    s.services
+                        .get(&key)
+                        .map(|e| e.service.placement_constraints.clone())
+                        .unwrap_or_default()
+                });
+                check_constraint_count(&constraints, definition)?;
                 Some(concrete_ref(definition)?)
             }
             None => None,

@@ -27,6 +27,9 @@ pub struct PlacementRequest {
     pub strategies: Vec<Strategy>,
     /// Conditions every chosen instance meets.
     pub constraints: Vec<Constraint>,
+    /// How many of `constraints` the library added itself (capabilities, a DAEMON
+    /// task's instance): they do not count against ECS's limit.
+    pub(crate) internal: usize,
 }
 
 impl PlacementRequest {
@@ -38,6 +41,7 @@ impl PlacementRequest {
             count,
             strategies: Vec::new(),
             constraints: Vec::new(),
+            internal: 0,
         }
     }
 
@@ -108,10 +112,10 @@ impl PlacementRequest {
                 self.strategies.len()
             )));
         }
-        if self.constraints.len() > MAX_CONSTRAINTS {
+        let given = self.constraints.len().saturating_sub(self.internal);
+        if given > MAX_CONSTRAINTS {
             return Err(Error::InvalidPlacement(format!(
-                "at most {MAX_CONSTRAINTS} placement constraints are allowed, found {}",
-                self.constraints.len()
+                "at most {MAX_CONSTRAINTS} placement constraints are allowed, found {given}"
             )));
         }
         Ok(())

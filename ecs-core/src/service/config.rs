@@ -324,7 +324,7 @@ impl CreateService {
                 ));
             }
             (SchedulingStrategy::Daemon, None) => {
-                if self.placement_strategy.iter().any(|_| true) {
+                if !self.placement_strategy.is_empty() {
                     return Err(Error::InvalidService(
                         "placementStrategy: a DAEMON service takes no placement strategy".into(),
                     ));
@@ -424,6 +424,16 @@ impl UpdateService {
         current: &DeploymentConfiguration,
         limits: &ServiceLimits,
     ) -> Result<(), Error> {
+        if strategy == SchedulingStrategy::Daemon
+            && self
+                .placement_strategy
+                .as_ref()
+                .is_some_and(|p| !p.is_empty())
+        {
+            return Err(Error::InvalidService(
+                "placementStrategy: a DAEMON service takes no placement strategy".into(),
+            ));
+        }
         if let Some(n) = self.desired_count {
             if strategy == SchedulingStrategy::Daemon {
                 return Err(Error::InvalidService(

@@ -25,6 +25,10 @@ use crate::placement::{Constraint, PlacementContext, PlacementRequest, Strategy}
 use crate::runtime::HealthStatus;
 use crate::task::{Event, StopCode, Task, TaskStatus};
 
+/// How long a task without a health check must be RUNNING to count as healthy (ECS's
+/// 40 seconds).
+const NO_CHECK_HEALTHY_AFTER: Duration = Duration::from_secs(40);
+
 /// ECS keeps a service's last 100 events.
 const MAX_EVENTS: usize = 100;
 
@@ -41,8 +45,14 @@ struct Memory {
     stable: HashSet<TaskId>,
     /// Tasks this controller stopped for failing health checks: failures.
     stopped_unhealthy: HashSet<TaskId>,
-    /// Failures the circuit breaker counts, for the PRIMARY deployment.
+    /// Failures the circuit breaker counts, for the PRIMARY deployment named, while it
+    /// is IN_PROGRESS.
     breaker_failures: u32,
+    /// The deployment `breaker_failures` counts for.
+    breaker_deployment: Option<super::DeploymentId>,
+    /// Deployments made by a rollback: when one fails too, there is no second
+    /// rollback (it would loop).
+    rollbacks: HashSet<super::DeploymentId>,
     /// Launches wait until then.
     throttled_until: Option<Instant>,
     /// Whether the last pass found the service steady.
@@ -61,6 +71,8 @@ pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>
         stable: HashSet::new(),
         stopped_unhealthy: HashSet::new(),
         breaker_failures: 0,
+        breaker_deployment: None,
+        rollbacks: HashSet::new(),
         throttled_until: None,
         steady: false,
         lb: super::lb::LbMemory::default(),
@@ -205,7 +217,12 @@ fn observe(
             .find(|d| Some(d.id.as_str()) == task.started_by.as_deref());
         if let Some(d) = deployment {
             d.failed_tasks += 1;
-            if d.status == DeploymentStatus::Primary {
+            if d.status == DeploymentStatus::Primary && d.rollout_state == RolloutState::InProgress
+            {
+                if memory.breaker_deployment.as_ref() != Some(&d.id) {
+                    memory.breaker_deployment = Some(d.id.clone());
+                    memory.breaker_failures = 0;
+                }
                 memory.breaker_failures += 1;
             }
         }
@@ -287,7 +304,11 @@ fn observe(
         let check = state
             .registry
             .describe(&d.task_definition)
-            .map(|td| td.containers().iter().any(|c| c.health_check.is_some()))
+            .map(|td| {
+                td.containers()
+                    .iter()
+                    .any(|c| c.is_essential() && c.health_check.is_some())
+            })
             .unwrap_or(false);
         has_check.insert(d.id.as_str().to_owned(), check);
     }
@@ -400,6 +421,12 @@ fn phase(
         }
         HealthStatus::Healthy => TaskPhase::Healthy,
         _ if has_check => TaskPhase::Starting,
+        // ECS: without a health check on an essential container, a task counts towards
+        // the minimum healthy 40 seconds after it is RUNNING.
+        _ if since + NO_CHECK_HEALTHY_AFTER > now => {
+            *wake_at = earliest(*wake_at, Some(since + NO_CHECK_HEALTHY_AFTER));
+            TaskPhase::Starting
+        }
         _ => TaskPhase::Healthy,
     }
 }
@@ -437,9 +464,17 @@ fn daemon_instances(
         return BTreeSet::new();
     };
     request.group = format!("service:{}", service.service_name);
-    let Ok(request) = request.with_api_constraints(&service.placement_constraints) else {
+    let Ok(mut request) = request.with_api_constraints(&service.placement_constraints) else {
         return BTreeSet::new();
     };
+    // Instances whose runtime cannot run the task definition are not the service's.
+    let required: Vec<String> = crate::runtime::Capabilities::required_by(td)
+        .iter()
+        .map(|r| r.attribute().to_owned())
+        .collect();
+    request
+        .constraints
+        .push(Constraint::RequiresAttributes(required));
     let ctx = PlacementContext {
         cluster,
         group: &request.group,
@@ -477,7 +512,10 @@ fn trip_breaker(
         return;
     };
     let threshold = DeploymentCircuitBreaker::threshold(primary.desired_count);
-    if primary.rollout_state != RolloutState::InProgress || memory.breaker_failures < threshold {
+    if primary.rollout_state != RolloutState::InProgress
+        || memory.breaker_deployment.as_ref() != Some(&primary.id)
+        || memory.breaker_failures < threshold
+    {
         return;
     }
     primary.rollout_state = RolloutState::Failed;
@@ -492,6 +530,13 @@ fn trip_breaker(
     ));
     memory.breaker_failures = 0;
     if !breaker.rollback {
+        return;
+    }
+    if memory.rollbacks.contains(&primary.id) {
+        events.push(format!(
+            "{tag} (deployment {}) the rollback failed too: no further rollback; the service stops launching tasks.",
+            primary.id
+        ));
         return;
     }
     let Some((back_to, td)) = entry.last_completed.clone() else {
@@ -511,10 +556,8 @@ fn trip_breaker(
         "ECS deployment circuit breaker: rolling back to deploymentId {back_to} after {failed_id} failed."
     );
     entry.service.task_definition = td;
+    memory.rollbacks.insert(rollback.id.clone());
     entry.service.deployments.insert(0, rollback);
-    // The rollback starts afresh.
-    entry.service.throttle = super::Throttle::default();
-    memory.throttled_until = None;
     events.push(format!("{tag} rolling back to deployment {back_to}."));
 }
 
@@ -543,6 +586,13 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
                 "{tag} (task {task}) failed container health checks."
             ));
         }
+        let why = match reason {
+            StopReason::Deployment => service.primary().map_or_else(
+                || reason.message().to_owned(),
+                |p| format!("Scaling activity initiated by (deployment {})", p.id),
+            ),
+            _ => reason.message().to_owned(),
+        };
         // Behind a load balancer: drained first, stopped after.
         if let Some(targets) = memory.lb.registered.remove(task) {
             memory.lb.healthy.remove(task);
@@ -553,7 +603,7 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
                 links.clone(),
                 task.clone(),
                 targets,
-                reason.message(),
+                why,
                 memory.me.clone(),
             );
             drained.push(task.clone());
@@ -561,12 +611,7 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
         }
         // A task that finished meanwhile needs no stop.
         if ecs
-            .request_stop(
-                &key.0,
-                task,
-                StopCode::ServiceSchedulerInitiated,
-                reason.message(),
-            )
+            .request_stop(&key.0, task, StopCode::ServiceSchedulerInitiated, &why)
             .is_ok()
         {
             stopped.push(task.clone());
@@ -626,7 +671,18 @@ fn act(ecs: &Ecs, key: &ServiceKey, service: &Service, decision: Plan, memory: &
                 Err(_) => continue,
             }
         }
-        match ecs.launch(request, td, extra) {
+        let me = memory.me.clone();
+        let deployment = primary.id.clone();
+        let decided_for = service.desired_count;
+        let still_wanted = move |s: &crate::control::State| {
+            s.services.get(key).is_some_and(|e| {
+                Arc::ptr_eq(&e.wake, &me)
+                    && e.service.status == ServiceStatus::Active
+                    && e.service.desired_count >= decided_for
+                    && e.service.primary().is_some_and(|p| p.id == deployment)
+            })
+        };
+        match ecs.launch(request, td, extra, &still_wanted) {
             Ok(out) => {
                 {
                     let mut s = ecs.shared.state();
@@ -700,11 +756,19 @@ fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory) {
         return;
     };
     let before = entry.service.clone();
+    let now = Instant::now();
+    let lost_timeout = shared.config.instance_lost_timeout;
+    // Tasks asked to stop on an unreachable instance cannot confirm it: they hold no
+    // deployment nor deletion back.
     let tasks: Vec<Arc<Task>> = entry
         .tasks
         .iter()
         .filter_map(|id| state.tasks.get(id).map(|e| e.task.clone()))
         .filter(|t| t.last_status != TaskStatus::Stopped)
+        .filter(|t| {
+            t.desired_status == TaskStatus::Running
+                || !unreachable(state.clusters.get(&t.cluster), t, now, lost_timeout)
+        })
         .collect();
     let svc = &mut entry.service;
     let mut running_total = 0;
@@ -795,6 +859,22 @@ fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory) {
     if entry.service.status == ServiceStatus::Inactive {
         entry.wake.notify_one();
     }
+}
+
+/// Whether a task's instance is gone or lost.
+fn unreachable(
+    cluster: Option<&crate::control::ClusterEntry>,
+    task: &Task,
+    now: Instant,
+    lost_timeout: Duration,
+) -> bool {
+    let Some(c) = cluster else { return true };
+    if c.cluster.instance(&task.container_instance).is_none() {
+        return true;
+    }
+    c.disconnected
+        .get(&task.container_instance)
+        .is_some_and(|since| *since + lost_timeout <= now)
 }
 
 /// Records a service event (newest first, deduplicated against the newest) and

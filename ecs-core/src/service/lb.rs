@@ -99,7 +99,11 @@ pub(crate) async fn sync(
             let has_check = s
                 .registry
                 .describe(&task.task_definition)
-                .map(|td| td.containers().iter().any(|c| c.health_check.is_some()))
+                .map(|td| {
+                    td.containers()
+                        .iter()
+                        .any(|c| c.is_essential() && c.health_check.is_some())
+                })
                 .unwrap_or(false);
             if !ready(task, has_check) {
                 continue;
@@ -225,7 +229,7 @@ pub(crate) fn drain_then_stop(
     links: Vec<Link>,
     task: TaskId,
     targets: Vec<Target>,
-    reason: &'static str,
+    reason: String,
     wake: Arc<Notify>,
 ) {
     tokio::spawn(async move {
@@ -241,7 +245,7 @@ pub(crate) fn drain_then_stop(
         if let Some(shared) = shared.upgrade() {
             let ecs = Ecs { shared };
             // A task that finished meanwhile needs no stop.
-            let _ = ecs.request_stop(&key.0, &task, StopCode::ServiceSchedulerInitiated, reason);
+            let _ = ecs.request_stop(&key.0, &task, StopCode::ServiceSchedulerInitiated, &reason);
         }
         wake.notify_one();
     });

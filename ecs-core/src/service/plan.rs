@@ -126,13 +126,15 @@ impl PlanInput<'_> {
     /// The most tasks allowed to exist.
     pub fn max_tasks(&self) -> u32 {
         let desired = self.effective_desired();
-        ((u64::from(desired) * u64::from(self.maximum_percent)) / 100) as u32
+        u32::try_from(u64::from(desired) * u64::from(self.maximum_percent) / 100)
+            .unwrap_or(u32::MAX)
     }
 
     /// The fewest healthy tasks allowed.
     pub fn min_healthy(&self) -> u32 {
         let desired = self.effective_desired();
-        (u64::from(desired) * u64::from(self.minimum_healthy_percent)).div_ceil(100) as u32
+        u32::try_from((u64::from(desired) * u64::from(self.minimum_healthy_percent)).div_ceil(100))
+            .unwrap_or(u32::MAX)
     }
 
     fn effective_desired(&self) -> u32 {
