@@ -204,6 +204,8 @@ async fn rolling_update(min: u32, max: u32, desired: u32) {
         )
         .unwrap();
     assert_eq!(updated.deployments.len(), 2);
+    assert!(!updated.is_steady(), "a new deployment is not steady yet");
+    assert!(!h.describe(&web()).is_steady());
     let min_healthy = (desired * min).div_ceil(100) as usize;
     let max_tasks = (desired * max / 100) as usize;
     let mut peak = 0;

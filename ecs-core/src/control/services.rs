@@ -271,6 +271,8 @@ impl Ecs {
         {
             primary.desired_count = svc.desired_count;
         }
+        // Steady again only once the controller has seen the change through.
+        svc.steady = false;
         let out = svc.clone();
         entry.wake.notify_one();
         entry.changed.send_modify(|v| *v += 1);
@@ -305,6 +307,8 @@ impl Ecs {
         for d in &mut svc.deployments {
             d.desired_count = 0;
         }
+        // Steady again only once the controller has seen the change through.
+        svc.steady = false;
         let out = svc.clone();
         entry.wake.notify_one();
         entry.changed.send_modify(|v| *v += 1);
