@@ -120,7 +120,13 @@ async fn get(address: std::net::SocketAddr) -> std::io::Result<String> {
     Ok(body.trim().to_owned())
 }
 
-async fn wait(ecs: &Ecs, c: &ClusterName, s: &ServiceName, what: &str, f: impl Fn(&Service) -> bool) {
+async fn wait(
+    ecs: &Ecs,
+    c: &ClusterName,
+    s: &ServiceName,
+    what: &str,
+    f: impl Fn(&Service) -> bool,
+) {
     timeout(Duration::from_secs(180), ecs.wait_for_service(c, s, f))
         .await
         .unwrap_or_else(|_| panic!("{what}: {:#?}", ecs.describe_service(c, s)))
@@ -138,12 +144,23 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     let cluster: ClusterName = format!("lb-{}", std::process::id()).parse().unwrap();
     let service: ServiceName = "web".parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_instance(&cluster, "i-docker".parse().unwrap(), Arc::new(docker), BTreeMap::new())
-        .await
-        .unwrap();
+    ecs.register_instance(
+        &cluster,
+        "i-docker".parse().unwrap(),
+        Arc::new(docker),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
     let family = format!("lb-web-{}", std::process::id());
-    let v1 = ecs.register_task_definition(web(&family, 1)).unwrap().reference;
-    let v2 = ecs.register_task_definition(web(&family, 2)).unwrap().reference;
+    let v1 = ecs
+        .register_task_definition(web(&family, 1))
+        .unwrap()
+        .reference;
+    let v2 = ecs
+        .register_task_definition(web(&family, 2))
+        .unwrap()
+        .reference;
 
     let lb = Arc::new(
         TcpLoadBalancer::bind(
@@ -164,7 +181,9 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     ecs.create_service(
         CreateService::new(cluster.clone(), service.clone(), v1.clone(), 3)
             .with_load_balancer(LoadBalancer::target_group("web-tg", "web", 80))
-            .with_deployment_configuration(DeploymentConfiguration::default().with_percents(100, 200)),
+            .with_deployment_configuration(
+                DeploymentConfiguration::default().with_percents(100, 200),
+            ),
     )
     .unwrap();
     wait(&ecs, &cluster, &service, "steady on v1", |s| s.is_steady()).await;
@@ -179,13 +198,23 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     })
     .await
     .expect("traffic flows");
-    ecs.update_service(&cluster, &service, UpdateService::task_definition(v2.clone()))
-        .unwrap();
-    wait(&ecs, &cluster, &service, "steady on v2", |s| s.is_steady() && s.task_definition == v2).await;
+    ecs.update_service(
+        &cluster,
+        &service,
+        UpdateService::task_definition(v2.clone()),
+    )
+    .unwrap();
+    wait(&ecs, &cluster, &service, "steady on v2", |s| {
+        s.is_steady() && s.task_definition == v2
+    })
+    .await;
     let after_rollout = load.ok.load(Ordering::Relaxed);
     ecs.update_service(&cluster, &service, UpdateService::desired_count(1))
         .unwrap();
-    wait(&ecs, &cluster, &service, "scaled in to 1", |s| s.is_steady() && s.running_count == 1).await;
+    wait(&ecs, &cluster, &service, "scaled in to 1", |s| {
+        s.is_steady() && s.running_count == 1
+    })
+    .await;
     // A little more traffic on the last task.
     let floor = load.ok.load(Ordering::Relaxed) + 100;
     timeout(Duration::from_secs(30), async {
@@ -196,8 +225,14 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     .await
     .expect("traffic flows after the scale-in");
     let (ok, failed, answers) = load.finish().await;
-    println!("{ok} requests answered, {failed} failed; {} after the rollout; answers: {answers:?}", ok - after_rollout);
-    assert_eq!(failed, 0, "requests failed during the deployment or the scale-in");
+    println!(
+        "{ok} requests answered, {failed} failed; {} after the rollout; answers: {answers:?}",
+        ok - after_rollout
+    );
+    assert_eq!(
+        failed, 0,
+        "requests failed during the deployment or the scale-in"
+    );
     assert_eq!(lb.stats().failed, 0);
 
     // Every task of the service, of both revisions, answered.
@@ -210,11 +245,22 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
         .collect();
     for t in &tasks {
         let id = t.containers[0].runtime_id.clone().unwrap().0;
-        assert!(answered.contains(&id[..12]), "task {} ({}) got no traffic", t.task_id, t.task_definition);
+        assert!(
+            answered.contains(&id[..12]),
+            "task {} ({}) got no traffic",
+            t.task_id,
+            t.task_definition
+        );
     }
-    assert!(answers.keys().any(|a| a.starts_with("v1 ")) && answers.keys().any(|a| a.starts_with("v2 ")));
+    assert!(
+        answers.keys().any(|a| a.starts_with("v1 "))
+            && answers.keys().any(|a| a.starts_with("v2 "))
+    );
 
     ecs.delete_service(&cluster, &service, true).unwrap();
-    wait(&ecs, &cluster, &service, "INACTIVE", |s| s.status == ServiceStatus::Inactive).await;
+    wait(&ecs, &cluster, &service, "INACTIVE", |s| {
+        s.status == ServiceStatus::Inactive
+    })
+    .await;
     lb.shutdown();
 }
