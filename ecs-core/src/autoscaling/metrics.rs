@@ -52,8 +52,12 @@ pub(crate) struct EngineStats {
     /// The previous sample of each container of each service: CPU time and engine
     /// clock, ns.
     /// Container ids are only unique per engine, so the instance is part of the key.
-    previous: Mutex<HashMap<ServiceRef, HashMap<(InstanceId, ContainerId), (u64, u64)>>>,
+    previous: Mutex<HashMap<ServiceRef, Samples>>,
 }
+
+/// The last CPU sample of each container (CPU time, engine clock; ns), by instance and
+/// container.
+type Samples = HashMap<(InstanceId, ContainerId), (u64, u64)>;
 
 /// A task's containers to sample, and what it reserved.
 struct TaskSample {

@@ -99,7 +99,7 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
                 // Target tracking scales in only when every such policy agrees.
                 if let PolicyKind::TargetTracking(t) = &policy.kind
                     && !t.disable_scale_in
-                    && !wish.as_ref().is_some_and(|w| !w.scale_out)
+                    && wish.as_ref().is_none_or(|w| w.scale_out)
                 {
                     scale_in_vetoed = true;
                 }
