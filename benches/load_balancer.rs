@@ -196,6 +196,8 @@ async fn main() {
         "  balancer: {} accepted, {} forwarded, {} failed",
         stats.accepted, stats.forwarded, stats.failed
     );
+    assert_eq!(errors, 0, "requests failed");
+    assert_eq!(stats.failed, 0, "the balancer failed connections");
     lb.shutdown();
     ecs.stop_task(&cluster, &task.task_id, "bench done")
         .unwrap();

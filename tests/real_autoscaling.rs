@@ -65,7 +65,7 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     .expect("RUNNING")
     .unwrap();
     let mut events = ecs.subscribe();
-    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 2))
+    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 8))
         .unwrap();
     ecs.put_scaling_policy(
         &cluster,
@@ -82,14 +82,17 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     })
     .await
     .expect("a scale-out from Docker's stats");
-    assert_eq!((activity.from, activity.to), (1, 2), "{activity:?}");
+    // One CPU burnt against 512 units is about 200% (less when the 2 cores are busy):
+    // ceil(1 x 200 / 50) = 4; a units error would land far away.
+    assert_eq!(activity.from, 1, "{activity:?}");
+    assert!((3..=5).contains(&activity.to), "{activity:?}");
     assert!(activity.cause.contains("AlarmHigh-cpu50"), "{activity:?}");
     timeout(
         Duration::from_secs(60),
-        ecs.wait_for_service(&cluster, &web, |s| s.running_count == 2),
+        ecs.wait_for_service(&cluster, &web, |s| s.running_count == activity.to),
     )
     .await
-    .expect("2 RUNNING")
+    .expect("the new count RUNNING")
     .unwrap();
 
     // Clean up: nothing keeps burning.

@@ -260,7 +260,12 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
-        let options = StatsOptionsBuilder::new().stream(false).build();
+        // One sample, at once (without one-shot, the engine waits a second for a second
+        // sample): CPU use comes from two of these calls.
+        let options = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(true)
+            .build();
         let mut stream = self.docker.stats(&id.0, Some(options));
         let sample = stream
             .next()
@@ -275,7 +280,18 @@ impl ContainerRuntime for DockerRuntime {
             .unwrap_or(0);
         stats.sampled_at_ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let memory = sample.memory_stats.unwrap_or_default();
-        stats.memory_bytes = memory.usage.unwrap_or(0);
+        // As `docker stats` counts it: usage without the reclaimable page cache
+        // (`inactive_file` on cgroup v2, `total_inactive_file` on v1).
+        let cache = memory
+            .stats
+            .as_ref()
+            .and_then(|s| {
+                s.get("inactive_file")
+                    .or_else(|| s.get("total_inactive_file"))
+                    .copied()
+            })
+            .unwrap_or(0);
+        stats.memory_bytes = memory.usage.unwrap_or(0).saturating_sub(cache);
         stats.memory_limit_bytes = memory.limit.unwrap_or(0);
         Ok(stats)
     }

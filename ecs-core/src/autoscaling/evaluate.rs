@@ -42,6 +42,8 @@ pub(crate) struct PolicyState {
     /// Datapoints, oldest first.
     pub(crate) history: VecDeque<f64>,
     pub(crate) last_scale_out: Option<Instant>,
+    /// The count the last scale-out set: during its cooldown only a larger one goes.
+    pub(crate) last_scale_out_to: Option<u32>,
     pub(crate) last_scale_in: Option<Instant>,
 }
 
@@ -140,9 +142,13 @@ fn target_tracking(
     let high = state
         .last(config.scale_out_periods)
         .is_some_and(|mut v| v.all(|x| x > t.target_value));
-    if high && !in_cooldown(state.last_scale_out, t.scale_out_cooldown, now) {
+    if high {
         let desired = wanted(current).clamp(min, max);
-        if desired > current {
+        // In the scale-out cooldown, only a larger scale-out than the last one goes
+        // (Application Auto Scaling's rule).
+        let allowed = !in_cooldown(state.last_scale_out, t.scale_out_cooldown, now)
+            || state.last_scale_out_to.is_some_and(|to| desired > to);
+        if desired > current && allowed {
             return Some(Decision {
                 desired,
                 cause: format!(
@@ -346,6 +352,34 @@ mod tests {
             )
             .is_none()
         );
+        // In the scale-out cooldown, only a scale-out larger than the last one goes.
+        let mut s = state(&[100.0; 3]);
+        s.last_scale_out = Some(now);
+        s.last_scale_out_to = Some(8);
+        // Scaled down by hand to 4 meanwhile: 4 x 100 / 50 = 8, not larger than 8.
+        assert!(
+            evaluate(
+                &cpu(50.0),
+                &s,
+                "r",
+                4,
+                (1, 20),
+                &c,
+                now + Duration::from_secs(10)
+            )
+            .is_none()
+        );
+        let d = evaluate(
+            &cpu(50.0),
+            &s,
+            "r",
+            8,
+            (1, 20),
+            &c,
+            now + Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(d.desired, 16, "larger than 8: allowed");
         // A scale-out is not held back by a scale-in cooldown.
         let mut s = state(&[100.0; 3]);
         s.last_scale_in = Some(now);

@@ -44,7 +44,7 @@
 //! # }
 //! ```
 
-mod evaluate;
+pub(crate) mod evaluate;
 pub mod metrics;
 pub mod policy;
 pub(crate) mod scaler;

@@ -179,8 +179,16 @@ impl StepAdjustment {
         }
     }
 
-    fn contains(&self, breach: f64) -> bool {
-        self.lower_bound.is_none_or(|l| breach >= l) && self.upper_bound.is_none_or(|u| breach < u)
+    /// Application Auto Scaling's intervals: [lower, upper) above the threshold,
+    /// (lower, upper] below it.
+    fn contains(&self, breach: f64, below: bool) -> bool {
+        if below {
+            self.lower_bound.is_none_or(|l| breach > l)
+                && self.upper_bound.is_none_or(|u| breach <= u)
+        } else {
+            self.lower_bound.is_none_or(|l| breach >= l)
+                && self.upper_bound.is_none_or(|u| breach < u)
+        }
     }
 }
 
@@ -220,7 +228,11 @@ impl StepScaling {
 
     /// The step for a breach of `breach` (metric minus threshold).
     pub(crate) fn step_for(&self, breach: f64) -> Option<&StepAdjustment> {
-        self.steps.iter().find(|s| s.contains(breach))
+        let below = matches!(
+            self.alarm.comparison,
+            ComparisonOperator::LessThanThreshold | ComparisonOperator::LessThanOrEqualToThreshold
+        );
+        self.steps.iter().find(|s| s.contains(breach, below))
     }
 
     /// The count after applying `adjustment` to `current`.
@@ -319,12 +331,23 @@ impl ScalingPolicy {
                         .unwrap_or(f64::NEG_INFINITY)
                         .total_cmp(&b.lower_bound.unwrap_or(f64::NEG_INFINITY))
                 });
+                if s.steps
+                    .iter()
+                    .any(|st| st.lower_bound.is_none() && st.upper_bound.is_none())
+                {
+                    return Err(bad("a step needs a lower or an upper bound".into()));
+                }
                 for w in sorted.windows(2) {
                     let end = w[0].upper_bound.unwrap_or(f64::INFINITY);
                     let start = w[1].lower_bound.unwrap_or(f64::NEG_INFINITY);
                     if end > start {
                         return Err(bad(format!(
                             "step intervals overlap: one ends at {end}, the next starts at {start}"
+                        )));
+                    }
+                    if end < start {
+                        return Err(bad(format!(
+                            "step intervals leave a gap between {end} and {start}"
                         )));
                     }
                 }

@@ -21,6 +21,8 @@ pub(crate) async fn run(shared: Weak<Shared>) {
     let Some(period) = shared.upgrade().map(|s| s.config.autoscaling.period) else {
         return;
     };
+    // A zero period would spin (and tokio's interval refuses it).
+    let period = period.max(std::time::Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -108,25 +110,7 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
             if scale_in_vetoed {
                 wishes.retain(|w| w.scale_out);
             }
-            let decision = if current < min || current > max {
-                Some(Decision {
-                    desired: current.clamp(min, max),
-                    cause: format!(
-                        "the desired count {current} was outside the scalable target's capacity {min}-{max}"
-                    ),
-                    scale_out: current < min,
-                })
-            } else {
-                choose(wishes)
-            };
-            if let Some(d) = decision {
-                for (_, st) in &mut entry.policies {
-                    if d.scale_out {
-                        st.last_scale_out = Some(now);
-                    } else {
-                        st.last_scale_in = Some(now);
-                    }
-                }
+            if let Some(d) = choose(wishes) {
                 changes.push((key.clone(), current, d));
             }
         }
@@ -138,6 +122,33 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
     };
     for (key, from, d) in changes {
         let result = ecs.update_service(&key.0, &key.1, UpdateService::desired_count(d.desired));
+        // Cooldowns start with what was done, not with what failed.
+        if result.is_ok()
+            && let Some(e) = shared.state().scaling.get_mut(&key)
+        {
+            for (_, st) in &mut e.policies {
+                if d.scale_out {
+                    st.last_scale_out = Some(now);
+                    st.last_scale_out_to = Some(d.desired);
+                } else {
+                    st.last_scale_in = Some(now);
+                }
+            }
+        }
+        record(shared, &key, from, d, result);
+    }
+}
+
+/// Records a scaling activity and publishes it.
+pub(crate) fn record(
+    shared: &Arc<Shared>,
+    key: &ServiceKey,
+    from: u32,
+    d: Decision,
+    result: Result<crate::service::Service, crate::Error>,
+) {
+    {
+        let key = key.clone();
         let activity = ScalingActivity {
             activity_id: format!("{:032x}", fastrand::u128(..)),
             resource_id: ServiceRef::new(key.0.clone(), key.1.clone()).resource_id(),

@@ -35,7 +35,7 @@ impl Ecs {
             ));
         }
         let key = (cluster.clone(), service.clone());
-        {
+        let current = {
             let mut s = self.shared.state();
             let limits = s
                 .clusters
@@ -57,13 +57,38 @@ impl Ecs {
                 )));
             }
             s.scaling
-                .entry(key)
+                .entry(key.clone())
                 .and_modify(|e| e.target = target)
                 .or_insert_with(|| ScalingEntry {
                     target,
                     policies: Vec::new(),
                     activities: VecDeque::new(),
                 });
+            s.services.get(&key).map_or(0, |e| e.service.desired_count)
+        };
+        // As Application Auto Scaling does on registration (only then): a count outside
+        // the new bounds is brought inside.
+        let (min, max) = (target.min_capacity, target.max_capacity);
+        if current < min || current > max {
+            let desired = current.clamp(min, max);
+            let result = self.update_service(
+                cluster,
+                service,
+                crate::service::UpdateService::desired_count(desired),
+            );
+            scaler::record(
+                &self.shared,
+                &key,
+                current,
+                crate::autoscaling::evaluate::Decision {
+                    desired,
+                    cause: format!(
+                        "the scalable target was registered with capacity {min}-{max} while the desired count was {current}"
+                    ),
+                    scale_out: desired > current,
+                },
+                result,
+            );
         }
         if !self.shared.scaler_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(scaler::run(Arc::downgrade(&self.shared)));

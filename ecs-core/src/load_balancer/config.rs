@@ -270,6 +270,13 @@ impl TcpLoadBalancerConfig {
                 "connect timeout must be above zero".into(),
             ));
         }
+        // ELB's range: 0 to 3,600 seconds.
+        if self.deregistration_delay > Duration::from_secs(3600) {
+            return Err(Error::InvalidLoadBalancerConfig(format!(
+                "deregistration delay {:?} is above ELB's limit of 3600 s",
+                self.deregistration_delay
+            )));
+        }
         Ok(())
     }
 }

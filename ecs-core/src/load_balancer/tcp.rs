@@ -265,7 +265,10 @@ impl LoadBalancer for TcpLoadBalancer {
     /// have closed, or were cut when the deregistration delay passed. The draining goes
     /// on if the returned future is dropped.
     async fn deregister_targets(&self, targets: &[Target]) -> Result<(), Error> {
-        let deadline = Instant::now() + self.inner.config.deregistration_delay;
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(self.inner.config.deregistration_delay)
+            .unwrap_or(now + std::time::Duration::from_secs(3600));
         let drains: Vec<Drain> = {
             let mut pool = self.inner.pool();
             targets

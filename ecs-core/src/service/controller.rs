@@ -173,6 +173,11 @@ fn observe(
     let mut events = Vec::new();
     let mut guard = shared.state();
     let state = &mut *guard;
+    let links = state
+        .services
+        .get(key)
+        .map(|e| super::lb::links_of(state, &e.service))
+        .unwrap_or_default();
     let entry = state
         .services
         .get_mut(key)
@@ -196,7 +201,11 @@ fn observe(
         entry.tasks.remove(id);
         memory.running_since.remove(id);
         memory.lb.draining.remove(id);
-        memory.lb.registered.remove(id);
+        if let Some(targets) = memory.lb.registered.remove(id) {
+            // Stopped while still registered (it died between two load balancer
+            // syncs): out of the load balancers too.
+            super::lb::forget(links.clone(), targets);
+        }
         memory.lb.healthy.remove(id);
         memory.lb.unhealthy.remove(id);
         memory.healthy_since.remove(id);

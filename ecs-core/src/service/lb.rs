@@ -15,6 +15,7 @@ use crate::ids::TaskId;
 use crate::load_balancer::{LoadBalancer, Target, TargetState};
 use crate::runtime::HealthStatus;
 use crate::task::{StopCode, Task, TaskStatus};
+use crate::task_definition::TransportProtocol;
 
 /// The custom attribute giving the address an instance's published ports are reached
 /// on; `127.0.0.1` when absent (an engine on this machine).
@@ -22,6 +23,26 @@ pub const HOST_IP_ATTRIBUTE: &str = "host-ip";
 
 /// How often target health is polled while a target is not healthy yet.
 pub(crate) const HEALTH_POLL: Duration = Duration::from_secs(1);
+
+/// The longest a load balancer may take to register targets or report health: a
+/// balancer that hangs must not stall the service's controller.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Deregisters `targets` (one per link, in link order) from every link at once, in the
+/// background.
+pub(crate) fn forget(links: Vec<Link>, targets: Vec<Target>) {
+    tokio::spawn(deregister_all(links, targets));
+}
+
+/// Deregisters from every link concurrently: each drains on its own delay.
+async fn deregister_all(links: Vec<Link>, targets: Vec<Target>) {
+    let calls = links.iter().zip(&targets).map(|(link, target)| async move {
+        if let Err(e) = link.lb.deregister_targets(std::slice::from_ref(target)).await {
+            tracing::warn!(lb = %link.lb.name(), target = %target.id, error = %e, "deregistering a target");
+        }
+    });
+    futures::future::join_all(calls).await;
+}
 
 /// One of the service's load balancers, and the container port it sends traffic to.
 #[derive(Clone)]
@@ -51,7 +72,7 @@ fn target_of(task: &Task, link: &Link, host: IpAddr) -> Option<Target> {
         .container(&link.container)?
         .network_bindings
         .iter()
-        .find(|b| b.container_port == link.port)?
+        .find(|b| b.container_port == link.port && b.protocol == TransportProtocol::Tcp)?
         .host_port;
     Some(Target::new(
         task.task_id.to_string(),
@@ -137,50 +158,56 @@ pub(crate) async fn sync(
         memory.registered.remove(&id);
         memory.healthy.remove(&id);
         memory.unhealthy.remove(&id);
-        let links = links.clone();
-        tokio::spawn(async move {
-            for (link, target) in links.iter().zip(&targets) {
-                if let Err(e) = link
-                    .lb
-                    .deregister_targets(std::slice::from_ref(target))
-                    .await
-                {
-                    tracing::warn!(target = %target.id, error = %e, "deregistering a stopped task");
-                }
-            }
-        });
+        forget(links.clone(), targets);
     }
 
-    // New ones in.
-    for (i, link) in links.iter().enumerate() {
-        let new: Vec<Target> = wanted
-            .iter()
-            .filter(|(id, _)| !memory.registered.contains_key(*id))
-            .filter_map(|(_, t)| t.get(i).cloned())
-            .collect();
-        if new.is_empty() {
-            continue;
+    // New ones in, in every link or none: a failure undoes the links that took them,
+    // and the next pass tries again.
+    let new: Vec<(TaskId, Vec<Target>)> = wanted
+        .into_iter()
+        .filter(|(id, _)| !memory.registered.contains_key(id))
+        .collect();
+    if !new.is_empty() {
+        for (i, link) in links.iter().enumerate() {
+            let targets: Vec<Target> = new.iter().filter_map(|(_, t)| t.get(i).cloned()).collect();
+            let failure = match tokio::time::timeout(
+                CALL_TIMEOUT,
+                link.lb.register_targets(&targets),
+            )
+            .await
+            {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {CALL_TIMEOUT:?}")),
+            };
+            if let Some(why) = failure {
+                tracing::warn!(lb = %link.lb.name(), error = %why, "registering targets");
+                for (_, t) in &new {
+                    forget(links[..=i].to_vec(), t[..=i].to_vec());
+                }
+                return true;
+            }
         }
-        if let Err(e) = link.lb.register_targets(&new).await {
-            tracing::warn!(lb = %link.lb.name(), error = %e, "registering targets");
-            return true;
-        }
-    }
-    for (id, t) in wanted {
-        memory.registered.entry(id).or_insert(t);
+        memory.registered.extend(new);
     }
 
     // Health, as the load balancers see it.
     let mut states: Vec<HashMap<String, TargetState>> = Vec::new();
     for link in &links {
-        match link.lb.target_health().await {
-            Ok(h) => states.push(
+        match tokio::time::timeout(CALL_TIMEOUT, link.lb.target_health()).await {
+            Ok(Ok(h)) => states.push(
                 h.into_iter()
                     .map(|t| (t.target.id.clone(), t.state))
                     .collect(),
             ),
-            Err(e) => {
-                tracing::warn!(lb = %link.lb.name(), error = %e, "reading target health");
+            failed => {
+                let why = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => format!("no answer within {CALL_TIMEOUT:?}"),
+                };
+                tracing::warn!(lb = %link.lb.name(), error = %why, "reading target health");
+                // Unknown health is not healthy: nothing is stopped on its account.
+                memory.healthy.clear();
                 return true;
             }
         }
@@ -233,15 +260,7 @@ pub(crate) fn drain_then_stop(
     wake: Arc<Notify>,
 ) {
     tokio::spawn(async move {
-        for (link, target) in links.iter().zip(&targets) {
-            if let Err(e) = link
-                .lb
-                .deregister_targets(std::slice::from_ref(target))
-                .await
-            {
-                tracing::warn!(target = %target.id, error = %e, "draining a task");
-            }
-        }
+        deregister_all(links, targets).await;
         if let Some(shared) = shared.upgrade() {
             let ecs = Ecs { shared };
             // A task that finished meanwhile needs no stop.
