@@ -193,7 +193,9 @@ async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
     let c = victim.containers[0].runtime_id.clone().unwrap();
     h.runtime(&victim.container_instance).kill(&c, 1).unwrap();
     wait_until("victim STOPPED", Duration::from_secs(60), || {
-        h.ecs.describe_tasks(&cluster(), &[victim.task_id.clone()])[0].last_status
+        h.ecs
+            .describe_tasks(&cluster(), std::slice::from_ref(&victim.task_id))[0]
+            .last_status
             == TaskStatus::Stopped
     })
     .await;
@@ -431,7 +433,7 @@ async fn a_partly_registered_task_is_deregistered_when_it_crashes() {
         victim = h
             .live_tasks(&web())
             .into_iter()
-            .find(|t| a.state_of(&t.task_id.to_string()).is_some());
+            .find(|t| a.state_of(t.task_id.as_ref()).is_some());
         victim.is_some()
     })
     .await;
