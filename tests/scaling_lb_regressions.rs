@@ -442,7 +442,7 @@ async fn a_partly_registered_task_is_deregistered_when_it_crashes() {
     h.runtime(&victim.container_instance).kill(&c, 1).unwrap();
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(
-        a.state_of(&victim.task_id.to_string()),
+        a.state_of(victim.task_id.as_ref()),
         None,
         "the crashed task is still a target of a"
     );
