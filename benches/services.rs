@@ -115,13 +115,15 @@ impl Sim {
             daemon_instances: None,
         });
         self.planning += planning.elapsed();
-        // Stops: in this simulation a stopped task is gone at once.
+        // Stops: in this simulation a stopped task is gone at once, except on a lost
+        // instance, where it cannot be stopped and keeps its resources.
         for (id, _) in &decision.stop {
             let service = &mut self.services[s];
             if let Some(at) = service.tasks.iter().position(|t| t.id == *id) {
                 let t = service.tasks.swap_remove(at);
-                // A lost instance's tasks held nothing any more.
-                let _ = self.cluster.release(t.allocation);
+                if !self.lost.contains_key(&t.instance) {
+                    self.cluster.release(t.allocation).unwrap();
+                }
                 self.stopped += 1;
             }
         }
@@ -175,8 +177,9 @@ impl Sim {
             .count();
         let start = Instant::now();
         for id in &ids[..n] {
-            // Deregistered as lost: its capacity leaves the cluster.
-            self.cluster.deregister_instance(id, true).unwrap();
+            // Lost as the controllers see it: the agent is disconnected (no placement
+            // there), and its tasks, unreachable, keep holding what they held.
+            self.cluster.set_agent_connected(id, false).unwrap();
             self.lost.insert(id.clone(), ());
         }
         self.reconcile_all();
