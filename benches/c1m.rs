@@ -45,7 +45,7 @@ fn service(i: usize) -> PlacementRequest {
     )
     .with_strategy(Strategy::spread_zones())
     .with_strategy(Strategy::Binpack(BinpackField::Memory));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         r = r.with_constraint(Constraint::member_of(EXPRESSIONS[(i / 2) % 3]).unwrap());
     }
     if i % 10 == 1 {

@@ -66,7 +66,7 @@ fn scale(number: &str, factor: u64, what: &str) -> Result<u32, String> {
         .map_err(|_| format!("{number:?} is not a number"))?;
     let divisor = 10u64.pow(fraction.len() as u32);
     let scaled = mantissa * factor;
-    if scaled % divisor != 0 {
+    if !scaled.is_multiple_of(divisor) {
         return Err(format!(
             "{number} does not come to a whole number of {what}"
         ));
