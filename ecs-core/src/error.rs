@@ -183,6 +183,77 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A store's write whose expected version did not hold: another writer got there
+    /// first, or the caller's view is stale. Nothing of its transaction was applied.
+    #[error("store conflict on {kind} {key:?}: expected {}, found {}", version(*.expected), version(*.found))]
+    StoreConflict {
+        /// The record's kind.
+        kind: crate::store::Kind,
+        /// The record's key.
+        key: String,
+        /// The version the write expected (`None`: that the record did not exist).
+        expected: Option<u64>,
+        /// The version found (`None`: no such record).
+        found: Option<u64>,
+    },
+    /// The file is not a store at all: another program's file, an empty file, a redb
+    /// database without the store's metadata. It was left as it was.
+    #[error("{} is not an ecs store (it holds {found}); it was left as it is", path.display())]
+    StoreForeign {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it seems to hold instead.
+        found: String,
+    },
+    /// The file is a store, or the start of one, that cannot be read: truncated,
+    /// damaged. It was left as it was.
+    #[error("store {} is damaged: {reason}; it was left as it is", path.display())]
+    StoreCorrupt {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A store of a schema this build cannot read: written by a newer version, or older
+    /// than any migration this build has. It was left as it was.
+    #[error("store {}: {}; it was left as it is", path.display(), schema(*.found, *.supported))]
+    StoreVersion {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The schema version the file holds.
+        found: u32,
+        /// The schema version this build reads and writes.
+        supported: u32,
+    },
+    /// The store is open in another process, or elsewhere in this one.
+    #[error("store {} is already open (by another process, or elsewhere in this one)", path.display())]
+    StoreInUse {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// A store failed: I/O, a write it could not make, a failure injected by a test.
+    #[error("store{}: {reason}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Store {
+        /// The file, for stores on disk.
+        path: Option<std::path::PathBuf>,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn version(v: Option<u64>) -> String {
+    match v {
+        Some(v) => format!("version {v}"),
+        None => "no record".to_string(),
+    }
+}
+
+fn schema(found: u32, supported: u32) -> String {
+    if found > supported {
+        format!("written by a newer version: schema {found}, this build reads up to {supported}")
+    } else {
+        format!("schema {found} is older than any this build can migrate to {supported}")
+    }
 }
 
 fn position(line: Option<usize>, column: Option<usize>) -> String {

@@ -10,7 +10,9 @@
 //! - [`control`] and [`task`]: the control plane ([`Ecs`]) and the task lifecycle its
 //!   agents drive;
 //! - [`load_balancer`]: the trait a load balancer implements, and a built-in TCP one
-//!   with ELB's health checks and draining.
+//!   with ELB's health checks and draining;
+//! - [`store`]: the versioned, transactional store the control plane's state lives in,
+//!   in memory or in one crash-safe file.
 //!
 //! It never names an engine: the Docker and Podman backends are crates of their own.
 //!
@@ -71,6 +73,7 @@ pub mod placement;
 mod registry;
 pub mod runtime;
 pub mod service;
+pub mod store;
 pub mod task;
 pub mod task_definition;
 

@@ -1,0 +1,64 @@
+//! Durable state: the [`Store`] trait the control plane keeps its state in, and two
+//! stores, [`MemoryStore`] (tests) and [`FileStore`] (one crash-safe file on disk).
+//!
+//! A store holds [`Record`]s: bytes (JSON in practice) under a key, in a keyspace per
+//! [`Kind`] (task definitions, services, instances, tasks, scaling, clusters), each with
+//! a version: 1 when created, one more on every write. Every [`Write`] says which
+//! version it expects to find, and [`Store::commit`] applies a list of them in one
+//! transaction, all or none: a stale expectation fails the whole commit with
+//! [`Error::StoreConflict`](crate::Error::StoreConflict), so two writers cannot
+//! silently overwrite each other. [`StoreExt`] adds single-write helpers to every store.
+//!
+//! ```
+//! use ecs_core::store::{Kind, MemoryStore, Store, StoreExt, Write};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ecs_core::Error> {
+//! let store = MemoryStore::new();
+//! store.create(Kind::Service, "default/web", br#"{"desiredCount":1}"#.to_vec()).await?;
+//! let versions = store
+//!     .commit(vec![
+//!         Write::create(Kind::Task, "default/t-1", r#"{"desiredStatus":"RUNNING"}"#),
+//!         Write::replace(Kind::Service, "default/web", 1, r#"{"desiredCount":2}"#),
+//!     ])
+//!     .await?;
+//! assert_eq!(versions, [1, 2]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # On etcd
+//!
+//! The trait is shaped so that a store on etcd, shared by several controllers of which
+//! one leads, implements it unchanged. A record is the key `<prefix>/<kind>/<key>`.
+//! [`Store::commit`] is one etcd `Txn`: its compares are the writes' expectations, its
+//! success branch their puts and deletes, so a failed `Txn` applies nothing (its failure
+//! branch reads the keys, to report the first conflict). Versions map to etcd's per-key
+//! revision counters: a create compares `create_revision(key) == 0`, a replace or
+//! delete `version(key) == expected`, etcd's `version` being 1 on creation, +1 on each
+//! put and reset by a delete, exactly [`Record::version`]. (A store comparing
+//! `mod_revision`, the cluster-wide revision of the key's last write, instead would
+//! keep each record's revision beside its version; `mod_revision` is also where a
+//! follower's watch resumes.) [`Store::load`] is one range read of the kind's prefix,
+//! in key order. One leader: each controller campaigns with etcd's election API on a
+//! lease it keeps alive; only the leader writes, and every `Txn` it sends also compares
+//! its election key's `create_revision` with the one it won with, so that a leader
+//! whose lease expired cannot write over its successor. The others wait on the
+//! election; the one that wins next recovers as after a restart, by loading every kind.
+//!
+//! # Conformance
+//!
+//! Every store passes the same checks (`conformance`, with the `conformance` feature):
+//! a new one runs `ecs_core::store::conformance::run` against a fresh store in its tests.
+
+mod api;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod kind;
+mod memory;
+mod record;
+
+pub use api::{Store, StoreExt};
+pub use kind::Kind;
+pub use memory::MemoryStore;
+pub use record::{Record, Write};
