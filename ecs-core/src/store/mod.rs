@@ -10,11 +10,16 @@
 //! silently overwrite each other. [`StoreExt`] adds single-write helpers to every store.
 //!
 //! ```
-//! use ecs_core::store::{Kind, MemoryStore, Store, StoreExt, Write};
+//! use ecs_core::store::{FileStore, Kind, Store, StoreExt, Write};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ecs_core::Error> {
-//! let store = MemoryStore::new();
+//! # let dir = std::env::temp_dir().join(format!("ecs-store-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("state.ecs");
+//! let store = FileStore::open(&path)?;
+//!
+//! // A task and its service's new desired count, in one transaction.
 //! store.create(Kind::Service, "default/web", br#"{"desiredCount":1}"#.to_vec()).await?;
 //! let versions = store
 //!     .commit(vec![
@@ -23,6 +28,24 @@
 //!     ])
 //!     .await?;
 //! assert_eq!(versions, [1, 2]);
+//!
+//! // A writer holding an old version loses, and changes nothing.
+//! let stale = store
+//!     .commit(vec![
+//!         Write::create(Kind::Task, "default/t-2", "{}"),
+//!         Write::replace(Kind::Service, "default/web", 1, r#"{"desiredCount":0}"#),
+//!     ])
+//!     .await;
+//! assert!(matches!(stale, Err(ecs_core::Error::StoreConflict { found: Some(2), .. })));
+//! assert!(store.get(Kind::Task, "default/t-2").await?.is_none());
+//!
+//! // Reopened (after a restart, or a crash), it holds every commit that returned.
+//! drop(store);
+//! let store = FileStore::open(&path)?;
+//! let tasks = store.load(Kind::Task).await?;
+//! assert_eq!((tasks.len(), tasks[0].key.as_str()), (1, "default/t-1"));
+//! # drop(store);
+//! # std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok(())
 //! # }
 //! ```
@@ -54,11 +77,13 @@
 mod api;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod file;
 mod kind;
 mod memory;
 mod record;
 
 pub use api::{Store, StoreExt};
+pub use file::FileStore;
 pub use kind::Kind;
 pub use memory::MemoryStore;
 pub use record::{Record, Write};
