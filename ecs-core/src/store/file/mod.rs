@@ -30,6 +30,8 @@
 //! opened for writing. A new store is written beside its path and linked into place, so
 //! a crash while creating one never leaves a file that later opens refuse.
 
+#[cfg(test)]
+mod crash_tests;
 mod open;
 mod schema;
 mod scratch;
