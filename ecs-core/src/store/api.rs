@@ -26,8 +26,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Writes apply in order, and each sees the ones before it: a create then a replace
     /// of the same key expecting version 1 is valid. An empty list commits nothing and
     /// succeeds. When `commit` returns `Ok`, the writes are durable as far as the store
-    /// promises (on disk for [`FileStore`](super::FileStore)); when it returns another
-    /// error, none of them were applied.
+    /// promises (synced to disk for [`FileStore`](super::FileStore)). A conflict
+    /// applied nothing. After another error the outcome may be unknown (a failed sync to
+    /// disk; for a store over the network, a lost connection): read the records again
+    /// before acting on them.
     async fn commit(&self, writes: Vec<Write>) -> Result<Vec<u64>, Error>;
 }
 

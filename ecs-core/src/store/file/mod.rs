@@ -184,7 +184,8 @@ impl Store for FileStore {
                     Ok(versions)
                 }
                 Err(e) => {
-                    txn.abort().at(&s.path)?;
+                    // Dropped unaborted, it aborts all the same: the conflict is the news.
+                    let _ = txn.abort();
                     Err(e)
                 }
             }
