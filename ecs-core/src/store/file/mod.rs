@@ -1,34 +1,5 @@
-//! [`FileStore`]: the crash-safe store on disk, one redb database file.
-//!
-//! # Why redb
-//!
-//! [redb](https://www.redb.org) is an embedded ACID key-value store in pure Rust (no C
-//! library to build or link, no `unsafe` in our code to call it): copy-on-write B-trees,
-//! a commit that is durable when it returns (checksummed pages and an `fsync`; a crash
-//! leaves the last committed transaction), one writer at a time with readers beside it,
-//! and locks that refuse a second process on the same file. The store needs only that:
-//! a table per [`Kind`], transactions over several tables, and a meta table. SQLite
-//! (through rusqlite with `bundled`) would do as well, at the cost of a C build and SQL
-//! for what are only gets and puts. redb is pinned exactly, since its file format is the
-//! store's: an upgrade is tested on files the pinned version wrote.
-//!
-//! # The file
-//!
-//! A table `meta` holds `format` (`"ecs-store"`), `schema_version` (1) and
-//! `created_by`; a table per kind, named by [`Kind::as_str`], maps each key to its
-//! version and value. A newer layout bumps the schema version, and adds a migration
-//! from the one before, which [`FileStore::open`] runs in one transaction.
-//!
-//! # Bad files
-//!
-//! [`FileStore::open`] writes nothing to a file before it knows the file is a store this
-//! build reads: it looks at its first bytes (another program's file is
-//! [`Error::StoreForeign`]), then has redb open it, check every page and repair it if a
-//! crash left it so, with every write kept in memory (a damaged or truncated file is
-//! [`Error::StoreCorrupt`]), then reads its meta table (none, or another format's:
-//! [`Error::StoreForeign`]; a newer schema: [`Error::StoreVersion`]). Only then is it
-//! opened for writing. A new store is written beside its path and linked into place, so
-//! a crash while creating one never leaves a file that later opens refuse.
+//! [`FileStore`]: the crash-safe store on disk, one redb database file
+//! (what it is, why redb, how bad files are refused: on the type).
 
 #[cfg(test)]
 mod crash_tests;
@@ -56,6 +27,36 @@ use crate::Error;
 /// future is dropped before it completes may still be applied. The file is locked
 /// while open: a second [`FileStore::open`] of it, in this process or another, is
 /// [`Error::StoreInUse`]; it is closed when the last clone is dropped.
+///
+/// # Why redb
+///
+/// [redb](https://www.redb.org) is an embedded ACID key-value store in pure Rust (no C
+/// library to build or link, no `unsafe` in our code to call it): copy-on-write B-trees,
+/// a commit that is durable when it returns (checksummed pages and an `fsync`; a crash
+/// leaves the last committed transaction), one writer at a time with readers beside it,
+/// and locks that refuse a second process on the same file. The store needs only that:
+/// a table per [`Kind`], transactions over several tables, and a meta table. SQLite
+/// (through rusqlite with `bundled`) would do as well, at the cost of a C build and SQL
+/// for what are only gets and puts. redb is pinned exactly, since its file format is the
+/// store's: an upgrade is tested on files the pinned version wrote.
+///
+/// # The file
+///
+/// A table `meta` holds `format` (`"ecs-store"`), `schema_version` (1) and
+/// `created_by`; a table per kind, named by [`Kind::as_str`], maps each key to its
+/// version and value. A newer layout bumps the schema version, and adds a migration
+/// from the one before, which [`FileStore::open`] runs in one transaction.
+///
+/// # Bad files
+///
+/// [`FileStore::open`] writes nothing to a file before it knows the file is a store this
+/// build reads: it looks at its first bytes (another program's file is
+/// [`Error::StoreForeign`]), then has redb open it, check every page and repair it if a
+/// crash left it so, with every write kept in memory (a damaged or truncated file is
+/// [`Error::StoreCorrupt`]), then reads its meta table (none, or another format's:
+/// [`Error::StoreForeign`]; a newer schema: [`Error::StoreVersion`]). Only then is it
+/// opened for writing. A new store is written beside its path and linked into place, so
+/// a crash while creating one never leaves a file that later opens refuse.
 #[derive(Clone)]
 pub struct FileStore {
     shared: Arc<Shared>,
