@@ -1,7 +1,7 @@
 //! Crash durability: a child process commits in a loop and is killed with SIGKILL at a
 //! random moment (while creating the store, opening or repairing it, or committing);
 //! the store must then open, hold every commit the child reported done, and no part of
-//! a commit without the rest. Dozens of rounds on the same file.
+//! a commit without the rest. Sixty rounds on the same file.
 //!
 //! The child is this test binary, run again on the ignored test [`child`]. A process
 //! kill leaves the kernel's page cache intact, so this exercises redb's commit and
@@ -13,15 +13,19 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::FileStore;
 use crate::store::{Kind, Store, Write};
 
 const CHILD_ENV: &str = "ECS_STORE_CRASH_CHILD";
-const ROUNDS: usize = 40;
-/// The longest a child runs before it is killed.
-const MAX_LIFE: Duration = Duration::from_millis(300);
+const ROUNDS: usize = 60;
+/// The longest a child runs before it is killed, from its start (about the time it
+/// takes to open the store)...
+const MAX_START: Duration = Duration::from_millis(40);
+/// ... or from its opening the store.
+const MAX_COMMITTING: Duration = Duration::from_millis(150);
 
 fn key(n: u64) -> String {
     format!("task-{n:08}")
@@ -102,9 +106,19 @@ async fn check(store: &FileStore) -> u64 {
     c
 }
 
-/// Runs the child for up to `life`, kills it, and returns the last commit it reported
-/// done, and whether it had opened the store.
-fn run_child(exe: &Path, store: &Path, life: Duration) -> (Option<u64>, bool) {
+/// When a child is killed.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// This long after it was started: while it starts, opens (repairs) the store, or
+    /// commits.
+    AfterStart(Duration),
+    /// This long after it said it had opened the store: while it commits.
+    AfterOpen(Duration),
+}
+
+/// Runs the child, kills it, and returns the last commit it reported done, and whether
+/// it had opened the store.
+fn run_child(exe: &Path, store: &Path, kill: Kill) -> (Option<u64>, bool) {
     let mut child = Command::new(exe)
         .args([
             "--exact",
@@ -122,6 +136,7 @@ fn run_child(exe: &Path, store: &Path, life: Duration) -> (Option<u64>, bool) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
+    let (opened_tx, opened_rx) = mpsc::channel();
     let lines = std::thread::spawn(move || {
         let mut lines = Vec::new();
         let mut reader = BufReader::new(stdout);
@@ -129,6 +144,9 @@ fn run_child(exe: &Path, store: &Path, life: Duration) -> (Option<u64>, bool) {
         // Only whole lines count: a line cut by the kill was not reported.
         while reader.read_line(&mut line).unwrap_or(0) > 0 {
             if line.ends_with('\n') {
+                if line == "opened\n" {
+                    let _ = opened_tx.send(());
+                }
                 lines.push(line.trim_end().to_string());
             }
             line.clear();
@@ -140,7 +158,14 @@ fn run_child(exe: &Path, store: &Path, life: Duration) -> (Option<u64>, bool) {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    std::thread::sleep(life);
+    match kill {
+        Kill::AfterStart(after) => std::thread::sleep(after),
+        Kill::AfterOpen(after) => {
+            // If it never opens, it is killed all the same, and the checks say why.
+            let _ = opened_rx.recv_timeout(Duration::from_secs(60));
+            std::thread::sleep(after);
+        }
+    }
     // SIGKILL on Unix.
     child.kill().unwrap();
     let status = child.wait().unwrap();
@@ -177,8 +202,20 @@ fn commits_survive_sigkill() {
 
     let (mut held, mut opened_rounds, mut committing_rounds, mut in_flight) = (0, 0, 0, 0);
     for round in 0..ROUNDS {
-        let life = Duration::from_micros(rng.u64(0..MAX_LIFE.as_micros() as u64));
-        let (reported, opened) = run_child(&exe, &path, life);
+        // One round in four from the start, the others once the store is open.
+        let from_start = rng.u8(0..4) == 0;
+        let max = if from_start {
+            MAX_START
+        } else {
+            MAX_COMMITTING
+        };
+        let after = Duration::from_micros(rng.u64(0..max.as_micros() as u64));
+        let kill = if from_start {
+            Kill::AfterStart(after)
+        } else {
+            Kill::AfterOpen(after)
+        };
+        let (reported, opened) = run_child(&exe, &path, kill);
         if !path.exists() {
             // Killed while creating the store: nothing committed, nothing there.
             assert_eq!((held, reported), (0, None), "round {round} (seed {seed})");
@@ -207,7 +244,7 @@ fn commits_survive_sigkill() {
          {held} commits held"
     );
     assert!(
-        committing_rounds >= ROUNDS / 4,
+        committing_rounds >= ROUNDS / 2,
         "too few rounds reached their commits to show anything ({committing_rounds})"
     );
 }
