@@ -56,11 +56,18 @@ impl Transport {
     }
 
     pub fn make_uri(&self, ep: &str) -> Result<hyper::Uri> {
+        // PATCHED (see PATCHED.md): a `Url` of a special scheme (`https`) always ends in
+        // `/`, and `ep` starts with one: without the trim the request path starts with
+        // `//`, which libpod answers with a 301.
         match self {
-            Transport::Tcp { host, .. } => format!("{host}{ep}").parse().map_err(Error::InvalidUri),
+            Transport::Tcp { host, .. } => format!("{}{ep}", host.as_str().trim_end_matches('/'))
+                .parse()
+                .map_err(Error::InvalidUri),
             #[cfg(feature = "tls")]
             Transport::EncryptedTcp { host, .. } => {
-                format!("{host}{ep}").parse().map_err(Error::InvalidUri)
+                format!("{}{ep}", host.as_str().trim_end_matches('/'))
+                    .parse()
+                    .map_err(Error::InvalidUri)
             }
             #[cfg(unix)]
             Transport::Unix { path, .. } => Ok(DomainUri::new(path, ep).into()),
