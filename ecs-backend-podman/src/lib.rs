@@ -93,7 +93,7 @@ impl PodmanRuntime {
     /// subjectAltName). Nothing is sent until the first call.
     ///
     /// Podman 4.3's service has no TLS of its own: this is for an engine behind a TLS
-    /// terminator (`scripts/engines` puts socat in front of a TCP service).
+    /// terminator (`scripts/engines` puts stunnel in front of a TCP service).
     pub fn connect_tls(address: &str, cert_dir: &Path) -> Result<Self, RuntimeError> {
         let authority = match Endpoint::parse(address)? {
             Endpoint::Tcp(authority) | Endpoint::Tls(authority) => authority,

@@ -52,13 +52,14 @@ async fn podman_over_plain_tcp_runs_containers_and_reports_events() {
     conformance::events_report_start_and_die(&f).await;
 }
 
-/// A certificate directory with `cert.pem`/`key.pem` from `from` and the CA `ca`.
-fn cert_dir(name: &str, from: &Path, ca: &Path) -> PathBuf {
+/// A certificate directory of its own: the client certificate and key `cert`/`key` and the
+/// CA `ca`, all from `certs`.
+fn cert_dir(name: &str, certs: &Path, cert: &str, key: &str, ca: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ecs-podman-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(from.join("cert.pem"), dir.join("cert.pem")).unwrap();
-    std::fs::copy(from.join("key.pem"), dir.join("key.pem")).unwrap();
-    std::fs::copy(ca, dir.join("ca.pem")).unwrap();
+    for (from, to) in [(cert, "cert.pem"), (key, "key.pem"), (ca, "ca.pem")] {
+        std::fs::copy(certs.join(from), dir.join(to)).unwrap();
+    }
     dir
 }
 
@@ -70,16 +71,34 @@ fn unavailable(answer: Result<impl std::fmt::Debug, RuntimeError>) -> String {
 }
 
 #[tokio::test]
-async fn a_server_certificate_of_another_ca_is_refused_by_name() {
+async fn a_server_certificate_of_another_ca_is_refused_with_the_reason() {
     let (host, certs) = tls_endpoint();
-    // Trust only some other CA: the client certificate is fine, the server's is not. The
-    // server certificate itself serves as that CA (self-issued, but not a CA of anything).
-    let dir = cert_dir("wrong-ca", &certs, &certs.join("cert.pem"));
+    // Trust only some other CA (the client certificate stands in for one): the engine's
+    // certificate does not verify.
+    let dir = cert_dir("wrong-ca", &certs, "cert.pem", "key.pem", "cert.pem");
     let runtime = PodmanRuntime::connect_tls(&host, &dir).unwrap();
     let message = unavailable(runtime.describe_host().await);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(message.contains(&host), "{message}");
     assert!(message.contains("certificate verify failed"), "{message}");
+}
+
+#[tokio::test]
+async fn the_engine_refuses_a_client_certificate_that_is_not_for_clients() {
+    let (host, certs) = tls_endpoint();
+    // The right CA, but the server's own certificate as the client's: it is for server
+    // authentication only, and the terminator refuses it.
+    let dir = cert_dir(
+        "server-as-client",
+        &certs,
+        "server-cert.pem",
+        "server-key.pem",
+        "ca.pem",
+    );
+    let runtime = PodmanRuntime::connect_tls(&host, &dir).unwrap();
+    let message = unavailable(runtime.describe_host().await);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(message.contains(&host), "{message}");
 }
 
 #[tokio::test]
