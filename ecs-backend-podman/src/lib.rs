@@ -468,14 +468,7 @@ impl ContainerRuntime for PodmanRuntime {
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
         self.podman.ping().await.map_err(|e| self.error(e))?;
-        let since = ecs_core::runtime::since_now();
-        let opts = EventsOpts::builder()
-            .since(since)
-            .stream(true)
-            .filters([("type".to_owned(), vec!["container".to_owned()])])
-            .build();
-        let podman = self.podman.clone();
-        let engine = async_stream(podman, opts);
+        let engine = async_stream(self.podman.clone(), ecs_core::runtime::since_now());
         let health = ecs_core::runtime::broadcast_events(self.health_events.subscribe());
         // The merged stream ends when the engine's does (the health feed never ends by
         // itself), so the agent notices an engine that went away.
@@ -544,32 +537,47 @@ impl Endpoint {
     }
 }
 
-/// libpod's event stream as container events. It borrows the client, so it owns one.
-fn async_stream(podman: Podman, opts: EventsOpts) -> BoxStream<'static, ContainerEvent> {
+/// libpod's event stream as container events, from `since` on. It borrows the client, so
+/// it owns one.
+///
+/// libpod 4.3 ends every streaming reader of its events log when it rotates the log
+/// (`events_logfile_max_size`, 1 MiB by default: a few hundred container starts), so a
+/// busy engine ends the stream every minute or so. Rather than report a disconnection and
+/// lose the events until the agent reopens it, the stream is reopened at once from just
+/// before the last event delivered, skipping what was already delivered; it ends only when
+/// the engine no longer answers.
+fn async_stream(podman: Podman, since: String) -> BoxStream<'static, ContainerEvent> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut events = podman.events(&opts);
-        while let Some(Ok(e)) = events.next().await {
-            let id = ContainerId(e.actor.id.clone());
-            let kind = match e.action.as_str() {
-                "start" => ContainerEventKind::Start,
-                "died" => {
-                    let attr = |k: &str| e.actor.attributes.get(k).and_then(|c| c.parse().ok());
-                    let code = match attr("containerExitCode").or_else(|| attr("exitCode")) {
-                        Some(code) => code,
-                        // Not in the event: ask.
-                        None => match podman.containers().get(&id.0).inspect().await {
-                            Ok(r) => r.state.and_then(|s| s.exit_code).unwrap_or(0),
-                            Err(_) => 0,
-                        },
-                    };
-                    ContainerEventKind::Die { exit_code: code }
+        let mut seen = Delivered::default();
+        loop {
+            let opened = Instant::now();
+            let opts = EventsOpts::builder()
+                .since(seen.since().unwrap_or_else(|| since.clone()))
+                .stream(true)
+                .filters([("type".to_owned(), vec!["container".to_owned()])])
+                .build();
+            let mut events = podman.events(&opts);
+            while let Some(Ok(e)) = events.next().await {
+                let nanos = e.time_nano.timestamp_nanos_opt().unwrap_or(0);
+                if !seen.first_time(nanos, &e.actor.id, &e.action) {
+                    continue;
                 }
-                "oom" => ContainerEventKind::Oom,
-                _ => continue,
-            };
-            if tx.send(ContainerEvent { id, kind }).is_err() {
+                let Some(event) = container_event(&podman, e).await else {
+                    continue;
+                };
+                if tx.send(event).is_err() {
+                    return;
+                }
+            }
+            if tx.is_closed() || podman.ping().await.is_err() {
                 return;
+            }
+            // Ended by the engine, which still answers: reopen (not in a tight loop, in
+            // case it ends streams at once for some other reason).
+            tracing::debug!("libpod ended its event stream (a log rotation); reopening it");
+            if opened.elapsed() < Duration::from_secs(1) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     });
@@ -578,9 +586,92 @@ fn async_stream(podman: Podman, opts: EventsOpts) -> BoxStream<'static, Containe
     }))
 }
 
+/// A libpod event as a container event, if it is one the runtime reports.
+async fn container_event(podman: &Podman, e: podman_api::models::Event) -> Option<ContainerEvent> {
+    let id = ContainerId(e.actor.id.clone());
+    let kind = match e.action.as_str() {
+        "start" => ContainerEventKind::Start,
+        "died" => {
+            let attr = |k: &str| e.actor.attributes.get(k).and_then(|c| c.parse().ok());
+            let code = match attr("containerExitCode").or_else(|| attr("exitCode")) {
+                Some(code) => code,
+                // Not in the event: ask.
+                None => match podman.containers().get(&id.0).inspect().await {
+                    Ok(r) => r.state.and_then(|s| s.exit_code).unwrap_or(0),
+                    Err(_) => 0,
+                },
+            };
+            ContainerEventKind::Die { exit_code: code }
+        }
+        "oom" => ContainerEventKind::Oom,
+        _ => return None,
+    };
+    Some(ContainerEvent { id, kind })
+}
+
+/// The events a reopened stream must not deliver again: those of the last second before
+/// the newest one delivered (the reopened stream starts there, in case events were written
+/// a little out of order), by time, container and action.
+#[derive(Debug, Default)]
+struct Delivered {
+    keys: std::collections::BTreeSet<(i64, String, String)>,
+    newest: Option<i64>,
+}
+
+impl Delivered {
+    const WINDOW_NS: i64 = 1_000_000_000;
+
+    /// Where a reopened stream starts (`SECONDS.NANOSECONDS`), once anything was delivered.
+    fn since(&self) -> Option<String> {
+        let from = self.newest? - Self::WINDOW_NS;
+        Some(format!(
+            "{}.{:09}",
+            from.div_euclid(Self::WINDOW_NS),
+            from.rem_euclid(Self::WINDOW_NS)
+        ))
+    }
+
+    /// Records the event; false if it was delivered before.
+    fn first_time(&mut self, nanos: i64, id: &str, action: &str) -> bool {
+        if !self.keys.insert((nanos, id.to_owned(), action.to_owned())) {
+            return false;
+        }
+        let newest = self.newest.map_or(nanos, |n| n.max(nanos));
+        self.newest = Some(newest);
+        // Older than the window: a reopened stream does not go back that far.
+        while self
+            .keys
+            .first()
+            .is_some_and(|(t, _, _)| *t < newest - Self::WINDOW_NS)
+        {
+            self.keys.pop_first();
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reopened_event_stream_skips_what_was_delivered() {
+        let mut seen = Delivered::default();
+        assert_eq!(seen.since(), None);
+        let t = 1_795_620_557_207_913_153_i64;
+        assert!(seen.first_time(t, "a", "start"));
+        assert!(seen.first_time(t, "b", "start"));
+        assert!(seen.first_time(t + 5, "a", "died"));
+        // Reopened a second before the newest event: the same events come again.
+        assert_eq!(seen.since().as_deref(), Some("1795620556.207913158"));
+        assert!(!seen.first_time(t, "a", "start"));
+        assert!(!seen.first_time(t + 5, "a", "died"));
+        // A new event at the same instant as a delivered one is still new.
+        assert!(seen.first_time(t + 5, "c", "start"));
+        // Older than the window: forgotten (a reopened stream does not go back there).
+        assert!(seen.first_time(t + 3_000_000_000, "a", "start"));
+        assert_eq!(seen.keys.len(), 1);
+    }
 
     #[test]
     fn addresses_parse_by_scheme() {
