@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo bench --bench engine_overhead -- 100 500
+//! cargo bench --bench engine_overhead -- 500 podman   # one engine only
 //! ```
 //!
 //! Needs the engines `scripts/engines` provisions. Wall time until every container runs.
@@ -27,6 +28,57 @@ fn image() -> String {
 
 const SCRIPT: &str = "trap 'exit 0' TERM; while true; do sleep 5; done";
 
+/// Each container's memory limit (MiB). Not the engines' 6 MiB minimum: runc's own init
+/// process runs in the container's memory cgroup before the command starts and needs about
+/// 6.2 MiB there (5.3 MiB of Go heap, 1 MiB of kernel memory), so at 6 MiB the kernel
+/// OOM-kills some of them (`runc:[2:INIT]` in the kernel log) and libpod reports only
+/// "`runc start ...` failed: exit status 1".
+const MEMORY_MIB: u32 = 32;
+
+/// The machine's idle share of CPU time over `over` (Linux: /proc/stat).
+async fn idle_share(over: Duration) -> f64 {
+    fn sample() -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+        (idle, fields.iter().take(8).sum())
+    }
+    let (idle0, total0) = sample();
+    tokio::time::sleep(over).await;
+    let (idle1, total1) = sample();
+    if total1 <= total0 {
+        return 1.0;
+    }
+    (idle1 - idle0) as f64 / (total1 - total0) as f64
+}
+
+/// Waits until the engine has finished the previous phase's work (its cleanup of removed
+/// containers goes on in the background): the machine 90% idle for two seconds in a row,
+/// at most two minutes. Without it, what one phase leaves behind slows the next.
+async fn settle() {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut quiet = 0;
+    while quiet < 2 {
+        if Instant::now() >= deadline {
+            eprintln!("(the machine did not become idle within 2 minutes; measuring anyway)");
+            return;
+        }
+        if idle_share(Duration::from_secs(1)).await >= 0.9 {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+    }
+}
+
 /// Through the library: one instance, one run_task of `n`, until all RUNNING.
 async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     let ecs = Ecs::new(EcsConfig::default());
@@ -42,7 +94,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     .unwrap();
     let family = format!("bench-{tag}");
     let td = format!(
-        r#"{{"family": "{family}", "containerDefinitions": [{{"name": "c", "image": "{}", "cpu": 0, "memory": 6,
+        r#"{{"family": "{family}", "containerDefinitions": [{{"name": "c", "image": "{}", "cpu": 0, "memory": {MEMORY_MIB},
             "command": ["sh", "-c", "{SCRIPT}"]}}]}}"#,
         image()
     );
@@ -91,7 +143,7 @@ async fn raw(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
                 .unwrap();
             let mut spec = ContainerSpec::new(format!("raw-{tag}-{i}"), image());
             spec.command = Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]);
-            spec.memory_limit_mib = Some(6);
+            spec.memory_limit_mib = Some(MEMORY_MIB);
             spec.labels
                 .insert(labels::CLUSTER.into(), format!("raw-{tag}"));
             let id = rt.create_container(&spec).await.unwrap();
@@ -112,12 +164,18 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    if !std::env::args().any(|a| a == "--bench") {
-        // `cargo test --benches`: a smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    if smoke {
+        // `cargo test --benches`: a smoke run (no waiting for an idle machine).
         sizes = vec![3];
     } else if sizes.is_empty() {
         sizes = vec![100, 500];
     }
+    // Engines named on the command line (`docker`, `podman`), else both.
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a == "docker" || a == "podman")
+        .collect();
     let docker: Arc<dyn ContainerRuntime> = Arc::new(
         DockerRuntime::connect(
             &std::env::var("ECS_DOCKER_HOST")
@@ -134,10 +192,22 @@ async fn main() {
     );
     for n in sizes {
         for (name, rt) in [("docker", &docker), ("podman", &podman)] {
+            if !named.is_empty() && !named.iter().any(|n| n == name) {
+                continue;
+            }
             let tag = format!("{name}-{n}-{}", std::process::id());
             // Raw first, then the library, then raw again: the engine warms up the same.
+            // Each starts on an idle machine.
+            let settle = || async {
+                if !smoke {
+                    settle().await;
+                }
+            };
+            settle().await;
             let raw1 = raw(rt.clone(), n, &format!("{tag}-a")).await;
+            settle().await;
             let lib = library(rt.clone(), n, &tag).await;
+            settle().await;
             let raw2 = raw(rt.clone(), n, &format!("{tag}-b")).await;
             let raw_avg = (raw1 + raw2) / 2;
             let overhead = (lib.as_secs_f64() / raw_avg.as_secs_f64() - 1.0) * 100.0;

@@ -256,7 +256,9 @@ pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
 
 /// libpod's errors by what the caller can do about them. (podman-api's `Error::clone`
 /// recurses for most variants: errors are only ever moved.)
-pub(crate) fn error(e: podman_api::Error) -> RuntimeError {
+/// podman-api's error as a runtime error; `endpoint` (the engine's address) is named when
+/// the engine could not be reached or answered something unexpected.
+pub(crate) fn error(endpoint: &str, e: podman_api::Error) -> RuntimeError {
     use podman_api::Error as E;
     let fault = |code: u16, message: String| match code {
         404 => RuntimeError::NotFound(message),
@@ -265,13 +267,29 @@ pub(crate) fn error(e: podman_api::Error) -> RuntimeError {
         _ if message.contains("already in use") || message.contains("address already in use") => {
             RuntimeError::Conflict(message)
         }
-        _ => RuntimeError::Unavailable(format!("{code}: {message}")),
+        _ => RuntimeError::Unavailable(format!("Podman at {endpoint}: {code}: {message}")),
     };
     match e {
         E::Fault { code, message } => fault(code.as_u16(), message),
         E::Error(podman_api::conn::Error::Fault { code, message }) => fault(code.as_u16(), message),
-        other => RuntimeError::Unavailable(other.to_string()),
+        other => RuntimeError::Unavailable(format!("Podman at {endpoint}: {}", chain(&other))),
     }
+}
+
+/// An error and its causes, `: `-separated, each once (hyper repeats its cause in its own
+/// message, OpenSSL's reasons sit deeper).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 /// Whether libpod answered "not modified" (already started, already stopped), which

@@ -16,11 +16,17 @@
 //! itself, through libpod's healthcheck endpoint, at the check's interval, and reports
 //! the changes as events, so they behave the same everywhere.
 //!
-//! Tested against Debian's Podman 4.3 (libpod API 4.3); podman-api is pinned.
+//! Addresses: `unix://PATH`, plain `tcp://HOST:PORT`, and TCP with mutual TLS through
+//! [`PodmanRuntime::connect_tls`] (Podman 4.3 has no TLS of its own: put a TLS terminator
+//! in front of `podman system service tcp://...`).
+//!
+//! Tested against Debian's Podman 4.3 (libpod API 4.3); podman-api is pinned, and its
+//! transport crate is patched for TLS (`vendor/containers-api/PATCHED.md`).
 
 mod convert;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +51,8 @@ use tokio::time::Instant;
 #[derive(Debug, Clone)]
 pub struct PodmanRuntime {
     podman: Podman,
+    /// Where the engine is, for errors.
+    endpoint: Arc<str>,
     publish_ip: String,
     epoch: Instant,
     /// Health changes found by this backend's own checks.
@@ -55,30 +63,101 @@ pub struct PodmanRuntime {
 }
 
 impl PodmanRuntime {
-    /// Connects to libpod at a `unix://PATH` socket. Nothing is sent until the first call.
+    /// Connects to libpod at `unix://PATH`, or over plain TCP at `tcp://HOST:PORT` (or
+    /// `http://HOST:PORT`, the same); see [`connect_tls`](Self::connect_tls) for TLS.
+    /// Nothing is sent until the first call.
     ///
-    /// Only unix sockets: podman-api 0.11 builds TCP and TLS request URLs with a double
-    /// slash (`https://host:port//v4.3.1/...`), which libpod answers with a redirect, so
-    /// remote Podman is refused here with a clear error rather than failing later.
-    pub fn connect(socket: &str) -> Result<Self, RuntimeError> {
-        let path = socket.strip_prefix("unix://").ok_or_else(|| {
-            RuntimeError::InvalidRequest(format!("{socket}: expected unix://PATH"))
+    /// `podman system service tcp://HOST:PORT` serves plain TCP without any
+    /// authentication: expose it only on loopback, or behind TLS.
+    pub fn connect(address: &str) -> Result<Self, RuntimeError> {
+        let podman = match Endpoint::parse(address)? {
+            Endpoint::Unix(path) => Podman::unix(path),
+            Endpoint::Tcp(authority) => Podman::tcp(&authority).map_err(|e| {
+                RuntimeError::InvalidRequest(format!("Podman address {address}: {e}"))
+            })?,
+            Endpoint::Tls(_) => {
+                return Err(RuntimeError::InvalidRequest(format!(
+                    "Podman address {address}: https needs client certificates: use \
+                     PodmanRuntime::connect_tls (or CONTAINER_TLS_VERIFY and \
+                     CONTAINER_CERT_PATH with from_env)"
+                )));
+            }
+        };
+        Ok(Self::with_client(podman, address))
+    }
+
+    /// Connects to libpod over TLS at `tcp://HOST:PORT` (or `https://HOST:PORT`),
+    /// verifying the engine's certificate with `ca.pem` and presenting the client
+    /// certificate `cert.pem` with its key `key.pem`, all three in `cert_dir` (Docker's
+    /// layout). The certificate must name `HOST` (for an IP address, as an IP
+    /// subjectAltName). Nothing is sent until the first call.
+    ///
+    /// Podman 4.3's service has no TLS of its own: this is for an engine behind a TLS
+    /// terminator (`scripts/engines` puts stunnel in front of a TCP service).
+    pub fn connect_tls(address: &str, cert_dir: &Path) -> Result<Self, RuntimeError> {
+        let authority = match Endpoint::parse(address)? {
+            Endpoint::Tcp(authority) | Endpoint::Tls(authority) => authority,
+            Endpoint::Unix(_) => {
+                return Err(RuntimeError::InvalidRequest(format!(
+                    "Podman address {address}: TLS needs tcp://HOST:PORT or https://HOST:PORT"
+                )));
+            }
+        };
+        // podman-api reads these three; say which is missing rather than an OpenSSL code.
+        for file in ["ca.pem", "cert.pem", "key.pem"] {
+            let path = cert_dir.join(file);
+            if !path.is_file() {
+                return Err(RuntimeError::InvalidRequest(format!(
+                    "Podman over TLS at {address}: {} is missing (the certificate directory \
+                     needs ca.pem, cert.pem and key.pem)",
+                    path.display()
+                )));
+            }
+        }
+        let podman = Podman::tls(&authority, cert_dir, true).map_err(|e| {
+            RuntimeError::InvalidRequest(format!(
+                "Podman over TLS at {address} with the certificates in {}: {e}",
+                cert_dir.display()
+            ))
         })?;
-        Ok(Self {
-            podman: Podman::unix(path),
+        Ok(Self::with_client(podman, &format!("https://{authority}")))
+    }
+
+    /// Connects to `CONTAINER_HOST` (`unix://PATH` or `tcp://HOST:PORT`), over TLS with
+    /// the certificates in `CONTAINER_CERT_PATH` when `CONTAINER_TLS_VERIFY` is set (this
+    /// library's names, after Docker's `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`: Podman 4.3
+    /// has none), else to the rootful socket `unix:///run/podman/podman.sock`.
+    pub fn from_env() -> Result<Self, RuntimeError> {
+        let host = std::env::var("CONTAINER_HOST")
+            .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+        let tls = std::env::var("CONTAINER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+        if tls {
+            let certs = std::env::var_os("CONTAINER_CERT_PATH").ok_or_else(|| {
+                RuntimeError::InvalidRequest(
+                    "CONTAINER_TLS_VERIFY is set but CONTAINER_CERT_PATH (the directory of \
+                     ca.pem, cert.pem and key.pem) is not"
+                        .into(),
+                )
+            })?;
+            return Self::connect_tls(&host, Path::new(&certs));
+        }
+        Self::connect(&host)
+    }
+
+    fn with_client(podman: Podman, endpoint: &str) -> Self {
+        Self {
+            podman,
+            endpoint: endpoint.into(),
             publish_ip: "0.0.0.0".into(),
             epoch: Instant::now(),
             health_events: broadcast::channel(1024).0,
             checks: Arc::default(),
-        })
+        }
     }
 
-    /// Connects to `CONTAINER_HOST`, or to the rootful socket
-    /// `unix:///run/podman/podman.sock` when it is unset.
-    pub fn from_env() -> Result<Self, RuntimeError> {
-        let host = std::env::var("CONTAINER_HOST")
-            .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
-        Self::connect(&host)
+    /// podman-api's error as a runtime error that names this engine.
+    fn error(&self, e: podman_api::Error) -> RuntimeError {
+        convert::error(&self.endpoint, e)
     }
 
     /// Publishes container ports on `ip` only (all interfaces by default).
@@ -169,7 +248,7 @@ impl ContainerRuntime for PodmanRuntime {
     }
 
     async fn describe_host(&self) -> Result<HostInfo, RuntimeError> {
-        let info = self.podman.info().await.map_err(convert::error)?;
+        let info = self.podman.info().await.map_err(|e| self.error(e))?;
         let version = info.version.and_then(|v| v.version).unwrap_or_default();
         let host = info
             .host
@@ -203,7 +282,7 @@ impl ContainerRuntime for PodmanRuntime {
             .get(image)
             .exists()
             .await
-            .map_err(convert::error)?;
+            .map_err(|e| self.error(e))?;
         match policy {
             PullPolicy::Never if present => Ok(()),
             PullPolicy::Never => Err(RuntimeError::ImageUnavailable {
@@ -225,7 +304,7 @@ impl ContainerRuntime for PodmanRuntime {
             .containers()
             .create(&convert::create_opts(spec, &self.publish_ip)?)
             .await
-            .map_err(convert::error)?;
+            .map_err(|e| self.error(e))?;
         let id = ContainerId(created.id);
         if let Some(check) = &spec.health_check {
             self.checks
@@ -238,7 +317,7 @@ impl ContainerRuntime for PodmanRuntime {
 
     async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         match self.podman.containers().get(&id.0).start(None).await {
-            Err(e) if !convert::not_modified(&e) => return Err(convert::error(e)),
+            Err(e) if !convert::not_modified(&e) => return Err(self.error(e)),
             _ => {}
         }
         let check = self
@@ -265,7 +344,7 @@ impl ContainerRuntime for PodmanRuntime {
         // timeout as `Timeout`, which libpod 4.3 ignores in favour of the container's own.
         let container = self.podman.containers().get(&id.0);
         let running = || async {
-            let r = container.inspect().await.map_err(convert::error)?;
+            let r = container.inspect().await.map_err(|e| self.error(e))?;
             Ok::<bool, RuntimeError>(
                 convert::info(r).state == ecs_core::runtime::ContainerState::Running,
             )
@@ -309,7 +388,7 @@ impl ContainerRuntime for PodmanRuntime {
             .get(&id.0)
             .delete(&opts)
             .await
-            .map_err(convert::error)
+            .map_err(|e| self.error(e))
     }
 
     async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
@@ -318,7 +397,7 @@ impl ContainerRuntime for PodmanRuntime {
             .get(name)
             .remove()
             .await
-            .map_err(convert::error)
+            .map_err(|e| self.error(e))
     }
 
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
@@ -328,7 +407,7 @@ impl ContainerRuntime for PodmanRuntime {
             .get(&id.0)
             .inspect()
             .await
-            .map_err(convert::error)?;
+            .map_err(|e| self.error(e))?;
         Ok(convert::info(r))
     }
 
@@ -343,7 +422,7 @@ impl ContainerRuntime for PodmanRuntime {
             .containers()
             .stats(&opts)
             .await
-            .map_err(convert::error)?;
+            .map_err(|e| self.error(e))?;
         let sample = v
             .get("Stats")
             .and_then(|s| s.get(0))
@@ -379,7 +458,7 @@ impl ContainerRuntime for PodmanRuntime {
             .containers()
             .list(&opts)
             .await
-            .map_err(convert::error)?;
+            .map_err(|e| self.error(e))?;
         ecs_core::runtime::inspect_each(
             self,
             listed.into_iter().filter_map(|c| c.id).map(ContainerId),
@@ -388,15 +467,8 @@ impl ContainerRuntime for PodmanRuntime {
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
-        self.podman.ping().await.map_err(convert::error)?;
-        let since = ecs_core::runtime::since_now();
-        let opts = EventsOpts::builder()
-            .since(since)
-            .stream(true)
-            .filters([("type".to_owned(), vec!["container".to_owned()])])
-            .build();
-        let podman = self.podman.clone();
-        let engine = async_stream(podman, opts);
+        self.podman.ping().await.map_err(|e| self.error(e))?;
+        let engine = async_stream(self.podman.clone(), ecs_core::runtime::since_now());
         let health = ecs_core::runtime::broadcast_events(self.health_events.subscribe());
         // The merged stream ends when the engine's does (the health feed never ends by
         // itself), so the agent notices an engine that went away.
@@ -412,36 +484,269 @@ impl ContainerRuntime for PodmanRuntime {
     }
 }
 
-/// libpod's event stream as container events. It borrows the client, so it owns one.
-fn async_stream(podman: Podman, opts: EventsOpts) -> BoxStream<'static, ContainerEvent> {
+/// Where a Podman engine listens, from an address such as `unix:///run/podman/podman.sock`,
+/// `tcp://127.0.0.1:8088` or `https://podman.example:8443`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    /// A unix socket's path.
+    Unix(String),
+    /// Plain TCP (`tcp://` or `http://`): `HOST:PORT`.
+    Tcp(String),
+    /// TCP with TLS (`https://`): `HOST:PORT`.
+    Tls(String),
+}
+
+impl Endpoint {
+    fn parse(address: &str) -> Result<Self, RuntimeError> {
+        let invalid = |why: &str| {
+            RuntimeError::InvalidRequest(format!(
+                "Podman address {address:?}: {why} (expected unix://PATH, tcp://HOST:PORT or \
+                 https://HOST:PORT)"
+            ))
+        };
+        let (scheme, rest) = address
+            .split_once("://")
+            .ok_or_else(|| invalid("no scheme"))?;
+        match scheme {
+            "unix" if rest.is_empty() => Err(invalid("no socket path")),
+            "unix" => Ok(Self::Unix(rest.to_owned())),
+            "tcp" | "http" | "https" => {
+                // `HOST:PORT`, a trailing `/` allowed; libpod has no default port.
+                let authority = rest.strip_suffix('/').unwrap_or(rest);
+                if authority.contains(['/', '?', '#', '@']) {
+                    return Err(invalid("only HOST:PORT may follow the scheme"));
+                }
+                let port = authority
+                    .rsplit_once(':')
+                    .map(|(host, port)| (host, port.parse::<u16>()));
+                match port {
+                    Some((host, Ok(_))) if !host.is_empty() => {}
+                    _ => return Err(invalid("no HOST:PORT (libpod has no default port)")),
+                }
+                Ok(if scheme == "https" {
+                    Self::Tls(authority.to_owned())
+                } else {
+                    Self::Tcp(authority.to_owned())
+                })
+            }
+            "ssh" => Err(invalid(
+                "ssh is not supported: forward the remote socket (ssh -L) and connect to it",
+            )),
+            _ => Err(invalid("unsupported scheme")),
+        }
+    }
+}
+
+/// libpod's event stream as container events, from `since` on. It borrows the client, so
+/// it owns one.
+///
+/// libpod 4.3 ends every streaming reader of its events log when it rotates the log
+/// (`events_logfile_max_size`, 1 MiB by default: a few hundred container starts), so a
+/// busy engine ends the stream every minute or so. Rather than report a disconnection and
+/// lose the events until the agent reopens it, the stream is reopened at once from just
+/// before the last event delivered, skipping what was already delivered; it ends only when
+/// the engine no longer answers.
+fn async_stream(podman: Podman, since: String) -> BoxStream<'static, ContainerEvent> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let mut events = podman.events(&opts);
-        while let Some(Ok(e)) = events.next().await {
-            let id = ContainerId(e.actor.id.clone());
-            let kind = match e.action.as_str() {
-                "start" => ContainerEventKind::Start,
-                "died" => {
-                    let attr = |k: &str| e.actor.attributes.get(k).and_then(|c| c.parse().ok());
-                    let code = match attr("containerExitCode").or_else(|| attr("exitCode")) {
-                        Some(code) => code,
-                        // Not in the event: ask.
-                        None => match podman.containers().get(&id.0).inspect().await {
-                            Ok(r) => r.state.and_then(|s| s.exit_code).unwrap_or(0),
-                            Err(_) => 0,
-                        },
-                    };
-                    ContainerEventKind::Die { exit_code: code }
+        let mut seen = Delivered::default();
+        loop {
+            let opened = Instant::now();
+            let opts = EventsOpts::builder()
+                .since(seen.since().unwrap_or_else(|| since.clone()))
+                .stream(true)
+                .filters([("type".to_owned(), vec!["container".to_owned()])])
+                .build();
+            let mut events = podman.events(&opts);
+            while let Some(Ok(e)) = events.next().await {
+                let nanos = e.time_nano.timestamp_nanos_opt().unwrap_or(0);
+                if !seen.first_time(nanos, &e.actor.id, &e.action) {
+                    continue;
                 }
-                "oom" => ContainerEventKind::Oom,
-                _ => continue,
-            };
-            if tx.send(ContainerEvent { id, kind }).is_err() {
+                let Some(event) = container_event(&podman, e).await else {
+                    continue;
+                };
+                if tx.send(event).is_err() {
+                    return;
+                }
+            }
+            if tx.is_closed() || podman.ping().await.is_err() {
                 return;
+            }
+            // Ended by the engine, which still answers: reopen (not in a tight loop, in
+            // case it ends streams at once for some other reason).
+            tracing::debug!("libpod ended its event stream (a log rotation); reopening it");
+            if opened.elapsed() < Duration::from_secs(1) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     });
     Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|e| (e, rx))
     }))
+}
+
+/// A libpod event as a container event, if it is one the runtime reports.
+async fn container_event(podman: &Podman, e: podman_api::models::Event) -> Option<ContainerEvent> {
+    let id = ContainerId(e.actor.id.clone());
+    let kind = match e.action.as_str() {
+        "start" => ContainerEventKind::Start,
+        "died" => {
+            let attr = |k: &str| e.actor.attributes.get(k).and_then(|c| c.parse().ok());
+            let code = match attr("containerExitCode").or_else(|| attr("exitCode")) {
+                Some(code) => code,
+                // Not in the event: ask.
+                None => match podman.containers().get(&id.0).inspect().await {
+                    Ok(r) => r.state.and_then(|s| s.exit_code).unwrap_or(0),
+                    Err(_) => 0,
+                },
+            };
+            ContainerEventKind::Die { exit_code: code }
+        }
+        "oom" => ContainerEventKind::Oom,
+        _ => return None,
+    };
+    Some(ContainerEvent { id, kind })
+}
+
+/// The events a reopened stream must not deliver again: those of the last second before
+/// the newest one delivered (the reopened stream starts there, in case events were written
+/// a little out of order), by time, container and action.
+#[derive(Debug, Default)]
+struct Delivered {
+    keys: std::collections::BTreeSet<(i64, String, String)>,
+    newest: Option<i64>,
+}
+
+impl Delivered {
+    const WINDOW_NS: i64 = 1_000_000_000;
+
+    /// Where a reopened stream starts (`SECONDS.NANOSECONDS`), once anything was delivered.
+    fn since(&self) -> Option<String> {
+        let from = self.newest? - Self::WINDOW_NS;
+        Some(format!(
+            "{}.{:09}",
+            from.div_euclid(Self::WINDOW_NS),
+            from.rem_euclid(Self::WINDOW_NS)
+        ))
+    }
+
+    /// Records the event; false if it was delivered before.
+    fn first_time(&mut self, nanos: i64, id: &str, action: &str) -> bool {
+        if !self.keys.insert((nanos, id.to_owned(), action.to_owned())) {
+            return false;
+        }
+        let newest = self.newest.map_or(nanos, |n| n.max(nanos));
+        self.newest = Some(newest);
+        // Older than the window: a reopened stream does not go back that far.
+        while self
+            .keys
+            .first()
+            .is_some_and(|(t, _, _)| *t < newest - Self::WINDOW_NS)
+        {
+            self.keys.pop_first();
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reopened_event_stream_skips_what_was_delivered() {
+        let mut seen = Delivered::default();
+        assert_eq!(seen.since(), None);
+        let t = 1_795_620_557_207_913_153_i64;
+        assert!(seen.first_time(t, "a", "start"));
+        assert!(seen.first_time(t, "b", "start"));
+        assert!(seen.first_time(t + 5, "a", "died"));
+        // Reopened a second before the newest event: the same events come again.
+        assert_eq!(seen.since().as_deref(), Some("1795620556.207913158"));
+        assert!(!seen.first_time(t, "a", "start"));
+        assert!(!seen.first_time(t + 5, "a", "died"));
+        // A new event at the same instant as a delivered one is still new.
+        assert!(seen.first_time(t + 5, "c", "start"));
+        // Older than the window: forgotten (a reopened stream does not go back there).
+        assert!(seen.first_time(t + 3_000_000_000, "a", "start"));
+        assert_eq!(seen.keys.len(), 1);
+    }
+
+    #[test]
+    fn addresses_parse_by_scheme() {
+        let ok = |a: &str| Endpoint::parse(a).unwrap();
+        assert_eq!(
+            ok("unix:///run/podman/podman.sock"),
+            Endpoint::Unix("/run/podman/podman.sock".into())
+        );
+        assert_eq!(
+            ok("tcp://127.0.0.1:8088"),
+            Endpoint::Tcp("127.0.0.1:8088".into())
+        );
+        assert_eq!(
+            ok("http://podman.example:8088/"),
+            Endpoint::Tcp("podman.example:8088".into())
+        );
+        assert_eq!(ok("tcp://[::1]:8088"), Endpoint::Tcp("[::1]:8088".into()));
+        assert_eq!(
+            ok("https://127.0.0.1:8443"),
+            Endpoint::Tls("127.0.0.1:8443".into())
+        );
+    }
+
+    #[test]
+    fn bad_addresses_say_what_is_wrong() {
+        for (address, why) in [
+            ("/run/podman/podman.sock", "no scheme"),
+            ("unix://", "no socket path"),
+            ("tcp://127.0.0.1", "no HOST:PORT"),
+            ("tcp://:8088", "no HOST:PORT"),
+            ("tcp://127.0.0.1:http", "no HOST:PORT"),
+            ("tcp://127.0.0.1:8088/v4", "only HOST:PORT"),
+            (
+                "ssh://core@host/run/podman/podman.sock",
+                "ssh is not supported",
+            ),
+            ("npipe:////./pipe/podman", "unsupported scheme"),
+        ] {
+            match Endpoint::parse(address) {
+                Err(RuntimeError::InvalidRequest(message)) => {
+                    assert!(message.contains(why), "{address}: {message}");
+                    assert!(message.contains(address), "{address}: {message}");
+                }
+                other => panic!("{address}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn connect_takes_unix_and_plain_tcp_and_sends_https_to_connect_tls() {
+        assert!(PodmanRuntime::connect("unix:///run/podman/podman.sock").is_ok());
+        assert!(PodmanRuntime::connect("tcp://127.0.0.1:8088").is_ok());
+        assert!(PodmanRuntime::connect("http://127.0.0.1:8088").is_ok());
+        match PodmanRuntime::connect("https://127.0.0.1:8443") {
+            Err(RuntimeError::InvalidRequest(m)) => assert!(m.contains("connect_tls"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connect_tls_names_the_missing_certificate_file() {
+        let dir = std::env::temp_dir().join(format!("ecs-podman-certs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), "").unwrap();
+        let answer = PodmanRuntime::connect_tls("tcp://127.0.0.1:8443", &dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        match answer {
+            Err(RuntimeError::InvalidRequest(m)) => {
+                assert!(m.contains("cert.pem is missing"), "{m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match PodmanRuntime::connect_tls("unix:///run/podman/podman.sock", &dir) {
+            Err(RuntimeError::InvalidRequest(m)) => assert!(m.contains("TLS needs tcp://"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
