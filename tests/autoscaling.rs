@@ -420,3 +420,27 @@ async fn bad_scaling_requests_are_refused() {
             .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn target_tracking_on_memory_reads_the_containers_memory() {
+    let h = Harness::new(2).await;
+    scalable(&h, 2, 1, 10).await;
+    h.ecs
+        .put_scaling_policy(
+            &cluster(),
+            &web(),
+            ScalingPolicy::target_tracking(
+                "mem50",
+                TargetTracking::new(Metric::MemoryUtilization, 50.0),
+            ),
+        )
+        .unwrap();
+    let mut events = h.ecs.subscribe();
+    // 48 MiB in use of the 64 MiB each task reserves: 75%, so 2 x 75 / 50 = 3 tasks.
+    for (_, rt) in &h.runtimes {
+        rt.set_usage(Matcher::Any, 0.01, 48 << 20);
+    }
+    let (a, _) = next_activity(&mut events, Duration::from_secs(600)).await;
+    assert_eq!((a.from, a.to), (2, 3), "{a:?}");
+    assert!(a.cause.contains("AlarmHigh-mem50"), "{a:?}");
+}
