@@ -1,0 +1,70 @@
+//! The deployment circuit breaker.
+
+use super::*;
+
+/// Fails the PRIMARY deployment when its failures reach the threshold, and rolls back
+/// when asked to.
+pub(super) fn trip_breaker(
+    entry: &mut ServiceEntry,
+    breaker: DeploymentCircuitBreaker,
+    memory: &mut Memory,
+    events: &mut Vec<String>,
+) {
+    let tag = entry.service.tag();
+    let Some(primary) = entry
+        .service
+        .deployments
+        .iter_mut()
+        .find(|d| d.status == DeploymentStatus::Primary)
+    else {
+        return;
+    };
+    let threshold = DeploymentCircuitBreaker::threshold(primary.desired_count);
+    if primary.rollout_state != RolloutState::InProgress
+        || memory.breaker_deployment.as_ref() != Some(&primary.id)
+        || memory.breaker_failures < threshold
+    {
+        return;
+    }
+    primary.rollout_state = RolloutState::Failed;
+    primary.rollout_state_reason = format!(
+        "ECS deployment circuit breaker: {} tasks failed to start or stay healthy (threshold {threshold}).",
+        memory.breaker_failures
+    );
+    primary.updated_at = jiff::Timestamp::now();
+    events.push(format!(
+        "{tag} (deployment {}) deployment failed: tasks failed to start.",
+        primary.id
+    ));
+    memory.breaker_failures = 0;
+    if !breaker.rollback {
+        return;
+    }
+    if memory.rollbacks.contains(&primary.id) {
+        events.push(format!(
+            "{tag} (deployment {}) the rollback failed too: no further rollback; the service stops launching tasks.",
+            primary.id
+        ));
+        return;
+    }
+    let Some((back_to, td)) = entry.last_completed.clone() else {
+        events.push(format!(
+            "{tag} (deployment {}) cannot roll back: no deployment of this service has completed.",
+            primary.id
+        ));
+        return;
+    };
+    let failed_id = primary.id.clone();
+    for d in &mut entry.service.deployments {
+        d.status = DeploymentStatus::Active;
+        d.desired_count = 0;
+    }
+    let mut rollback = crate::control::new_deployment(td.clone(), entry.service.desired_count);
+    rollback.rollout_state_reason = format!(
+        "ECS deployment circuit breaker: rolling back to deploymentId {back_to} after {failed_id} failed."
+    );
+    entry.service.task_definition = td;
+    memory.rollbacks.insert(rollback.id.clone());
+    entry.service.deployments.insert(0, rollback);
+    events.push(format!("{tag} rolling back to deployment {back_to}."));
+}

@@ -1,0 +1,198 @@
+//! One reconciler per service. It wakes on its tasks' changes, on instance changes, on
+//! requests (update, delete) and on a periodic resync; each time it reads the state as
+//! it is (never the event that woke it, so a missed event costs nothing), plans with
+//! [`plan`](super::plan::plan) and acts. Only this loop starts or stops the service's
+//! tasks, one pass at a time, and tasks it starts are recorded before the next pass:
+//! a pass never starts a duplicate.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::config::SchedulingStrategy;
+use super::model::{DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus};
+use super::plan::{InstanceState, Plan, PlanInput, PlanTask, StopReason, TaskPhase, plan};
+use super::{DeploymentCircuitBreaker, ServiceEntry};
+use crate::Ecs;
+use crate::cluster::{Cluster, InstanceStatus, attributes};
+use crate::control::{RunTask, ServiceKey, Shared};
+use crate::ids::{InstanceId, TaskId};
+use crate::placement::rules::{BinpackField, SpreadField};
+use crate::placement::{Constraint, PlacementContext, PlacementRequest, Strategy};
+use crate::runtime::HealthStatus;
+use crate::task::{Event, StopCode, Task, TaskStatus};
+
+mod act;
+mod breaker;
+mod observe;
+mod settle;
+
+use act::act;
+use breaker::trip_breaker;
+use observe::observe;
+use settle::settle;
+
+/// How long a task without a health check must be RUNNING to count as healthy (ECS's
+/// 40 seconds).
+const NO_CHECK_HEALTHY_AFTER: Duration = Duration::from_secs(40);
+
+/// ECS keeps a service's last 100 events.
+const MAX_EVENTS: usize = 100;
+
+/// What the controller remembers between passes; the rest is read afresh each time.
+struct Memory {
+    /// The service's wake-up handle, which also tells this service from a later one of
+    /// the same name: a controller acts only on the entry it was started for.
+    me: Arc<Notify>,
+    /// When each task was first seen RUNNING (the grace period counts from there).
+    running_since: HashMap<TaskId, Instant>,
+    /// When each task was first seen healthy.
+    healthy_since: HashMap<TaskId, Instant>,
+    /// Tasks that stayed healthy for the stability window.
+    stable: HashSet<TaskId>,
+    /// Tasks this controller stopped for failing health checks: failures.
+    stopped_unhealthy: HashSet<TaskId>,
+    /// Failures the circuit breaker counts, for the PRIMARY deployment named, while it
+    /// is IN_PROGRESS.
+    breaker_failures: u32,
+    /// The deployment `breaker_failures` counts for.
+    breaker_deployment: Option<super::DeploymentId>,
+    /// Deployments made by a rollback: when one fails too, there is no second
+    /// rollback (it would loop).
+    rollbacks: HashSet<super::DeploymentId>,
+    /// Launches wait until then.
+    throttled_until: Option<Instant>,
+    /// Whether the last pass found the service steady.
+    steady: bool,
+    /// Its tasks in its load balancers.
+    lb: super::lb::LbMemory,
+}
+
+/// Runs a service's controller until the service is INACTIVE or the control plane is
+/// dropped.
+pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>) {
+    let mut memory = Memory {
+        me: wake.clone(),
+        running_since: HashMap::new(),
+        healthy_since: HashMap::new(),
+        stable: HashSet::new(),
+        stopped_unhealthy: HashSet::new(),
+        breaker_failures: 0,
+        breaker_deployment: None,
+        rollbacks: HashSet::new(),
+        throttled_until: None,
+        steady: false,
+        lb: super::lb::LbMemory::default(),
+    };
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let resync = strong.config.resync_interval;
+        let me = memory.me.clone();
+        let lb_pending = super::lb::sync(&strong, &key, &me, &mut memory.lb).await;
+        let next = match reconcile(&strong, &key, &mut memory) {
+            Some(next) => next,
+            None => return,
+        };
+        let next = if lb_pending {
+            earliest(next, Some(Instant::now() + super::lb::HEALTH_POLL))
+        } else {
+            next
+        };
+        drop(strong);
+        let deadline = next.map_or(Instant::now() + resync, |n| n.min(Instant::now() + resync));
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// One pass. Returns when to look again at the latest (a grace period or a throttle
+/// ending, an instance turning lost), or `None` when the service is gone.
+fn reconcile(
+    shared: &Arc<Shared>,
+    key: &ServiceKey,
+    memory: &mut Memory,
+) -> Option<Option<Instant>> {
+    let now = Instant::now();
+    let ecs = Ecs {
+        shared: shared.clone(),
+    };
+    let observed = observe(shared, key, memory, now)?;
+    let Observed {
+        plan_tasks,
+        daemon,
+        desired,
+        mut wake_at,
+        service,
+    } = observed;
+
+    let (min, max) = service
+        .deployment_configuration
+        .percents(service.scheduling_strategy);
+    let primary_failed = service
+        .primary()
+        .is_some_and(|d| d.rollout_state == RolloutState::Failed);
+    let throttled = memory.throttled_until.is_some_and(|t| t > now);
+    if throttled {
+        wake_at = earliest(wake_at, memory.throttled_until);
+    }
+    let decision = plan(&PlanInput {
+        desired,
+        minimum_healthy_percent: min,
+        maximum_percent: max,
+        tasks: &plan_tasks,
+        may_start: !throttled && !primary_failed && service.status == ServiceStatus::Active,
+        daemon_instances: daemon.as_ref(),
+    });
+    act(&ecs, key, &service, decision, memory);
+    settle(shared, key, memory);
+    Some(wake_at)
+}
+
+struct Observed {
+    plan_tasks: Vec<PlanTask>,
+    daemon: Option<BTreeSet<InstanceId>>,
+    desired: u32,
+    wake_at: Option<Instant>,
+    service: Service,
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Records a service event (newest first, deduplicated against the newest) and
+/// publishes it.
+fn push_event(shared: &Shared, key: &ServiceKey, entry: &mut ServiceEntry, message: String) {
+    if entry
+        .service
+        .events
+        .first()
+        .is_some_and(|e| e.message == message)
+    {
+        return;
+    }
+    let event = ServiceEvent {
+        id: format!("{:032x}", fastrand::u128(..)),
+        created_at: jiff::Timestamp::now(),
+        message,
+    };
+    tracing::info!(cluster = %key.0, service = %key.1, "{}", event.message);
+    entry.service.events.insert(0, event.clone());
+    entry.service.events.truncate(MAX_EVENTS);
+    entry.changed.send_modify(|v| *v += 1);
+    shared.publish(Event::Service {
+        cluster: key.0.clone(),
+        service: key.1.clone(),
+        event,
+    });
+}

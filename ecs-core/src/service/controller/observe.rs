@@ -1,0 +1,347 @@
+//! Observing a service: its tasks and instances, the failures since the last pass, and
+//! what the planner needs to know of each task.
+
+use super::*;
+
+/// Reads the service's tasks and instances, accounts for tasks that stopped since the
+/// last pass (failures, throttle, circuit breaker), and describes the rest for the
+/// planner.
+pub(super) fn observe(
+    shared: &Arc<Shared>,
+    key: &ServiceKey,
+    memory: &mut Memory,
+    now: Instant,
+) -> Option<Observed> {
+    let config = &shared.config;
+    let mut events = Vec::new();
+    let mut guard = shared.state();
+    let state = &mut *guard;
+    let links = state
+        .services
+        .get(key)
+        .map(|e| crate::service::lb::links_of(state, &e.service))
+        .unwrap_or_default();
+    let entry = state
+        .services
+        .get_mut(key)
+        .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))?;
+    if entry.service.status == ServiceStatus::Inactive {
+        return None;
+    }
+    let cluster = state.clusters.get(&key.0);
+
+    // Tasks that stopped since the last pass.
+    let mut failed_now = 0;
+    let ids: Vec<TaskId> = entry.tasks.iter().cloned().collect();
+    for id in &ids {
+        let Some(task) = state.tasks.get(id).map(|e| e.task.clone()) else {
+            entry.tasks.remove(id);
+            continue;
+        };
+        if task.last_status != TaskStatus::Stopped {
+            continue;
+        }
+        entry.tasks.remove(id);
+        memory.running_since.remove(id);
+        memory.lb.draining.remove(id);
+        if let Some(targets) = memory.lb.registered.remove(id) {
+            // Stopped while still registered (it died between two load balancer
+            // syncs): out of the load balancers too.
+            crate::service::lb::forget(links.clone(), targets);
+        }
+        memory.lb.healthy.remove(id);
+        memory.lb.unhealthy.remove(id);
+        memory.healthy_since.remove(id);
+        memory.stable.remove(id);
+        let failed = memory.stopped_unhealthy.remove(id)
+            || matches!(
+                task.stop_code,
+                Some(StopCode::TaskFailedToStart | StopCode::EssentialContainerExited)
+            );
+        if !failed {
+            continue;
+        }
+        failed_now += 1;
+        let deployment = entry
+            .service
+            .deployments
+            .iter_mut()
+            .find(|d| Some(d.id.as_str()) == task.started_by.as_deref());
+        if let Some(d) = deployment {
+            d.failed_tasks += 1;
+            if d.status == DeploymentStatus::Primary && d.rollout_state == RolloutState::InProgress
+            {
+                if memory.breaker_deployment.as_ref() != Some(&d.id) {
+                    memory.breaker_deployment = Some(d.id.clone());
+                    memory.breaker_failures = 0;
+                }
+                memory.breaker_failures += 1;
+            }
+        }
+    }
+    if failed_now > 0 {
+        let throttle = &mut entry.service.throttle;
+        throttle.consecutive_failures += failed_now;
+        throttle.delay = config.service_throttle.delay(throttle.consecutive_failures);
+        if throttle.delay > Duration::ZERO {
+            memory.throttled_until = Some(now + throttle.delay);
+        }
+    }
+
+    // The circuit breaker.
+    let breaker = entry.service.deployment_configuration.breaker();
+    if let Some(b) = breaker {
+        trip_breaker(entry, b, memory, &mut events);
+    }
+
+    // Eligible instances of a DAEMON service.
+    let draining = entry.service.status == ServiceStatus::Draining;
+    let lost_timeout = config.instance_lost_timeout;
+    let mut wake_at = None;
+    let lost_at = std::cell::Cell::new(None);
+    let instance_state = |id: &InstanceId| -> InstanceState {
+        let Some(c) = cluster else {
+            return InstanceState::Lost;
+        };
+        let Some(instance) = c.cluster.instance(id) else {
+            return InstanceState::Lost;
+        };
+        if let Some(since) = c.disconnected.get(id) {
+            if *since + lost_timeout <= now {
+                return InstanceState::Lost;
+            }
+            lost_at.set(earliest(lost_at.get(), Some(*since + lost_timeout)));
+        }
+        if instance.status() == InstanceStatus::Active {
+            InstanceState::Active
+        } else {
+            InstanceState::Draining
+        }
+    };
+    let daemon =
+        (entry.service.scheduling_strategy == SchedulingStrategy::Daemon).then(|| {
+            match (cluster, draining) {
+                (Some(c), false) => daemon_instances(
+                    &c.cluster,
+                    &entry.service,
+                    state.registry.describe(&entry.service.task_definition).ok(),
+                ),
+                _ => BTreeSet::new(),
+            }
+        });
+    let daemon = daemon.map(|set| {
+        set.into_iter()
+            .filter(|i| instance_state(i) == InstanceState::Active)
+            .collect::<BTreeSet<_>>()
+    });
+    if let Some(set) = &daemon {
+        let n = u32::try_from(set.len()).unwrap_or(u32::MAX);
+        entry.service.desired_count = n;
+        if let Some(p) = entry
+            .service
+            .deployments
+            .iter_mut()
+            .find(|d| d.status == DeploymentStatus::Primary)
+        {
+            p.desired_count = n;
+        }
+    }
+
+    // The tasks, for the planner.
+    let grace = Duration::from_secs(u64::from(entry.service.health_check_grace_period_seconds));
+    let primary = entry.service.primary().map(|d| d.id.clone());
+    let (spread, binpack) = scale_in_fields(&entry.service);
+    let mut has_check: HashMap<String, bool> = HashMap::new();
+    for d in &entry.service.deployments {
+        let check = state
+            .registry
+            .describe(&d.task_definition)
+            .map(|td| {
+                td.containers()
+                    .iter()
+                    .any(|c| c.is_essential() && c.health_check.is_some())
+            })
+            .unwrap_or(false);
+        has_check.insert(d.id.as_str().to_owned(), check);
+    }
+    let reset_on_healthy = breaker.is_none_or(|b| b.reset_on_healthy_task != Some(false));
+    let balanced = !entry.service.load_balancers.is_empty();
+    let mut plan_tasks = Vec::with_capacity(entry.tasks.len());
+    for id in &entry.tasks {
+        let Some(task) = state.tasks.get(id).map(|e| &e.task) else {
+            continue;
+        };
+        let is_primary = primary.as_ref().map(|p| p.as_str()) == task.started_by.as_deref();
+        let checked = task
+            .started_by
+            .as_deref()
+            .and_then(|d| has_check.get(d).copied())
+            .unwrap_or(false);
+        let mut phase = phase(task, checked, grace, now, memory, &mut wake_at);
+        if balanced {
+            // Behind a load balancer, healthy means healthy there too; a task failing
+            // its target health checks past the grace period is replaced; one being
+            // drained is on its way out.
+            let since = memory.running_since.get(id).copied();
+            if memory.lb.draining.contains(id) {
+                phase = TaskPhase::Stopping;
+            } else if phase == TaskPhase::Healthy && !memory.lb.healthy.contains(id) {
+                phase = match since {
+                    Some(t) if memory.lb.unhealthy.contains(id) && t + grace <= now => {
+                        TaskPhase::Unhealthy
+                    }
+                    _ => TaskPhase::Starting,
+                };
+            }
+        }
+        if phase == TaskPhase::Healthy {
+            let since = *memory.healthy_since.entry(id.clone()).or_insert(now);
+            let stable_at = since + config.service_throttle.stable_after;
+            if stable_at > now {
+                wake_at = earliest(wake_at, Some(stable_at));
+            } else if memory.stable.insert(id.clone()) {
+                // A task proved itself: the throttle lifts, and the breaker forgives.
+                entry.service.throttle = crate::service::Throttle::default();
+                memory.throttled_until = None;
+                if is_primary && reset_on_healthy {
+                    memory.breaker_failures = 0;
+                }
+            }
+        } else {
+            memory.healthy_since.remove(id);
+        }
+        let instance = cluster.and_then(|c| c.cluster.instance(&task.container_instance));
+        plan_tasks.push(PlanTask {
+            id: id.clone(),
+            primary: is_primary,
+            instance: task.container_instance.clone(),
+            instance_state: instance_state(&task.container_instance),
+            phase,
+            spread_key: instance.and_then(|i| match &spread {
+                SpreadField::InstanceId => Some(i.id().to_string()),
+                SpreadField::Attribute(a) => i.attribute(a).flatten().map(str::to_owned),
+            }),
+            instance_remaining: match (instance, binpack) {
+                (Some(i), Some(BinpackField::Cpu)) => u64::from(i.remaining_resources().cpu),
+                (Some(i), Some(BinpackField::Memory)) => u64::from(i.remaining_resources().memory),
+                _ => 0,
+            },
+        });
+    }
+    let desired = if draining {
+        0
+    } else {
+        entry.service.desired_count
+    };
+    let wake_at = earliest(wake_at, lost_at.get());
+    for m in events {
+        push_event(shared, key, entry, m);
+    }
+    Some(Observed {
+        plan_tasks,
+        daemon,
+        desired,
+        wake_at,
+        service: entry.service.clone(),
+    })
+}
+
+/// The phase of a task that is not STOPPED.
+pub(super) fn phase(
+    task: &Task,
+    has_check: bool,
+    grace: Duration,
+    now: Instant,
+    memory: &mut Memory,
+    wake_at: &mut Option<Instant>,
+) -> TaskPhase {
+    if task.desired_status == TaskStatus::Stopped {
+        return TaskPhase::Stopping;
+    }
+    if task.last_status != TaskStatus::Running {
+        return TaskPhase::Starting;
+    }
+    let since = *memory
+        .running_since
+        .entry(task.task_id.clone())
+        .or_insert(now);
+    match task.health_status {
+        HealthStatus::Unhealthy if since + grace <= now => TaskPhase::Unhealthy,
+        HealthStatus::Unhealthy => {
+            *wake_at = earliest(*wake_at, Some(since + grace));
+            TaskPhase::Starting
+        }
+        HealthStatus::Healthy => TaskPhase::Healthy,
+        _ if has_check => TaskPhase::Starting,
+        // ECS: without a health check on an essential container, a task counts towards
+        // the minimum healthy 40 seconds after it is RUNNING.
+        _ if since + NO_CHECK_HEALTHY_AFTER > now => {
+            *wake_at = earliest(*wake_at, Some(since + NO_CHECK_HEALTHY_AFTER));
+            TaskPhase::Starting
+        }
+        _ => TaskPhase::Healthy,
+    }
+}
+
+/// The attribute scale-in balances (the first spread strategy's, else the availability
+/// zone) and the first binpack resource.
+pub(super) fn scale_in_fields(service: &Service) -> (SpreadField, Option<BinpackField>) {
+    let mut spread = None;
+    let mut binpack = None;
+    for s in &service.placement_strategy {
+        match Strategy::from_api(s) {
+            Ok(Strategy::Spread(f)) if spread.is_none() => spread = Some(f),
+            Ok(Strategy::Binpack(f)) if binpack.is_none() => binpack = Some(f),
+            _ => {}
+        }
+    }
+    (
+        spread.unwrap_or_else(|| SpreadField::Attribute(attributes::AVAILABILITY_ZONE.to_owned())),
+        binpack,
+    )
+}
+
+/// The instances a DAEMON service runs on: ACTIVE ones meeting its constraints and its
+/// task definition's (resources are not a condition: an instance without room is
+/// reported as a placement failure instead).
+pub(super) fn daemon_instances(
+    cluster: &Cluster,
+    service: &Service,
+    td: Option<&crate::TaskDefinition>,
+) -> BTreeSet<InstanceId> {
+    let Some(td) = td else {
+        return BTreeSet::new();
+    };
+    let Ok(mut request) = PlacementRequest::for_task_definition(td, 1) else {
+        return BTreeSet::new();
+    };
+    request.group = format!("service:{}", service.service_name);
+    let Ok(mut request) = request.with_api_constraints(&service.placement_constraints) else {
+        return BTreeSet::new();
+    };
+    // Instances whose runtime cannot run the task definition are not the service's.
+    let required: Vec<String> = crate::runtime::Capabilities::required_by(td)
+        .iter()
+        .map(|r| r.attribute().to_owned())
+        .collect();
+    request
+        .constraints
+        .push(Constraint::RequiresAttributes(required));
+    let ctx = PlacementContext {
+        cluster,
+        group: &request.group,
+        requirements: &request.requirements,
+    };
+    cluster
+        .instances()
+        .filter(|i| i.status() == InstanceStatus::Active)
+        .filter(|i| {
+            request
+                .constraints
+                .iter()
+                .filter(|c| !matches!(c, Constraint::DistinctInstance))
+                .all(|c| c.admits(i, &ctx))
+        })
+        .map(|i| i.id().clone())
+        .collect()
+}
