@@ -123,11 +123,19 @@ pub struct Plan {
 }
 
 impl PlanInput<'_> {
-    /// The most tasks allowed to exist.
+    /// The most tasks allowed to exist: `floor(desired x maximumPercent / 100)`, except
+    /// when rounding leaves a deployment no room either way (no task above the desired
+    /// count, none healthy below it, e.g. 1 task at 50% / 150%): then one more, so that
+    /// a rollout can always proceed.
     pub fn max_tasks(&self) -> u32 {
         let desired = self.effective_desired();
-        u32::try_from(u64::from(desired) * u64::from(self.maximum_percent) / 100)
-            .unwrap_or(u32::MAX)
+        let max = u32::try_from(u64::from(desired) * u64::from(self.maximum_percent) / 100)
+            .unwrap_or(u32::MAX);
+        if desired > 0 && max <= desired && self.min_healthy() >= desired {
+            desired.saturating_add(1)
+        } else {
+            max
+        }
     }
 
     /// The fewest healthy tasks allowed.
@@ -368,6 +376,16 @@ mod tests {
             may_start: true,
             daemon_instances: None,
         }
+    }
+
+    #[test]
+    fn rounding_never_leaves_a_rollout_stuck() {
+        // 1 task at 50% / 150%: floor(1.5) = 1 task at most, ceil(0.5) = 1 healthy at
+        // least; the old task could neither be joined nor stopped.
+        let old = vec![task("o1", false, "i-1", TaskPhase::Healthy)];
+        let p = plan(&input(1, 50, 150, &old));
+        assert_eq!(p.start, 1, "one above the maximum, to make progress");
+        assert!(p.stop.is_empty());
     }
 
     #[test]
