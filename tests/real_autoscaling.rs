@@ -65,7 +65,7 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     .expect("RUNNING")
     .unwrap();
     let mut events = ecs.subscribe();
-    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 8))
+    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 5))
         .unwrap();
     ecs.put_scaling_policy(
         &cluster,
@@ -82,21 +82,23 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     })
     .await
     .expect("a scale-out from Docker's stats");
-    // One CPU burnt against 512 units is about 200% (less when the 2 cores are busy):
-    // ceil(1 x 200 / 50) = 4; a units error would land far away.
+    // One CPU burnt against 512 units is at most 200% (a shell loop uses one CPU; less
+    // while the 2 cores are shared): ceil(1 x 200 / 50) = 4 at most, 2 at 51-100%; a
+    // units error would hit the maximum, 5.
     assert_eq!(activity.from, 1, "{activity:?}");
-    assert!((3..=5).contains(&activity.to), "{activity:?}");
+    assert!((2..=4).contains(&activity.to), "{activity:?}");
+    // No more burning tasks than that.
+    ecs.deregister_scalable_target(&cluster, &web).unwrap();
     assert!(activity.cause.contains("AlarmHigh-cpu50"), "{activity:?}");
     timeout(
         Duration::from_secs(60),
-        ecs.wait_for_service(&cluster, &web, |s| s.running_count == activity.to),
+        ecs.wait_for_service(&cluster, &web, |s| s.running_count >= activity.to),
     )
     .await
     .expect("the new count RUNNING")
     .unwrap();
 
     // Clean up: nothing keeps burning.
-    ecs.deregister_scalable_target(&cluster, &web).unwrap();
     ecs.delete_service(&cluster, &web, true).unwrap();
     timeout(
         Duration::from_secs(60),
