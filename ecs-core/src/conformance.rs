@@ -136,10 +136,19 @@ pub async fn images_present_and_missing(f: &Fixture) {
 pub async fn create_start_stop_remove(f: &Fixture) {
     let mut spec = f.spec(
         "lifecycle",
-        "trap 'exit 0' TERM; while true; do sleep 1; done",
+        "trap 'exit 0' TERM; touch /tmp/ready; while true; do sleep 1; done",
     );
     spec.labels
         .insert("ecs.conformance.check".into(), "lifecycle".into());
+    // Healthy once the shell has set its trap: a SIGTERM sent before that would meet
+    // a PID 1 without a handler, which ignores it.
+    spec.health_check = Some(HealthCheckSpec {
+        command: vec!["CMD-SHELL".into(), "test -f /tmp/ready".into()],
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_secs(1),
+        retries: 1,
+        start_period: Duration::ZERO,
+    });
     let id = f.runtime.create_container(&spec).await.expect("create");
     let info = f.runtime.inspect_container(&id).await.expect("inspect");
     assert_eq!(info.state, ContainerState::Created);
@@ -150,6 +159,15 @@ pub async fn create_start_stop_remove(f: &Fixture) {
     );
     f.runtime.start_container(&id).await.expect("start");
     wait_state(f, &id, |s| *s == ContainerState::Running).await;
+    timeout(PATIENCE, async {
+        while f.runtime.inspect_container(&id).await.expect("inspect").health
+            != HealthStatus::Healthy
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the container reports its trap set (healthy)");
     f.runtime
         .stop_container(&id, Duration::from_secs(10))
         .await
