@@ -94,6 +94,11 @@ impl PodmanRuntime {
     ///
     /// Podman 4.3's service has no TLS of its own: this is for an engine behind a TLS
     /// terminator (`scripts/engines` puts stunnel in front of a TCP service).
+    ///
+    /// Needs containers-api with this repository's fix in the build (its
+    /// `vendor/containers-api`, by `[patch.crates-io]` in the root `Cargo.toml`, which a
+    /// depending workspace must repeat): the released 0.9.0 sends every TLS request to a
+    /// `//`-path that libpod answers with a 301, reported as an unavailable engine.
     pub fn connect_tls(address: &str, cert_dir: &Path) -> Result<Self, RuntimeError> {
         let authority = match Endpoint::parse(address)? {
             Endpoint::Tcp(authority) | Endpoint::Tls(authority) => authority,
