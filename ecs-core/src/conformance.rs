@@ -160,7 +160,12 @@ pub async fn create_start_stop_remove(f: &Fixture) {
     f.runtime.start_container(&id).await.expect("start");
     wait_state(f, &id, |s| *s == ContainerState::Running).await;
     timeout(PATIENCE, async {
-        while f.runtime.inspect_container(&id).await.expect("inspect").health
+        while f
+            .runtime
+            .inspect_container(&id)
+            .await
+            .expect("inspect")
+            .health
             != HealthStatus::Healthy
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
