@@ -64,40 +64,46 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     .await
     .expect("RUNNING")
     .unwrap();
-    let mut events = ecs.subscribe();
-    ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 5))
+    // The checks run inside a guard: whatever they find, the burning containers go.
+    let checks = async {
+        let mut events = ecs.subscribe();
+        ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 5))
+            .unwrap();
+        ecs.put_scaling_policy(
+            &cluster,
+            &web,
+            ScalingPolicy::target_tracking(
+                "cpu50",
+                TargetTracking::new(Metric::CpuUtilization, 50.0),
+            ),
+        )
         .unwrap();
-    ecs.put_scaling_policy(
-        &cluster,
-        &web,
-        ScalingPolicy::target_tracking("cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0)),
-    )
-    .unwrap();
-    let activity = timeout(Duration::from_secs(60), async {
-        loop {
-            if let Ok(Event::ScalingActivity { activity, .. }) = events.recv().await {
-                return activity;
+        let activity = timeout(Duration::from_secs(60), async {
+            loop {
+                if let Ok(Event::ScalingActivity { activity, .. }) = events.recv().await {
+                    return activity;
+                }
             }
-        }
-    })
-    .await
-    .expect("a scale-out from Docker's stats");
-    // One CPU burnt against 512 units is at most 200% (a shell loop uses one CPU; less
-    // while the 2 cores are shared): ceil(1 x 200 / 50) = 4 at most, 2 at 51-100%; a
-    // units error would hit the maximum, 5.
-    assert_eq!(activity.from, 1, "{activity:?}");
-    assert!((2..=4).contains(&activity.to), "{activity:?}");
-    // No more burning tasks than that.
-    ecs.deregister_scalable_target(&cluster, &web).unwrap();
-    assert!(activity.cause.contains("AlarmHigh-cpu50"), "{activity:?}");
-    timeout(
-        Duration::from_secs(60),
-        ecs.wait_for_service(&cluster, &web, |s| s.running_count >= activity.to),
-    )
-    .await
-    .expect("the new count RUNNING")
-    .unwrap();
-
+        })
+        .await
+        .expect("a scale-out from Docker's stats");
+        // One CPU burnt against 512 units is at most 200% (a shell loop uses one CPU; less
+        // while the 2 cores are shared): ceil(1 x 200 / 50) = 4 at most, 2 at 51-100%; a
+        // units error would hit the maximum, 5.
+        assert_eq!(activity.from, 1, "{activity:?}");
+        assert!((2..=4).contains(&activity.to), "{activity:?}");
+        // No more burning tasks than that.
+        ecs.deregister_scalable_target(&cluster, &web).unwrap();
+        assert!(activity.cause.contains("AlarmHigh-cpu50"), "{activity:?}");
+        timeout(
+            Duration::from_secs(60),
+            ecs.wait_for_service(&cluster, &web, |s| s.running_count >= activity.to),
+        )
+        .await
+        .expect("the new count RUNNING")
+        .unwrap();
+    };
+    let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(checks)).await;
     // Clean up: nothing keeps burning.
     ecs.delete_service(&cluster, &web, true).unwrap();
     timeout(
@@ -107,4 +113,7 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     .await
     .expect("INACTIVE")
     .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
