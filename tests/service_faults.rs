@@ -314,3 +314,90 @@ async fn the_service_survives_random_faults_and_converges() {
     // Thousands of task changes were checked, not a handful.
     assert!(total > 5_000, "only {total} events");
 }
+
+/// The same for a DAEMON service: instances drain, come back, lose their engine and
+/// join; containers die; after the faults, exactly one task runs on each ACTIVE
+/// instance, and no container is left anywhere else.
+#[tokio::test(start_paused = true)]
+async fn a_daemon_service_survives_random_faults_and_converges() {
+    for seed in 0..8u64 {
+        let mut rng = fastrand::Rng::with_seed(1000 + seed);
+        let mut config = EcsConfig::default();
+        config.instance_lost_timeout = Duration::from_secs(60);
+        let mut h = Harness::with_config(3, config).await;
+        h.register(TD);
+        h.ecs
+            .create_service(CreateService::daemon(
+                cluster(),
+                web(),
+                "web".parse().unwrap(),
+            ))
+            .unwrap();
+        let mut down: Vec<usize> = Vec::new();
+        for _ in 0..150 {
+            tokio::time::sleep(Duration::from_millis(rng.u64(0..10_000))).await;
+            let i = rng.usize(..h.runtimes.len());
+            let (id, rt) = (h.runtimes[i].0.clone(), h.runtimes[i].1.clone());
+            match rng.u32(0..100) {
+                0..=29 => {
+                    if let Some(c) = rt.containers().first() {
+                        let _ = rt.kill(&c.id, 1);
+                    }
+                }
+                30..=49 => {
+                    let status = if rng.bool() {
+                        InstanceStatus::Draining
+                    } else {
+                        InstanceStatus::Active
+                    };
+                    h.ecs
+                        .update_container_instances_state(&cluster(), &[id], status)
+                        .unwrap();
+                }
+                50..=64 => {
+                    rt.set_unavailable(true);
+                    down.push(i);
+                }
+                65..=84 => {
+                    if let Some(j) = down.pop() {
+                        h.runtimes[j].1.set_unavailable(false);
+                    }
+                }
+                85..=89 if h.runtimes.len() < 6 => {
+                    h.add_instance().await;
+                }
+                _ => {
+                    rt.fail_next(Operation::Start, RuntimeError::Conflict("injected".into()));
+                }
+            }
+        }
+        // Faults stop: every engine back, every instance ACTIVE.
+        for (_, rt) in &h.runtimes {
+            rt.set_unavailable(false);
+        }
+        let ids: Vec<InstanceId> = h.runtimes.iter().map(|(i, _)| i.clone()).collect();
+        h.ecs
+            .update_container_instances_state(&cluster(), &ids, InstanceStatus::Active)
+            .unwrap();
+        let n = ids.len();
+        let converged = |h: &Harness| {
+            let live = h.live_tasks(&web());
+            let on: HashSet<&str> = live.iter().map(|t| t.container_instance.as_str()).collect();
+            live.len() == n
+                && on.len() == n
+                && live.iter().all(|t| t.last_status == TaskStatus::Running)
+                && h.runtimes.iter().all(|(_, rt)| rt.containers().len() == 1)
+        };
+        let deadline = Instant::now() + Duration::from_secs(3 * 3600);
+        while !converged(&h) {
+            assert!(
+                Instant::now() < deadline,
+                "seed {seed}: no convergence to one task on each of {n} instances: {:#?}\n{:#?}",
+                h.describe(&web()),
+                h.live_tasks(&web())
+            );
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        assert_eq!(h.describe(&web()).desired_count, n as u32);
+    }
+}
