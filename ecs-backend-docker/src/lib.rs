@@ -278,7 +278,16 @@ impl ContainerRuntime for DockerRuntime {
             .and_then(|c| c.cpu_usage)
             .and_then(|u| u.total_usage)
             .unwrap_or(0);
-        stats.sampled_at_ns = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        // The engine's time of the reading, not ours of the answer: the latency between
+        // the two varies, and over a short period it would inflate or deflate the CPU
+        // use computed from two samples.
+        let engine_time = sample
+            .read
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .and_then(|t| u64::try_from(t.as_nanosecond()).ok());
+        stats.sampled_at_ns = engine_time
+            .unwrap_or_else(|| u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX));
         let memory = sample.memory_stats.unwrap_or_default();
         // As `docker stats` counts it: usage without the reclaimable page cache
         // (`inactive_file` on cgroup v2, `total_inactive_file` on v1).
