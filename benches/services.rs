@@ -44,8 +44,6 @@ struct Sim {
     services: Vec<SimService>,
     lost: HashMap<InstanceId, ()>,
     next: u64,
-    placed: u64,
-    stopped: u64,
     /// Time spent in `plan` alone.
     planning: Duration,
 }
@@ -64,8 +62,6 @@ impl Sim {
                 .collect(),
             lost: HashMap::new(),
             next: 0,
-            placed: 0,
-            stopped: 0,
             planning: Duration::ZERO,
         };
         sim.reconcile_all();
@@ -124,7 +120,6 @@ impl Sim {
                 if !self.lost.contains_key(&t.instance) {
                     self.cluster.release(t.allocation).unwrap();
                 }
-                self.stopped += 1;
             }
         }
         if decision.start > 0 {
@@ -141,7 +136,6 @@ impl Sim {
                 .expect("a valid request");
             for p in outcome.placements {
                 self.next += 1;
-                self.placed += 1;
                 self.services[s].tasks.push(SimTask {
                     id: TaskId::new(format!("t{}", self.next)).unwrap(),
                     instance: p.instance,

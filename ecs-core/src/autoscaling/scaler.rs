@@ -147,32 +147,29 @@ pub(crate) fn record(
     d: Decision,
     result: Result<crate::service::Service, crate::Error>,
 ) {
-    {
-        let key = key.clone();
-        let activity = ScalingActivity {
-            activity_id: format!("{:032x}", fastrand::u128(..)),
-            resource_id: ServiceRef::new(key.0.clone(), key.1.clone()).resource_id(),
-            description: format!("Setting desired count to {}.", d.desired),
-            cause: d.cause,
-            from,
-            to: d.desired,
-            status_code: if result.is_ok() {
-                ActivityStatus::Successful
-            } else {
-                ActivityStatus::Failed
-            },
-            status_message: result.err().map(|e| e.to_string()),
-            start_time: jiff::Timestamp::now(),
-        };
-        tracing::info!(resource = %activity.resource_id, cause = %activity.cause, "{}", activity.description);
-        if let Some(e) = shared.state().scaling.get_mut(&key) {
-            e.activities.push_front(activity.clone());
-            e.activities.truncate(MAX_ACTIVITIES);
-        }
-        shared.publish(Event::ScalingActivity {
-            cluster: key.0,
-            service: key.1,
-            activity,
-        });
+    let activity = ScalingActivity {
+        activity_id: format!("{:032x}", fastrand::u128(..)),
+        resource_id: ServiceRef::new(key.0.clone(), key.1.clone()).resource_id(),
+        description: format!("Setting desired count to {}.", d.desired),
+        cause: d.cause,
+        from,
+        to: d.desired,
+        status_code: if result.is_ok() {
+            ActivityStatus::Successful
+        } else {
+            ActivityStatus::Failed
+        },
+        status_message: result.err().map(|e| e.to_string()),
+        start_time: jiff::Timestamp::now(),
+    };
+    tracing::info!(resource = %activity.resource_id, cause = %activity.cause, "{}", activity.description);
+    if let Some(e) = shared.state().scaling.get_mut(key) {
+        e.activities.push_front(activity.clone());
+        e.activities.truncate(MAX_ACTIVITIES);
     }
+    shared.publish(Event::ScalingActivity {
+        cluster: key.0.clone(),
+        service: key.1.clone(),
+        activity,
+    });
 }

@@ -120,12 +120,7 @@ pub(crate) async fn sync(
             let has_check = s
                 .registry
                 .describe(&task.task_definition)
-                .map(|td| {
-                    td.containers()
-                        .iter()
-                        .any(|c| c.is_essential() && c.health_check.is_some())
-                })
-                .unwrap_or(false);
+                .is_ok_and(|td| td.has_essential_health_check());
             if !ready(task, has_check) {
                 continue;
             }

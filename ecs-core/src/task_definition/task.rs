@@ -199,6 +199,14 @@ impl TaskDefinition {
         self.container_definitions.as_deref().unwrap_or_default()
     }
 
+    /// Whether an essential container has a health check: then the task's health is
+    /// theirs, and a task is healthy only once they all are (ECS's rule).
+    pub fn has_essential_health_check(&self) -> bool {
+        self.containers()
+            .iter()
+            .any(|c| c.is_essential() && c.health_check.is_some())
+    }
+
     /// The container named `name`.
     pub fn container(&self, name: &str) -> Option<&ContainerDefinition> {
         self.containers().iter().find(|c| c.name() == name)

@@ -156,12 +156,7 @@ pub(super) fn observe(
         let check = state
             .registry
             .describe(&d.task_definition)
-            .map(|td| {
-                td.containers()
-                    .iter()
-                    .any(|c| c.is_essential() && c.health_check.is_some())
-            })
-            .unwrap_or(false);
+            .is_ok_and(|td| td.has_essential_health_check());
         has_check.insert(d.id.as_str().to_owned(), check);
     }
     let reset_on_healthy = breaker.is_none_or(|b| b.reset_on_healthy_task != Some(false));
