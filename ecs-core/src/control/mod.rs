@@ -103,6 +103,10 @@ pub(crate) struct State {
 impl State {
     /// The controller to wake when `task` changes, if a service owns it.
     fn service_of(&self, task: &Task) -> Option<Arc<Notify>> {
+        // On every task change: nothing to parse or look up without services.
+        if self.services.is_empty() {
+            return None;
+        }
         let name = task.group.strip_prefix("service:")?.parse().ok()?;
         self.services
             .get(&(task.cluster.clone(), name))
