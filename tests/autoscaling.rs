@@ -159,6 +159,70 @@ async fn target_tracking_follows_cpu_load_out_and_back_in() {
     assert_eq!(steps, [(4, 1), (20, 4), (8, 20), (2, 8)], "newest first");
 }
 
+/// Scales a service of 2 tasks (1 to 8) out under a whole CPU each with `policy` (2 ->
+/// 8), then lets the load fall to 10% and returns the scaling activities of the next
+/// two virtual hours: far past the 15 periods below target and the cooldowns that a
+/// scale-in waits for, twice over.
+async fn activities_after_the_load_falls(
+    policy: TargetTracking,
+) -> (Harness, Vec<ScalingActivity>) {
+    let h = Harness::new(2).await;
+    scalable(&h, 2, 1, 8).await;
+    h.ecs
+        .put_scaling_policy(
+            &cluster(),
+            &web(),
+            ScalingPolicy::target_tracking("cpu50", policy),
+        )
+        .unwrap();
+    let mut events = h.ecs.subscribe();
+    load(&h, 1.0);
+    let (out, _) = next_activity(&mut events, Duration::from_secs(600)).await;
+    assert_eq!((out.from, out.to), (2, 8), "{out:?}");
+    assert!(out.cause.contains("AlarmHigh-cpu50"), "{out:?}");
+    h.wait_service(&web(), "8 tasks", |s| s.running_count == 8)
+        .await;
+
+    load(&h, 0.05);
+    let deadline = Instant::now() + Duration::from_secs(2 * 3600);
+    let mut after = Vec::new();
+    while let Ok(e) = tokio::time::timeout_at(deadline, events.recv()).await {
+        match e {
+            Ok(Event::ScalingActivity { activity, .. }) => after.push(activity),
+            Ok(_) => {}
+            // A missed event could be a missed scale-in.
+            Err(e) => panic!("event stream: {e}"),
+        }
+    }
+    (h, after)
+}
+
+#[tokio::test(start_paused = true)]
+async fn target_tracking_without_scale_in_keeps_the_count_after_the_load_falls() {
+    let policy = TargetTracking::new(Metric::CpuUtilization, 50.0).without_scale_in();
+    let (h, after) = activities_after_the_load_falls(policy).await;
+    assert!(
+        after.is_empty(),
+        "scaled although scale-in is off: {after:?}"
+    );
+    let s = h.describe(&web());
+    assert_eq!((s.desired_count, s.running_count), (8, 8));
+}
+
+/// The control: the same policy and load with scale-in on go back in within the same
+/// window, so that the one above saw a metric low for long enough.
+#[tokio::test(start_paused = true)]
+async fn target_tracking_with_scale_in_goes_back_in_after_the_load_falls() {
+    let policy = TargetTracking::new(Metric::CpuUtilization, 50.0);
+    let (h, after) = activities_after_the_load_falls(policy).await;
+    // 8 tasks at 10% of a 50% target: ceil(1.6) = 2; after the cooldown, the minimum.
+    let steps: Vec<(u32, u32)> = after.iter().map(|a| (a.from, a.to)).collect();
+    assert_eq!(steps, [(8, 2), (2, 1)], "{after:?}");
+    assert!(after.iter().all(|a| a.cause.contains("AlarmLow-cpu50")));
+    h.wait_service(&web(), "1 task", |s| s.running_count == 1 && s.is_steady())
+        .await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_metric_hovering_around_the_target_does_not_flap() {
     let h = Harness::new(2).await;

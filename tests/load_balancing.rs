@@ -6,16 +6,20 @@
 #[path = "support/services.rs"]
 mod support;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ecs::cluster::InstanceStatus;
 use ecs::load_balancer::{LoadBalancer, Target, TargetHealth, TargetState};
-use ecs::runtime::Behavior;
+use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::memory::Matcher;
+use ecs::runtime::{Behavior, HealthStatus};
 use ecs::service::{CreateService, DeploymentConfiguration, LoadBalancer as LbSpec, UpdateService};
 use ecs::task::{Event, TaskStatus};
 use support::{Harness, cluster, web};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 const TD: &str = r#"{"family": "web", "containerDefinitions": [
     {"name": "app", "image": "busybox", "memory": 64, "cpu": 64,
@@ -114,6 +118,15 @@ impl LoadBalancer for Recording {
 }
 
 async fn setup(lb: &Arc<Recording>, count: u32) -> Harness {
+    setup_with(lb, count, |c| c).await
+}
+
+/// `setup`, with the service's request adjusted by `adjust` (placement, ...).
+async fn setup_with(
+    lb: &Arc<Recording>,
+    count: u32,
+    adjust: impl FnOnce(CreateService) -> CreateService,
+) -> Harness {
     let h = Harness::new(2).await;
     h.register(TD);
     h.register(TD);
@@ -126,13 +139,13 @@ async fn setup(lb: &Arc<Recording>, count: u32) -> Harness {
     h.ecs.register_target_group("web-tg", lb.clone());
     let spec = LbSpec::target_group("web-tg", "app", 80);
     h.ecs
-        .create_service(
+        .create_service(adjust(
             CreateService::new(cluster(), web(), "web:1".parse().unwrap(), count)
                 .with_load_balancer(spec)
                 .with_deployment_configuration(
                     DeploymentConfiguration::default().with_percents(100, 200),
                 ),
-        )
+        ))
         .unwrap();
     h
 }
@@ -239,6 +252,116 @@ async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
     .await;
     assert_eq!(lb.drained.lock().unwrap().len(), 5);
     assert_eq!(lb.targets.lock().unwrap().len(), 1);
+}
+
+/// Draining an instance moves the service's tasks off it as a deployment does: each
+/// leaves the load balancer, its deregistration delay over, before it is asked to stop;
+/// its replacement becomes a target only once RUNNING and HEALTHY; and the healthy
+/// targets never fall below the desired count (minimumHealthyPercent 100). Checked at
+/// every event, so that a stop that came first and a drain that caught up later fails.
+#[tokio::test(start_paused = true)]
+async fn draining_an_instance_drains_its_targets_before_stopping_them() {
+    let lb = Recording::new(Duration::from_secs(30));
+    // Spread over instances: two of the four tasks on i-0, the instance to drain.
+    let h = setup_with(&lb, 4, |c| {
+        c.with_placement_strategy(PlacementStrategy::new(
+            PlacementStrategyType::Spread,
+            Some("instanceId"),
+        ))
+    })
+    .await;
+    h.steady(&web()).await;
+    assert_eq!(lb.healthy(), 4);
+    let on_drained: BTreeSet<String> = h
+        .live_tasks(&web())
+        .iter()
+        .filter(|t| t.container_instance.as_str() == "i-0")
+        .map(|t| t.task_id.to_string())
+        .collect();
+    assert_eq!(on_drained.len(), 2, "spread put two tasks on i-0");
+    *lb.min_healthy.lock().unwrap() = None;
+
+    let mut events = h.ecs.subscribe();
+    h.ecs
+        .update_container_instances_state(
+            &cluster(),
+            &["i-0".parse().unwrap()],
+            InstanceStatus::Draining,
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        let e = match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Ok(e)) => e,
+            // A missed event would be an unchecked one.
+            Ok(Err(RecvError::Lagged(n))) => panic!("missed {n} events"),
+            Ok(Err(RecvError::Closed)) => panic!("the event stream closed"),
+            Err(_) => panic!(
+                "i-0 not drained within a virtual hour: {:#?}",
+                h.live_tasks(&web())
+            ),
+        };
+        // A task asked to stop (as it was at the event, not as it is now) is one of
+        // i-0's, and was out of the load balancer, its drain completed, by then.
+        if let Some(t) = e.task()
+            && t.desired_status == TaskStatus::Stopped
+        {
+            let id = t.task_id.to_string();
+            assert!(on_drained.contains(&id), "a task off i-0 stopped: {t:?}");
+            assert!(
+                lb.drained.lock().unwrap().contains(&id),
+                "task {id} asked to stop before its drain completed"
+            );
+            assert!(!lb.targets.lock().unwrap().contains_key(&id));
+        }
+        // Every target, replacements included, is a RUNNING and HEALTHY task.
+        let targets: Vec<String> = lb.targets.lock().unwrap().keys().cloned().collect();
+        for id in targets {
+            let t = &h.ecs.describe_tasks(&cluster(), &[id.parse().unwrap()])[0];
+            assert!(
+                t.last_status == TaskStatus::Running && t.health_status == HealthStatus::Healthy,
+                "a target before it was RUNNING and HEALTHY: {t:?}"
+            );
+        }
+        assert!(
+            lb.healthy() >= 4,
+            "healthy targets fell to {}",
+            lb.healthy()
+        );
+        let live = h.live_tasks(&web());
+        if h.describe(&web()).is_steady()
+            && live.len() == 4
+            && live.iter().all(|t| t.container_instance.as_str() == "i-1")
+        {
+            break;
+        }
+    }
+
+    // Exactly i-0's tasks were drained, stopped for the draining, and the targets now
+    // are the four tasks on i-1, all healthy.
+    let drained: BTreeSet<String> = lb.drained.lock().unwrap().iter().cloned().collect();
+    assert_eq!(drained, on_drained);
+    assert!(
+        lb.min_healthy.lock().unwrap().unwrap() >= 4,
+        "healthy targets fell to {:?} at a load balancer call",
+        lb.min_healthy.lock().unwrap()
+    );
+    let ids: Vec<_> = on_drained.iter().map(|i| i.parse().unwrap()).collect();
+    for t in h.ecs.describe_tasks(&cluster(), &ids) {
+        assert_eq!(
+            t.stopped_reason.as_deref(),
+            Some("Container instance is draining"),
+            "{t:?}"
+        );
+    }
+    let targets = lb.targets.lock().unwrap().clone();
+    let live: BTreeSet<String> = h
+        .live_tasks(&web())
+        .iter()
+        .map(|t| t.task_id.to_string())
+        .collect();
+    assert_eq!(targets.keys().cloned().collect::<BTreeSet<_>>(), live);
+    assert!(targets.values().all(|t| t.1 == TargetState::Healthy));
 }
 
 #[tokio::test(start_paused = true)]
