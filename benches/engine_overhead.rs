@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ecs::control::{EcsConfig, RunTask};
 use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
-use ecs::runtime::{ContainerId, ContainerRuntime, ContainerSpec, PullPolicy, labels};
+use ecs::runtime::{ContainerRuntime, labels};
 use ecs::task::TaskStatus;
 use ecs::{Ecs, TaskDefinition};
 use futures::future::join_all;
@@ -131,31 +131,111 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     took
 }
 
-/// The same containers, by hand: image check, create, start, inspect, all at once.
-async fn raw(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
+/// The same containers straight through the engine's client library (bollard), with no
+/// part of this project in the way: image check, create, start, inspect, all at once.
+async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Duration {
+    use bollard::models::{ContainerCreateBody, HostConfig};
+    use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     let start = Instant::now();
-    let ids = join_all((0..n).map(|i| {
-        let rt = rt.clone();
-        let tag = tag.to_owned();
-        async move {
-            rt.ensure_image(&image(), PullPolicy::IfNotPresent)
-                .await
-                .unwrap();
-            let mut spec = ContainerSpec::new(format!("raw-{tag}-{i}"), image());
-            spec.command = Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]);
-            spec.memory_limit_mib = Some(MEMORY_MIB);
-            spec.labels
-                .insert(labels::CLUSTER.into(), format!("raw-{tag}"));
-            let id = rt.create_container(&spec).await.unwrap();
-            rt.start_container(&id).await.unwrap();
-            rt.inspect_container(&id).await.unwrap();
-            id
-        }
+    let ids = join_all((0..n).map(|i| async move {
+        docker.inspect_image(&image()).await.unwrap();
+        let body = ContainerCreateBody {
+            image: Some(image()),
+            cmd: Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]),
+            labels: Some([(labels::CLUSTER.to_owned(), format!("raw-{tag}"))].into()),
+            host_config: Some(HostConfig {
+                memory: Some(i64::from(MEMORY_MIB) << 20),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new()
+            .name(&format!("raw-{tag}-{i}"))
+            .build();
+        let id = docker
+            .create_container(Some(options), body)
+            .await
+            .unwrap()
+            .id;
+        docker.start_container(&id, None).await.unwrap();
+        docker.inspect_container(&id, None).await.unwrap();
+        id
     }))
     .await;
     let took = start.elapsed();
-    join_all(ids.iter().map(|id: &ContainerId| rt.remove_container(id))).await;
+    let force = RemoveContainerOptionsBuilder::new().force(true).build();
+    join_all(
+        ids.iter()
+            .map(|id| docker.remove_container(id, Some(force.clone()))),
+    )
+    .await;
     took
+}
+
+/// The same through podman-api, likewise.
+async fn raw_podman(podman: &podman_api::Podman, n: u32, tag: &str) -> Duration {
+    use podman_api::opts::{ContainerCreateOpts, ContainerDeleteOpts};
+    let start = Instant::now();
+    let ids = join_all((0..n).map(|i| async move {
+        assert!(podman.images().get(image()).exists().await.unwrap());
+        let resources = serde_json::from_value(serde_json::json!({
+            "memory": { "limit": i64::from(MEMORY_MIB) << 20 }
+        }))
+        .unwrap();
+        let opts = ContainerCreateOpts::builder()
+            .name(format!("raw-{tag}-{i}"))
+            .image(image())
+            .command(["sh", "-c", SCRIPT])
+            .labels([(labels::CLUSTER, format!("raw-{tag}"))])
+            .resource_limits(resources)
+            .build();
+        let id = podman.containers().create(&opts).await.unwrap().id;
+        let container = podman.containers().get(&id);
+        container.start(None).await.unwrap();
+        container.inspect().await.unwrap();
+        id
+    }))
+    .await;
+    let took = start.elapsed();
+    let force = ContainerDeleteOpts::builder().force(true).build();
+    join_all(
+        ids.iter()
+            .map(|id| async { podman.containers().get(id.as_str()).delete(&force).await }),
+    )
+    .await;
+    took
+}
+
+/// One engine: its runtime for the library, and its client library for the raw path.
+enum Engine {
+    Docker(bollard::Docker),
+    Podman(podman_api::Podman),
+}
+
+impl Engine {
+    async fn raw(&self, n: u32, tag: &str) -> Duration {
+        match self {
+            Engine::Docker(d) => raw_docker(d, n, tag).await,
+            Engine::Podman(p) => raw_podman(p, n, tag).await,
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    let mid = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2
+    } else {
+        v[mid]
+    }
+}
+
+fn secs(v: &[Duration]) -> String {
+    v.iter()
+        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -176,47 +256,68 @@ async fn main() {
         .skip(1)
         .filter(|a| a == "docker" || a == "podman")
         .collect();
-    let docker: Arc<dyn ContainerRuntime> = Arc::new(
-        DockerRuntime::connect(
-            &std::env::var("ECS_DOCKER_HOST")
-                .unwrap_or_else(|_| "unix:///var/run/docker.sock".into()),
-        )
-        .expect("docker (run scripts/engines)"),
-    );
-    let podman: Arc<dyn ContainerRuntime> = Arc::new(
-        PodmanRuntime::connect(
-            &std::env::var("ECS_PODMAN_SOCKET")
-                .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into()),
-        )
-        .expect("podman (run scripts/engines)"),
-    );
+    // Rounds of raw, library, raw, library, ..., raw: the medians of each, so that one
+    // slow run (the engine's background cleanup, another process) does not decide.
+    let rounds: usize = std::env::var("ECS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if smoke { 1 } else { 3 });
+    let docker_host =
+        std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let podman_socket = std::env::var("ECS_PODMAN_SOCKET")
+        .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+    let engines: Vec<(&str, Arc<dyn ContainerRuntime>, Engine)> = vec![
+        (
+            "docker",
+            Arc::new(DockerRuntime::connect(&docker_host).expect("docker (run scripts/engines)")),
+            Engine::Docker(
+                bollard::Docker::connect_with_unix(
+                    docker_host.trim_start_matches("unix://"),
+                    120,
+                    bollard::API_DEFAULT_VERSION,
+                )
+                .expect("docker (run scripts/engines)"),
+            ),
+        ),
+        (
+            "podman",
+            Arc::new(PodmanRuntime::connect(&podman_socket).expect("podman (run scripts/engines)")),
+            Engine::Podman(podman_api::Podman::unix(
+                podman_socket.trim_start_matches("unix://"),
+            )),
+        ),
+    ];
     for n in sizes {
-        for (name, rt) in [("docker", &docker), ("podman", &podman)] {
+        for (name, rt, engine) in &engines {
             if !named.is_empty() && !named.iter().any(|n| n == name) {
                 continue;
             }
             let tag = format!("{name}-{n}-{}", std::process::id());
-            // Raw first, then the library, then raw again: the engine warms up the same.
-            // Each starts on an idle machine.
+            // Each run starts on an idle machine.
             let settle = || async {
                 if !smoke {
                     settle().await;
                 }
             };
-            settle().await;
-            let raw1 = raw(rt.clone(), n, &format!("{tag}-a")).await;
-            settle().await;
-            let lib = library(rt.clone(), n, &tag).await;
-            settle().await;
-            let raw2 = raw(rt.clone(), n, &format!("{tag}-b")).await;
-            let raw_avg = (raw1 + raw2) / 2;
-            let overhead = (lib.as_secs_f64() / raw_avg.as_secs_f64() - 1.0) * 100.0;
+            let (mut raws, mut libs) = (Vec::new(), Vec::new());
+            for round in 0..=rounds {
+                settle().await;
+                raws.push(engine.raw(n, &format!("{tag}-r{round}")).await);
+                if round == rounds {
+                    break;
+                }
+                settle().await;
+                libs.push(library(rt.clone(), n, &format!("{tag}-l{round}")).await);
+            }
+            let (lib, raw) = (median(libs.clone()), median(raws.clone()));
+            let overhead = (lib.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
             println!(
-                "{name} {n} tasks: library {:.2} s, raw {:.2} s (runs {:.2} s / {:.2} s): {overhead:+.1}%",
+                "{name} {n} tasks: library {:.2} s, raw {:.2} s (medians): {overhead:+.1}% \
+                 [library runs {}; raw runs {}]",
                 lib.as_secs_f64(),
-                raw_avg.as_secs_f64(),
-                raw1.as_secs_f64(),
-                raw2.as_secs_f64()
+                raw.as_secs_f64(),
+                secs(&libs),
+                secs(&raws),
             );
         }
     }
