@@ -1,10 +1,13 @@
-//! An engine restart: the second Docker daemon (`scripts/engines`, with live restore) is
-//! stopped under a running task and started again. The agent reports itself
-//! disconnected meanwhile, reconnects, and keeps track of the container that kept
-//! running: same container, task still RUNNING, and events flow again.
+//! An engine restart, on Docker and on Podman: the engine's API server is stopped under
+//! a running task and started again. The agent reports itself disconnected meanwhile,
+//! reconnects, and keeps track of the container that kept running: same container, task
+//! still RUNNING, and events flow again.
 //!
-//! This binary stops a daemon the other engine tests use; cargo runs test binaries one
-//! at a time, and this one holds a single test.
+//! Docker: the second daemon (`scripts/engines` starts it with live restore, so its
+//! containers outlive it). Podman: its service on TCP (Podman has no daemon: the
+//! containers run under conmon whatever happens to the API service). Both are engines
+//! the other tests use; cargo runs test binaries one at a time, and the two tests here
+//! take turns (`ONE_AT_A_TIME`), since each runs `scripts/engines` to restart its engine.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,12 +16,26 @@ use std::time::Duration;
 
 use ecs::control::{EcsConfig, RunTask};
 use ecs::docker::DockerRuntime;
+use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, ContainerState};
 use ecs::task::{ContainerStatus, TaskStatus};
 use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
 use tokio::time::{sleep, timeout};
 
 const SOCKET_DIR: &str = "/run/ecs-docker2";
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The pid of the process whose command line is exactly `cmdline` (NUL-separated).
+fn pid_of(cmdline: &[&str]) -> Option<String> {
+    let want = cmdline.join("\0");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let name = e.file_name().into_string().ok()?;
+        name.parse::<u32>().ok()?;
+        let found = std::fs::read_to_string(e.path().join("cmdline")).ok()?;
+        (found.trim_end_matches('\0') == want).then_some(name)
+    })
+}
 
 async fn agent_connected(
     ecs: &Ecs,
@@ -44,22 +61,45 @@ async fn agent_connected(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agent_survives_an_engine_restart() {
+async fn the_agent_survives_a_docker_restart() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let host = std::env::var("ECS_DOCKER2_HOST")
         .unwrap_or_else(|_| format!("unix://{SOCKET_DIR}/docker.sock"));
-    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
     let rt = Arc::new(DockerRuntime::connect(&host).expect("second docker (run scripts/engines)"));
+    let pid = std::fs::read_to_string(format!("{SOCKET_DIR}/docker.pid"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    survives_restart(rt, "i-docker2", &pid, &["docker", "-H", &host]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_survives_a_podman_restart() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let host =
+        std::env::var("ECS_PODMAN_TCP_HOST").unwrap_or_else(|_| "tcp://127.0.0.1:8088".into());
+    let rt = Arc::new(PodmanRuntime::connect(&host).expect("podman on TCP (run scripts/engines)"));
+    // As scripts/engines starts it.
+    let pid = pid_of(&["podman", "system", "service", "--time=0", &host])
+        .expect("podman's TCP service (run scripts/engines)");
+    survives_restart(rt, "i-podman", &pid, &["podman"]).await;
+}
+
+/// Runs a task on `rt`, stops the engine's API server (`pid`) and starts it again
+/// (`scripts/engines`), then kills the container with the engine's CLI (`cli`).
+async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &str, cli: &[&str]) {
+    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
     let mut config = EcsConfig::default();
     config.resync_interval = Duration::from_secs(2);
     config.reconnect_interval = Duration::from_millis(500);
     let ecs = Ecs::new(config);
     let cluster: ClusterName = format!("restart-{}", std::process::id()).parse().unwrap();
-    let instance: InstanceId = "i-docker2".parse().unwrap();
+    let instance: InstanceId = instance.parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
     ecs.register_instance(&cluster, instance.clone(), rt.clone(), BTreeMap::new())
         .await
         .unwrap();
-    let family = format!("restart-{}", std::process::id());
+    let family = format!("restart-{instance}-{}", std::process::id());
     let td = format!(
         r#"{{"family": "{family}", "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 16,
             "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}}]}}"#
@@ -81,14 +121,10 @@ async fn the_agent_survives_an_engine_restart() {
     let container = task.container("app").unwrap().runtime_id.clone().unwrap();
     agent_connected(&ecs, &cluster, &instance, true, Duration::from_secs(10)).await;
 
-    // Stop the daemon (live restore keeps the container running).
-    let pid = std::fs::read_to_string(format!("{SOCKET_DIR}/docker.pid"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    // Stop the engine's server (the container keeps running).
     assert!(
         std::process::Command::new("kill")
-            .args(["-TERM", &pid])
+            .args(["-TERM", pid])
             .status()
             .unwrap()
             .success()
@@ -99,7 +135,7 @@ async fn the_agent_survives_an_engine_restart() {
         }
     })
     .await
-    .expect("dockerd stopped");
+    .expect("the engine's server stopped");
     agent_connected(&ecs, &cluster, &instance, false, Duration::from_secs(10)).await;
     // A few resyncs fail while it is down; the task is not given up.
     sleep(Duration::from_secs(5)).await;
@@ -133,8 +169,9 @@ async fn the_agent_survives_an_engine_restart() {
     );
 
     // Events flow again: an outside kill is seen.
-    let out = std::process::Command::new("docker")
-        .args(["-H", &host, "kill", &container.0])
+    let out = std::process::Command::new(cli[0])
+        .args(&cli[1..])
+        .args(["kill", &container.0])
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
