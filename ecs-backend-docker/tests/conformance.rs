@@ -34,7 +34,10 @@ async fn docker_passes_the_whole_suite() {
 async fn the_host_is_this_machine() {
     let host = fixture("host").runtime.describe_host().await.unwrap();
     let nproc = std::process::Command::new("nproc").output().unwrap();
-    let cpus: u32 = String::from_utf8_lossy(&nproc.stdout).trim().parse().unwrap();
+    let cpus: u32 = String::from_utf8_lossy(&nproc.stdout)
+        .trim()
+        .parse()
+        .unwrap();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
     let kib: u64 = meminfo
         .lines()
