@@ -136,6 +136,12 @@ pub(super) fn observe(
     });
     if let Some(set) = &daemon {
         let n = u32::try_from(set.len()).unwrap_or(u32::MAX);
+        if entry.service.desired_count != n {
+            // As after an update: steady again only once a pass has seen the new count
+            // through. Until this pass settles, its events show the service, which must
+            // not pair the new count with the old steady state.
+            entry.service.steady = false;
+        }
         entry.service.desired_count = n;
         if let Some(p) = entry
             .service
