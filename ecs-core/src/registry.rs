@@ -28,6 +28,8 @@ pub struct TaskDefinitionRegistry {
     scope: ArnScope,
     /// Each family's revisions; revision `n` is at index `n - 1`.
     families: BTreeMap<Family, Vec<TaskDefinition>>,
+    /// Counts changes, so that a durable copy knows when to look again.
+    generation: u64,
 }
 
 impl TaskDefinitionRegistry {
@@ -41,6 +43,7 @@ impl TaskDefinitionRegistry {
         Self {
             scope,
             families: BTreeMap::new(),
+            generation: 0,
         }
     }
 
@@ -84,6 +87,7 @@ impl TaskDefinitionRegistry {
             .entry(family)
             .or_default()
             .push(definition.clone());
+        self.generation += 1;
         Ok(Registered {
             reference,
             definition,
@@ -165,7 +169,36 @@ impl TaskDefinitionRegistry {
         if td.status != Some(TaskDefinitionStatus::Inactive) {
             td.status = Some(TaskDefinitionStatus::Inactive);
             td.deregistered_at = Some(jiff::Timestamp::now());
+            self.generation += 1;
         }
         Ok(td)
+    }
+
+    /// Counts the registry's changes.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Every revision of every family, by family, then revision.
+    pub(crate) fn definitions(&self) -> impl Iterator<Item = &TaskDefinition> {
+        self.families.values().flatten()
+    }
+
+    /// Puts back a revision as it was registered (from a durable copy): its family's
+    /// revisions must come back in order, 1 first.
+    pub(crate) fn restore(&mut self, definition: TaskDefinition) -> Result<(), Error> {
+        let family = Family::new(definition.family())?;
+        let revisions = self.families.entry(family.clone()).or_default();
+        let expected = revisions.len() + 1;
+        if definition.revision.and_then(|r| usize::try_from(r).ok()) != Some(expected) {
+            return Err(Error::InvalidId {
+                kind: "revision",
+                value: format!("{family}:{:?}", definition.revision),
+                reason: format!("revisions come back in order: expected {expected}"),
+            });
+        }
+        revisions.push(definition);
+        self.generation += 1;
+        Ok(())
     }
 }

@@ -13,8 +13,8 @@ use super::Agent;
 use crate::control::{Shared, StopRequest};
 use crate::ids::TaskId;
 use crate::runtime::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerSpec, ContainerState, HealthStatus,
-    RuntimeError, TaskContext, container_spec,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
+    HealthStatus, RuntimeError, TaskContext, container_spec, labels,
 };
 use crate::task::{ContainerStatus, StopCode, TaskStatus};
 use crate::task_definition::{ContainerCondition, TaskDefinition};
@@ -120,6 +120,11 @@ impl Runner {
 
     /// Runs the task from PENDING to STOPPED.
     pub(crate) async fn run(mut self) {
+        // The task is durable before any of its containers exists: a control plane
+        // that restarts knows of everything it may find on the engine.
+        if !self.durable().await {
+            return;
+        }
         let cause = match self.start().await {
             Ok(()) => {
                 self.shared.update_task(&self.task_id, |t| {
@@ -129,6 +134,111 @@ impl Runner {
                 self.watch_running().await
             }
             Err(cause) => cause,
+        };
+        self.shut_down(cause).await;
+    }
+
+    /// Waits until the state is durable; false if it never will be (the store was
+    /// taken over by another control plane): then nothing more may be done.
+    async fn durable(&self) -> bool {
+        match self.shared.barrier().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(task = %self.task_id, error = %e, "the task's runner stops: its state cannot be made durable");
+                false
+            }
+        }
+    }
+
+    /// Takes over the containers a previous control plane left running for this task
+    /// (found on the engine by their labels, after a restart): each is matched to its
+    /// container definition by name, and its events are routed here.
+    pub(crate) fn adopt(&mut self, found: &[ContainerInfo]) {
+        let mut seq = 0;
+        for i in 0..self.slots.len() {
+            let name = self.slots[i].name.clone();
+            let Some(info) = found
+                .iter()
+                .find(|c| c.labels.get(labels::CONTAINER_NAME) == Some(&name))
+            else {
+                continue;
+            };
+            self.agent.route(info.id.clone(), self.events_tx.clone());
+            let slot = &mut self.slots[i];
+            slot.id = Some(info.id.clone());
+            slot.health = info.health;
+            let (status, exit_code) = match info.state {
+                ContainerState::Created => (ContainerStatus::Pending, None),
+                ContainerState::Running => (ContainerStatus::Running, None),
+                ContainerState::Exited { exit_code } => (ContainerStatus::Stopped, Some(exit_code)),
+            };
+            if status != ContainerStatus::Pending {
+                slot.started_at = Some(Instant::now());
+                slot.start_seq = Some(seq);
+                seq += 1;
+            }
+            slot.exit_code = exit_code;
+            let (id, health, ports) = (info.id.clone(), info.health, info.ports.clone());
+            self.shared.update_container(&self.task_id, &name, |c| {
+                c.runtime_id = Some(id);
+                c.last_status = status;
+                c.exit_code = exit_code;
+                c.health_status = health;
+                if !ports.is_empty() {
+                    c.network_bindings = ports;
+                }
+            });
+        }
+        let health = self.task_health();
+        self.shared
+            .update_task(&self.task_id, |t| t.health_status = health);
+    }
+
+    /// The task it runs.
+    pub(crate) fn task_id(&self) -> &TaskId {
+        &self.task_id
+    }
+
+    /// Whether the task is on its way out: a stop was asked for, or an essential
+    /// container has exited.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop_requested().is_some()
+            || self
+                .slots
+                .iter()
+                .any(|s| s.essential && s.exit_code.is_some())
+    }
+
+    /// Whether every container was found running by [`adopt`](Self::adopt).
+    pub(crate) fn all_running(&self) -> bool {
+        self.slots.iter().all(Slot::running)
+    }
+
+    /// Runs an adopted task: watched while RUNNING if every container runs and no stop
+    /// was asked for; otherwise stopped (a task caught half started by the restart
+    /// cannot be finished safely: its start order and timeouts are gone).
+    pub(crate) async fn run_adopted(mut self) {
+        if !self.durable().await {
+            return;
+        }
+        let cause = if let Some(cause) = self.stop_requested() {
+            cause
+        } else if let Some(s) = self
+            .slots
+            .iter()
+            .find(|s| s.essential && s.exit_code.is_some())
+        {
+            essential_exited(&s.name)
+        } else if self.all_running() {
+            self.shared.update_task(&self.task_id, |t| {
+                t.last_status = TaskStatus::Running;
+                t.started_at.get_or_insert_with(jiff::Timestamp::now);
+            });
+            self.watch_running().await
+        } else {
+            Self::failed(
+                "the control plane restarted while the task was starting: stopped".to_owned(),
+            )
         };
         self.shut_down(cause).await;
     }
@@ -494,6 +604,15 @@ impl Runner {
     /// DEACTIVATING, STOPPING (containers in reverse start order, each with its
     /// stopTimeout), DEPROVISIONING (removed), STOPPED (resources released).
     async fn shut_down(mut self, cause: Cause) {
+        // Why it stops is durable before anything stops.
+        self.shared.update_task(&self.task_id, |t| {
+            t.desired_status = TaskStatus::Stopped;
+            t.stop_code.get_or_insert(cause.code);
+            t.stopped_reason.get_or_insert_with(|| cause.reason.clone());
+        });
+        if !self.durable().await {
+            return;
+        }
         self.shared.update_task(&self.task_id, |t| {
             t.desired_status = TaskStatus::Stopped;
             t.last_status = TaskStatus::Deactivating;

@@ -14,7 +14,7 @@ use crate::Error;
 use crate::ids::{ClusterName, InstanceId};
 
 /// What one placed task holds on its instance, from placement until it is STOPPED.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AllocationId(u64);
 
 impl fmt::Display for AllocationId {

@@ -5,7 +5,9 @@ use std::fmt;
 use crate::task_definition::TransportProtocol;
 
 /// Amounts of each schedulable resource: CPU units (1024 per vCPU), memory in MiB, GPUs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[non_exhaustive]
 pub struct Resources {
     /// CPU units.

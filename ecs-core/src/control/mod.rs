@@ -3,6 +3,9 @@
 //! `describe_tasks`, `list_tasks`, and the event stream.
 
 mod instances;
+mod persist;
+mod records;
+mod recover;
 mod requests;
 mod scaling;
 mod services;
@@ -14,6 +17,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
 
+pub use recover::{OrphanPolicy, RecoveryReport};
 pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
 pub(crate) use services::new_deployment;
 
@@ -49,6 +53,9 @@ pub struct EcsConfig {
     pub service_throttle: ThrottleConfig,
     /// How often auto scaling samples and evaluates, and its alarms' periods.
     pub autoscaling: crate::autoscaling::AutoScalingConfig,
+    /// What recovery does with containers that carry this library's labels for a
+    /// cluster it manages but belong to no task it knows (see [`Ecs::open`]).
+    pub orphans: OrphanPolicy,
 }
 
 impl Default for EcsConfig {
@@ -61,6 +68,7 @@ impl Default for EcsConfig {
             instance_lost_timeout: Duration::from_secs(180),
             service_throttle: ThrottleConfig::default(),
             autoscaling: crate::autoscaling::AutoScalingConfig::default(),
+            orphans: OrphanPolicy::default(),
         }
     }
 }
@@ -135,6 +143,15 @@ pub(crate) struct Shared {
     pub(crate) engine_stats: crate::autoscaling::metrics::EngineStats,
     /// Whether the auto scaling loop runs.
     pub(crate) scaler_started: std::sync::atomic::AtomicBool,
+    /// The durable copy of the state, when the control plane has one.
+    pub(crate) journal: Option<Arc<persist::Journal>>,
+    /// Every loop the control plane runs (agents, runners, controllers ...), so that
+    /// [`Ecs::halt`] can end them all.
+    spawned: Mutex<tokio::task::JoinSet<()>>,
+    /// Set by [`Ecs::halt`]: nothing starts any more.
+    halted: std::sync::atomic::AtomicBool,
+    /// What recovery found on each instance registered again after a restart.
+    pub(crate) recoveries: Mutex<Vec<RecoveryReport>>,
 }
 
 impl Shared {
@@ -150,8 +167,39 @@ impl Shared {
     }
 
     pub(crate) fn publish(&self, event: Event) {
+        // Every change is published: the durable copy follows.
+        if let Some(j) = &self.journal {
+            j.poke();
+        }
         // Nobody listening is fine.
         let _ = self.events.send(event);
+    }
+
+    /// A change no event tells of was made: the durable copy follows.
+    pub(crate) fn touched(&self) {
+        if let Some(j) = &self.journal {
+            j.poke();
+        }
+    }
+
+    /// Returns once every change made before the call is durable (at once without a
+    /// store). Errs if it never will be: another control plane took the store over.
+    pub(crate) async fn barrier(&self) -> Result<(), Error> {
+        match &self.journal {
+            Some(j) => j.barrier().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `work` as one of the control plane's loops (ended by [`Ecs::halt`]).
+    pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        if self.halted.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let mut set = self.spawned.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget the finished ones as we go.
+        while set.try_join_next().is_some() {}
+        set.spawn(work);
     }
 
     /// Changes a task and publishes the change.
@@ -321,8 +369,13 @@ impl std::fmt::Debug for Ecs {
 }
 
 impl Ecs {
-    /// A control plane with no clusters and no task definitions.
+    /// A control plane with no clusters and no task definitions, and no durable state:
+    /// everything is lost with the program. [`Ecs::open`] keeps it in a store.
     pub fn new(config: EcsConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    fn build(config: EcsConfig, journal: Option<Arc<persist::Journal>>) -> Self {
         let (events, _) = broadcast::channel(16_384);
         let state = State {
             registry: TaskDefinitionRegistry::with_scope(config.arn_scope.clone()),
@@ -337,6 +390,10 @@ impl Ecs {
                 metrics: Mutex::new(None),
                 engine_stats: crate::autoscaling::metrics::EngineStats::new(weak.clone()),
                 scaler_started: std::sync::atomic::AtomicBool::new(false),
+                journal,
+                spawned: Mutex::new(tokio::task::JoinSet::new()),
+                halted: std::sync::atomic::AtomicBool::new(false),
+                recoveries: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -348,7 +405,9 @@ impl Ecs {
 
     /// Registers the next revision of a task definition's family.
     pub fn register_task_definition(&self, td: TaskDefinition) -> Result<Registered, Error> {
-        self.shared.state().registry.register(td)
+        let registered = self.shared.state().registry.register(td)?;
+        self.shared.touched();
+        Ok(registered)
     }
 
     /// A task definition by `family`, `family:revision` or ARN.
@@ -364,7 +423,14 @@ impl Ecs {
         &self,
         reference: &TaskDefinitionRef,
     ) -> Result<TaskDefinition, Error> {
-        self.shared.state().registry.deregister(reference).cloned()
+        let td = self
+            .shared
+            .state()
+            .registry
+            .deregister(reference)
+            .cloned()?;
+        self.shared.touched();
+        Ok(td)
     }
 
     /// Creates an empty cluster.
@@ -386,6 +452,8 @@ impl Ecs {
                 limits: ServiceLimits::default(),
             },
         );
+        drop(s);
+        self.shared.touched();
         Ok(())
     }
 
@@ -409,6 +477,18 @@ impl Ecs {
         runtime: Arc<dyn ContainerRuntime>,
         extra: BTreeMap<String, String>,
     ) -> Result<(), Error> {
+        // An instance the store brought back, registered again after a restart.
+        let known = {
+            let s = self.shared.state();
+            let c = s
+                .clusters
+                .get(cluster)
+                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+            c.cluster.instance(&id).is_some() && !c.agents.contains_key(&id)
+        };
+        if known {
+            return self.reattach(cluster, &id, runtime, extra).await;
+        }
         let host = runtime.describe_host().await.map_err(|e| Error::Runtime {
             instance: id.to_string(),
             error: e,
@@ -432,7 +512,7 @@ impl Ecs {
             c.cluster.register_instance(registration)?;
             c.agents.insert(id, agent.clone());
         }
-        tokio::spawn(agent.pump(
+        self.shared.spawn(agent.pump(
             Arc::downgrade(&self.shared),
             self.shared.config.reconnect_interval,
         ));
@@ -548,7 +628,7 @@ impl Ecs {
         };
         for (task, runner) in started {
             out.tasks.push(task);
-            tokio::spawn(runner.run());
+            self.shared.spawn(runner.run());
         }
         Ok(out)
     }
@@ -735,9 +815,13 @@ impl Ecs {
             true
         });
         drop(s);
-        // desiredStatus changes at once, as in ECS; the runner does the rest.
-        self.shared
-            .update_task(task, |t| t.desired_status = TaskStatus::Stopped);
+        // desiredStatus changes at once, as in ECS, with why (kept, so that a restarted
+        // control plane still knows); the runner does the rest.
+        self.shared.update_task(task, |t| {
+            t.desired_status = TaskStatus::Stopped;
+            t.stop_code.get_or_insert(code);
+            t.stopped_reason.get_or_insert_with(|| reason.to_owned());
+        });
         let s = self.shared.state();
         s.tasks
             .get(task)

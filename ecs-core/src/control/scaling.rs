@@ -91,7 +91,7 @@ impl Ecs {
             );
         }
         if !self.shared.scaler_started.swap(true, Ordering::SeqCst) {
-            tokio::spawn(scaler::run(Arc::downgrade(&self.shared)));
+            self.shared.spawn(scaler::run(Arc::downgrade(&self.shared)));
         }
         Ok(())
     }

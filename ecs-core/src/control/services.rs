@@ -187,7 +187,9 @@ impl Ecs {
             );
             service
         };
-        tokio::spawn(controller::run(Arc::downgrade(&self.shared), key, wake));
+        self.shared
+            .spawn(controller::run(Arc::downgrade(&self.shared), key, wake));
+        self.shared.touched();
         Ok(service)
     }
 
@@ -276,6 +278,8 @@ impl Ecs {
         let out = svc.clone();
         entry.wake.notify_one();
         entry.changed.send_modify(|v| *v += 1);
+        drop(s);
+        self.shared.touched();
         Ok(out)
     }
 
@@ -312,6 +316,8 @@ impl Ecs {
         let out = svc.clone();
         entry.wake.notify_one();
         entry.changed.send_modify(|v| *v += 1);
+        drop(s);
+        self.shared.touched();
         Ok(out)
     }
 
@@ -372,6 +378,8 @@ impl Ecs {
             .get_mut(cluster)
             .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?
             .limits = limits;
+        drop(s);
+        self.shared.touched();
         Ok(())
     }
 

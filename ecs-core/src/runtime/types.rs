@@ -9,7 +9,10 @@ use crate::cluster::Resources;
 use crate::task_definition::{NetworkMode, TransportProtocol, UlimitName};
 
 /// An engine's id for a container.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ContainerId(pub String);
 
 impl fmt::Display for ContainerId {
@@ -193,7 +196,8 @@ pub enum ContainerState {
 }
 
 /// A container's health, as its health check reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum HealthStatus {
     /// Passing.
     Healthy,
@@ -221,7 +225,8 @@ impl fmt::Display for HealthStatus {
 }
 
 /// A published port as bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PortBinding {
     /// The port inside the container.
     pub container_port: u16,

@@ -453,7 +453,8 @@ impl UpdateService {
 }
 
 /// A cluster's service limits (ECS's service quotas), configurable per cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ServiceLimits {
     /// Services per cluster (ECS: 5,000).

@@ -47,7 +47,10 @@ api_enum!(
 
 /// An opaque deployment id, `ecs-svc/` and digits as in ECS; also the `startedBy` of the
 /// deployment's tasks.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct DeploymentId(pub(crate) String);
 
 impl DeploymentId {
@@ -64,7 +67,8 @@ impl std::fmt::Display for DeploymentId {
 }
 
 /// One version of a service's task definition and configuration being rolled out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Deployment {
     /// Its id, also its tasks' `startedBy`.
@@ -92,7 +96,8 @@ pub struct Deployment {
 }
 
 /// One line of a service's history, in ECS's words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ServiceEvent {
     /// A unique id.
@@ -105,7 +110,8 @@ pub struct ServiceEvent {
 
 /// The back-off applied when a service's tasks keep failing to start: ECS's service
 /// throttle, visible.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Throttle {
     /// Tasks that failed in a row without one becoming healthy.
@@ -115,7 +121,8 @@ pub struct Throttle {
 }
 
 /// A service (DescribeServices' shape).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Service {
     /// Its ARN.

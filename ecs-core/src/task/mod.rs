@@ -61,7 +61,8 @@ api_enum!(
 );
 
 /// One container of a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Container {
     /// Its name in the task definition.
@@ -84,8 +85,10 @@ pub struct Container {
     pub network_bindings: Vec<PortBinding>,
 }
 
-/// A task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A task. It serializes as DescribeTasks' members are spelled (`taskArn`,
+/// `lastStatus` ...), which is also how a durable store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Task {
     /// Its ARN.
@@ -123,7 +126,9 @@ pub struct Task {
     pub stop_code: Option<StopCode>,
     /// Why it stopped, in words (`Essential container in task exited`, ...).
     pub stopped_reason: Option<String>,
-    /// What it holds on its instance.
+    /// What it holds on its instance (this control plane's own bookkeeping: not
+    /// stored, made again when a restarted control plane reloads the task).
+    #[serde(skip)]
     pub allocation: AllocationId,
     /// Bumped at every change.
     pub version: u64,

@@ -1,0 +1,364 @@
+//! The journal: keeps a [`Store`] in step with the control plane's state.
+//!
+//! The state in memory is the working copy; the store is the durable one. One loop, the
+//! persister, writes behind: it takes what changed since its last write (every record
+//! compared with what it wrote, under the state's lock, so that the picture is of one
+//! instant) and commits it as one transaction. The store thus always holds the state as
+//! it was at some instant, never a mix of two.
+//!
+//! Nothing acts on the engines before what it acts on is durable: a runner waits at the
+//! [`barrier`](Journal::barrier) before it creates a container or stops one, and a
+//! barrier returns once a commit taken after it began has landed. So after a crash, the
+//! store knows of every container the engines hold for a task (its intent was written
+//! first), and recovery never starts one twice.
+//!
+//! A conflict (another writer changed a record this one wrote) means two control planes
+//! share the store: the persister stops for good, barriers never open again, and this
+//! control plane acts on nothing more. Other failures (a full disk, a lost connection)
+//! leave the outcome unknown: it reads back the versions and tries again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::records::{ClusterRecord, InstanceRecord, ServiceRecord, encode, scoped_key};
+use super::{Shared, State};
+use crate::Error;
+use crate::ids::TaskId;
+use crate::store::{Kind, Store, Write};
+use crate::task::Task;
+use crate::task_definition::TaskDefinition;
+
+/// How often the persister looks for changes nobody asked to be made durable.
+const SAFETY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The journal's handle, shared by everything that waits on it.
+pub(crate) struct Journal {
+    pub(crate) store: Arc<dyn Store>,
+    /// Barriers asked for, counted.
+    requested: AtomicU64,
+    /// The last barrier a commit satisfied.
+    durable: watch::Sender<u64>,
+    wake: Arc<Notify>,
+    /// Why the persister stopped for good.
+    failed: Mutex<Option<String>>,
+}
+
+impl Journal {
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            requested: AtomicU64::new(0),
+            durable: watch::channel(0).0,
+            wake: Arc::new(Notify::new()),
+            failed: Mutex::new(None),
+        }
+    }
+
+    /// A change was made: the persister looks soon.
+    pub(crate) fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Returns once everything changed before the call is durable. Errs if the
+    /// persister stopped for good (the store was written by another control plane).
+    pub(crate) async fn barrier(&self) -> Result<(), Error> {
+        let ticket = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake.notify_one();
+        let mut durable = self.durable.subscribe();
+        loop {
+            if let Some(reason) = self.failure() {
+                return Err(Error::Store { path: None, reason });
+            }
+            if *durable.borrow_and_update() >= ticket {
+                return Ok(());
+            }
+            if durable.changed().await.is_err() {
+                return Err(Error::Store {
+                    path: None,
+                    reason: "the control plane stopped".into(),
+                });
+            }
+        }
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn fail(&self, reason: String) {
+        tracing::error!("the state store: {reason}; this control plane acts on nothing more");
+        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+        // Wakes the waiters, which then see the failure.
+        self.durable.send_modify(|_| {});
+    }
+}
+
+/// What the persister last wrote, to tell what changed since.
+#[derive(Default)]
+pub(crate) struct Written {
+    /// Each record's version in the store.
+    pub(crate) versions: HashMap<(Kind, String), u64>,
+    pub(crate) clusters: HashMap<String, ClusterRecord>,
+    pub(crate) instances: HashMap<String, InstanceRecord>,
+    pub(crate) services: HashMap<String, ServiceRecord>,
+    /// Each task's version (`Task::version`) as written.
+    pub(crate) tasks: HashMap<TaskId, u64>,
+    pub(crate) definitions: HashMap<String, TaskDefinition>,
+    /// The registry's generation as written.
+    pub(crate) registry: u64,
+}
+
+/// One record to write (its value still to encode, outside the lock) or delete.
+enum Change {
+    Cluster(String, ClusterRecord),
+    Instance(String, InstanceRecord),
+    Service(String, ServiceRecord),
+    Task(Arc<Task>),
+    Definition(String, TaskDefinition),
+    Delete(Kind, String),
+}
+
+/// What changed since `written`, at one instant; plus the registry's generation seen.
+fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for (name, c) in &s.clusters {
+        let key = name.to_string();
+        let record = ClusterRecord {
+            cluster_name: name.clone(),
+            limits: c.limits,
+        };
+        if written.clusters.get(&key) != Some(&record) {
+            out.push(Change::Cluster(key.clone(), record));
+        }
+        seen.insert((Kind::Cluster, key));
+        for i in c.cluster.instances() {
+            let key = scoped_key(name, i.id.as_str());
+            let record = InstanceRecord::of(name, i);
+            if written.instances.get(&key) != Some(&record) {
+                out.push(Change::Instance(key.clone(), record));
+            }
+            seen.insert((Kind::Instance, key));
+        }
+    }
+    for ((cluster, name), e) in &s.services {
+        let key = scoped_key(cluster, name.as_str());
+        let known = written.services.get(&key);
+        if known.is_none_or(|r| r.service != e.service || r.last_completed != e.last_completed) {
+            out.push(Change::Service(
+                key.clone(),
+                ServiceRecord {
+                    service: e.service.clone(),
+                    last_completed: e.last_completed.clone(),
+                },
+            ));
+        }
+        seen.insert((Kind::Service, key));
+    }
+    for (id, e) in &s.tasks {
+        if written.tasks.get(id) != Some(&e.task.version) {
+            out.push(Change::Task(e.task.clone()));
+        }
+    }
+    let generation = s.registry.generation();
+    if generation != written.registry {
+        for td in s.registry.definitions() {
+            let key = format!("{}:{}", td.family(), td.revision.unwrap_or(0));
+            if written.definitions.get(&key) != Some(td) {
+                out.push(Change::Definition(key, td.clone()));
+            }
+        }
+    }
+    // Records written before whose subject is gone (a deregistered instance ...).
+    for (kind, key) in written.versions.keys() {
+        if matches!(kind, Kind::Cluster | Kind::Instance | Kind::Service)
+            && !seen.contains(&(*kind, key.clone()))
+        {
+            out.push(Change::Delete(*kind, key.clone()));
+        }
+    }
+    (out, generation)
+}
+
+/// Encodes the changes as writes against the versions last written.
+fn writes(changes: &[Change], written: &Written) -> Result<Vec<Write>, Error> {
+    let put =
+        |kind: Kind, key: &str, value: Vec<u8>| match written.versions.get(&(kind, key.to_owned()))
+        {
+            Some(&v) => Write::replace(kind, key, v, value),
+            None => Write::create(kind, key, value),
+        };
+    changes
+        .iter()
+        .map(|c| {
+            Ok(match c {
+                Change::Cluster(key, r) => put(Kind::Cluster, key, encode(Kind::Cluster, key, r)?),
+                Change::Instance(key, r) => {
+                    put(Kind::Instance, key, encode(Kind::Instance, key, r)?)
+                }
+                Change::Service(key, r) => put(Kind::Service, key, encode(Kind::Service, key, r)?),
+                Change::Task(t) => {
+                    let key = t.task_id.as_str();
+                    put(Kind::Task, key, encode(Kind::Task, key, t.as_ref())?)
+                }
+                Change::Definition(key, td) => put(
+                    Kind::TaskDefinition,
+                    key,
+                    encode(Kind::TaskDefinition, key, td)?,
+                ),
+                Change::Delete(kind, key) => {
+                    let v = written
+                        .versions
+                        .get(&(*kind, key.clone()))
+                        .copied()
+                        .unwrap_or(0);
+                    Write::delete(*kind, key.clone(), v)
+                }
+            })
+        })
+        .collect()
+}
+
+/// Records a commit's outcome in `written`.
+fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registry: u64) {
+    for (c, &v) in changes.into_iter().zip(versions) {
+        let (kind, key) = match c {
+            Change::Cluster(key, r) => {
+                written.clusters.insert(key.clone(), r);
+                (Kind::Cluster, key)
+            }
+            Change::Instance(key, r) => {
+                written.instances.insert(key.clone(), r);
+                (Kind::Instance, key)
+            }
+            Change::Service(key, r) => {
+                written.services.insert(key.clone(), r);
+                (Kind::Service, key)
+            }
+            Change::Task(t) => {
+                written.tasks.insert(t.task_id.clone(), t.version);
+                (Kind::Task, t.task_id.to_string())
+            }
+            Change::Definition(key, td) => {
+                written.definitions.insert(key.clone(), td);
+                (Kind::TaskDefinition, key)
+            }
+            Change::Delete(kind, key) => {
+                match kind {
+                    Kind::Cluster => drop(written.clusters.remove(&key)),
+                    Kind::Instance => drop(written.instances.remove(&key)),
+                    Kind::Service => drop(written.services.remove(&key)),
+                    _ => {}
+                }
+                written.versions.remove(&(kind, key));
+                continue;
+            }
+        };
+        written.versions.insert((kind, key), v);
+    }
+    written.registry = registry;
+}
+
+/// After a failure whose outcome is unknown: the versions as the store has them now.
+async fn reread(store: &dyn Store, written: &mut Written, keys: &[(Kind, String)]) {
+    for (kind, key) in keys {
+        match store.get(*kind, key).await {
+            Ok(Some(r)) => {
+                written.versions.insert((*kind, key.clone()), r.version);
+            }
+            Ok(None) => {
+                written.versions.remove(&(*kind, key.clone()));
+            }
+            // Still failing: the next round reads again.
+            Err(_) => {}
+        }
+        // What is in the store may differ from what was last compared: write it again.
+        match kind {
+            Kind::Cluster => drop(written.clusters.remove(key)),
+            Kind::Instance => drop(written.instances.remove(key)),
+            Kind::Service => drop(written.services.remove(key)),
+            Kind::TaskDefinition => {
+                written.definitions.remove(key);
+                written.registry = u64::MAX;
+            }
+            _ => {
+                if let Ok(id) = key.parse::<TaskId>() {
+                    written.tasks.remove(&id);
+                }
+            }
+        }
+    }
+}
+
+/// Runs until the control plane is dropped or the store is found shared.
+pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Some(strong) = shared.upgrade() else {
+            return;
+        };
+        let Some(journal) = strong.journal.clone() else {
+            return;
+        };
+        // Read first: every barrier asked for until now is satisfied by the picture
+        // taken next.
+        let target = journal.requested.load(Ordering::SeqCst);
+        let (changes, registry) = changes(&strong.state(), &written);
+        drop(strong);
+        if !changes.is_empty() {
+            let keys: Vec<(Kind, String)> = changes.iter().map(change_key).collect();
+            let outcome = match writes(&changes, &written) {
+                Ok(w) => journal.store.commit(w).await,
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(versions) => {
+                    landed(&mut written, changes, &versions, registry);
+                    backoff = Duration::from_millis(50);
+                }
+                Err(e @ Error::StoreConflict { .. }) => {
+                    journal.fail(format!("another writer changed it ({e})"));
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the state store: a commit failed; retrying in {backoff:?}");
+                    reread(journal.store.as_ref(), &mut written, &keys).await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            }
+        } else {
+            written.registry = registry;
+        }
+        journal.durable.send_if_modified(|d| {
+            let moved = *d < target;
+            *d = (*d).max(target);
+            moved
+        });
+        let wake = journal.wake.clone();
+        drop(journal);
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(SAFETY_INTERVAL) => {}
+        }
+    }
+}
+
+fn change_key(c: &Change) -> (Kind, String) {
+    match c {
+        Change::Cluster(k, _) => (Kind::Cluster, k.clone()),
+        Change::Instance(k, _) => (Kind::Instance, k.clone()),
+        Change::Service(k, _) => (Kind::Service, k.clone()),
+        Change::Task(t) => (Kind::Task, t.task_id.to_string()),
+        Change::Definition(k, _) => (Kind::TaskDefinition, k.clone()),
+        Change::Delete(kind, k) => (*kind, k.clone()),
+    }
+}

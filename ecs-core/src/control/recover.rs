@@ -1,0 +1,533 @@
+//! A control plane with a durable store ([`Ecs::open`]), and its recovery after a restart
+//! or a crash: the state reloaded, then each instance's containers reconciled with it
+//! when the program registers the instance again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::persist::{self, Journal, Written};
+use super::records::{ClusterRecord, InstanceRecord, ServiceRecord, decode, scoped_key};
+use super::{ClusterEntry, Ecs, EcsConfig, StopRequest, TaskEntry};
+use crate::Error;
+use crate::agent::Agent;
+use crate::agent::runner::Runner;
+use crate::cluster::{Cluster, InstanceRegistration};
+use crate::ids::{ClusterName, InstanceId, TaskId};
+use crate::placement::TaskRequirements;
+use crate::runtime::{ContainerId, ContainerInfo, ContainerRuntime, TaskContext, labels};
+use crate::service::{ServiceEntry, ServiceStatus};
+use crate::store::{Kind, Record, Store};
+use crate::task::{ContainerStatus, StopCode, Task, TaskStatus};
+use crate::task_definition::TaskDefinition;
+
+/// What recovery does with a container that carries this library's labels for one of
+/// its clusters but belongs to no task the store knows (its task was never recorded, or
+/// was recorded STOPPED).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrphanPolicy {
+    /// Stop and remove it (the default): nothing runs that the control plane does not
+    /// account for.
+    #[default]
+    Stop,
+    /// Leave it running, and only report it.
+    Keep,
+}
+
+/// What recovery found on one instance when it was registered again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryReport {
+    /// The instance's cluster.
+    pub cluster: Option<ClusterName>,
+    /// The instance.
+    pub instance: Option<InstanceId>,
+    /// Tasks whose containers were all running: taken over, same containers.
+    pub adopted: Vec<TaskId>,
+    /// Tasks whose containers were found but that are stopping: a stop had been asked
+    /// for, an essential container had exited, or the restart caught them starting.
+    pub stopping: Vec<TaskId>,
+    /// Tasks recorded but never started on the engine: started now.
+    pub resumed: Vec<TaskId>,
+    /// Tasks whose containers had gone from the engine while the control plane was
+    /// down: STOPPED (a service replaces its own).
+    pub vanished: Vec<TaskId>,
+    /// Containers of no known task, and what was done with them ([`OrphanPolicy`]).
+    pub orphans: Vec<ContainerId>,
+}
+
+/// Every record of the store, read back.
+struct Loaded {
+    clusters: Vec<(Record, ClusterRecord)>,
+    instances: Vec<(Record, InstanceRecord)>,
+    definitions: Vec<(Record, TaskDefinition)>,
+    services: Vec<(Record, ServiceRecord)>,
+    tasks: Vec<(Record, Task)>,
+}
+
+async fn read<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    kind: Kind,
+) -> Result<Vec<(Record, T)>, Error> {
+    store
+        .load(kind)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let value = decode(kind, &r.key, &r.value)?;
+            Ok((r, value))
+        })
+        .collect()
+}
+
+impl Loaded {
+    async fn read(store: &dyn Store) -> Result<Self, Error> {
+        let definitions = store
+            .load(Kind::TaskDefinition)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let text = std::str::from_utf8(&r.value).map_err(|e| Error::Store {
+                    path: None,
+                    reason: format!("task_definition record {:?}: {e}", r.key),
+                })?;
+                let td = TaskDefinition::from_json(text)
+                    .map_err(|e| Error::Store {
+                        path: None,
+                        reason: format!("task_definition record {:?} does not read: {e}", r.key),
+                    })?
+                    .definition;
+                Ok((r, td))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Self {
+            clusters: read(store, Kind::Cluster).await?,
+            instances: read(store, Kind::Instance).await?,
+            definitions,
+            services: read(store, Kind::Service).await?,
+            tasks: read(store, Kind::Task).await?,
+        })
+    }
+}
+
+impl Ecs {
+    /// A control plane whose state lives in `store` as well as in memory: task
+    /// definitions, clusters and their instances, services with their deployments, and
+    /// tasks with their desired and last status. A store that holds state (after a
+    /// restart, or a crash) gives it back:
+    ///
+    /// - Instances come back DISCONNECTED, holding their tasks' resources, until the
+    ///   program registers each again ([`Ecs::register_instance`], same cluster and id,
+    ///   with its runtime). Then their containers (found by this library's labels) are
+    ///   reconciled with the tasks: running ones are adopted, same containers; those of
+    ///   tasks asked to stop are stopped; tasks recorded but never started are started;
+    ///   tasks whose containers vanished meanwhile are STOPPED with the reason; others'
+    ///   containers are [orphans](OrphanPolicy). See [`Ecs::recovery_reports`].
+    /// - Services resume: an instance that is not registered again within
+    ///   [`EcsConfig::instance_lost_timeout`] is lost, and its service tasks are
+    ///   replaced elsewhere.
+    ///
+    /// Changes are written behind, in order, each picture of the state in one
+    /// transaction; nothing acts on an engine before its intent is durable (a task's
+    /// containers are created only once the task is written, and stopped only once the
+    /// stop is), so a crash never loses an action's intent nor repeats it.
+    /// [`Ecs::flush`] waits until everything asked so far is durable.
+    ///
+    /// Two control planes must not share a store: the second one's first write
+    /// conflicts with the first's, and it stops acting (its store error says so).
+    /// Must be called within a Tokio runtime.
+    pub async fn open(config: EcsConfig, store: Arc<dyn Store>) -> Result<Ecs, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Store {
+                path: None,
+                reason: "Ecs::open runs the control plane's loops on Tokio: call it within a Tokio runtime".into(),
+            });
+        }
+        let loaded = Loaded::read(store.as_ref()).await?;
+        let ecs = Ecs::build(config, Some(Arc::new(Journal::new(store))));
+        let (written, services) = ecs.restore(loaded)?;
+        let weak = Arc::downgrade(&ecs.shared);
+        ecs.shared.spawn(persist::run(weak.clone(), written));
+        for (key, wake) in services {
+            ecs.shared
+                .spawn(crate::service::controller::run(weak.clone(), key, wake));
+        }
+        Ok(ecs)
+    }
+
+    /// Returns once every change made so far is durable in the store (at once without
+    /// one). Errs if it never will be: the store was written by another control plane.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.shared.barrier().await
+    }
+
+    /// Ends every loop of this control plane at once, as a crash would: agents,
+    /// runners, service controllers, the persister. Nothing more is done or written;
+    /// containers keep running. A control plane opened on the same store afterwards
+    /// recovers them. (For handing over to another process, and for crash tests.)
+    pub fn halt(&self) {
+        self.shared
+            .halted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.shared
+            .spawned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .abort_all();
+    }
+
+    /// What recovery found on each instance registered again since [`Ecs::open`].
+    pub fn recovery_reports(&self) -> Vec<RecoveryReport> {
+        self.shared
+            .recoveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts the loaded state in place; returns what the persister starts from and the
+    /// services whose controllers to start.
+    #[allow(clippy::type_complexity)]
+    fn restore(
+        &self,
+        loaded: Loaded,
+    ) -> Result<(Written, Vec<(super::ServiceKey, Arc<Notify>)>), Error> {
+        let mut written = Written::default();
+        let mut s = self.shared.state();
+        let mut definitions = loaded.definitions;
+        definitions.sort_by_key(|(_, td)| (td.family().to_owned(), td.revision));
+        for (r, td) in definitions {
+            written
+                .versions
+                .insert((Kind::TaskDefinition, r.key.clone()), r.version);
+            written.definitions.insert(r.key, td.clone());
+            s.registry.restore(td)?;
+        }
+        written.registry = s.registry.generation();
+        for (r, c) in loaded.clusters {
+            let entry = ClusterEntry {
+                cluster: Cluster::new(c.cluster_name.clone()),
+                agents: BTreeMap::new(),
+                disconnected: BTreeMap::new(),
+                limits: c.limits,
+            };
+            s.clusters.insert(c.cluster_name.clone(), entry);
+            written
+                .versions
+                .insert((Kind::Cluster, r.key.clone()), r.version);
+            written.clusters.insert(r.key, c);
+        }
+        for (r, i) in loaded.instances {
+            let c = s
+                .clusters
+                .get_mut(&i.cluster)
+                .ok_or_else(|| dangling(Kind::Instance, &r.key, "cluster", &i.cluster))?;
+            let mut registration = InstanceRegistration::new(i.id.clone(), i.registered_resources)
+                .with_registered_at(i.registered_at);
+            registration.attributes = i.attributes.clone();
+            // Set again from the id.
+            registration
+                .attributes
+                .remove(crate::cluster::attributes::INSTANCE_ID);
+            registration.agent_version = i.agent_version.clone();
+            c.cluster.register_instance(registration)?;
+            c.cluster.set_status(&i.id, i.status)?;
+            // No agent until the program registers the instance again.
+            c.cluster.set_agent_connected(&i.id, false)?;
+            c.disconnected.insert(i.id.clone(), Instant::now());
+            written
+                .versions
+                .insert((Kind::Instance, r.key.clone()), r.version);
+            written.instances.insert(r.key, i);
+        }
+        for (r, mut task) in loaded.tasks {
+            written.versions.insert((Kind::Task, r.key), r.version);
+            if task.last_status != TaskStatus::Stopped {
+                task.allocation = reserve(&mut *s, &task)?;
+            }
+            written.tasks.insert(task.task_id.clone(), task.version);
+            let stop = watch::channel((task.desired_status == TaskStatus::Stopped).then(|| {
+                StopRequest {
+                    code: task.stop_code.unwrap_or(StopCode::UserInitiated),
+                    reason: task
+                        .stopped_reason
+                        .clone()
+                        .unwrap_or_else(|| "stopped while the control plane was down".into()),
+                }
+            }))
+            .0;
+            s.tasks.insert(
+                task.task_id.clone(),
+                TaskEntry {
+                    task: Arc::new(task),
+                    stop,
+                },
+            );
+        }
+        let mut controllers = Vec::new();
+        for (r, record) in loaded.services {
+            let key = (
+                record.service.cluster.clone(),
+                record.service.service_name.clone(),
+            );
+            let group = format!("service:{}", key.1);
+            let tasks: BTreeSet<TaskId> = s
+                .tasks
+                .values()
+                .map(|e| &e.task)
+                .filter(|t| {
+                    t.cluster == key.0 && t.group == group && t.last_status != TaskStatus::Stopped
+                })
+                .map(|t| t.task_id.clone())
+                .collect();
+            let wake = Arc::new(Notify::new());
+            if record.service.status != ServiceStatus::Inactive {
+                controllers.push((key.clone(), wake.clone()));
+            }
+            s.services.insert(
+                key.clone(),
+                ServiceEntry {
+                    service: record.service.clone(),
+                    tasks,
+                    wake,
+                    changed: watch::channel(0).0,
+                    last_completed: record.last_completed.clone(),
+                },
+            );
+            written
+                .versions
+                .insert((Kind::Service, r.key.clone()), r.version);
+            written
+                .services
+                .insert(scoped_key(&key.0, key.1.as_str()), record);
+        }
+        Ok((written, controllers))
+    }
+
+    /// An instance known from the store registered again: the agent takes its place,
+    /// and its containers are reconciled with the tasks the store recorded on it.
+    pub(crate) async fn reattach(
+        &self,
+        cluster: &ClusterName,
+        id: &InstanceId,
+        runtime: Arc<dyn ContainerRuntime>,
+        extra: BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        // What the engine holds for this cluster, before anything of ours runs on it.
+        let found = runtime
+            .list_containers(&BTreeMap::from([(
+                labels::CLUSTER.to_owned(),
+                cluster.to_string(),
+            )]))
+            .await
+            .map_err(|e| Error::Runtime {
+                instance: id.to_string(),
+                error: e,
+            })?;
+        let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), runtime.clone()));
+        let mut report = RecoveryReport {
+            cluster: Some(cluster.clone()),
+            instance: Some(id.clone()),
+            ..RecoveryReport::default()
+        };
+        let mut runners = Vec::new();
+        let mut orphans = Vec::new();
+        {
+            let mut s = self.shared.state();
+            let c = s
+                .clusters
+                .get_mut(cluster)
+                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+            if c.agents.contains_key(id) {
+                return Err(Error::InvalidId {
+                    kind: "container instance",
+                    value: id.to_string(),
+                    reason: "registered already".into(),
+                });
+            }
+            if !extra.is_empty() {
+                c.cluster
+                    .put_attributes(id, extra.into_iter().map(|(k, v)| (k, Some(v))))?;
+            }
+            c.agents.insert(id.clone(), agent.clone());
+            let by_arn = group_by_task(&found);
+            let known: BTreeSet<&str> =
+                s.tasks.values().map(|e| e.task.task_arn.as_str()).collect();
+            for (arn, containers) in &by_arn {
+                let live = s
+                    .tasks
+                    .values()
+                    .any(|e| e.task.task_arn == *arn && e.task.last_status != TaskStatus::Stopped);
+                if !known.contains(arn.as_str()) || !live {
+                    orphans.extend(containers.iter().map(|c| c.id.clone()));
+                }
+            }
+            let mine: Vec<Arc<Task>> = s
+                .tasks
+                .values()
+                .map(|e| e.task.clone())
+                .filter(|t| {
+                    t.cluster == *cluster
+                        && t.container_instance == *id
+                        && t.last_status != TaskStatus::Stopped
+                })
+                .collect();
+            for task in mine {
+                let containers = by_arn.get(&task.task_arn).cloned().unwrap_or_default();
+                let never_created = task.containers.iter().all(|c| c.runtime_id.is_none())
+                    && task.started_at.is_none();
+                if containers.is_empty() && !never_created {
+                    report.vanished.push(task.task_id.clone());
+                    continue;
+                }
+                let td = s.registry.describe(&task.task_definition)?.clone();
+                let entry = &s.tasks[&task.task_id];
+                let runner = Runner::new(
+                    self.shared.clone(),
+                    agent.clone(),
+                    task.task_id.clone(),
+                    &td,
+                    &context(&task),
+                    entry.stop.subscribe(),
+                    self.shared.config.resync_interval,
+                );
+                if containers.is_empty() {
+                    report.resumed.push(task.task_id.clone());
+                    runners.push((runner, None));
+                } else {
+                    runners.push((runner, Some(containers)));
+                }
+            }
+        }
+        for task in &report.vanished {
+            self.vanished(task);
+        }
+        for (mut runner, containers) in runners {
+            match containers {
+                None => self.shared.spawn(runner.run()),
+                Some(containers) => {
+                    runner.adopt(&containers);
+                    let stopping = runner.stopping() || !runner.all_running();
+                    let task = runner.task_id().clone();
+                    if stopping {
+                        report.stopping.push(task);
+                    } else {
+                        report.adopted.push(task);
+                    }
+                    self.shared.spawn(runner.run_adopted());
+                }
+            }
+        }
+        if self.shared.config.orphans == OrphanPolicy::Stop {
+            // Every container this library creates belongs to a task written to the
+            // store first (runners wait for that): one without a live task there is
+            // nobody's.
+            for id in &orphans {
+                tracing::warn!(cluster = %cluster, instance = %id, "recovery: a container of no known task: removing it");
+                let rt = runtime.clone();
+                let id = id.clone();
+                self.shared.spawn(async move {
+                    let _ = rt
+                        .stop_container(&id, std::time::Duration::from_secs(10))
+                        .await;
+                    let _ = rt.remove_container(&id).await;
+                });
+            }
+        }
+        report.orphans = orphans;
+        self.shared.spawn(agent.pump(
+            Arc::downgrade(&self.shared),
+            self.shared.config.reconnect_interval,
+        ));
+        self.shared
+            .recoveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(report);
+        self.instances_changed(cluster, std::slice::from_ref(id));
+        Ok(())
+    }
+
+    /// A task whose containers went while the control plane was down: STOPPED.
+    fn vanished(&self, id: &TaskId) {
+        self.shared.update_task(id, |t| {
+            let started = t.started_at.is_some();
+            t.desired_status = TaskStatus::Stopped;
+            t.stopping_at.get_or_insert_with(jiff::Timestamp::now);
+            if t.stop_code.is_none() {
+                t.stop_code = Some(if started {
+                    StopCode::EssentialContainerExited
+                } else {
+                    StopCode::TaskFailedToStart
+                });
+            }
+            t.stopped_reason = Some(
+                "Task stopped while the control plane was down: its containers are gone from the instance"
+                    .into(),
+            );
+            for c in &mut t.containers {
+                c.last_status = ContainerStatus::Stopped;
+            }
+        });
+        self.shared.task_stopped(id);
+    }
+}
+
+/// The library's containers by the task ARN on their labels.
+fn group_by_task(found: &[ContainerInfo]) -> BTreeMap<String, Vec<ContainerInfo>> {
+    let mut out: BTreeMap<String, Vec<ContainerInfo>> = BTreeMap::new();
+    for c in found {
+        if let Some(arn) = c.labels.get(labels::TASK_ARN) {
+            out.entry(arn.clone()).or_default().push(c.clone());
+        }
+    }
+    out
+}
+
+fn context(task: &Task) -> TaskContext {
+    TaskContext {
+        cluster: task.cluster.to_string(),
+        task_arn: task.task_arn.clone(),
+        task_id: task.task_id.to_string(),
+        service: task.group.strip_prefix("service:").map(str::to_owned),
+        group: task.group.clone(),
+    }
+}
+
+/// Reserves a reloaded task's resources on its instance, as placement did.
+fn reserve(s: &mut super::State, task: &Task) -> Result<crate::cluster::AllocationId, Error> {
+    let td = s.registry.describe(&task.task_definition).map_err(|_| {
+        dangling(
+            Kind::Task,
+            task.task_id.as_str(),
+            "task definition",
+            &task.task_definition,
+        )
+    })?;
+    let needs = TaskRequirements::from_task_definition(td);
+    let c = s
+        .clusters
+        .get_mut(&task.cluster)
+        .ok_or_else(|| dangling(Kind::Task, task.task_id.as_str(), "cluster", &task.cluster))?;
+    let slot = c.cluster.slot(&task.container_instance).map_err(|_| {
+        dangling(
+            Kind::Task,
+            task.task_id.as_str(),
+            "container instance",
+            &task.container_instance,
+        )
+    })?;
+    let group = c.cluster.group_id(&task.group);
+    Ok(c.cluster
+        .reserve(slot, group, needs.resources, &needs.ports))
+}
+
+fn dangling(kind: Kind, key: &str, what: &str, name: &dyn std::fmt::Display) -> Error {
+    Error::Store {
+        path: None,
+        reason: format!("{kind} record {key:?} names {what} {name}, which the store does not hold"),
+    }
+}

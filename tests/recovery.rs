@@ -1,0 +1,498 @@
+//! Crash recovery on the in-memory runtime with tokio's paused clock: a control plane on a
+//! store is halted (as a crash: every loop ends where it is, nothing cleans up) and a new
+//! one opened on the same store; the instances' runtimes (the engines) live on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs::cluster::Resources;
+use ecs::control::{EcsConfig, ListTasks, OrphanPolicy, RunTask};
+use ecs::runtime::{ContainerRuntime, ContainerSpec, InMemoryRuntime, PullPolicy, labels};
+use ecs::service::{CreateService, Service, UpdateService};
+use ecs::store::{Kind, MemoryStore, Store, StoreExt};
+use ecs::task::{StopCode, Task, TaskStatus};
+use ecs::{ClusterName, Ecs, Error, InstanceId, ServiceName, TaskDefinition};
+use tokio::time::timeout;
+
+const WEB: &str = r#"{"family": "web", "containerDefinitions": [
+    {"name": "app", "image": "busybox", "memory": 128, "cpu": 128,
+     "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}]}"#;
+
+fn cluster() -> ClusterName {
+    "dev".parse().unwrap()
+}
+
+fn web() -> ServiceName {
+    "web".parse().unwrap()
+}
+
+/// The engines: they outlive every control plane.
+struct Engines(Vec<(InstanceId, InMemoryRuntime)>);
+
+impl Engines {
+    fn new(n: usize) -> Self {
+        Self(
+            (0..n)
+                .map(|i| {
+                    (
+                        format!("i-{i}").parse().unwrap(),
+                        InMemoryRuntime::new(Resources::new(4096, 8192)),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// Registers every instance (first start, or again after a restart).
+    async fn register(&self, ecs: &Ecs) {
+        for (id, rt) in &self.0 {
+            ecs.register_instance(
+                &cluster(),
+                id.clone(),
+                Arc::new(rt.clone()),
+                BTreeMap::new(),
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    /// Every container on every engine: (instance, id, task ARN, running).
+    fn containers(&self) -> Vec<(InstanceId, String, String, bool)> {
+        self.0
+            .iter()
+            .flat_map(|(i, rt)| {
+                rt.containers().into_iter().map(move |c| {
+                    (
+                        i.clone(),
+                        c.id.0.clone(),
+                        c.labels.get(labels::TASK_ARN).cloned().unwrap_or_default(),
+                        c.state == ecs::runtime::ContainerState::Running,
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+fn config() -> EcsConfig {
+    let mut c = EcsConfig::default();
+    c.instance_lost_timeout = Duration::from_secs(120);
+    c
+}
+
+async fn first_start(store: &Arc<MemoryStore>, engines: &Engines) -> Ecs {
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    ecs.create_cluster(cluster()).unwrap();
+    engines.register(&ecs).await;
+    ecs.register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
+        .unwrap();
+    ecs
+}
+
+async fn wait_service(ecs: &Ecs, what: &str, f: impl Fn(&Service) -> bool) -> Service {
+    match timeout(
+        Duration::from_secs(3600),
+        ecs.wait_for_service(&cluster(), &web(), f),
+    )
+    .await
+    {
+        Ok(s) => s.unwrap(),
+        Err(_) => panic!(
+            "{what}: {:#?}",
+            ecs.describe_service(&cluster(), &web()).unwrap()
+        ),
+    }
+}
+
+fn live(ecs: &Ecs) -> Vec<Task> {
+    let ids = ecs.list_tasks(&cluster(), &ListTasks::default());
+    ecs.describe_tasks(&cluster(), &ids)
+        .into_iter()
+        .filter(|t| t.last_status != TaskStatus::Stopped)
+        .collect()
+}
+
+/// Every container on the engines belongs to a live task of `ecs`, and every live task
+/// RUNNING has exactly its containers: nothing orphaned, nothing twice.
+fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
+    let tasks = live(ecs);
+    let arns: BTreeSet<&str> = tasks.iter().map(|t| t.task_arn.as_str()).collect();
+    let containers = engines.containers();
+    for (i, id, arn, _) in &containers {
+        assert!(
+            arns.contains(arn.as_str()),
+            "container {id} on {i} belongs to no live task ({arn})"
+        );
+    }
+    for t in tasks
+        .iter()
+        .filter(|t| t.last_status == TaskStatus::Running)
+    {
+        let on_engine: Vec<_> = containers.iter().filter(|c| c.2 == t.task_arn).collect();
+        assert_eq!(on_engine.len(), t.containers.len(), "{t:?}: {on_engine:?}");
+        assert!(on_engine.iter().all(|c| c.0 == t.container_instance));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_control_plane_adopts_what_runs() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(2);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        3,
+    ))
+    .unwrap();
+    let standalone = ecs
+        .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    ecs.wait_for(&standalone.task_id, |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await
+    .unwrap();
+    ecs.flush().await.unwrap();
+    let before: BTreeMap<String, String> = live(&ecs)
+        .iter()
+        .map(|t| {
+            let id = t.containers[0].runtime_id.clone().unwrap();
+            (t.task_id.to_string(), id.0)
+        })
+        .collect();
+    assert_eq!(before.len(), 4);
+    ecs.halt();
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    // Before the instances are back: everything is known, nothing is connected.
+    let s = ecs.describe_service(&cluster(), &web()).unwrap();
+    assert_eq!(s.desired_count, 3);
+    assert_eq!(live(&ecs).len(), 4);
+    let c = ecs.describe_cluster(&cluster()).unwrap();
+    assert_eq!(c.len(), 2);
+    assert!(c.instances().all(|i| !i.agent_connected()));
+    assert_eq!(
+        ecs.describe_task_definition(&"web:1".parse().unwrap())
+            .unwrap()
+            .revision,
+        Some(1)
+    );
+    engines.register(&ecs).await;
+    let adopted: BTreeSet<String> = ecs
+        .recovery_reports()
+        .iter()
+        .flat_map(|r| {
+            assert!(r.vanished.is_empty() && r.orphans.is_empty() && r.stopping.is_empty());
+            r.adopted.iter().map(ToString::to_string)
+        })
+        .collect();
+    assert_eq!(adopted, before.keys().cloned().collect());
+    let s = wait_service(&ecs, "steady again", |s| s.is_steady()).await;
+    assert_eq!(s.running_count, 3);
+    // The same tasks on the same containers, and nothing started twice.
+    let after: BTreeMap<String, String> = live(&ecs)
+        .iter()
+        .map(|t| {
+            let id = t.containers[0].runtime_id.clone().unwrap();
+            (t.task_id.to_string(), id.0)
+        })
+        .collect();
+    assert_eq!(after, before);
+    assert_eq!(engines.containers().len(), 4);
+    assert_engines_match(&ecs, &engines);
+
+    // The adopted tasks are watched: a crash is seen and replaced.
+    let victim = live(&ecs)
+        .into_iter()
+        .find(|t| t.group == "service:web")
+        .unwrap();
+    let rt = &engines
+        .0
+        .iter()
+        .find(|(i, _)| *i == victim.container_instance)
+        .unwrap()
+        .1;
+    rt.kill(victim.containers[0].runtime_id.as_ref().unwrap(), 1)
+        .unwrap();
+    let stopped = ecs
+        .wait_for(&victim.task_id, |t| t.last_status == TaskStatus::Stopped)
+        .await
+        .unwrap();
+    assert_eq!(stopped.stop_code, Some(StopCode::EssentialContainerExited));
+    wait_service(&ecs, "replaced", |s| {
+        s.is_steady() && s.deployments[0].failed_tasks == 1
+    })
+    .await;
+    assert_engines_match(&ecs, &engines);
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_changed_while_it_was_down_is_reconciled() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(2);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        4,
+    ))
+    .unwrap();
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    ecs.flush().await.unwrap();
+    let tasks = live(&ecs);
+    ecs.halt();
+    drop(ecs);
+
+    // While it is down: one container exits, one is removed, and a container of this
+    // cluster that no task knows appears.
+    let (exited, removed) = (&tasks[0], &tasks[1]);
+    let engine_of = |t: &Task| {
+        engines
+            .0
+            .iter()
+            .find(|(i, _)| *i == t.container_instance)
+            .unwrap()
+            .1
+            .clone()
+    };
+    engine_of(exited)
+        .kill(exited.containers[0].runtime_id.as_ref().unwrap(), 3)
+        .unwrap();
+    let rt = engine_of(removed);
+    rt.remove_container(removed.containers[0].runtime_id.as_ref().unwrap())
+        .await
+        .unwrap();
+    let mut spec = ContainerSpec::new("stray", "busybox");
+    spec.labels = BTreeMap::from([
+        (labels::CLUSTER.to_owned(), cluster().to_string()),
+        (
+            labels::TASK_ARN.to_owned(),
+            "arn:aws:ecs:local:000000000000:task/dev/0123456789abcdef0123456789abcdef".to_owned(),
+        ),
+    ]);
+    let stray = rt.create_container(&spec).await.unwrap();
+    rt.start_container(&stray).await.unwrap();
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    let reports = ecs.recovery_reports();
+    let all = |f: fn(&ecs::control::RecoveryReport) -> Vec<String>| -> Vec<String> {
+        reports.iter().flat_map(f).collect()
+    };
+    assert_eq!(
+        all(|r| r.vanished.iter().map(ToString::to_string).collect()),
+        [removed.task_id.to_string()]
+    );
+    assert_eq!(
+        all(|r| r.stopping.iter().map(ToString::to_string).collect()),
+        [exited.task_id.to_string()]
+    );
+    assert_eq!(
+        all(|r| r.orphans.iter().map(|c| c.0.clone()).collect()),
+        [stray.0.clone()]
+    );
+    assert_eq!(
+        all(|r| r.adopted.iter().map(ToString::to_string).collect()).len(),
+        2
+    );
+    let gone = ecs
+        .describe_tasks(&cluster(), std::slice::from_ref(&removed.task_id))
+        .remove(0);
+    assert_eq!(gone.last_status, TaskStatus::Stopped);
+    assert!(
+        gone.stopped_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("while the control plane was down")),
+        "{gone:?}"
+    );
+    let exited_now = ecs
+        .wait_for(&exited.task_id, |t| t.last_status == TaskStatus::Stopped)
+        .await
+        .unwrap();
+    assert_eq!(exited_now.containers[0].exit_code, Some(3));
+    let s = wait_service(&ecs, "replaced both", |s| {
+        s.is_steady() && s.running_count == 4
+    })
+    .await;
+    assert_eq!(s.deployments[0].failed_tasks, 2, "{s:?}");
+    assert_engines_match(&ecs, &engines);
+    assert!(
+        rt.containers().iter().all(|c| c.id != stray),
+        "the orphan was removed"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn orphans_can_be_kept() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let ecs = first_start(&store, &engines).await;
+    ecs.flush().await.unwrap();
+    ecs.halt();
+    drop(ecs);
+    let rt = &engines.0[0].1;
+    rt.ensure_image("busybox", PullPolicy::IfNotPresent)
+        .await
+        .unwrap();
+    let mut spec = ContainerSpec::new("stray", "busybox");
+    spec.labels = BTreeMap::from([
+        (labels::CLUSTER.to_owned(), cluster().to_string()),
+        (labels::TASK_ARN.to_owned(), "arn:unknown".to_owned()),
+    ]);
+    let stray = rt.create_container(&spec).await.unwrap();
+    rt.start_container(&stray).await.unwrap();
+    let mut keep = config();
+    keep.orphans = OrphanPolicy::Keep;
+    let ecs = Ecs::open(keep, store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    assert_eq!(ecs.recovery_reports()[0].orphans, [stray.clone()]);
+    ecs.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(rt.containers().iter().any(|c| c.id == stray));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(2);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        4,
+    ))
+    .unwrap();
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    ecs.flush().await.unwrap();
+    ecs.halt();
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    let (back, _) = &engines.0[0];
+    let (gone, gone_rt) = &engines.0[1];
+    ecs.register_instance(
+        &cluster(),
+        back.clone(),
+        Arc::new(engines.0[0].1.clone()),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    let opened = tokio::time::Instant::now();
+    let on_back = || {
+        live(&ecs)
+            .iter()
+            .filter(|t| t.last_status == TaskStatus::Running && t.container_instance == *back)
+            .count()
+    };
+    let s = wait_service(&ecs, "replaced on the instance that came back", |s| {
+        s.is_steady() && on_back() == 4
+    })
+    .await;
+    assert!(
+        opened.elapsed() >= Duration::from_secs(120),
+        "replaced after {:?}, before the lost timeout",
+        opened.elapsed()
+    );
+    assert_eq!(s.running_count, 4);
+    // Those on the lost instance are given up (to be stopped if it ever returns).
+    let lost: Vec<Task> = live(&ecs)
+        .into_iter()
+        .filter(|t| t.container_instance == *gone)
+        .collect();
+    assert_eq!(lost.len(), 2);
+    assert!(
+        lost.iter().all(|t| t.desired_status == TaskStatus::Stopped),
+        "{lost:?}"
+    );
+    // The lost engine's containers are still there: nothing could reach them.
+    assert_eq!(gone_rt.containers().len(), 2, "{gone}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn intents_flushed_before_the_crash_survive_it_and_run_once() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        2,
+    ))
+    .unwrap();
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    // Intents made durable, then a crash before anything may have acted on them.
+    let standalone = ecs
+        .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    ecs.update_service(&cluster(), &web(), UpdateService::desired_count(3))
+        .unwrap();
+    ecs.flush().await.unwrap();
+    ecs.halt();
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    let s = wait_service(&ecs, "3 tasks", |s| s.is_steady() && s.running_count == 3).await;
+    assert_eq!(s.desired_count, 3);
+    ecs.wait_for(&standalone.task_id, |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await
+    .unwrap();
+    // 3 service tasks and the standalone one, each once.
+    assert_eq!(engines.containers().len(), 4);
+    assert_engines_match(&ecs, &engines);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_that_does_not_read_is_an_error_naming_it() {
+    let store = Arc::new(MemoryStore::new());
+    store
+        .create(Kind::Task, "0123", b"{\"taskArn\": 7}".to_vec())
+        .await
+        .unwrap();
+    let err = Ecs::open(config(), store.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::Store { .. }), "{err}");
+    assert!(err.to_string().contains("task record \"0123\""), "{err}");
+    // Left as it was.
+    let r = store.get(Kind::Task, "0123").await.unwrap().unwrap();
+    assert_eq!(
+        (r.version, r.value.as_slice()),
+        (1, &b"{\"taskArn\": 7}"[..])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_control_planes_on_one_store_the_second_stops_acting() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let first = first_start(&store, &engines).await;
+    first.flush().await.unwrap();
+    let second = Ecs::open(config(), store.clone()).await.unwrap();
+    // The first writes on; the second's first write then conflicts.
+    first
+        .register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
+        .unwrap();
+    first.flush().await.unwrap();
+    second
+        .register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
+        .unwrap();
+    let err = second.flush().await.unwrap_err();
+    assert!(err.to_string().contains("another writer"), "{err}");
+}
