@@ -220,6 +220,34 @@ impl Harness {
     }
 }
 
+impl Drop for Harness {
+    /// A failed test leaves no container behind on the shared engines (a passing one
+    /// has checked that there is none).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        // Deleted first, so that the service does not replace what is removed below.
+        let _ = self.ecs.delete_service(&self.cluster, &self.service, true);
+        let label = format!("label={}={}", labels::CLUSTER, self.cluster);
+        for e in &self.engines {
+            let cli = || {
+                let mut c = std::process::Command::new(&e.cli[0]);
+                c.args(&e.cli[1..]);
+                c
+            };
+            let Ok(ps) = cli().args(["ps", "-aq", "--filter", &label]).output() else {
+                continue;
+            };
+            let ids = String::from_utf8_lossy(&ps.stdout).into_owned();
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let _ = cli().args(["rm", "-f"]).args(&ids).output();
+            }
+        }
+    }
+}
+
 /// Two tasks with a health check; one's container is made unhealthy from outside; the
 /// service stops it for failing its health checks and a replacement turns HEALTHY.
 async fn unhealthy_task_is_replaced(name: &str, engine: Engine) {

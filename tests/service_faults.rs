@@ -17,7 +17,7 @@ use ecs::runtime::memory::{Matcher, Operation};
 use ecs::runtime::{Behavior, HealthStatus, RuntimeError};
 use ecs::service::{CreateService, DeploymentConfiguration, ThrottleConfig, UpdateService};
 use ecs::task::{Event, Task, TaskStatus};
-use ecs::{InstanceId, TaskId};
+use ecs::{Ecs, InstanceId, TaskId};
 use support::{Harness, cluster, web};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
@@ -44,86 +44,155 @@ fn min_healthy(desired: u32) -> usize {
     (desired * MIN).div_ceil(100) as usize
 }
 
-/// The service's tasks as the event stream tells them, and the checks made at each.
+/// Lets `d` of virtual time pass while handing `on` each event as it is published. The
+/// paused clock moves on only when no task is ready to run, and an event published makes
+/// this one ready: `on` sees each event at the virtual instant it happened.
+async fn watch(
+    rx: &mut broadcast::Receiver<Event>,
+    d: Duration,
+    seed: u64,
+    mut on: impl FnMut(&Event),
+) {
+    let deadline = Instant::now() + d;
+    loop {
+        tokio::select! {
+            // What is already published is read before the caller acts again.
+            biased;
+            e = rx.recv() => match e {
+                Ok(e) => on(&e),
+                Err(e) => panic!("seed {seed}: the event stream failed: {e}"),
+            },
+            () = tokio::time::sleep_until(deadline) => return,
+        }
+    }
+}
+
+/// The service's tasks and the instances' connections as the event stream tells them, and
+/// the deployment limits checked at each event.
+///
+/// What is checked, and why no more. The limits (README "Services", `service/plan.rs`)
+/// bound what the service does, not the state: faults and requests move the state past
+/// them freely (a kill or a lost engine takes healthy tasks away, a lower desired count
+/// leaves more tasks than its maximum, an instance coming back brings its tasks back into
+/// the count). So each event that is the service's own action is checked, and in this test
+/// there are exactly two kinds, since nothing else starts or stops the group's tasks:
+/// - a task appears: the service started it. After it, at most `max_tasks(desired)` tasks
+///   exist that are not STOPPED, stopping ones included (they hold their instance), tasks
+///   on lost instances not (the planner cannot reach them). This holds even when faults or
+///   a lower count had left more: then a start must not add to them.
+/// - a task's desiredStatus turns STOPPED without a stop code: the service asked it to stop
+///   (a task that exits or fails to start sets its stop code in the same change). If the
+///   task was healthy and its instance is not lost (a lost instance's tasks are replaced
+///   whatever the minimum), at least `min_healthy(desired)` healthy tasks remain on
+///   instances not lost. This holds even when faults had taken health below the minimum:
+///   the service must not take more.
+///
+/// Every other event (a task's progress, health, exit; an instance change) is not the
+/// service's doing, and between events the counts change only by an instance turning lost,
+/// which is not either. The counts are the planner's, exactly: events are read at the
+/// instant they are published (`watch`); every change of a task is one event (versions
+/// are checked to follow each other); an instance counts as lost exactly when the
+/// controller counts it so, `instance_lost_timeout` after the event that disconnected it.
+/// "Healthy" is the planner's too, as every revision has a health check: RUNNING, still
+/// wanted, and HEALTHY.
 struct Checker {
-    tasks: HashMap<TaskId, Task>,
+    ecs: Ecs,
+    seed: u64,
     desired: u32,
-    /// Tasks on an instance that was unreachable while they ran: the service may replace
-    /// them before they stop, so they are left out of the count.
-    tainted: HashSet<TaskId>,
-    /// Instances unreachable now.
-    outages: HashSet<InstanceId>,
+    lost_timeout: Duration,
+    tasks: HashMap<TaskId, Task>,
+    /// Since when each disconnected instance has been disconnected.
+    disconnected: HashMap<InstanceId, Instant>,
     events: usize,
 }
 
 impl Checker {
-    fn healthy(&self) -> usize {
-        self.tasks
-            .values()
-            .filter(|t| {
-                t.last_status == TaskStatus::Running
-                    && t.desired_status == TaskStatus::Running
-                    && t.health_status == HealthStatus::Healthy
-            })
-            .count()
+    fn lost(&self, instance: &InstanceId) -> bool {
+        self.disconnected
+            .get(instance)
+            .is_some_and(|since| *since + self.lost_timeout <= Instant::now())
+    }
+
+    fn healthy(&self, t: &Task) -> bool {
+        t.last_status == TaskStatus::Running
+            && t.desired_status == TaskStatus::Running
+            && t.health_status == HealthStatus::Healthy
+            && !self.lost(&t.container_instance)
+    }
+
+    fn count_healthy(&self) -> usize {
+        self.tasks.values().filter(|t| self.healthy(t)).count()
     }
 
     fn existing(&self) -> usize {
         self.tasks
             .values()
-            .filter(|t| t.last_status != TaskStatus::Stopped && !self.tainted.contains(&t.task_id))
+            .filter(|t| t.last_status != TaskStatus::Stopped && !self.lost(&t.container_instance))
             .count()
     }
 
-    fn apply(&mut self, task: &Task, seed: u64) {
+    fn on(&mut self, event: &Event) {
+        match event {
+            Event::InstanceStateChange { instance, .. } => {
+                // Read at the instant of the change (`watch`), and nothing changed it since:
+                // an agent waits `reconnect_interval` between losing its engine and
+                // reconnecting, and only this test ends an engine's stream, after it has
+                // read every event.
+                let connected = self
+                    .ecs
+                    .describe_cluster(&cluster())
+                    .unwrap()
+                    .instance(instance)
+                    .expect("instances are never deregistered here")
+                    .agent_connected();
+                if connected {
+                    self.disconnected.remove(instance);
+                } else {
+                    self.disconnected
+                        .entry(instance.clone())
+                        .or_insert_with(Instant::now);
+                }
+            }
+            _ => {
+                if let Some(t) = event.task() {
+                    self.apply(t);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, task: &Task) {
+        let seed = self.seed;
         if task.group != "service:web" {
             return;
         }
         self.events += 1;
         let before = self.tasks.insert(task.task_id.clone(), task.clone());
-        if self.outages.contains(&task.container_instance) {
-            self.tainted.insert(task.task_id.clone());
-        }
+        assert_eq!(
+            task.version,
+            before.as_ref().map_or(1, |b| b.version + 1),
+            "seed {seed}: a change of {} was missed, the counts would be wrong",
+            task.task_id
+        );
         match before {
-            None => {
-                // A new task: the service never starts one above maximumPercent.
-                assert!(
-                    self.existing() <= max_tasks(self.desired),
-                    "seed {seed}: started a task with {} existing, above {MAX}% of {}",
-                    self.existing(),
-                    self.desired
-                );
-            }
+            None => assert!(
+                self.existing() <= max_tasks(self.desired),
+                "seed {seed}: started a task with {} existing, above {MAX}% of {}",
+                self.existing(),
+                self.desired
+            ),
             Some(before) => {
-                let was_healthy = before.last_status == TaskStatus::Running
-                    && before.desired_status == TaskStatus::Running
-                    && before.health_status == HealthStatus::Healthy;
-                // Asked to stop (an exit it reports itself carries its stop code).
-                let stopped_now = before.desired_status == TaskStatus::Running
+                let asked_to_stop = before.desired_status == TaskStatus::Running
                     && task.desired_status == TaskStatus::Stopped
                     && task.stop_code.is_none();
-                if was_healthy && stopped_now && self.outages.is_empty() {
+                if asked_to_stop && self.healthy(&before) {
                     assert!(
-                        self.healthy() >= min_healthy(self.desired),
+                        self.count_healthy() >= min_healthy(self.desired),
                         "seed {seed}: stopped a healthy task leaving {} healthy, below {MIN}% of {}: {task:#?}",
-                        self.healthy(),
+                        self.count_healthy(),
                         self.desired
                     );
                 }
-            }
-        }
-    }
-
-    fn drain(&mut self, rx: &mut broadcast::Receiver<Event>, seed: u64) {
-        loop {
-            match rx.try_recv() {
-                Ok(e) => {
-                    if let Some(t) = e.task() {
-                        self.apply(t, seed);
-                    }
-                }
-                Err(broadcast::error::TryRecvError::Empty) => return,
-                Err(e) => panic!("seed {seed}: the event stream failed: {e}"),
             }
         }
     }
@@ -135,6 +204,7 @@ async fn run(seed: u64, steps: usize) -> usize {
     config.instance_lost_timeout = Duration::from_secs(60);
     config.service_throttle =
         ThrottleConfig::new(3, Duration::from_secs(5), Duration::from_secs(60));
+    let lost_timeout = config.instance_lost_timeout;
     let h = Harness::with_config(4, config).await;
     for _ in 0..3 {
         h.register(TD);
@@ -147,10 +217,12 @@ async fn run(seed: u64, steps: usize) -> usize {
     }
     let mut rx = h.ecs.subscribe();
     let mut check = Checker {
-        tasks: HashMap::new(),
+        ecs: h.ecs.clone(),
+        seed,
         desired: 6,
-        tainted: HashSet::new(),
-        outages: HashSet::new(),
+        lost_timeout,
+        tasks: HashMap::new(),
+        disconnected: HashMap::new(),
         events: 0,
     };
     h.ecs
@@ -163,14 +235,12 @@ async fn run(seed: u64, steps: usize) -> usize {
         .unwrap();
     let mut outage_ends: Vec<(Instant, usize)> = Vec::new();
     for _ in 0..steps {
-        tokio::time::sleep(Duration::from_millis(rng.u64(0..8_000))).await;
-        check.drain(&mut rx, seed);
+        let pause = Duration::from_millis(rng.u64(0..8_000));
+        watch(&mut rx, pause, seed, |e| check.on(e)).await;
         // Engines whose outage is over come back.
         let now = Instant::now();
         for (_, i) in outage_ends.iter().filter(|(end, _)| *end <= now) {
-            let (id, rt) = &h.runtimes[*i];
-            rt.set_unavailable(false);
-            check.outages.remove(id);
+            h.runtimes[*i].1.set_unavailable(false);
         }
         outage_ends.retain(|(end, _)| *end > now);
         let live: Vec<Task> = check
@@ -205,14 +275,8 @@ async fn run(seed: u64, steps: usize) -> usize {
             }
             50..=57 => {
                 let i = rng.usize(..h.runtimes.len());
-                let (id, rt) = &h.runtimes[i];
-                if check.outages.insert(id.clone()) {
-                    for t in check.tasks.values() {
-                        if t.container_instance == *id && t.last_status != TaskStatus::Stopped {
-                            check.tainted.insert(t.task_id.clone());
-                        }
-                    }
-                    rt.set_unavailable(true);
+                if outage_ends.iter().all(|(_, j)| *j != i) {
+                    h.runtimes[i].1.set_unavailable(true);
                     // Short outages only disconnect; long ones make the instance lost.
                     let secs = if rng.bool() {
                         rng.u64(1..30)
@@ -251,13 +315,11 @@ async fn run(seed: u64, steps: usize) -> usize {
                     .unwrap();
             }
         }
-        check.drain(&mut rx, seed);
     }
 
     // The faults stop: every engine back, every instance ACTIVE, a final request.
-    for (id, rt) in &h.runtimes {
+    for (_, rt) in &h.runtimes {
         rt.set_unavailable(false);
-        check.outages.remove(id);
     }
     let ids: Vec<InstanceId> = h.runtimes.iter().map(|(i, _)| i.clone()).collect();
     h.ecs
@@ -272,11 +334,7 @@ async fn run(seed: u64, steps: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(3 * 3600);
     loop {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(e)) => {
-                if let Some(t) = e.task() {
-                    check.apply(t, seed);
-                }
-            }
+            Ok(Ok(e)) => check.on(&e),
             Ok(Err(e)) => panic!("seed {seed}: the event stream failed: {e}"),
             Err(_) => panic!(
                 "seed {seed}: no convergence to {desired} tasks of {final_td}: {:#?}\n{:#?}",
@@ -315,9 +373,51 @@ async fn the_service_survives_random_faults_and_converges() {
     assert!(total > 5_000, "only {total} events");
 }
 
+/// A DAEMON service's tasks as the event stream tells them, and its rule checked at each
+/// event: no instance ever holds two of its tasks that are not STOPPED.
+///
+/// Why that exactly: the DAEMON controller replaces a task by stopping it first and
+/// starting after. The planner (`service/plan.rs`, `start_on`) gives an instance a new
+/// task only once nothing of the service is left on it (a task starting, running,
+/// unhealthy, of an older revision or still stopping all count), never on a DRAINING or
+/// lost instance, and stops any second task it finds. So neither a replacement (a task
+/// that died, a lost instance's task once the instance is back) nor a rollout ever needs
+/// two at once, and the rule is stronger than "two RUNNING on an ACTIVE instance": at most
+/// one task not STOPPED on any instance. Only a start raises an instance's count, so the
+/// first start that breaks it fails the check at its own event.
+struct OnePerInstance {
+    seed: u64,
+    tasks: HashMap<TaskId, Task>,
+}
+
+impl OnePerInstance {
+    fn on(&mut self, event: &Event) {
+        let Some(task) = event.task().filter(|t| t.group == "service:web") else {
+            return;
+        };
+        self.tasks.insert(task.task_id.clone(), (**task).clone());
+        let on_it: Vec<&Task> = self
+            .tasks
+            .values()
+            .filter(|t| {
+                t.container_instance == task.container_instance
+                    && t.last_status != TaskStatus::Stopped
+            })
+            .collect();
+        assert!(
+            on_it.len() <= 1,
+            "seed {}: {} holds {} tasks of the DAEMON service: {on_it:#?}",
+            self.seed,
+            task.container_instance,
+            on_it.len()
+        );
+    }
+}
+
 /// The same for a DAEMON service: instances drain, come back, lose their engine and
-/// join; containers die; after the faults, exactly one task runs on each ACTIVE
-/// instance, and no container is left anywhere else.
+/// join; containers die. At every event, at most one task per instance
+/// (`OnePerInstance`); after the faults, exactly one task runs on each ACTIVE instance,
+/// and no container is left anywhere else.
 #[tokio::test(start_paused = true)]
 async fn a_daemon_service_survives_random_faults_and_converges() {
     for seed in 0..8u64 {
@@ -326,6 +426,11 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
         config.instance_lost_timeout = Duration::from_secs(60);
         let mut h = Harness::with_config(3, config).await;
         h.register(TD);
+        let mut rx = h.ecs.subscribe();
+        let mut check = OnePerInstance {
+            seed,
+            tasks: HashMap::new(),
+        };
         h.ecs
             .create_service(CreateService::daemon(
                 cluster(),
@@ -335,7 +440,8 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
             .unwrap();
         let mut down: Vec<usize> = Vec::new();
         for _ in 0..150 {
-            tokio::time::sleep(Duration::from_millis(rng.u64(0..10_000))).await;
+            let pause = Duration::from_millis(rng.u64(0..10_000));
+            watch(&mut rx, pause, seed, |e| check.on(e)).await;
             let i = rng.usize(..h.runtimes.len());
             let (id, rt) = (h.runtimes[i].0.clone(), h.runtimes[i].1.clone());
             match rng.u32(0..100) {
@@ -396,7 +502,7 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
                 h.describe(&web()),
                 h.live_tasks(&web())
             );
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            watch(&mut rx, Duration::from_secs(5), seed, |e| check.on(e)).await;
         }
         assert_eq!(h.describe(&web()).desired_count, n as u32);
     }

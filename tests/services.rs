@@ -6,13 +6,14 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::InstanceStatus;
+use ecs::cluster::{InstanceStatus, Resources};
 use ecs::control::{EcsConfig, RunTask};
 use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::memory::Matcher;
-use ecs::runtime::{Behavior, HealthStatus};
+use ecs::runtime::{Behavior, HealthStatus, InMemoryRuntime};
 use ecs::service::{
     CreateService, DeploymentConfiguration, RolloutState, SchedulingStrategy, ServiceLimits,
     ServiceStatus, ThrottleConfig, UpdateService,
@@ -322,13 +323,90 @@ async fn a_failing_deployment_trips_the_breaker_and_rolls_back() {
         messages.contains(&format!("(service web) rolling back to deployment {first}.").as_str()),
         "{messages:#?}"
     );
-    // The failed deployment needed ECS's threshold of failures: max(3, ceil(4/2)).
+    // Only revision 1's tasks are left (the threshold itself: `the_breaker_trips_at`).
     let live = h.live_tasks(&web());
     assert_eq!(live.len(), 4);
     assert!(
         live.iter()
             .all(|t| t.task_definition.to_string() == "web:1")
     );
+}
+
+/// Tasks small enough for 400 on two instances, with a health check that never passes:
+/// none ever proves itself, which would forgive the breaker's count.
+const NEVER_HEALTHY: &str = r#"{"family": "web", "containerDefinitions": [
+    {"name": "app", "image": "busybox", "memory": 16, "cpu": 8,
+     "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+     "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#;
+
+/// Kills a deployment's tasks one at a time, each once the last failure is counted: the
+/// deployment must still be IN_PROGRESS after `threshold - 1` failures and FAILED at the
+/// `threshold`-th, not before and not after.
+async fn the_breaker_trips_at(desired: u32, threshold: u32) {
+    let h = Harness::new(2).await;
+    h.register(NEVER_HEALTHY);
+    for (_, rt) in &h.runtimes {
+        rt.set_behavior(Matcher::Any, Behavior::forever().healthy_after(None));
+    }
+    h.ecs
+        .create_service(service(desired).with_deployment_configuration(
+            DeploymentConfiguration::default().with_circuit_breaker(false),
+        ))
+        .unwrap();
+    let running = |h: &Harness| {
+        h.live_tasks(&web()).into_iter().find(|t| {
+            t.last_status == TaskStatus::Running && t.desired_status == TaskStatus::Running
+        })
+    };
+    for failures in 1..=threshold {
+        h.wait_service(&web(), "a RUNNING task", |_| running(&h).is_some())
+            .await;
+        let victim = running(&h).unwrap();
+        let container = victim.containers[0].runtime_id.clone().unwrap();
+        h.runtime(&victim.container_instance)
+            .kill(&container, 1)
+            .unwrap();
+        let s = h
+            .wait_service(&web(), "the failure counted", |s| {
+                s.deployments[0].failed_tasks >= failures
+            })
+            .await;
+        let d = &s.deployments[0];
+        assert_eq!(d.failed_tasks, failures, "one failure at a time: {d:?}");
+        let want = if failures < threshold {
+            RolloutState::InProgress
+        } else {
+            RolloutState::Failed
+        };
+        assert_eq!(
+            d.rollout_state, want,
+            "after {failures} failures, threshold {threshold}: {d:?}"
+        );
+    }
+    let d = &h.describe(&web()).deployments[0];
+    assert_eq!(
+        d.rollout_state_reason,
+        format!(
+            "ECS deployment circuit breaker: {threshold} tasks failed to start or stay healthy (threshold {threshold})."
+        )
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_threshold_is_at_least_3() {
+    // Half of 2 is 1.
+    the_breaker_trips_at(2, 3).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_threshold_is_half_the_desired_count() {
+    the_breaker_trips_at(10, 5).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_threshold_is_at_most_200() {
+    // Half of 402 is 201.
+    the_breaker_trips_at(402, 200).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -395,6 +473,45 @@ async fn failing_tasks_are_launched_with_growing_back_off() {
     let s = h.describe(&web());
     assert!(s.throttle.consecutive_failures >= 6);
     assert_eq!(s.throttle.delay, Duration::from_secs(40));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_no_instance_can_hold_is_reported_then_placed_when_one_can() {
+    let h = Harness::new(2).await;
+    // More memory than either instance has (8192 MiB).
+    h.register(&WEB.replace(r#""memory": 128"#, r#""memory": 10000"#));
+    h.ecs.create_service(service(1)).unwrap();
+    let s = h
+        .wait_service(&web(), "a placement failure", |s| {
+            s.events
+                .iter()
+                .any(|e| e.message.contains("was unable to place a task"))
+        })
+        .await;
+    let failure = s
+        .events
+        .iter()
+        .find(|e| e.message.contains("was unable to place a task"))
+        .unwrap();
+    assert_eq!(
+        failure.message,
+        "(service web) was unable to place a task because no container instance met all of its requirements. Reasons: RESOURCE:MEMORY (2 container instances)."
+    );
+    assert!(h.live_tasks(&web()).is_empty());
+    // An instance with room joins: the service places its task there.
+    h.ecs
+        .register_instance(
+            &cluster(),
+            "i-big".parse().unwrap(),
+            Arc::new(InMemoryRuntime::new(Resources::new(4096, 16384))),
+            BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+    h.steady(&web()).await;
+    let live = h.live_tasks(&web());
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].container_instance.as_str(), "i-big");
 }
 
 #[tokio::test(start_paused = true)]
