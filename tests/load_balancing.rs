@@ -16,7 +16,7 @@ use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::memory::Matcher;
 use ecs::runtime::{Behavior, HealthStatus};
 use ecs::service::{CreateService, DeploymentConfiguration, LoadBalancer as LbSpec, UpdateService};
-use ecs::task::{Event, TaskStatus};
+use ecs::task::{Event, StopCode, TaskStatus};
 use support::{Harness, cluster, web};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -160,7 +160,7 @@ async fn watch_until(h: &Harness, lb: &Recording, done: impl Fn(&Harness) -> boo
             let Ok(e) = events.recv().await else { continue };
             if let Some(t) = e.task()
                 && t.desired_status == TaskStatus::Stopped
-                && t.stop_code.is_none()
+                && t.stop_code == Some(StopCode::ServiceSchedulerInitiated)
                 && !asked.contains(&t.task_id.to_string())
             {
                 asked.push(t.task_id.to_string());

@@ -16,7 +16,7 @@ use ecs::control::EcsConfig;
 use ecs::runtime::memory::{Matcher, Operation};
 use ecs::runtime::{Behavior, HealthStatus, RuntimeError};
 use ecs::service::{CreateService, DeploymentConfiguration, ThrottleConfig, UpdateService};
-use ecs::task::{Event, Task, TaskStatus};
+use ecs::task::{Event, StopCode, Task, TaskStatus};
 use ecs::{Ecs, InstanceId, TaskId};
 use support::{Harness, cluster, web};
 use tokio::sync::broadcast;
@@ -80,8 +80,9 @@ async fn watch(
 ///   exist that are not STOPPED, stopping ones included (they hold their instance), tasks
 ///   on lost instances not (the planner cannot reach them). This holds even when faults or
 ///   a lower count had left more: then a start must not add to them.
-/// - a task's desiredStatus turns STOPPED without a stop code: the service asked it to stop
-///   (a task that exits or fails to start sets its stop code in the same change). If the
+/// - a task's desiredStatus turns STOPPED with the stop code `ServiceSchedulerInitiated`:
+///   the service asked it to stop (the stop code comes with the request; a task that exits
+///   or fails to start sets its own in the same change). If the
 ///   task was healthy and its instance is not lost (a lost instance's tasks are replaced
 ///   whatever the minimum), at least `min_healthy(desired)` healthy tasks remain on
 ///   instances not lost. This holds even when faults had taken health below the minimum:
@@ -184,7 +185,7 @@ impl Checker {
             Some(before) => {
                 let asked_to_stop = before.desired_status == TaskStatus::Running
                     && task.desired_status == TaskStatus::Stopped
-                    && task.stop_code.is_none();
+                    && task.stop_code == Some(StopCode::ServiceSchedulerInitiated);
                 if asked_to_stop && self.healthy(&before) {
                     assert!(
                         self.count_healthy() >= min_healthy(self.desired),
