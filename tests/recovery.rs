@@ -299,7 +299,7 @@ async fn what_changed_while_it_was_down_is_reconciled() {
     );
     assert_eq!(
         all(|r| r.orphans.iter().map(|c| c.0.clone()).collect()),
-        [stray.0.clone()]
+        std::slice::from_ref(&stray.0)
     );
     assert_eq!(
         all(|r| r.adopted.iter().map(ToString::to_string).collect()).len(),
@@ -355,7 +355,10 @@ async fn orphans_can_be_kept() {
     keep.orphans = OrphanPolicy::Keep;
     let ecs = Ecs::open(keep, store.clone()).await.unwrap();
     engines.register(&ecs).await;
-    assert_eq!(ecs.recovery_reports()[0].orphans, [stray.clone()]);
+    assert_eq!(
+        ecs.recovery_reports()[0].orphans,
+        std::slice::from_ref(&stray)
+    );
     ecs.flush().await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert!(rt.containers().iter().any(|c| c.id == stray));
@@ -500,4 +503,47 @@ async fn two_control_planes_on_one_store_the_second_stops_acting() {
         .unwrap();
     let err = second.flush().await.unwrap_err();
     assert!(err.to_string().contains("another writer"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn auto_scaling_settings_and_history_survive_a_restart() {
+    use ecs::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
+    use ecs::runtime::memory::Matcher;
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(2);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 2))
+        .unwrap();
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    // Registered with its count below the minimum: an activity at once.
+    ecs.register_scalable_target(&cluster(), &web(), ScalableTarget::new(3, 8))
+        .unwrap();
+    ecs.put_scaling_policy(
+        &cluster(),
+        &web(),
+        ScalingPolicy::target_tracking("cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0)),
+    )
+    .unwrap();
+    let before = ecs.describe_scaling_activities(&cluster(), &web()).unwrap();
+    assert_eq!(before.len(), 1);
+    ecs.flush().await.unwrap();
+    ecs.halt();
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    assert_eq!(
+        ecs.describe_scaling_activities(&cluster(), &web()).unwrap(),
+        before
+    );
+    // The policy acts after the restart: each task burns a whole CPU against its 128
+    // units (800%), so it scales out to the maximum.
+    for (_, rt) in &engines.0 {
+        rt.set_usage(Matcher::Any, 1.0, 32 << 20);
+    }
+    let s = wait_service(&ecs, "scaled out", |s| s.desired_count == 8).await;
+    assert_eq!(s.desired_count, 8);
+    let after = ecs.describe_scaling_activities(&cluster(), &web()).unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after[0].cause.contains("AlarmHigh-cpu50"), "{after:?}");
 }

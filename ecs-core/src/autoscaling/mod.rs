@@ -63,7 +63,8 @@ use crate::task_definition::enums::api_enum;
 
 /// A service's scaling bounds (RegisterScalableTarget, dimension
 /// `ecs:service:DesiredCount`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScalableTarget {
     /// The fewest tasks.
@@ -109,7 +110,8 @@ api_enum!(
 );
 
 /// One change of a service's desired count by auto scaling (DescribeScalingActivities).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScalingActivity {
     /// A unique id.

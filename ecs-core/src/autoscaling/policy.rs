@@ -7,7 +7,8 @@ use crate::Error;
 use crate::task_definition::enums::api_enum;
 
 /// A metric a policy watches.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Metric {
     /// `ECSServiceAverageCPUUtilization`: the service's CPU use against its tasks' CPU
@@ -39,7 +40,8 @@ impl std::fmt::Display for Metric {
 
 /// Keeps a metric near a target value by scaling out when it is above and in when it is
 /// well below (`TargetTrackingScalingPolicyConfiguration`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct TargetTracking {
     /// The metric.
@@ -110,7 +112,8 @@ impl ComparisonOperator {
 
 /// A CloudWatch-style alarm: the metric's average over each period breaching the
 /// threshold for `evaluation_periods` periods in a row puts it in ALARM.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Alarm {
     /// Its name, quoted in scaling activities' causes.
@@ -158,7 +161,8 @@ api_enum!(
 
 /// One step: when the metric minus the alarm's threshold lies in
 /// [`lower_bound`, `upper_bound`), adjust by `scaling_adjustment`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StepAdjustment {
     /// Inclusive lower bound of the breach (`None`: negative infinity).
@@ -193,7 +197,8 @@ impl StepAdjustment {
 }
 
 /// Scales by steps while an alarm is in ALARM (`StepScalingPolicyConfiguration`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct StepScaling {
     /// The alarm that triggers it.
@@ -260,7 +265,8 @@ impl StepScaling {
 }
 
 /// A scaling policy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum PolicyKind {
     /// `TargetTrackingScaling`.
@@ -270,7 +276,8 @@ pub enum PolicyKind {
 }
 
 /// A named policy of a service (PutScalingPolicy).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ScalingPolicy {
     /// Its name, unique per service.

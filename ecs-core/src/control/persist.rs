@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use super::records::{ClusterRecord, InstanceRecord, ServiceRecord, encode, scoped_key};
+use super::records::{
+    ClusterRecord, InstanceRecord, ScalingRecord, ServiceRecord, encode, scoped_key,
+};
 use super::{Shared, State};
 use crate::Error;
 use crate::ids::TaskId;
@@ -108,6 +110,7 @@ pub(crate) struct Written {
     pub(crate) clusters: HashMap<String, ClusterRecord>,
     pub(crate) instances: HashMap<String, InstanceRecord>,
     pub(crate) services: HashMap<String, ServiceRecord>,
+    pub(crate) scaling: HashMap<String, ScalingRecord>,
     /// Each task's version (`Task::version`) as written.
     pub(crate) tasks: HashMap<TaskId, u64>,
     pub(crate) definitions: HashMap<String, TaskDefinition>,
@@ -120,6 +123,7 @@ enum Change {
     Cluster(String, ClusterRecord),
     Instance(String, InstanceRecord),
     Service(String, ServiceRecord),
+    Scaling(String, ScalingRecord),
     Task(Arc<Task>),
     Definition(String, TaskDefinition),
     Delete(Kind, String),
@@ -162,6 +166,20 @@ fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
         }
         seen.insert((Kind::Service, key));
     }
+    for ((cluster, name), e) in &s.scaling {
+        let key = scoped_key(cluster, name.as_str());
+        let record = ScalingRecord {
+            cluster: cluster.clone(),
+            service_name: name.clone(),
+            target: e.target,
+            policies: e.policies.iter().map(|(p, _)| p.clone()).collect(),
+            activities: e.activities.iter().cloned().collect(),
+        };
+        if written.scaling.get(&key) != Some(&record) {
+            out.push(Change::Scaling(key.clone(), record));
+        }
+        seen.insert((Kind::Scaling, key));
+    }
     for (id, e) in &s.tasks {
         if written.tasks.get(id) != Some(&e.task.version) {
             out.push(Change::Task(e.task.clone()));
@@ -178,7 +196,10 @@ fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
     }
     // Records written before whose subject is gone (a deregistered instance ...).
     for (kind, key) in written.versions.keys() {
-        if matches!(kind, Kind::Cluster | Kind::Instance | Kind::Service)
+        if matches!(
+            kind,
+            Kind::Cluster | Kind::Instance | Kind::Service | Kind::Scaling
+        )
             && !seen.contains(&(*kind, key.clone()))
         {
             out.push(Change::Delete(*kind, key.clone()));
@@ -204,6 +225,7 @@ fn writes(changes: &[Change], written: &Written) -> Result<Vec<Write>, Error> {
                     put(Kind::Instance, key, encode(Kind::Instance, key, r)?)
                 }
                 Change::Service(key, r) => put(Kind::Service, key, encode(Kind::Service, key, r)?),
+                Change::Scaling(key, r) => put(Kind::Scaling, key, encode(Kind::Scaling, key, r)?),
                 Change::Task(t) => {
                     let key = t.task_id.as_str();
                     put(Kind::Task, key, encode(Kind::Task, key, t.as_ref())?)
@@ -242,6 +264,10 @@ fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registr
                 written.services.insert(key.clone(), r);
                 (Kind::Service, key)
             }
+            Change::Scaling(key, r) => {
+                written.scaling.insert(key.clone(), r);
+                (Kind::Scaling, key)
+            }
             Change::Task(t) => {
                 written.tasks.insert(t.task_id.clone(), t.version);
                 (Kind::Task, t.task_id.to_string())
@@ -255,6 +281,7 @@ fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registr
                     Kind::Cluster => drop(written.clusters.remove(&key)),
                     Kind::Instance => drop(written.instances.remove(&key)),
                     Kind::Service => drop(written.services.remove(&key)),
+                    Kind::Scaling => drop(written.scaling.remove(&key)),
                     _ => {}
                 }
                 written.versions.remove(&(kind, key));
@@ -284,6 +311,7 @@ async fn reread(store: &dyn Store, written: &mut Written, keys: &[(Kind, String)
             Kind::Cluster => drop(written.clusters.remove(key)),
             Kind::Instance => drop(written.instances.remove(key)),
             Kind::Service => drop(written.services.remove(key)),
+            Kind::Scaling => drop(written.scaling.remove(key)),
             Kind::TaskDefinition => {
                 written.definitions.remove(key);
                 written.registry = u64::MAX;
@@ -357,6 +385,7 @@ fn change_key(c: &Change) -> (Kind, String) {
         Change::Cluster(k, _) => (Kind::Cluster, k.clone()),
         Change::Instance(k, _) => (Kind::Instance, k.clone()),
         Change::Service(k, _) => (Kind::Service, k.clone()),
+        Change::Scaling(k, _) => (Kind::Scaling, k.clone()),
         Change::Task(t) => (Kind::Task, t.task_id.to_string()),
         Change::Definition(k, _) => (Kind::TaskDefinition, k.clone()),
         Change::Delete(kind, k) => (*kind, k.clone()),

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::autoscaling::{ScalableTarget, ScalingActivity, ScalingPolicy};
 use crate::cluster::{ContainerInstance, InstanceStatus, Resources};
-use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef};
+use crate::ids::{ClusterName, InstanceId, ServiceName, TaskDefinitionRef};
 use crate::service::{DeploymentId, Service, ServiceLimits};
 use crate::store::Kind;
 
@@ -54,6 +55,18 @@ impl InstanceRecord {
 pub(crate) struct ServiceRecord {
     pub(crate) service: Service,
     pub(crate) last_completed: Option<(DeploymentId, TaskDefinitionRef)>,
+}
+
+/// A scalable service: its bounds, policies and recent activities. (The policies'
+/// alarm states are not kept: they count periods again from the restart.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ScalingRecord {
+    pub(crate) cluster: ClusterName,
+    pub(crate) service_name: ServiceName,
+    pub(crate) target: ScalableTarget,
+    pub(crate) policies: Vec<ScalingPolicy>,
+    pub(crate) activities: Vec<ScalingActivity>,
 }
 
 /// The key of a record of `cluster`'s `name` (an instance, a service).

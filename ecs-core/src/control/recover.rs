@@ -9,7 +9,9 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::persist::{self, Journal, Written};
-use super::records::{ClusterRecord, InstanceRecord, ServiceRecord, decode, scoped_key};
+use super::records::{
+    ClusterRecord, InstanceRecord, ScalingRecord, ServiceRecord, decode, scoped_key,
+};
 use super::{ClusterEntry, Ecs, EcsConfig, StopRequest, TaskEntry};
 use crate::Error;
 use crate::agent::Agent;
@@ -65,6 +67,7 @@ struct Loaded {
     instances: Vec<(Record, InstanceRecord)>,
     definitions: Vec<(Record, TaskDefinition)>,
     services: Vec<(Record, ServiceRecord)>,
+    scaling: Vec<(Record, ScalingRecord)>,
     tasks: Vec<(Record, Task)>,
 }
 
@@ -108,6 +111,7 @@ impl Loaded {
             instances: read(store, Kind::Instance).await?,
             definitions,
             services: read(store, Kind::Service).await?,
+            scaling: read(store, Kind::Scaling).await?,
             tasks: read(store, Kind::Task).await?,
         })
     }
@@ -154,6 +158,15 @@ impl Ecs {
         for (key, wake) in services {
             ecs.shared
                 .spawn(crate::service::controller::run(weak.clone(), key, wake));
+        }
+        let scalable = !ecs.shared.state().scaling.is_empty();
+        if scalable
+            && !ecs
+                .shared
+                .scaler_started
+                .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            ecs.shared.spawn(crate::autoscaling::scaler::run(weak));
         }
         Ok(ecs)
     }
@@ -246,7 +259,7 @@ impl Ecs {
         for (r, mut task) in loaded.tasks {
             written.versions.insert((Kind::Task, r.key), r.version);
             if task.last_status != TaskStatus::Stopped {
-                task.allocation = reserve(&mut *s, &task)?;
+                task.allocation = reserve(&mut s, &task)?;
             }
             written.tasks.insert(task.task_id.clone(), task.version);
             let stop = watch::channel((task.desired_status == TaskStatus::Stopped).then(|| {
@@ -303,6 +316,22 @@ impl Ecs {
             written
                 .services
                 .insert(scoped_key(&key.0, key.1.as_str()), record);
+        }
+        for (r, record) in loaded.scaling {
+            s.scaling.insert(
+                (record.cluster.clone(), record.service_name.clone()),
+                crate::autoscaling::ScalingEntry {
+                    target: record.target,
+                    policies: record
+                        .policies
+                        .iter()
+                        .map(|p| (p.clone(), Default::default()))
+                        .collect(),
+                    activities: record.activities.iter().cloned().collect(),
+                },
+            );
+            written.versions.insert((Kind::Scaling, r.key.clone()), r.version);
+            written.scaling.insert(r.key, record);
         }
         Ok((written, controllers))
     }

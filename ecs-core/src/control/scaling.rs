@@ -93,6 +93,7 @@ impl Ecs {
         if !self.shared.scaler_started.swap(true, Ordering::SeqCst) {
             self.shared.spawn(scaler::run(Arc::downgrade(&self.shared)));
         }
+        self.shared.touched();
         Ok(())
     }
 
@@ -120,6 +121,8 @@ impl Ecs {
             }
             None => entry.policies.push((policy, Default::default())),
         }
+        drop(s);
+        self.shared.touched();
         Ok(())
     }
 
@@ -142,6 +145,8 @@ impl Ecs {
                 "service {service} has no scaling policy {name:?}"
             )));
         }
+        drop(s);
+        self.shared.touched();
         Ok(())
     }
 
@@ -155,8 +160,9 @@ impl Ecs {
             .state()
             .scaling
             .remove(&(cluster.clone(), service.clone()))
-            .map(|_| ())
-            .ok_or_else(|| no_target(cluster, service))
+            .ok_or_else(|| no_target(cluster, service))?;
+        self.shared.touched();
+        Ok(())
     }
 
     /// A service's scaling activities, newest first.
