@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ecs::cluster::Resources;
 use ecs::control::{EcsConfig, ListTasks, OrphanPolicy, RunTask};
+use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::{ContainerRuntime, ContainerSpec, InMemoryRuntime, PullPolicy, labels};
 use ecs::service::{CreateService, Service, UpdateService};
 use ecs::store::{Kind, MemoryStore, Store, StoreExt};
@@ -169,7 +170,7 @@ async fn a_restarted_control_plane_adopts_what_runs() {
         })
         .collect();
     assert_eq!(before.len(), 4);
-    ecs.halt();
+    ecs.halt().await;
     drop(ecs);
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
@@ -250,7 +251,7 @@ async fn what_changed_while_it_was_down_is_reconciled() {
     wait_service(&ecs, "steady", |s| s.is_steady()).await;
     ecs.flush().await.unwrap();
     let tasks = live(&ecs);
-    ecs.halt();
+    ecs.halt().await;
     drop(ecs);
 
     // While it is down: one container exits, one is removed, and a container of this
@@ -338,7 +339,7 @@ async fn orphans_can_be_kept() {
     let engines = Engines::new(1);
     let ecs = first_start(&store, &engines).await;
     ecs.flush().await.unwrap();
-    ecs.halt();
+    ecs.halt().await;
     drop(ecs);
     let rt = &engines.0[0].1;
     rt.ensure_image("busybox", PullPolicy::IfNotPresent)
@@ -369,23 +370,23 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     let store = Arc::new(MemoryStore::new());
     let engines = Engines::new(2);
     let ecs = first_start(&store, &engines).await;
-    ecs.create_service(CreateService::new(
-        cluster(),
-        web(),
-        "web".parse().unwrap(),
-        4,
-    ))
+    // Spread over both instances: 2 tasks each.
+    ecs.create_service(
+        CreateService::new(cluster(), web(), "web".parse().unwrap(), 4).with_placement_strategy(
+            PlacementStrategy::new(PlacementStrategyType::Spread, Some("instanceId")),
+        ),
+    )
     .unwrap();
     wait_service(&ecs, "steady", |s| s.is_steady()).await;
     ecs.flush().await.unwrap();
     let (back, _) = &engines.0[0];
     let (gone, gone_rt) = &engines.0[1];
-    // Placed at random: some on each, as a rule; at least the count is known.
     let on_gone = live(&ecs)
         .iter()
         .filter(|t| t.container_instance == *gone)
         .count();
-    ecs.halt();
+    assert_eq!(on_gone, 2);
+    ecs.halt().await;
     drop(ecs);
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
@@ -451,7 +452,7 @@ async fn intents_flushed_before_the_crash_survive_it_and_run_once() {
     ecs.update_service(&cluster(), &web(), UpdateService::desired_count(3))
         .unwrap();
     ecs.flush().await.unwrap();
-    ecs.halt();
+    ecs.halt().await;
     drop(ecs);
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
@@ -512,8 +513,13 @@ async fn auto_scaling_settings_and_history_survive_a_restart() {
     let store = Arc::new(MemoryStore::new());
     let engines = Engines::new(2);
     let ecs = first_start(&store, &engines).await;
-    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 2))
-        .unwrap();
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        2,
+    ))
+    .unwrap();
     wait_service(&ecs, "steady", |s| s.is_steady()).await;
     // Registered with its count below the minimum: an activity at once.
     ecs.register_scalable_target(&cluster(), &web(), ScalableTarget::new(3, 8))
@@ -527,7 +533,7 @@ async fn auto_scaling_settings_and_history_survive_a_restart() {
     let before = ecs.describe_scaling_activities(&cluster(), &web()).unwrap();
     assert_eq!(before.len(), 1);
     ecs.flush().await.unwrap();
-    ecs.halt();
+    ecs.halt().await;
     drop(ecs);
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();

@@ -281,7 +281,7 @@ async fn one_seed(seed: u64) {
         }
         // The crash, at a random instant of whatever is under way.
         tokio::time::sleep(Duration::from_millis(rng.u64(0..2000))).await;
-        ecs.halt();
+        ecs.halt().await;
         drop(ecs);
         ecs = world.open().await;
         // Every container on the engines belongs to a task in the store: runners create
@@ -331,7 +331,7 @@ async fn one_seed(seed: u64) {
             Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
         }
     }
-    ecs.halt();
+    ecs.halt().await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -193,10 +193,11 @@ impl Shared {
 
     /// Runs `work` as one of the control plane's loops (ended by [`Ecs::halt`]).
     pub(crate) fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut set = self.spawned.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock `halt` takes: nothing slips in after it.
         if self.halted.load(std::sync::atomic::Ordering::SeqCst) {
             return;
         }
-        let mut set = self.spawned.lock().unwrap_or_else(|e| e.into_inner());
         // Forget the finished ones as we go.
         while set.try_join_next().is_some() {}
         set.spawn(work);

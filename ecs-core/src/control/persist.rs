@@ -199,8 +199,7 @@ fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
         if matches!(
             kind,
             Kind::Cluster | Kind::Instance | Kind::Service | Kind::Scaling
-        )
-            && !seen.contains(&(*kind, key.clone()))
+        ) && !seen.contains(&(*kind, key.clone()))
         {
             out.push(Change::Delete(*kind, key.clone()));
         }

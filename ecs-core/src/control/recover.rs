@@ -177,19 +177,25 @@ impl Ecs {
         self.shared.barrier().await
     }
 
-    /// Ends every loop of this control plane at once, as a crash would: agents,
-    /// runners, service controllers, the persister. Nothing more is done or written;
-    /// containers keep running. A control plane opened on the same store afterwards
-    /// recovers them. (For handing over to another process, and for crash tests.)
-    pub fn halt(&self) {
-        self.shared
-            .halted
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.shared
-            .spawned
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .abort_all();
+    /// Ends every loop of this control plane where it is, as a crash would (agents,
+    /// runners, service controllers, the persister), and returns once they have all
+    /// ended. Nothing more is done or written; containers keep running. Once the
+    /// handles to it are dropped, its store is free for a control plane opened on it,
+    /// which recovers them. (For handing over to another process, and crash tests.)
+    pub async fn halt(&self) {
+        let mut set = {
+            let mut set = self
+                .shared
+                .spawned
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            self.shared
+                .halted
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            std::mem::take(&mut *set)
+        };
+        set.abort_all();
+        while set.join_next().await.is_some() {}
     }
 
     /// What recovery found on each instance registered again since [`Ecs::open`].
@@ -330,7 +336,9 @@ impl Ecs {
                     activities: record.activities.iter().cloned().collect(),
                 },
             );
-            written.versions.insert((Kind::Scaling, r.key.clone()), r.version);
+            written
+                .versions
+                .insert((Kind::Scaling, r.key.clone()), r.version);
             written.scaling.insert(r.key, record);
         }
         Ok((written, controllers))
