@@ -553,3 +553,61 @@ async fn auto_scaling_settings_and_history_survive_a_restart() {
     assert_eq!(after.len(), 2, "{after:?}");
     assert!(after[0].cause.contains("AlarmHigh-cpu50"), "{after:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_orphan_can_be_adopted_as_the_task_its_labels_describe() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let ecs = first_start(&store, &engines).await;
+    let task = ecs
+        .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    let task = ecs
+        .wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
+        .await
+        .unwrap();
+    ecs.flush().await.unwrap();
+    ecs.halt().await;
+    drop(ecs);
+    // The task's record is lost (say, a store restored from an older backup).
+    let record = store
+        .get(Kind::Task, task.task_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .delete(Kind::Task, task.task_id.as_str(), record.version)
+        .await
+        .unwrap();
+
+    let mut adopt = config();
+    adopt.orphans = OrphanPolicy::Adopt;
+    let ecs = Ecs::open(adopt, store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    let report = &ecs.recovery_reports()[0];
+    let container = task.containers[0].runtime_id.clone().unwrap();
+    assert_eq!(report.orphans, std::slice::from_ref(&container));
+    assert_eq!(report.adopted, std::slice::from_ref(&task.task_id));
+    let again = ecs
+        .wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
+        .await
+        .unwrap();
+    assert_eq!(again.task_arn, task.task_arn);
+    assert_eq!(again.task_definition, task.task_definition);
+    assert_eq!(again.containers[0].runtime_id, Some(container));
+    // Its resources are held again, and it is durable again.
+    let c = ecs.describe_cluster(&cluster()).unwrap();
+    assert_eq!(c.instances().next().unwrap().running_tasks_count(), 1);
+    ecs.flush().await.unwrap();
+    assert!(
+        store
+            .get(Kind::Task, task.task_id.as_str())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_engines_match(&ecs, &engines);
+}

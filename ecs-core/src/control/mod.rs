@@ -709,49 +709,22 @@ impl Ecs {
             .arn_scope
             .arn(format!("task/{}/{task_id}", request.cluster))
             .to_string();
-        let family: crate::ids::Family = td.family().parse()?;
-        let revision = crate::ids::Revision::new(
-            td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1),
-        )?;
         let group = request
             .group
             .clone()
             .unwrap_or_else(|| format!("family:{}", td.family()));
-        let task = Task {
-            task_arn: task_arn.clone(),
-            task_id: task_id.clone(),
-            cluster: request.cluster.clone(),
-            container_instance: instance,
-            task_definition: TaskDefinitionRef::new(family, revision),
-            group: group.clone(),
-            started_by: request.started_by.clone(),
-            last_status: TaskStatus::Provisioning,
-            desired_status: TaskStatus::Running,
-            health_status: HealthStatus::Unknown,
-            containers: td
-                .containers()
-                .iter()
-                .map(|c| Container {
-                    name: c.name().to_owned(),
-                    image: c.image.clone().unwrap_or_default(),
-                    essential: c.is_essential(),
-                    runtime_id: None,
-                    last_status: ContainerStatus::Pending,
-                    exit_code: None,
-                    reason: None,
-                    health_status: HealthStatus::Unknown,
-                    network_bindings: Vec::new(),
-                })
-                .collect(),
-            created_at: jiff::Timestamp::now(),
-            started_at: None,
-            stopping_at: None,
-            stopped_at: None,
-            stop_code: None,
-            stopped_reason: None,
-            allocation,
-            version: 1,
-        };
+        let task = new_task(
+            td,
+            NewTask {
+                task_arn: task_arn.clone(),
+                task_id: task_id.clone(),
+                cluster: request.cluster.clone(),
+                instance,
+                group: group.clone(),
+                started_by: request.started_by.clone(),
+                allocation,
+            },
+        )?;
         let (stop, stop_rx) = watch::channel(None);
         let ctx = TaskContext {
             cluster: request.cluster.to_string(),
@@ -882,4 +855,57 @@ impl Ecs {
             }
         }
     }
+}
+
+/// Who a new task is, for [`new_task`].
+pub(crate) struct NewTask {
+    pub(crate) task_arn: String,
+    pub(crate) task_id: TaskId,
+    pub(crate) cluster: ClusterName,
+    pub(crate) instance: InstanceId,
+    pub(crate) group: String,
+    pub(crate) started_by: Option<String>,
+    pub(crate) allocation: crate::cluster::AllocationId,
+}
+
+/// A task of `td` as it begins: PROVISIONING, its containers PENDING.
+pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error> {
+    let family: crate::ids::Family = td.family().parse()?;
+    let revision =
+        crate::ids::Revision::new(td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1))?;
+    Ok(Task {
+        task_arn: who.task_arn,
+        task_id: who.task_id,
+        cluster: who.cluster,
+        container_instance: who.instance,
+        task_definition: TaskDefinitionRef::new(family, revision),
+        group: who.group,
+        started_by: who.started_by,
+        last_status: TaskStatus::Provisioning,
+        desired_status: TaskStatus::Running,
+        health_status: HealthStatus::Unknown,
+        containers: td
+            .containers()
+            .iter()
+            .map(|c| Container {
+                name: c.name().to_owned(),
+                image: c.image.clone().unwrap_or_default(),
+                essential: c.is_essential(),
+                runtime_id: None,
+                last_status: ContainerStatus::Pending,
+                exit_code: None,
+                reason: None,
+                health_status: HealthStatus::Unknown,
+                network_bindings: Vec::new(),
+            })
+            .collect(),
+        created_at: jiff::Timestamp::now(),
+        started_at: None,
+        stopping_at: None,
+        stopped_at: None,
+        stop_code: None,
+        stopped_reason: None,
+        allocation: who.allocation,
+        version: 1,
+    })
 }

@@ -37,6 +37,11 @@ pub enum OrphanPolicy {
     Stop,
     /// Leave it running, and only report it.
     Keep,
+    /// Take it over as a task, when its labels name a task definition revision the
+    /// store holds (its task ARN, cluster, family, revision and group are on its
+    /// labels): the task is recorded and watched like the others, its resources
+    /// reserved; a service's task counts for its service. Otherwise as `Stop`.
+    Adopt,
 }
 
 /// What recovery found on one instance when it was registered again.
@@ -57,8 +62,11 @@ pub struct RecoveryReport {
     /// Tasks whose containers had gone from the engine while the control plane was
     /// down: STOPPED (a service replaces its own).
     pub vanished: Vec<TaskId>,
-    /// Containers of no known task, and what was done with them ([`OrphanPolicy`]).
+    /// Containers of no known task, and what was done with them ([`OrphanPolicy`]);
+    /// those adopted are also in `adopted`, as tasks.
     pub orphans: Vec<ContainerId>,
+    /// Containers of tasks the store has STOPPED: stopped and removed.
+    pub stale: Vec<ContainerId>,
 }
 
 /// Every record of the store, read back.
@@ -372,6 +380,7 @@ impl Ecs {
         };
         let mut runners = Vec::new();
         let mut orphans = Vec::new();
+        let mut remove = Vec::new();
         {
             let mut s = self.shared.state();
             let c = s
@@ -391,15 +400,25 @@ impl Ecs {
             }
             c.agents.insert(id.clone(), agent.clone());
             let by_arn = group_by_task(&found);
-            let known: BTreeSet<&str> =
-                s.tasks.values().map(|e| e.task.task_arn.as_str()).collect();
+            let policy = self.shared.config.orphans;
             for (arn, containers) in &by_arn {
-                let live = s
-                    .tasks
-                    .values()
-                    .any(|e| e.task.task_arn == *arn && e.task.last_status != TaskStatus::Stopped);
-                if !known.contains(arn.as_str()) || !live {
-                    orphans.extend(containers.iter().map(|c| c.id.clone()));
+                let ids = containers.iter().map(|c| c.id.clone());
+                let known = s.tasks.values().find(|e| e.task.task_arn == *arn);
+                match known.map(|e| e.task.last_status) {
+                    Some(TaskStatus::Stopped) => {
+                        report.stale.extend(ids.clone());
+                        remove.extend(ids);
+                    }
+                    Some(_) => {}
+                    None => {
+                        orphans.extend(ids.clone());
+                        // An adopted one is reconciled below with the instance's tasks.
+                        let adopted = policy == OrphanPolicy::Adopt
+                            && adopt_orphan(&mut s, cluster, id, arn, containers);
+                        if !adopted && policy != OrphanPolicy::Keep {
+                            remove.extend(ids);
+                        }
+                    }
                 }
             }
             let mine: Vec<Arc<Task>> = s
@@ -458,21 +477,17 @@ impl Ecs {
                 }
             }
         }
-        if self.shared.config.orphans == OrphanPolicy::Stop {
-            // Every container this library creates belongs to a task written to the
-            // store first (runners wait for that): one without a live task there is
-            // nobody's.
-            for id in &orphans {
-                tracing::warn!(cluster = %cluster, instance = %id, "recovery: a container of no known task: removing it");
-                let rt = runtime.clone();
-                let id = id.clone();
-                self.shared.spawn(async move {
-                    let _ = rt
-                        .stop_container(&id, std::time::Duration::from_secs(10))
-                        .await;
-                    let _ = rt.remove_container(&id).await;
-                });
-            }
+        // Every container this library creates belongs to a task written to the store
+        // first (runners wait for that): one without a live task there is nobody's.
+        for container in remove {
+            tracing::warn!(%cluster, instance = %id, container = %container.0, "recovery: a container of no live task: removing it");
+            let rt = runtime.clone();
+            self.shared.spawn(async move {
+                let _ = rt
+                    .stop_container(&container, std::time::Duration::from_secs(10))
+                    .await;
+                let _ = rt.remove_container(&container).await;
+            });
         }
         report.orphans = orphans;
         self.shared.spawn(agent.pump(
@@ -511,6 +526,68 @@ impl Ecs {
         });
         self.shared.task_stopped(id);
     }
+}
+
+/// Records the task an orphan's labels describe, on `instance`, if they name a task
+/// definition revision the store holds.
+fn adopt_orphan(
+    s: &mut super::State,
+    cluster: &ClusterName,
+    instance: &InstanceId,
+    arn: &str,
+    containers: &[ContainerInfo],
+) -> bool {
+    let made = (|| {
+        let labels = &containers.first()?.labels;
+        if labels.get(labels::CLUSTER)? != cluster.as_str() {
+            return None;
+        }
+        let reference = crate::ids::TaskDefinitionRef::new(
+            labels.get(labels::TASK_DEFINITION_FAMILY)?.parse().ok()?,
+            crate::ids::Revision::new(labels.get(labels::TASK_DEFINITION_VERSION)?.parse().ok()?)
+                .ok()?,
+        );
+        let td = s.registry.describe(&reference).ok()?.clone();
+        let task_id: TaskId = arn.rsplit('/').next()?.parse().ok()?;
+        let group = labels
+            .get(labels::TASK_GROUP)
+            .cloned()
+            .unwrap_or_else(|| format!("family:{}", td.family()));
+        let mut task = super::new_task(
+            &td,
+            super::NewTask {
+                task_arn: arn.to_owned(),
+                task_id,
+                cluster: cluster.clone(),
+                instance: instance.clone(),
+                group,
+                started_by: None,
+                allocation: Default::default(),
+            },
+        )
+        .ok()?;
+        task.allocation = reserve(s, &task).ok()?;
+        Some(task)
+    })();
+    let Some(task) = made else {
+        return false;
+    };
+    if let Some(service) = task
+        .group
+        .strip_prefix("service:")
+        .and_then(|n| n.parse().ok())
+        && let Some(e) = s.services.get_mut(&(cluster.clone(), service))
+    {
+        e.tasks.insert(task.task_id.clone());
+    }
+    s.tasks.insert(
+        task.task_id.clone(),
+        TaskEntry {
+            task: Arc::new(task),
+            stop: watch::channel(None).0,
+        },
+    );
+    true
 }
 
 /// The library's containers by the task ARN on their labels.
