@@ -611,3 +611,89 @@ async fn an_orphan_can_be_adopted_as_the_task_its_labels_describe() {
     );
     assert_engines_match(&ecs, &engines);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_task_with_an_exited_init_container_is_adopted_as_running() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let ecs = first_start(&store, &engines).await;
+    ecs.register_task_definition(
+        TaskDefinition::from_json(
+            r#"{"family": "init", "containerDefinitions": [
+                {"name": "init", "image": "busybox", "memory": 32, "essential": false,
+                 "command": ["sh", "-c", "exit 0"]},
+                {"name": "app", "image": "busybox", "memory": 64,
+                 "dependsOn": [{"containerName": "init", "condition": "SUCCESS"}],
+                 "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}]}"#,
+        )
+        .unwrap()
+        .definition,
+    )
+    .unwrap();
+    let task = ecs
+        .run_task(RunTask::new(cluster(), "init".parse().unwrap(), 1))
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    let task = ecs
+        .wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
+        .await
+        .unwrap();
+    assert_eq!(task.container("init").unwrap().exit_code, Some(0));
+    ecs.flush().await.unwrap();
+    ecs.halt().await;
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    let report = &ecs.recovery_reports()[0];
+    assert_eq!(
+        report.adopted,
+        std::slice::from_ref(&task.task_id),
+        "{report:?}"
+    );
+    assert!(report.stopping.is_empty(), "{report:?}");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let now = ecs
+        .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id))
+        .remove(0);
+    assert_eq!(now.last_status, TaskStatus::Running);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_restart() {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(2);
+    let ecs = first_start(&store, &engines).await;
+    let (gone, gone_rt) = &engines.0[1];
+    let task = ecs
+        .start_task(
+            &cluster(),
+            &"web".parse().unwrap(),
+            std::slice::from_ref(gone),
+            None,
+        )
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
+        .await
+        .unwrap();
+    // Its stop will take a while on this engine; the crash comes first.
+    gone_rt.set_latency(Duration::from_secs(30));
+    ecs.deregister_container_instance(&cluster(), gone, true)
+        .unwrap();
+    ecs.flush().await.unwrap();
+    ecs.halt().await;
+    drop(ecs);
+
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    let t = ecs
+        .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id))
+        .remove(0);
+    assert_eq!(t.last_status, TaskStatus::Stopped);
+    assert_eq!(t.stop_code, Some(StopCode::TerminationNotice));
+    assert_eq!(ecs.describe_cluster(&cluster()).unwrap().len(), 1);
+}

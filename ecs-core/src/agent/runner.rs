@@ -209,13 +209,19 @@ impl Runner {
                 .any(|s| s.essential && s.exit_code.is_some())
     }
 
-    /// Whether every container was found running by [`adopt`](Self::adopt).
-    pub(crate) fn all_running(&self) -> bool {
-        self.slots.iter().all(Slot::running)
+    /// Whether the task was found up by [`adopt`](Self::adopt), as `start` counts it:
+    /// every container started (a non-essential one may have exited since, as an init
+    /// container does) and no essential one exited.
+    pub(crate) fn all_started(&self) -> bool {
+        self.slots.iter().all(|s| s.started_at.is_some())
+            && !self
+                .slots
+                .iter()
+                .any(|s| s.essential && s.exit_code.is_some())
     }
 
-    /// Runs an adopted task: watched while RUNNING if every container runs and no stop
-    /// was asked for; otherwise stopped (a task caught half started by the restart
+    /// Runs an adopted task: watched while RUNNING if it was found up and no stop was
+    /// asked for; otherwise stopped (a task caught half started by the restart
     /// cannot be finished safely: its start order and timeouts are gone).
     pub(crate) async fn run_adopted(mut self) {
         if !self.durable().await {
@@ -229,7 +235,7 @@ impl Runner {
             .find(|s| s.essential && s.exit_code.is_some())
         {
             essential_exited(&s.name)
-        } else if self.all_running() {
+        } else if self.all_started() {
             self.shared.update_task(&self.task_id, |t| {
                 t.last_status = TaskStatus::Running;
                 t.started_at.get_or_insert_with(jiff::Timestamp::now);

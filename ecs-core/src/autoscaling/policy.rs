@@ -332,6 +332,18 @@ impl ScalingPolicy {
                 if s.alarm.evaluation_periods == 0 {
                     return Err(bad("the alarm needs at least 1 evaluation period".into()));
                 }
+                // Unbounded steps say so with `None`: every number given is finite (a
+                // durable copy could not keep infinities, JSON has none).
+                if !s.alarm.threshold.is_finite()
+                    || s.steps.iter().any(|st| {
+                        st.lower_bound.is_some_and(|b| !b.is_finite())
+                            || st.upper_bound.is_some_and(|b| !b.is_finite())
+                    })
+                {
+                    return Err(bad(
+                        "the alarm's threshold and the steps' bounds must be finite numbers (an open bound is none)".into(),
+                    ));
+                }
                 let mut sorted = s.steps.clone();
                 sorted.sort_by(|a, b| {
                     a.lower_bound

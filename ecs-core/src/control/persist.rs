@@ -94,7 +94,7 @@ impl Journal {
             .clone()
     }
 
-    fn fail(&self, reason: String) {
+    pub(crate) fn fail(&self, reason: String) {
         tracing::error!("the state store: {reason}; this control plane acts on nothing more");
         *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
         // Wakes the waiters, which then see the failure.
@@ -116,6 +116,9 @@ pub(crate) struct Written {
     pub(crate) definitions: HashMap<String, TaskDefinition>,
     /// The registry's generation as written.
     pub(crate) registry: u64,
+    /// Records a failed commit may or may not have written: their versions are read
+    /// back before the next commit.
+    unsure: HashSet<(Kind, String)>,
 }
 
 /// One record to write (its value still to encode, outside the lock) or delete.
@@ -293,8 +296,12 @@ fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registr
 }
 
 /// After a failure whose outcome is unknown: the versions as the store has them now.
-async fn reread(store: &dyn Store, written: &mut Written, keys: &[(Kind, String)]) {
-    for (kind, key) in keys {
+/// False while the store cannot say (the keys stay unsure; nothing may be committed
+/// against versions that may be stale, or the compare-and-swap would fail as if
+/// another writer had been there).
+async fn reread(store: &dyn Store, written: &mut Written) -> bool {
+    let keys: Vec<(Kind, String)> = written.unsure.iter().cloned().collect();
+    for (kind, key) in &keys {
         match store.get(*kind, key).await {
             Ok(Some(r)) => {
                 written.versions.insert((*kind, key.clone()), r.version);
@@ -302,9 +309,9 @@ async fn reread(store: &dyn Store, written: &mut Written, keys: &[(Kind, String)
             Ok(None) => {
                 written.versions.remove(&(*kind, key.clone()));
             }
-            // Still failing: the next round reads again.
-            Err(_) => {}
+            Err(_) => return false,
         }
+        written.unsure.remove(&(*kind, key.clone()));
         // What is in the store may differ from what was last compared: write it again.
         match kind {
             Kind::Cluster => drop(written.clusters.remove(key)),
@@ -322,6 +329,7 @@ async fn reread(store: &dyn Store, written: &mut Written, keys: &[(Kind, String)
             }
         }
     }
+    true
 }
 
 /// Runs until the control plane is dropped or the store is found shared.
@@ -334,13 +342,18 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
         let Some(journal) = strong.journal.clone() else {
             return;
         };
+        if !written.unsure.is_empty() && !reread(journal.store.as_ref(), &mut written).await {
+            drop(journal);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            continue;
+        }
         // Read first: every barrier asked for until now is satisfied by the picture
         // taken next.
         let target = journal.requested.load(Ordering::SeqCst);
         let (changes, registry) = changes(&strong.state(), &written);
         drop(strong);
         if !changes.is_empty() {
-            let keys: Vec<(Kind, String)> = changes.iter().map(change_key).collect();
             let outcome = match writes(&changes, &written) {
                 Ok(w) => journal.store.commit(w).await,
                 Err(e) => Err(e),
@@ -356,7 +369,8 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the state store: a commit failed; retrying in {backoff:?}");
-                    reread(journal.store.as_ref(), &mut written, &keys).await;
+                    written.unsure.extend(changes.iter().map(change_key));
+                    drop(journal);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;

@@ -204,6 +204,10 @@ impl Ecs {
         };
         set.abort_all();
         while set.join_next().await.is_some() {}
+        if let Some(j) = &self.shared.journal {
+            // `flush` says so rather than waiting forever.
+            j.fail("the control plane was halted".into());
+        }
     }
 
     /// What recovery found on each instance registered again since [`Ecs::open`].
@@ -272,7 +276,15 @@ impl Ecs {
         }
         for (r, mut task) in loaded.tasks {
             written.versions.insert((Kind::Task, r.key), r.version);
-            if task.last_status != TaskStatus::Stopped {
+            let deregistered = s
+                .clusters
+                .get(&task.cluster)
+                .is_some_and(|c| c.cluster.instance(&task.container_instance).is_none());
+            if task.last_status != TaskStatus::Stopped && deregistered {
+                // Its instance was deregistered (forced) and the crash came before the
+                // task was seen STOPPED: nothing of it can be reached any more.
+                stopped_with_instance(&mut task);
+            } else if task.last_status != TaskStatus::Stopped {
                 task.allocation = reserve(&mut s, &task)?;
             }
             written.tasks.insert(task.task_id.clone(), task.version);
@@ -383,10 +395,14 @@ impl Ecs {
         let mut remove = Vec::new();
         {
             let mut s = self.shared.state();
+            // Checked again under the lock: the engine was asked without it.
             let c = s
                 .clusters
                 .get_mut(cluster)
                 .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+            if c.cluster.instance(id).is_none() {
+                return Err(Error::InstanceNotFound(id.to_string()));
+            }
             if c.agents.contains_key(id) {
                 return Err(Error::InvalidId {
                     kind: "container instance",
@@ -398,13 +414,13 @@ impl Ecs {
                 c.cluster
                     .put_attributes(id, extra.into_iter().map(|(k, v)| (k, Some(v))))?;
             }
+            // Nothing fails from here on.
             c.agents.insert(id.clone(), agent.clone());
-            let by_arn = group_by_task(&found);
+            let by_task = group_by_task(&found);
             let policy = self.shared.config.orphans;
-            for (arn, containers) in &by_arn {
+            for (task_id, (arn, containers)) in &by_task {
                 let ids = containers.iter().map(|c| c.id.clone());
-                let known = s.tasks.values().find(|e| e.task.task_arn == *arn);
-                match known.map(|e| e.task.last_status) {
+                match s.tasks.get(task_id).map(|e| e.task.last_status) {
                     Some(TaskStatus::Stopped) => {
                         report.stale.extend(ids.clone());
                         remove.extend(ids);
@@ -414,7 +430,7 @@ impl Ecs {
                         orphans.extend(ids.clone());
                         // An adopted one is reconciled below with the instance's tasks.
                         let adopted = policy == OrphanPolicy::Adopt
-                            && adopt_orphan(&mut s, cluster, id, arn, containers);
+                            && adopt_orphan(&mut s, cluster, id, task_id, arn, containers);
                         if !adopted && policy != OrphanPolicy::Keep {
                             remove.extend(ids);
                         }
@@ -432,20 +448,28 @@ impl Ecs {
                 })
                 .collect();
             for task in mine {
-                let containers = by_arn.get(&task.task_arn).cloned().unwrap_or_default();
+                let containers = by_task
+                    .get(&task.task_id)
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or_default();
                 let never_created = task.containers.iter().all(|c| c.runtime_id.is_none())
                     && task.started_at.is_none();
+                // (Its definition is there: `open` checked every live task's.)
+                let (Some(entry), Ok(td)) = (
+                    s.tasks.get(&task.task_id),
+                    s.registry.describe(&task.task_definition),
+                ) else {
+                    continue;
+                };
                 if containers.is_empty() && !never_created {
                     report.vanished.push(task.task_id.clone());
                     continue;
                 }
-                let td = s.registry.describe(&task.task_definition)?.clone();
-                let entry = &s.tasks[&task.task_id];
                 let runner = Runner::new(
                     self.shared.clone(),
                     agent.clone(),
                     task.task_id.clone(),
-                    &td,
+                    td,
                     &context(&task),
                     entry.stop.subscribe(),
                     self.shared.config.resync_interval,
@@ -466,7 +490,7 @@ impl Ecs {
                 None => self.shared.spawn(runner.run()),
                 Some(containers) => {
                     runner.adopt(&containers);
-                    let stopping = runner.stopping() || !runner.all_running();
+                    let stopping = runner.stopping() || !runner.all_started();
                     let task = runner.task_id().clone();
                     if stopping {
                         report.stopping.push(task);
@@ -516,10 +540,11 @@ impl Ecs {
                     StopCode::TaskFailedToStart
                 });
             }
-            t.stopped_reason = Some(
+            // A stop asked for before keeps its reason.
+            t.stopped_reason.get_or_insert_with(|| {
                 "Task stopped while the control plane was down: its containers are gone from the instance"
-                    .into(),
-            );
+                    .into()
+            });
             for c in &mut t.containers {
                 c.last_status = ContainerStatus::Stopped;
             }
@@ -534,9 +559,13 @@ fn adopt_orphan(
     s: &mut super::State,
     cluster: &ClusterName,
     instance: &InstanceId,
+    task_id: &TaskId,
     arn: &str,
     containers: &[ContainerInfo],
 ) -> bool {
+    if s.tasks.contains_key(task_id) {
+        return false;
+    }
     let made = (|| {
         let labels = &containers.first()?.labels;
         if labels.get(labels::CLUSTER)? != cluster.as_str() {
@@ -548,7 +577,6 @@ fn adopt_orphan(
                 .ok()?,
         );
         let td = s.registry.describe(&reference).ok()?.clone();
-        let task_id: TaskId = arn.rsplit('/').next()?.parse().ok()?;
         let group = labels
             .get(labels::TASK_GROUP)
             .cloned()
@@ -557,11 +585,11 @@ fn adopt_orphan(
             &td,
             super::NewTask {
                 task_arn: arn.to_owned(),
-                task_id,
+                task_id: task_id.clone(),
                 cluster: cluster.clone(),
                 instance: instance.clone(),
+                started_by: deployment_for(s, cluster, &group, &reference),
                 group,
-                started_by: None,
                 allocation: Default::default(),
             },
         )
@@ -590,13 +618,22 @@ fn adopt_orphan(
     true
 }
 
-/// The library's containers by the task ARN on their labels.
-fn group_by_task(found: &[ContainerInfo]) -> BTreeMap<String, Vec<ContainerInfo>> {
-    let mut out: BTreeMap<String, Vec<ContainerInfo>> = BTreeMap::new();
+/// The library's containers by their task: its id (the ARN's last part, so that a
+/// change of the ARNs' region or account loses nothing), its ARN, its containers.
+#[allow(clippy::type_complexity)]
+fn group_by_task(found: &[ContainerInfo]) -> BTreeMap<TaskId, (String, Vec<ContainerInfo>)> {
+    let mut out: BTreeMap<TaskId, (String, Vec<ContainerInfo>)> = BTreeMap::new();
     for c in found {
-        if let Some(arn) = c.labels.get(labels::TASK_ARN) {
-            out.entry(arn.clone()).or_default().push(c.clone());
-        }
+        let Some(arn) = c.labels.get(labels::TASK_ARN) else {
+            continue;
+        };
+        let Some(id) = arn.rsplit('/').next().and_then(|id| id.parse().ok()) else {
+            continue;
+        };
+        out.entry(id)
+            .or_insert_with(|| (arn.clone(), Vec::new()))
+            .1
+            .push(c.clone());
     }
     out
 }
@@ -609,6 +646,19 @@ fn context(task: &Task) -> TaskContext {
         service: task.group.strip_prefix("service:").map(str::to_owned),
         group: task.group.clone(),
     }
+}
+
+fn stopped_with_instance(task: &mut Task) {
+    task.last_status = TaskStatus::Stopped;
+    task.desired_status = TaskStatus::Stopped;
+    task.stop_code.get_or_insert(StopCode::TerminationNotice);
+    task.stopped_reason
+        .get_or_insert_with(|| "Container instance deregistered".into());
+    task.stopped_at.get_or_insert_with(jiff::Timestamp::now);
+    for c in &mut task.containers {
+        c.last_status = ContainerStatus::Stopped;
+    }
+    task.version += 1;
 }
 
 /// Reserves a reloaded task's resources on its instance, as placement did.
@@ -637,6 +687,23 @@ fn reserve(s: &mut super::State, task: &Task) -> Result<crate::cluster::Allocati
     let group = c.cluster.group_id(&task.group);
     Ok(c.cluster
         .reserve(slot, group, needs.resources, &needs.ports))
+}
+
+/// For a service's task: the newest of its deployments that runs `td`, whose task it
+/// then is (counted, and replaced only by a rollout); none else.
+fn deployment_for(
+    s: &super::State,
+    cluster: &ClusterName,
+    group: &str,
+    td: &crate::ids::TaskDefinitionRef,
+) -> Option<String> {
+    let service = group.strip_prefix("service:")?.parse().ok()?;
+    let e = s.services.get(&(cluster.clone(), service))?;
+    e.service
+        .deployments
+        .iter()
+        .find(|d| d.task_definition == *td)
+        .map(|d| d.id.to_string())
 }
 
 fn dangling(kind: Kind, key: &str, what: &str, name: &dyn std::fmt::Display) -> Error {

@@ -30,8 +30,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Deregisters `targets` (one per link, in link order) from every link at once, in the
 /// background.
-pub(crate) fn forget(links: Vec<Link>, targets: Vec<Target>) {
-    tokio::spawn(deregister_all(links, targets));
+pub(crate) fn forget(shared: &Shared, links: Vec<Link>, targets: Vec<Target>) {
+    shared.spawn(deregister_all(links, targets));
 }
 
 /// Deregisters from every link concurrently: each drains on its own delay.
@@ -153,7 +153,7 @@ pub(crate) async fn sync(
         memory.registered.remove(&id);
         memory.healthy.remove(&id);
         memory.unhealthy.remove(&id);
-        forget(links.clone(), targets);
+        forget(shared, links.clone(), targets);
     }
 
     // New ones in, in every link or none: a failure undoes the links that took them,
@@ -178,7 +178,7 @@ pub(crate) async fn sync(
             if let Some(why) = failure {
                 tracing::warn!(lb = %link.lb.name(), error = %why, "registering targets");
                 for (_, t) in &new {
-                    forget(links[..=i].to_vec(), t[..=i].to_vec());
+                    forget(shared, links[..=i].to_vec(), t[..=i].to_vec());
                 }
                 return true;
             }
@@ -254,7 +254,11 @@ pub(crate) fn drain_then_stop(
     reason: String,
     wake: Arc<Notify>,
 ) {
-    tokio::spawn(async move {
+    // One of the control plane's loops: `halt` ends it too.
+    let Some(owner) = shared.upgrade() else {
+        return;
+    };
+    owner.spawn(async move {
         deregister_all(links, targets).await;
         if let Some(shared) = shared.upgrade() {
             let ecs = Ecs { shared };

@@ -47,7 +47,7 @@ pub(super) fn observe(
         if let Some(targets) = memory.lb.registered.remove(id) {
             // Stopped while still registered (it died between two load balancer
             // syncs): out of the load balancers too.
-            crate::service::lb::forget(links.clone(), targets);
+            crate::service::lb::forget(shared, links.clone(), targets);
         }
         memory.lb.healthy.remove(id);
         memory.lb.unhealthy.remove(id);
