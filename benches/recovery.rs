@@ -145,5 +145,9 @@ async fn run(n: usize) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    run(if full { 100_000 } else { 500 }).await;
+    let n = std::env::var("ECS_RECOVERY_TASKS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if full { 100_000 } else { 500 });
+    run(n).await;
 }

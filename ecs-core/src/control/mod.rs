@@ -106,6 +106,17 @@ pub(crate) struct State {
     /// Load balancers services can name, by target group name or ARN.
     pub(crate) target_groups: BTreeMap<String, Arc<dyn crate::load_balancer::LoadBalancer>>,
     next_task: u64,
+    /// Tasks changed since the durable copy last looked (kept only with a store).
+    pub(crate) dirty_tasks: Option<std::collections::HashSet<TaskId>>,
+}
+
+impl State {
+    /// Notes that a task changed, for the durable copy.
+    pub(crate) fn task_changed(&mut self, id: &TaskId) {
+        if let Some(dirty) = &mut self.dirty_tasks {
+            dirty.insert(id.clone());
+        }
+    }
 }
 
 impl State {
@@ -218,6 +229,7 @@ impl Shared {
             task.version += 1;
             entry.task = Arc::new(task);
             let snapshot = entry.task.clone();
+            s.task_changed(id);
             let wake = s.service_of(&snapshot);
             (snapshot, wake)
         };
@@ -250,6 +262,7 @@ impl Shared {
             task.version += 1;
             entry.task = Arc::new(task);
             let snapshot = entry.task.clone();
+            s.task_changed(id);
             let wake = s.service_of(&snapshot);
             (snapshot, wake)
         };
@@ -380,6 +393,7 @@ impl Ecs {
         let (events, _) = broadcast::channel(16_384);
         let state = State {
             registry: TaskDefinitionRegistry::with_scope(config.arn_scope.clone()),
+            dirty_tasks: journal.as_ref().map(|_| Default::default()),
             ..State::default()
         };
         Self {
@@ -743,6 +757,7 @@ impl Ecs {
             self.shared.config.resync_interval,
         );
         let task = Arc::new(task);
+        s.task_changed(&task_id);
         s.tasks.insert(
             task_id,
             TaskEntry {

@@ -119,6 +119,9 @@ pub(crate) struct Written {
     /// Records a failed commit may or may not have written: their versions are read
     /// back before the next commit.
     unsure: HashSet<(Kind, String)>,
+    /// Tasks changed since the last commit that landed (the state's `dirty_tasks`,
+    /// taken): looked at again until one does.
+    pending_tasks: HashSet<TaskId>,
 }
 
 /// One record to write (its value still to encode, outside the lock) or delete.
@@ -133,7 +136,14 @@ enum Change {
 }
 
 /// What changed since `written`, at one instant; plus the registry's generation seen.
-fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
+/// Tasks are looked at when they changed (the state notes which); the rest, small, is
+/// compared whole, in place.
+fn changes(s: &mut State, written: &mut Written) -> (Vec<Change>, u64) {
+    if let Some(dirty) = &mut s.dirty_tasks {
+        written.pending_tasks.extend(dirty.drain());
+    }
+    let s = &*s;
+    let written = &*written;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for (name, c) in &s.clusters {
@@ -148,9 +158,8 @@ fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
         seen.insert((Kind::Cluster, key));
         for i in c.cluster.instances() {
             let key = scoped_key(name, i.id.as_str());
-            let record = InstanceRecord::of(name, i);
-            if written.instances.get(&key) != Some(&record) {
-                out.push(Change::Instance(key.clone(), record));
+            if !written.instances.get(&key).is_some_and(|r| r.describes(i)) {
+                out.push(Change::Instance(key.clone(), InstanceRecord::of(name, i)));
             }
             seen.insert((Kind::Instance, key));
         }
@@ -171,20 +180,29 @@ fn changes(s: &State, written: &Written) -> (Vec<Change>, u64) {
     }
     for ((cluster, name), e) in &s.scaling {
         let key = scoped_key(cluster, name.as_str());
-        let record = ScalingRecord {
-            cluster: cluster.clone(),
-            service_name: name.clone(),
-            target: e.target,
-            policies: e.policies.iter().map(|(p, _)| p.clone()).collect(),
-            activities: e.activities.iter().cloned().collect(),
-        };
-        if written.scaling.get(&key) != Some(&record) {
-            out.push(Change::Scaling(key.clone(), record));
+        let same = written.scaling.get(&key).is_some_and(|r| {
+            r.target == e.target
+                && r.policies.iter().eq(e.policies.iter().map(|(p, _)| p))
+                && r.activities.iter().eq(e.activities.iter())
+        });
+        if !same {
+            out.push(Change::Scaling(
+                key.clone(),
+                ScalingRecord {
+                    cluster: cluster.clone(),
+                    service_name: name.clone(),
+                    target: e.target,
+                    policies: e.policies.iter().map(|(p, _)| p.clone()).collect(),
+                    activities: e.activities.iter().cloned().collect(),
+                },
+            ));
         }
         seen.insert((Kind::Scaling, key));
     }
-    for (id, e) in &s.tasks {
-        if written.tasks.get(id) != Some(&e.task.version) {
+    for id in &written.pending_tasks {
+        if let Some(e) = s.tasks.get(id)
+            && written.tasks.get(id) != Some(&e.task.version)
+        {
             out.push(Change::Task(e.task.clone()));
         }
     }
@@ -293,6 +311,7 @@ fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registr
         written.versions.insert((kind, key), v);
     }
     written.registry = registry;
+    written.pending_tasks.clear();
 }
 
 /// After a failure whose outcome is unknown: the versions as the store has them now.
@@ -325,6 +344,7 @@ async fn reread(store: &dyn Store, written: &mut Written) -> bool {
             _ => {
                 if let Ok(id) = key.parse::<TaskId>() {
                     written.tasks.remove(&id);
+                    written.pending_tasks.insert(id);
                 }
             }
         }
@@ -351,7 +371,7 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
         // Read first: every barrier asked for until now is satisfied by the picture
         // taken next.
         let target = journal.requested.load(Ordering::SeqCst);
-        let (changes, registry) = changes(&strong.state(), &written);
+        let (changes, registry) = changes(&mut strong.state(), &mut written);
         drop(strong);
         if !changes.is_empty() {
             let outcome = match writes(&changes, &written) {
@@ -378,6 +398,7 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
             }
         } else {
             written.registry = registry;
+            written.pending_tasks.clear();
         }
         journal.durable.send_if_modified(|d| {
             let moved = *d < target;

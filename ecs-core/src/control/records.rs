@@ -36,6 +36,16 @@ pub(crate) struct InstanceRecord {
 }
 
 impl InstanceRecord {
+    /// Whether it records `i` as it is (compared in place: no copy of its attributes).
+    pub(crate) fn describes(&self, i: &ContainerInstance) -> bool {
+        self.id == i.id
+            && self.status == i.status
+            && self.registered_resources == i.registered
+            && self.attributes == i.attributes
+            && self.agent_version == i.agent_version
+            && self.registered_at == i.registered_at
+    }
+
     pub(crate) fn of(cluster: &ClusterName, i: &ContainerInstance) -> Self {
         Self {
             cluster: cluster.clone(),

@@ -287,6 +287,7 @@ impl Ecs {
             } else if task.last_status != TaskStatus::Stopped {
                 task.allocation = reserve(&mut s, &task)?;
             }
+            s.task_changed(&task.task_id);
             written.tasks.insert(task.task_id.clone(), task.version);
             let stop = watch::channel((task.desired_status == TaskStatus::Stopped).then(|| {
                 StopRequest {
@@ -608,6 +609,7 @@ fn adopt_orphan(
     {
         e.tasks.insert(task.task_id.clone());
     }
+    s.task_changed(&task.task_id);
     s.tasks.insert(
         task.task_id.clone(),
         TaskEntry {
