@@ -92,6 +92,40 @@ async fn first_start(store: &Arc<MemoryStore>, engines: &Engines) -> Ecs {
     ecs
 }
 
+/// A first start with a service of `count` tasks on `n` instances, steady and flushed.
+async fn with_service(n: usize, service: CreateService) -> (Arc<MemoryStore>, Engines, Ecs) {
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(n);
+    let ecs = first_start(&store, &engines).await;
+    ecs.create_service(service).unwrap();
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    ecs.flush().await.unwrap();
+    (store, engines, ecs)
+}
+
+fn web_service(count: u32) -> CreateService {
+    CreateService::new(cluster(), web(), "web".parse().unwrap(), count)
+}
+
+/// The crash: every loop ends where it is, and the control plane is gone.
+async fn crash(ecs: Ecs) {
+    ecs.halt().await;
+    drop(ecs);
+}
+
+/// One standalone task of `family`, RUNNING.
+async fn run_one(ecs: &Ecs, family: &str) -> Task {
+    let task = ecs
+        .run_task(RunTask::new(cluster(), family.parse().unwrap(), 1))
+        .await
+        .unwrap()
+        .tasks
+        .remove(0);
+    ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
+        .await
+        .unwrap()
+}
+
 async fn wait_service(ecs: &Ecs, what: &str, f: impl Fn(&Service) -> bool) -> Service {
     match timeout(
         Duration::from_secs(3600),
@@ -170,8 +204,7 @@ async fn a_restarted_control_plane_adopts_what_runs() {
         })
         .collect();
     assert_eq!(before.len(), 4);
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     // Before the instances are back: everything is known, nothing is connected.
@@ -238,21 +271,9 @@ async fn a_restarted_control_plane_adopts_what_runs() {
 
 #[tokio::test(start_paused = true)]
 async fn what_changed_while_it_was_down_is_reconciled() {
-    let store = Arc::new(MemoryStore::new());
-    let engines = Engines::new(2);
-    let ecs = first_start(&store, &engines).await;
-    ecs.create_service(CreateService::new(
-        cluster(),
-        web(),
-        "web".parse().unwrap(),
-        4,
-    ))
-    .unwrap();
-    wait_service(&ecs, "steady", |s| s.is_steady()).await;
-    ecs.flush().await.unwrap();
+    let (store, engines, ecs) = with_service(2, web_service(4)).await;
     let tasks = live(&ecs);
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     // While it is down: one container exits, one is removed, and a container of this
     // cluster that no task knows appears.
@@ -339,8 +360,7 @@ async fn orphans_can_be_kept() {
     let engines = Engines::new(1);
     let ecs = first_start(&store, &engines).await;
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
     let rt = &engines.0[0].1;
     rt.ensure_image("busybox", PullPolicy::IfNotPresent)
         .await
@@ -386,8 +406,7 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
         .filter(|t| t.container_instance == *gone)
         .count();
     assert_eq!(on_gone, 2);
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     ecs.register_instance(
@@ -431,17 +450,7 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
 
 #[tokio::test(start_paused = true)]
 async fn intents_flushed_before_the_crash_survive_it_and_run_once() {
-    let store = Arc::new(MemoryStore::new());
-    let engines = Engines::new(1);
-    let ecs = first_start(&store, &engines).await;
-    ecs.create_service(CreateService::new(
-        cluster(),
-        web(),
-        "web".parse().unwrap(),
-        2,
-    ))
-    .unwrap();
-    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    let (store, engines, ecs) = with_service(1, web_service(2)).await;
     // Intents made durable, then a crash before anything may have acted on them.
     let standalone = ecs
         .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
@@ -452,8 +461,7 @@ async fn intents_flushed_before_the_crash_survive_it_and_run_once() {
     ecs.update_service(&cluster(), &web(), UpdateService::desired_count(3))
         .unwrap();
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     engines.register(&ecs).await;
@@ -510,17 +518,7 @@ async fn two_control_planes_on_one_store_the_second_stops_acting() {
 async fn auto_scaling_settings_and_history_survive_a_restart() {
     use ecs::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
     use ecs::runtime::memory::Matcher;
-    let store = Arc::new(MemoryStore::new());
-    let engines = Engines::new(2);
-    let ecs = first_start(&store, &engines).await;
-    ecs.create_service(CreateService::new(
-        cluster(),
-        web(),
-        "web".parse().unwrap(),
-        2,
-    ))
-    .unwrap();
-    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    let (store, engines, ecs) = with_service(2, web_service(2)).await;
     // Registered with its count below the minimum: an activity at once.
     ecs.register_scalable_target(&cluster(), &web(), ScalableTarget::new(3, 8))
         .unwrap();
@@ -533,8 +531,7 @@ async fn auto_scaling_settings_and_history_survive_a_restart() {
     let before = ecs.describe_scaling_activities(&cluster(), &web()).unwrap();
     assert_eq!(before.len(), 1);
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     engines.register(&ecs).await;
@@ -559,19 +556,9 @@ async fn an_orphan_can_be_adopted_as_the_task_its_labels_describe() {
     let store = Arc::new(MemoryStore::new());
     let engines = Engines::new(1);
     let ecs = first_start(&store, &engines).await;
-    let task = ecs
-        .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
-        .await
-        .unwrap()
-        .tasks
-        .remove(0);
-    let task = ecs
-        .wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
-        .await
-        .unwrap();
+    let task = run_one(&ecs, "web").await;
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
     // The task's record is lost (say, a store restored from an older backup).
     let record = store
         .get(Kind::Task, task.task_id.as_str())
@@ -630,20 +617,10 @@ async fn a_task_with_an_exited_init_container_is_adopted_as_running() {
         .definition,
     )
     .unwrap();
-    let task = ecs
-        .run_task(RunTask::new(cluster(), "init".parse().unwrap(), 1))
-        .await
-        .unwrap()
-        .tasks
-        .remove(0);
-    let task = ecs
-        .wait_for(&task.task_id, |t| t.last_status == TaskStatus::Running)
-        .await
-        .unwrap();
+    let task = run_one(&ecs, "init").await;
     assert_eq!(task.container("init").unwrap().exit_code, Some(0));
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     engines.register(&ecs).await;
@@ -686,8 +663,7 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
     ecs.deregister_container_instance(&cluster(), gone, true)
         .unwrap();
     ecs.flush().await.unwrap();
-    ecs.halt().await;
-    drop(ecs);
+    crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     let t = ecs
