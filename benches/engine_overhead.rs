@@ -10,7 +10,7 @@
 //!
 //! Needs the engines `scripts/engines` provisions. Wall time until every container runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +18,8 @@ use ecs::control::{EcsConfig, RunTask};
 use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, labels};
-use ecs::task::TaskStatus;
-use ecs::{Ecs, TaskDefinition};
+use ecs::task::{Event, TaskStatus};
+use ecs::{Ecs, TaskDefinition, TaskId};
 use futures::future::join_all;
 
 fn image() -> String {
@@ -100,6 +100,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     );
     ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
         .unwrap();
+    let mut events = ecs.subscribe();
     let start = Instant::now();
     let out = ecs
         .run_task(RunTask::new(
@@ -110,12 +111,33 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
         .await
         .unwrap();
     assert_eq!(out.tasks.len() as u32, n, "{:?}", out.failures);
-    let waits = out
-        .tasks
-        .iter()
-        .map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Running));
-    for t in join_all(waits).await {
-        assert_eq!(t.unwrap().last_status, TaskStatus::Running);
+    // One listener counts them RUNNING (n `wait_for`s would each see every event: the
+    // waiting would cost n x events in this process, which the raw path does not pay).
+    let ids: HashSet<TaskId> = out.tasks.iter().map(|t| t.task_id.clone()).collect();
+    let mut running: HashSet<TaskId> = HashSet::new();
+    let mut look = true;
+    while running.len() < ids.len() {
+        if look {
+            // At first, and after missing events: the state as it is.
+            let ids: Vec<TaskId> = ids.iter().cloned().collect();
+            running.extend(
+                ecs.describe_tasks(&cluster, &ids)
+                    .into_iter()
+                    .filter(|t| t.last_status == TaskStatus::Running)
+                    .map(|t| t.task_id),
+            );
+            look = false;
+            continue;
+        }
+        match events.recv().await {
+            Ok(Event::TaskStateChange(t))
+                if t.last_status == TaskStatus::Running && ids.contains(&t.task_id) =>
+            {
+                running.insert(t.task_id.clone());
+            }
+            Ok(_) => {}
+            Err(_) => look = true,
+        }
     }
     let took = start.elapsed();
     // Clean up (not timed): stop everything and wait until removed.
