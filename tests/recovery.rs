@@ -59,6 +59,16 @@ impl Engines {
         }
     }
 
+    /// The engine of `task`'s instance.
+    fn of(&self, task: &Task) -> &InMemoryRuntime {
+        &self
+            .0
+            .iter()
+            .find(|(i, _)| *i == task.container_instance)
+            .unwrap()
+            .1
+    }
+
     /// Every container on every engine: (instance, id, task ARN, running).
     fn containers(&self) -> Vec<(InstanceId, String, String, bool)> {
         self.0
@@ -149,6 +159,17 @@ fn live(ecs: &Ecs) -> Vec<Task> {
         .collect()
 }
 
+/// Each live task's first container: task id -> container id.
+fn containers_of(ecs: &Ecs) -> BTreeMap<String, String> {
+    live(ecs)
+        .iter()
+        .map(|t| {
+            let id = t.containers[0].runtime_id.clone().unwrap();
+            (t.task_id.to_string(), id.0)
+        })
+        .collect()
+}
+
 /// Every container on the engines belongs to a live task of `ecs`, and every live task
 /// RUNNING has exactly its containers: nothing orphaned, nothing twice.
 fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
@@ -196,13 +217,7 @@ async fn a_restarted_control_plane_adopts_what_runs() {
     .await
     .unwrap();
     ecs.flush().await.unwrap();
-    let before: BTreeMap<String, String> = live(&ecs)
-        .iter()
-        .map(|t| {
-            let id = t.containers[0].runtime_id.clone().unwrap();
-            (t.task_id.to_string(), id.0)
-        })
-        .collect();
+    let before = containers_of(&ecs);
     assert_eq!(before.len(), 4);
     crash(ecs).await;
 
@@ -233,13 +248,7 @@ async fn a_restarted_control_plane_adopts_what_runs() {
     let s = wait_service(&ecs, "steady again", |s| s.is_steady()).await;
     assert_eq!(s.running_count, 3);
     // The same tasks on the same containers, and nothing started twice.
-    let after: BTreeMap<String, String> = live(&ecs)
-        .iter()
-        .map(|t| {
-            let id = t.containers[0].runtime_id.clone().unwrap();
-            (t.task_id.to_string(), id.0)
-        })
-        .collect();
+    let after = containers_of(&ecs);
     assert_eq!(after, before);
     assert_eq!(engines.containers().len(), 4);
     assert_engines_match(&ecs, &engines);
@@ -249,13 +258,9 @@ async fn a_restarted_control_plane_adopts_what_runs() {
         .into_iter()
         .find(|t| t.group == "service:web")
         .unwrap();
-    let rt = &engines
-        .0
-        .iter()
-        .find(|(i, _)| *i == victim.container_instance)
-        .unwrap()
-        .1;
-    rt.kill(victim.containers[0].runtime_id.as_ref().unwrap(), 1)
+    engines
+        .of(&victim)
+        .kill(victim.containers[0].runtime_id.as_ref().unwrap(), 1)
         .unwrap();
     let stopped = ecs
         .wait_for(&victim.task_id, |t| t.last_status == TaskStatus::Stopped)
@@ -278,19 +283,11 @@ async fn what_changed_while_it_was_down_is_reconciled() {
     // While it is down: one container exits, one is removed, and a container of this
     // cluster that no task knows appears.
     let (exited, removed) = (&tasks[0], &tasks[1]);
-    let engine_of = |t: &Task| {
-        engines
-            .0
-            .iter()
-            .find(|(i, _)| *i == t.container_instance)
-            .unwrap()
-            .1
-            .clone()
-    };
-    engine_of(exited)
+    engines
+        .of(exited)
         .kill(exited.containers[0].runtime_id.as_ref().unwrap(), 3)
         .unwrap();
-    let rt = engine_of(removed);
+    let rt = engines.of(removed).clone();
     rt.remove_container(removed.containers[0].runtime_id.as_ref().unwrap())
         .await
         .unwrap();

@@ -89,8 +89,13 @@ struct World {
 }
 
 impl World {
-    async fn open(&self) -> Ecs {
+    /// A control plane on the store, its instances registered (again, but the
+    /// `first` time, when the cluster is created first).
+    async fn open(&self, first: bool) -> Ecs {
         let ecs = Ecs::open(config(), self.store.clone()).await.unwrap();
+        if first {
+            ecs.create_cluster(cluster()).unwrap();
+        }
         for (id, rt) in &self.engines {
             ecs.register_instance(
                 &cluster(),
@@ -251,18 +256,7 @@ async fn one_seed(seed: u64) {
             .collect(),
         durable: Durable::default(),
     };
-    let ecs = Ecs::open(config(), world.store.clone()).await.unwrap();
-    ecs.create_cluster(cluster()).unwrap();
-    for (id, rt) in &world.engines {
-        ecs.register_instance(
-            &cluster(),
-            id.clone(),
-            Arc::new(rt.clone()),
-            BTreeMap::new(),
-        )
-        .await
-        .unwrap();
-    }
+    let ecs = world.open(true).await;
     ecs.register_task_definition(definition(0)).unwrap();
     ecs.create_service(CreateService::new(
         cluster(),
@@ -283,7 +277,7 @@ async fn one_seed(seed: u64) {
         tokio::time::sleep(Duration::from_millis(rng.u64(0..2000))).await;
         ecs.halt().await;
         drop(ecs);
-        ecs = world.open().await;
+        ecs = world.open(false).await;
         // Every container on the engines belongs to a task in the store: runners create
         // containers only once their task is durable, so no crash leaves an orphan.
         for r in ecs.recovery_reports() {

@@ -27,23 +27,8 @@ async fn docker_passes_the_whole_suite() {
     conformance::run_all(&fixture("all")).await;
 }
 
-/// The host as the engine describes it is this machine: its CPUs (as `nproc` counts
-/// them, the CPUs the engine may use) x 1024 units, and its memory (/proc/meminfo's
-/// MemTotal) in MiB, the instance's registered resources.
+/// The host as the engine describes it is this machine.
 #[tokio::test]
 async fn the_host_is_this_machine() {
-    let host = fixture("host").runtime.describe_host().await.unwrap();
-    let nproc = std::process::Command::new("nproc").output().unwrap();
-    let cpus: u32 = String::from_utf8_lossy(&nproc.stdout)
-        .trim()
-        .parse()
-        .unwrap();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let kib: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    assert_eq!(host.resources.cpu, cpus * 1024, "{host:?}");
-    assert_eq!(u64::from(host.resources.memory), kib >> 10, "{host:?}");
+    conformance::host_is_this_machine(&fixture("host")).await;
 }

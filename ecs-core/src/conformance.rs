@@ -110,6 +110,27 @@ pub async fn host_is_described(f: &Fixture) {
     assert!(!host.engine_version.is_empty());
 }
 
+/// For a backend of an engine on this machine (not part of [`run_all`]: the in-memory
+/// runtime and remote engines describe other hosts): the host it describes is this
+/// machine, its CPUs as `nproc` counts them (those the engine may use) x 1024 units,
+/// and its memory (/proc/meminfo's MemTotal) in MiB.
+pub async fn host_is_this_machine(f: &Fixture) {
+    let host = f.runtime.describe_host().await.expect("describe_host");
+    let nproc = std::process::Command::new("nproc").output().expect("nproc");
+    let cpus: u32 = String::from_utf8_lossy(&nproc.stdout)
+        .trim()
+        .parse()
+        .expect("nproc's count");
+    let meminfo = std::fs::read_to_string("/proc/meminfo").expect("/proc/meminfo");
+    let kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("MemTotal");
+    assert_eq!(host.resources.cpu, cpus * 1024, "{host:?}");
+    assert_eq!(u64::from(host.resources.memory), kib >> 10, "{host:?}");
+}
+
 /// A missing image that cannot be pulled is a clear `ImageUnavailable` error; a present
 /// one is fine under every policy.
 pub async fn images_present_and_missing(f: &Fixture) {

@@ -194,6 +194,13 @@ impl Runner {
             .update_task(&self.task_id, |t| t.health_status = health);
     }
 
+    /// An essential container that has exited, if one has: the task must stop.
+    fn essential_exit(&self) -> Option<&Slot> {
+        self.slots
+            .iter()
+            .find(|s| s.essential && s.exit_code.is_some())
+    }
+
     /// The task it runs.
     pub(crate) fn task_id(&self) -> &TaskId {
         &self.task_id
@@ -202,22 +209,14 @@ impl Runner {
     /// Whether the task is on its way out: a stop was asked for, or an essential
     /// container has exited.
     pub(crate) fn stopping(&self) -> bool {
-        self.stop_requested().is_some()
-            || self
-                .slots
-                .iter()
-                .any(|s| s.essential && s.exit_code.is_some())
+        self.stop_requested().is_some() || self.essential_exit().is_some()
     }
 
     /// Whether the task was found up by [`adopt`](Self::adopt), as `start` counts it:
     /// every container started (a non-essential one may have exited since, as an init
     /// container does) and no essential one exited.
     pub(crate) fn all_started(&self) -> bool {
-        self.slots.iter().all(|s| s.started_at.is_some())
-            && !self
-                .slots
-                .iter()
-                .any(|s| s.essential && s.exit_code.is_some())
+        self.slots.iter().all(|s| s.started_at.is_some()) && self.essential_exit().is_none()
     }
 
     /// Runs an adopted task: watched while RUNNING if it was found up and no stop was
@@ -229,11 +228,7 @@ impl Runner {
         }
         let cause = if let Some(cause) = self.stop_requested() {
             cause
-        } else if let Some(s) = self
-            .slots
-            .iter()
-            .find(|s| s.essential && s.exit_code.is_some())
-        {
+        } else if let Some(s) = self.essential_exit() {
             essential_exited(&s.name)
         } else if self.all_started() {
             self.shared.update_task(&self.task_id, |t| {
@@ -293,11 +288,7 @@ impl Runner {
                 return Err(cause);
             }
             // An essential container that exits before the task is up stops it.
-            if let Some(s) = self
-                .slots
-                .iter()
-                .find(|s| s.essential && s.exit_code.is_some())
-            {
+            if let Some(s) = self.essential_exit() {
                 return Err(essential_exited(&s.name));
             }
             let mut progressed = false;
@@ -493,11 +484,7 @@ impl Runner {
             if let Some(cause) = self.stop_requested() {
                 return cause;
             }
-            if let Some(s) = self
-                .slots
-                .iter()
-                .find(|s| s.essential && s.exit_code.is_some())
-            {
+            if let Some(s) = self.essential_exit() {
                 return essential_exited(&s.name);
             }
             match self.wait(&mut resync, None).await {
@@ -610,15 +597,6 @@ impl Runner {
     /// DEACTIVATING, STOPPING (containers in reverse start order, each with its
     /// stopTimeout), DEPROVISIONING (removed), STOPPED (resources released).
     async fn shut_down(mut self, cause: Cause) {
-        // Why it stops is durable before anything stops.
-        self.shared.update_task(&self.task_id, |t| {
-            t.desired_status = TaskStatus::Stopped;
-            t.stop_code.get_or_insert(cause.code);
-            t.stopped_reason.get_or_insert_with(|| cause.reason.clone());
-        });
-        if !self.durable().await {
-            return;
-        }
         self.shared.update_task(&self.task_id, |t| {
             t.desired_status = TaskStatus::Stopped;
             t.last_status = TaskStatus::Deactivating;
@@ -626,6 +604,10 @@ impl Runner {
             t.stop_code = Some(cause.code);
             t.stopped_reason = Some(cause.reason.clone());
         });
+        // Why it stops is durable before anything stops.
+        if !self.durable().await {
+            return;
+        }
         self.shared
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Stopping);
         let rt = self.agent.runtime.clone();

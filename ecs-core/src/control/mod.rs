@@ -117,9 +117,7 @@ impl State {
             dirty.insert(id.clone());
         }
     }
-}
 
-impl State {
     /// The controller to wake when `task` changes, if a service owns it.
     fn service_of(&self, task: &Task) -> Option<Arc<Notify>> {
         // On every task change: nothing to parse or look up without services.
@@ -179,9 +177,7 @@ impl Shared {
 
     pub(crate) fn publish(&self, event: Event) {
         // Every change is published: the durable copy follows.
-        if let Some(j) = &self.journal {
-            j.poke();
-        }
+        self.touched();
         // Nobody listening is fine.
         let _ = self.events.send(event);
     }
@@ -740,19 +736,12 @@ impl Ecs {
             },
         )?;
         let (stop, stop_rx) = watch::channel(None);
-        let ctx = TaskContext {
-            cluster: request.cluster.to_string(),
-            task_arn,
-            task_id: task_id.to_string(),
-            service: group.strip_prefix("service:").map(str::to_owned),
-            group,
-        };
         let runner = Runner::new(
             self.shared.clone(),
             agent,
             task_id.clone(),
             td,
-            &ctx,
+            &task_context(&task),
             stop_rx,
             self.shared.config.resync_interval,
         );
@@ -923,4 +912,15 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
         allocation: who.allocation,
         version: 1,
     })
+}
+
+/// What a task's containers are told of it (their labels).
+pub(crate) fn task_context(task: &Task) -> TaskContext {
+    TaskContext {
+        cluster: task.cluster.to_string(),
+        task_arn: task.task_arn.clone(),
+        task_id: task.task_id.to_string(),
+        service: task.group.strip_prefix("service:").map(str::to_owned),
+        group: task.group.clone(),
+    }
 }

@@ -105,8 +105,9 @@ impl Journal {
 /// What the persister last wrote, to tell what changed since.
 #[derive(Default)]
 pub(crate) struct Written {
-    /// Each record's version in the store.
-    pub(crate) versions: HashMap<(Kind, String), u64>,
+    /// Each record's version in the store, by kind (so that looking for deleted
+    /// clusters, instances and services never walks the tasks).
+    versions: HashMap<Kind, HashMap<String, u64>>,
     pub(crate) clusters: HashMap<String, ClusterRecord>,
     pub(crate) instances: HashMap<String, InstanceRecord>,
     pub(crate) services: HashMap<String, ServiceRecord>,
@@ -122,6 +123,44 @@ pub(crate) struct Written {
     /// Tasks changed since the last commit that landed (the state's `dirty_tasks`,
     /// taken): looked at again until one does.
     pending_tasks: HashSet<TaskId>,
+}
+
+impl Written {
+    /// Forgets the value last written under `key`, so that the next commit writes the
+    /// state's again (or deletes it, once its subject is gone).
+    fn forget(&mut self, kind: Kind, key: &str) {
+        match kind {
+            Kind::Cluster => drop(self.clusters.remove(key)),
+            Kind::Instance => drop(self.instances.remove(key)),
+            Kind::Service => drop(self.services.remove(key)),
+            Kind::Scaling => drop(self.scaling.remove(key)),
+            Kind::TaskDefinition => {
+                self.definitions.remove(key);
+                // Looked at again only when the registry's generation differs.
+                self.registry = u64::MAX;
+            }
+            _ => {
+                if let Ok(id) = key.parse::<TaskId>() {
+                    self.tasks.remove(&id);
+                    self.pending_tasks.insert(id);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn version(&self, kind: Kind, key: &str) -> Option<u64> {
+        self.versions.get(&kind)?.get(key).copied()
+    }
+
+    pub(crate) fn set_version(&mut self, kind: Kind, key: String, version: u64) {
+        self.versions.entry(kind).or_default().insert(key, version);
+    }
+
+    fn forget_version(&mut self, kind: Kind, key: &str) {
+        if let Some(v) = self.versions.get_mut(&kind) {
+            v.remove(key);
+        }
+    }
 }
 
 /// One record to write (its value still to encode, outside the lock) or delete.
@@ -216,53 +255,60 @@ fn changes(s: &mut State, written: &mut Written) -> (Vec<Change>, u64) {
         }
     }
     // Records written before whose subject is gone (a deregistered instance ...).
-    for (kind, key) in written.versions.keys() {
-        if matches!(
-            kind,
-            Kind::Cluster | Kind::Instance | Kind::Service | Kind::Scaling
-        ) && !seen.contains(&(*kind, key.clone()))
+    for kind in [Kind::Cluster, Kind::Instance, Kind::Service, Kind::Scaling] {
+        for key in written
+            .versions
+            .get(&kind)
+            .into_iter()
+            .flat_map(HashMap::keys)
         {
-            out.push(Change::Delete(*kind, key.clone()));
+            if !seen.contains(&(kind, key.clone())) {
+                out.push(Change::Delete(kind, key.clone()));
+            }
         }
     }
     (out, generation)
 }
 
+impl Change {
+    /// The record it writes.
+    fn key(&self) -> (Kind, String) {
+        match self {
+            Change::Cluster(k, _) => (Kind::Cluster, k.clone()),
+            Change::Instance(k, _) => (Kind::Instance, k.clone()),
+            Change::Service(k, _) => (Kind::Service, k.clone()),
+            Change::Scaling(k, _) => (Kind::Scaling, k.clone()),
+            Change::Task(t) => (Kind::Task, t.task_id.to_string()),
+            Change::Definition(k, _) => (Kind::TaskDefinition, k.clone()),
+            Change::Delete(kind, k) => (*kind, k.clone()),
+        }
+    }
+
+    /// The record's new value; `None` for a delete.
+    fn encode(&self, kind: Kind, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(Some(match self {
+            Change::Cluster(_, r) => encode(kind, key, r)?,
+            Change::Instance(_, r) => encode(kind, key, r)?,
+            Change::Service(_, r) => encode(kind, key, r)?,
+            Change::Scaling(_, r) => encode(kind, key, r)?,
+            Change::Task(t) => encode(kind, key, t.as_ref())?,
+            Change::Definition(_, td) => encode(kind, key, td)?,
+            Change::Delete(..) => return Ok(None),
+        }))
+    }
+}
+
 /// Encodes the changes as writes against the versions last written.
 fn writes(changes: &[Change], written: &Written) -> Result<Vec<Write>, Error> {
-    let put =
-        |kind: Kind, key: &str, value: Vec<u8>| match written.versions.get(&(kind, key.to_owned()))
-        {
-            Some(&v) => Write::replace(kind, key, v, value),
-            None => Write::create(kind, key, value),
-        };
     changes
         .iter()
         .map(|c| {
-            Ok(match c {
-                Change::Cluster(key, r) => put(Kind::Cluster, key, encode(Kind::Cluster, key, r)?),
-                Change::Instance(key, r) => {
-                    put(Kind::Instance, key, encode(Kind::Instance, key, r)?)
-                }
-                Change::Service(key, r) => put(Kind::Service, key, encode(Kind::Service, key, r)?),
-                Change::Scaling(key, r) => put(Kind::Scaling, key, encode(Kind::Scaling, key, r)?),
-                Change::Task(t) => {
-                    let key = t.task_id.as_str();
-                    put(Kind::Task, key, encode(Kind::Task, key, t.as_ref())?)
-                }
-                Change::Definition(key, td) => put(
-                    Kind::TaskDefinition,
-                    key,
-                    encode(Kind::TaskDefinition, key, td)?,
-                ),
-                Change::Delete(kind, key) => {
-                    let v = written
-                        .versions
-                        .get(&(*kind, key.clone()))
-                        .copied()
-                        .unwrap_or(0);
-                    Write::delete(*kind, key.clone(), v)
-                }
+            let (kind, key) = c.key();
+            let version = written.version(kind, &key);
+            Ok(match (c.encode(kind, &key)?, version) {
+                (Some(value), Some(v)) => Write::replace(kind, key, v, value),
+                (Some(value), None) => Write::create(kind, key, value),
+                (None, v) => Write::delete(kind, key, v.unwrap_or(0)),
             })
         })
         .collect()
@@ -271,44 +317,21 @@ fn writes(changes: &[Change], written: &Written) -> Result<Vec<Write>, Error> {
 /// Records a commit's outcome in `written`.
 fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registry: u64) {
     for (c, &v) in changes.into_iter().zip(versions) {
-        let (kind, key) = match c {
-            Change::Cluster(key, r) => {
-                written.clusters.insert(key.clone(), r);
-                (Kind::Cluster, key)
-            }
-            Change::Instance(key, r) => {
-                written.instances.insert(key.clone(), r);
-                (Kind::Instance, key)
-            }
-            Change::Service(key, r) => {
-                written.services.insert(key.clone(), r);
-                (Kind::Service, key)
-            }
-            Change::Scaling(key, r) => {
-                written.scaling.insert(key.clone(), r);
-                (Kind::Scaling, key)
-            }
-            Change::Task(t) => {
-                written.tasks.insert(t.task_id.clone(), t.version);
-                (Kind::Task, t.task_id.to_string())
-            }
-            Change::Definition(key, td) => {
-                written.definitions.insert(key.clone(), td);
-                (Kind::TaskDefinition, key)
-            }
-            Change::Delete(kind, key) => {
-                match kind {
-                    Kind::Cluster => drop(written.clusters.remove(&key)),
-                    Kind::Instance => drop(written.instances.remove(&key)),
-                    Kind::Service => drop(written.services.remove(&key)),
-                    Kind::Scaling => drop(written.scaling.remove(&key)),
-                    _ => {}
-                }
-                written.versions.remove(&(kind, key));
+        let (kind, key) = c.key();
+        match c {
+            Change::Cluster(_, r) => drop(written.clusters.insert(key.clone(), r)),
+            Change::Instance(_, r) => drop(written.instances.insert(key.clone(), r)),
+            Change::Service(_, r) => drop(written.services.insert(key.clone(), r)),
+            Change::Scaling(_, r) => drop(written.scaling.insert(key.clone(), r)),
+            Change::Task(t) => drop(written.tasks.insert(t.task_id.clone(), t.version)),
+            Change::Definition(_, td) => drop(written.definitions.insert(key.clone(), td)),
+            Change::Delete(..) => {
+                written.forget(kind, &key);
+                written.forget_version(kind, &key);
                 continue;
             }
-        };
-        written.versions.insert((kind, key), v);
+        }
+        written.set_version(kind, key, v);
     }
     written.registry = registry;
     written.pending_tasks.clear();
@@ -322,32 +345,13 @@ async fn reread(store: &dyn Store, written: &mut Written) -> bool {
     let keys: Vec<(Kind, String)> = written.unsure.iter().cloned().collect();
     for (kind, key) in &keys {
         match store.get(*kind, key).await {
-            Ok(Some(r)) => {
-                written.versions.insert((*kind, key.clone()), r.version);
-            }
-            Ok(None) => {
-                written.versions.remove(&(*kind, key.clone()));
-            }
+            Ok(Some(r)) => written.set_version(*kind, key.clone(), r.version),
+            Ok(None) => written.forget_version(*kind, key),
             Err(_) => return false,
         }
         written.unsure.remove(&(*kind, key.clone()));
         // What is in the store may differ from what was last compared: write it again.
-        match kind {
-            Kind::Cluster => drop(written.clusters.remove(key)),
-            Kind::Instance => drop(written.instances.remove(key)),
-            Kind::Service => drop(written.services.remove(key)),
-            Kind::Scaling => drop(written.scaling.remove(key)),
-            Kind::TaskDefinition => {
-                written.definitions.remove(key);
-                written.registry = u64::MAX;
-            }
-            _ => {
-                if let Ok(id) = key.parse::<TaskId>() {
-                    written.tasks.remove(&id);
-                    written.pending_tasks.insert(id);
-                }
-            }
-        }
+        written.forget(*kind, key);
     }
     true
 }
@@ -389,7 +393,7 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the state store: a commit failed; retrying in {backoff:?}");
-                    written.unsure.extend(changes.iter().map(change_key));
+                    written.unsure.extend(changes.iter().map(Change::key));
                     drop(journal);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -411,17 +415,5 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
             () = wake.notified() => {}
             () = tokio::time::sleep(SAFETY_INTERVAL) => {}
         }
-    }
-}
-
-fn change_key(c: &Change) -> (Kind, String) {
-    match c {
-        Change::Cluster(k, _) => (Kind::Cluster, k.clone()),
-        Change::Instance(k, _) => (Kind::Instance, k.clone()),
-        Change::Service(k, _) => (Kind::Service, k.clone()),
-        Change::Scaling(k, _) => (Kind::Scaling, k.clone()),
-        Change::Task(t) => (Kind::Task, t.task_id.to_string()),
-        Change::Definition(k, _) => (Kind::TaskDefinition, k.clone()),
-        Change::Delete(kind, k) => (*kind, k.clone()),
     }
 }

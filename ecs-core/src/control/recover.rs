@@ -19,7 +19,7 @@ use crate::agent::runner::Runner;
 use crate::cluster::{Cluster, InstanceRegistration};
 use crate::ids::{ClusterName, InstanceId, TaskId};
 use crate::placement::TaskRequirements;
-use crate::runtime::{ContainerId, ContainerInfo, ContainerRuntime, TaskContext, labels};
+use crate::runtime::{ContainerId, ContainerInfo, ContainerRuntime, labels};
 use crate::service::{ServiceEntry, ServiceStatus};
 use crate::store::{Kind, Record, Store};
 use crate::task::{ContainerStatus, StopCode, Task, TaskStatus};
@@ -231,9 +231,7 @@ impl Ecs {
         let mut definitions = loaded.definitions;
         definitions.sort_by_key(|(_, td)| (td.family().to_owned(), td.revision));
         for (r, td) in definitions {
-            written
-                .versions
-                .insert((Kind::TaskDefinition, r.key.clone()), r.version);
+            written.set_version(Kind::TaskDefinition, r.key.clone(), r.version);
             written.definitions.insert(r.key, td.clone());
             s.registry.restore(td)?;
         }
@@ -246,9 +244,7 @@ impl Ecs {
                 limits: c.limits,
             };
             s.clusters.insert(c.cluster_name.clone(), entry);
-            written
-                .versions
-                .insert((Kind::Cluster, r.key.clone()), r.version);
+            written.set_version(Kind::Cluster, r.key.clone(), r.version);
             written.clusters.insert(r.key, c);
         }
         for (r, i) in loaded.instances {
@@ -269,13 +265,13 @@ impl Ecs {
             // No agent until the program registers the instance again.
             c.cluster.set_agent_connected(&i.id, false)?;
             c.disconnected.insert(i.id.clone(), Instant::now());
-            written
-                .versions
-                .insert((Kind::Instance, r.key.clone()), r.version);
+            written.set_version(Kind::Instance, r.key.clone(), r.version);
             written.instances.insert(r.key, i);
         }
         for (r, mut task) in loaded.tasks {
-            written.versions.insert((Kind::Task, r.key), r.version);
+            written.set_version(Kind::Task, r.key, r.version);
+            // As stored: a change below is then written back.
+            written.tasks.insert(task.task_id.clone(), task.version);
             let deregistered = s
                 .clusters
                 .get(&task.cluster)
@@ -284,11 +280,10 @@ impl Ecs {
                 // Its instance was deregistered (forced) and the crash came before the
                 // task was seen STOPPED: nothing of it can be reached any more.
                 stopped_with_instance(&mut task);
+                s.task_changed(&task.task_id);
             } else if task.last_status != TaskStatus::Stopped {
                 task.allocation = reserve(&mut s, &task)?;
             }
-            s.task_changed(&task.task_id);
-            written.tasks.insert(task.task_id.clone(), task.version);
             let stop = watch::channel((task.desired_status == TaskStatus::Stopped).then(|| {
                 StopRequest {
                     code: task.stop_code.unwrap_or(StopCode::UserInitiated),
@@ -307,22 +302,25 @@ impl Ecs {
                 },
             );
         }
+        // Each service's live tasks, in one pass over the tasks.
+        let mut by_group: BTreeMap<(ClusterName, String), BTreeSet<TaskId>> = BTreeMap::new();
+        for t in s.tasks.values().map(|e| &e.task) {
+            if t.last_status != TaskStatus::Stopped {
+                by_group
+                    .entry((t.cluster.clone(), t.group.clone()))
+                    .or_default()
+                    .insert(t.task_id.clone());
+            }
+        }
         let mut controllers = Vec::new();
         for (r, record) in loaded.services {
             let key = (
                 record.service.cluster.clone(),
                 record.service.service_name.clone(),
             );
-            let group = format!("service:{}", key.1);
-            let tasks: BTreeSet<TaskId> = s
-                .tasks
-                .values()
-                .map(|e| &e.task)
-                .filter(|t| {
-                    t.cluster == key.0 && t.group == group && t.last_status != TaskStatus::Stopped
-                })
-                .map(|t| t.task_id.clone())
-                .collect();
+            let tasks = by_group
+                .remove(&(key.0.clone(), format!("service:{}", key.1)))
+                .unwrap_or_default();
             let wake = Arc::new(Notify::new());
             if record.service.status != ServiceStatus::Inactive {
                 controllers.push((key.clone(), wake.clone()));
@@ -337,9 +335,7 @@ impl Ecs {
                     last_completed: record.last_completed.clone(),
                 },
             );
-            written
-                .versions
-                .insert((Kind::Service, r.key.clone()), r.version);
+            written.set_version(Kind::Service, r.key.clone(), r.version);
             written
                 .services
                 .insert(scoped_key(&key.0, key.1.as_str()), record);
@@ -357,9 +353,7 @@ impl Ecs {
                     activities: record.activities.iter().cloned().collect(),
                 },
             );
-            written
-                .versions
-                .insert((Kind::Scaling, r.key.clone()), r.version);
+            written.set_version(Kind::Scaling, r.key.clone(), r.version);
             written.scaling.insert(r.key, record);
         }
         Ok((written, controllers))
@@ -441,12 +435,12 @@ impl Ecs {
             let mine: Vec<Arc<Task>> = s
                 .tasks
                 .values()
-                .map(|e| e.task.clone())
-                .filter(|t| {
-                    t.cluster == *cluster
-                        && t.container_instance == *id
-                        && t.last_status != TaskStatus::Stopped
+                .filter(|e| {
+                    e.task.cluster == *cluster
+                        && e.task.container_instance == *id
+                        && e.task.last_status != TaskStatus::Stopped
                 })
+                .map(|e| e.task.clone())
                 .collect();
             for task in mine {
                 let containers = by_task
@@ -471,7 +465,7 @@ impl Ecs {
                     agent.clone(),
                     task.task_id.clone(),
                     td,
-                    &context(&task),
+                    &super::task_context(&task),
                     entry.stop.subscribe(),
                     self.shared.config.resync_interval,
                 );
@@ -534,13 +528,11 @@ impl Ecs {
             let started = t.started_at.is_some();
             t.desired_status = TaskStatus::Stopped;
             t.stopping_at.get_or_insert_with(jiff::Timestamp::now);
-            if t.stop_code.is_none() {
-                t.stop_code = Some(if started {
-                    StopCode::EssentialContainerExited
-                } else {
-                    StopCode::TaskFailedToStart
-                });
-            }
+            t.stop_code.get_or_insert(if started {
+                StopCode::EssentialContainerExited
+            } else {
+                StopCode::TaskFailedToStart
+            });
             // A stop asked for before keeps its reason.
             t.stopped_reason.get_or_insert_with(|| {
                 "Task stopped while the control plane was down: its containers are gone from the instance"
@@ -638,16 +630,6 @@ fn group_by_task(found: &[ContainerInfo]) -> BTreeMap<TaskId, (String, Vec<Conta
             .push(c.clone());
     }
     out
-}
-
-fn context(task: &Task) -> TaskContext {
-    TaskContext {
-        cluster: task.cluster.to_string(),
-        task_arn: task.task_arn.clone(),
-        task_id: task.task_id.to_string(),
-        service: task.group.strip_prefix("service:").map(str::to_owned),
-        group: task.group.clone(),
-    }
 }
 
 fn stopped_with_instance(task: &mut Task) {
