@@ -669,4 +669,13 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
     assert_eq!(t.last_status, TaskStatus::Stopped);
     assert_eq!(t.stop_code, Some(StopCode::TerminationNotice));
     assert_eq!(ecs.describe_cluster(&cluster()).unwrap().len(), 1);
+    // And the store says so too.
+    ecs.flush().await.unwrap();
+    let record = store
+        .get(Kind::Task, task.task_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_slice(&record.value).unwrap();
+    assert_eq!(stored["lastStatus"], "STOPPED", "{stored}");
 }
