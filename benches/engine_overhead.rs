@@ -8,7 +8,10 @@
 //! cargo bench --bench engine_overhead -- 500 podman   # one engine only
 //! ```
 //!
-//! Needs the engines `scripts/engines` provisions. Wall time until every container runs.
+//! Needs the engines `scripts/engines` provisions. Wall time until every container runs,
+//! and the CPU time spent meanwhile by this process and by the rest of the machine (the
+//! engine): starting containers is bound by the engine's CPU, so what the library's own
+//! process spends bounds what it can add.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -35,25 +38,86 @@ const SCRIPT: &str = "trap 'exit 0' TERM; while true; do sleep 5; done";
 /// "`runc start ...` failed: exit status 1".
 const MEMORY_MIB: u32 = 32;
 
-/// The machine's idle share of CPU time over `over` (Linux: /proc/stat).
-async fn idle_share(over: Duration) -> f64 {
-    fn sample() -> (u64, u64) {
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        // user nice system idle iowait irq softirq steal ...
-        let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
-        (idle, fields.iter().take(8).sum())
+/// The machine's (idle, total) CPU time so far, in clock ticks (Linux: /proc/stat).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (idle, fields.iter().take(8).sum())
+}
+
+/// This process's CPU time so far (user + system), in clock ticks (/proc/self/stat).
+fn own_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime are the 12th
+    // and 13th of them.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum()
+}
+
+/// Clock ticks per second of /proc's figures (USER_HZ: 100 on Linux).
+const TICKS: f64 = 100.0;
+
+/// One run's wall time and where its CPU time went.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    /// CPU seconds of this process (the library, or the raw client library).
+    own_cpu: f64,
+    /// CPU seconds of everything else on the machine (the engine, runc, shims).
+    other_cpu: f64,
+}
+
+/// Wall and CPU time from its start.
+struct Clock {
+    at: Instant,
+    own: u64,
+    machine: (u64, u64),
+}
+
+impl Clock {
+    fn start() -> Self {
+        Self {
+            at: Instant::now(),
+            own: own_ticks(),
+            machine: machine_ticks(),
+        }
     }
-    let (idle0, total0) = sample();
+
+    fn stop(&self) -> Run {
+        let wall = self.at.elapsed();
+        let (own, (idle, total)) = (own_ticks(), machine_ticks());
+        let own = own.saturating_sub(self.own);
+        let busy = total
+            .saturating_sub(self.machine.1)
+            .saturating_sub(idle.saturating_sub(self.machine.0));
+        Run {
+            wall,
+            own_cpu: own as f64 / TICKS,
+            other_cpu: busy.saturating_sub(own) as f64 / TICKS,
+        }
+    }
+}
+
+/// The machine's idle share of CPU time over `over`.
+async fn idle_share(over: Duration) -> f64 {
+    let (idle0, total0) = machine_ticks();
     tokio::time::sleep(over).await;
-    let (idle1, total1) = sample();
+    let (idle1, total1) = machine_ticks();
     if total1 <= total0 {
         return 1.0;
     }
@@ -80,7 +144,7 @@ async fn settle() {
 }
 
 /// Through the library: one instance, one run_task of `n`, until all RUNNING.
-async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
+async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("bench-{tag}").parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
@@ -101,7 +165,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
     ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
         .unwrap();
     let mut events = ecs.subscribe();
-    let start = Instant::now();
+    let clock = Clock::start();
     let out = ecs
         .run_task(RunTask::new(
             Clone::clone(&cluster),
@@ -139,7 +203,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
             Err(_) => look = true,
         }
     }
-    let took = start.elapsed();
+    let took = clock.stop();
     // Clean up (not timed): stop everything and wait until removed.
     for t in &out.tasks {
         ecs.stop_task(&cluster, &t.task_id, "bench done").unwrap();
@@ -155,10 +219,10 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Duration {
 
 /// The same containers straight through the engine's client library (bollard), with no
 /// part of this project in the way: image check, create, start, inspect, all at once.
-async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Duration {
+async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Run {
     use bollard::models::{ContainerCreateBody, HostConfig};
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
-    let start = Instant::now();
+    let clock = Clock::start();
     let ids = join_all((0..n).map(|i| async move {
         docker.inspect_image(&image()).await.unwrap();
         let body = ContainerCreateBody {
@@ -184,7 +248,7 @@ async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Duration {
         id
     }))
     .await;
-    let took = start.elapsed();
+    let took = clock.stop();
     let force = RemoveContainerOptionsBuilder::new().force(true).build();
     join_all(
         ids.iter()
@@ -195,9 +259,9 @@ async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Duration {
 }
 
 /// The same through podman-api, likewise.
-async fn raw_podman(podman: &podman_api::Podman, n: u32, tag: &str) -> Duration {
+async fn raw_podman(podman: &podman_api::Podman, n: u32, tag: &str) -> Run {
     use podman_api::opts::{ContainerCreateOpts, ContainerDeleteOpts};
-    let start = Instant::now();
+    let clock = Clock::start();
     let ids = join_all((0..n).map(|i| async move {
         assert!(podman.images().get(image()).exists().await.unwrap());
         let resources = serde_json::from_value(serde_json::json!({
@@ -218,7 +282,7 @@ async fn raw_podman(podman: &podman_api::Podman, n: u32, tag: &str) -> Duration 
         id
     }))
     .await;
-    let took = start.elapsed();
+    let took = clock.stop();
     let force = ContainerDeleteOpts::builder().force(true).build();
     join_all(
         ids.iter()
@@ -235,7 +299,7 @@ enum Engine {
 }
 
 impl Engine {
-    async fn raw(&self, n: u32, tag: &str) -> Duration {
+    async fn raw(&self, n: u32, tag: &str) -> Run {
         match self {
             Engine::Docker(d) => raw_docker(d, n, tag).await,
             Engine::Podman(p) => raw_podman(p, n, tag).await,
@@ -243,19 +307,28 @@ impl Engine {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
     let mid = v.len() / 2;
     if v.len().is_multiple_of(2) {
-        (v[mid - 1] + v[mid]) / 2
+        (v[mid - 1] + v[mid]) / 2.0
     } else {
         v[mid]
     }
 }
 
-fn secs(v: &[Duration]) -> String {
+/// The medians of a path's runs: wall seconds, own CPU seconds, others' CPU seconds.
+fn medians(runs: &[Run]) -> (f64, f64, f64) {
+    (
+        median(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
+        median(runs.iter().map(|r| r.own_cpu).collect()),
+        median(runs.iter().map(|r| r.other_cpu).collect()),
+    )
+}
+
+fn secs(v: &[Run]) -> String {
     v.iter()
-        .map(|d| format!("{:.2}", d.as_secs_f64()))
+        .map(|r| format!("{:.2}", r.wall.as_secs_f64()))
         .collect::<Vec<_>>()
         .join(" / ")
 }
@@ -331,13 +404,14 @@ async fn main() {
                 settle().await;
                 libs.push(library(rt.clone(), n, &format!("{tag}-l{round}")).await);
             }
-            let (lib, raw) = (median(libs.clone()), median(raws.clone()));
-            let overhead = (lib.as_secs_f64() / raw.as_secs_f64() - 1.0) * 100.0;
+            let (lib, lib_own, lib_other) = medians(&libs);
+            let (raw, raw_own, raw_other) = medians(&raws);
+            let overhead = (lib / raw - 1.0) * 100.0;
             println!(
-                "{name} {n} tasks: library {:.2} s, raw {:.2} s (medians): {overhead:+.1}% \
-                 [library runs {}; raw runs {}]",
-                lib.as_secs_f64(),
-                raw.as_secs_f64(),
+                "{name} {n} tasks: library {lib:.2} s, raw {raw:.2} s (medians): {overhead:+.1}% \
+                 [library runs {}; raw runs {}]\n  \
+                 CPU seconds (medians), this process / the rest of the machine: \
+                 library {lib_own:.2} / {lib_other:.2}, raw {raw_own:.2} / {raw_other:.2}",
                 secs(&libs),
                 secs(&raws),
             );
