@@ -12,12 +12,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ecs::control::{EcsConfig, RunTask};
 use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
-use ecs::runtime::{ContainerRuntime, ContainerState};
+use ecs::runtime::{
+    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
+    ContainerState, ContainerStats, HostInfo, PullPolicy, RuntimeError,
+};
 use ecs::task::{ContainerStatus, TaskStatus};
 use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
 use tokio::time::{sleep, timeout};
@@ -25,6 +29,65 @@ use tokio::time::{sleep, timeout};
 const SOCKET_DIR: &str = "/run/ecs-docker2";
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// An engine's runtime that counts its failed inspects: the runners' resyncs, which fail
+/// while the engine is down, are seen to happen rather than waited for by the clock.
+struct Counted {
+    inner: Arc<dyn ContainerRuntime>,
+    failed_inspects: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ContainerRuntime for Counted {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn describe_host(&self) -> Result<HostInfo, RuntimeError> {
+        self.inner.describe_host().await
+    }
+    async fn ensure_image(&self, image: &str, policy: PullPolicy) -> Result<(), RuntimeError> {
+        self.inner.ensure_image(image, policy).await
+    }
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
+        self.inner.create_container(spec).await
+    }
+    async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.inner.start_container(id).await
+    }
+    async fn stop_container(&self, id: &ContainerId, t: Duration) -> Result<(), RuntimeError> {
+        self.inner.stop_container(id, t).await
+    }
+    async fn remove_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
+        self.inner.remove_container(id).await
+    }
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        self.inner.remove_volume(name).await
+    }
+    async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
+        let answer = self.inner.inspect_container(id).await;
+        if answer.is_err() {
+            self.failed_inspects.fetch_add(1, Ordering::SeqCst);
+        }
+        answer
+    }
+    async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
+        self.inner.container_stats(id).await
+    }
+    async fn list_containers(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ContainerInfo>, RuntimeError> {
+        self.inner.list_containers(labels).await
+    }
+    async fn events(
+        &self,
+    ) -> Result<futures::stream::BoxStream<'static, ContainerEvent>, RuntimeError> {
+        self.inner.events().await
+    }
+}
 
 /// The pid of the process whose command line is exactly `cmdline` (NUL-separated).
 fn pid_of(cmdline: &[&str]) -> Option<String> {
@@ -88,6 +151,10 @@ async fn the_agent_survives_a_podman_restart() {
 /// Runs a task on `rt`, stops the engine's API server (`pid`) and starts it again
 /// (`scripts/engines`), then kills the container with the engine's CLI (`cli`).
 async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &str, cli: &[&str]) {
+    let rt = Arc::new(Counted {
+        inner: rt,
+        failed_inspects: AtomicUsize::new(0),
+    });
     let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
     let mut config = EcsConfig::default();
     config.resync_interval = Duration::from_secs(2);
@@ -137,8 +204,16 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     .await
     .expect("the engine's server stopped");
     agent_connected(&ecs, &cluster, &instance, false, Duration::from_secs(10)).await;
-    // A few resyncs fail while it is down; the task is not given up.
-    sleep(Duration::from_secs(5)).await;
+    // Resyncs fail while it is down (one every 2 s); after two of them the task is
+    // still not given up.
+    let failed_before = rt.failed_inspects.load(Ordering::SeqCst);
+    timeout(Duration::from_secs(20), async {
+        while rt.failed_inspects.load(Ordering::SeqCst) < failed_before + 2 {
+            sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("two resyncs tried while the engine was down");
     let during = ecs
         .describe_tasks(&cluster, std::slice::from_ref(&id))
         .remove(0);
