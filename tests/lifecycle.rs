@@ -493,6 +493,60 @@ async fn a_missed_event_is_found_by_the_resync() {
     );
 }
 
+/// Events may be lost while the engine's event stream is down: when it reopens, every
+/// runner of the instance resyncs at once, not a resync interval later.
+#[tokio::test(start_paused = true)]
+async fn an_exit_while_the_event_stream_was_down_is_found_when_it_reopens() {
+    let mut config = EcsConfig::default();
+    config.resync_interval = Duration::from_secs(600);
+    config.reconnect_interval = Duration::from_secs(1);
+    let ecs = Ecs::new(config);
+    ecs.create_cluster(cluster()).unwrap();
+    let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
+    ecs.register_instance(
+        &cluster(),
+        "i-1".parse().unwrap(),
+        Arc::new(rt.clone()),
+        BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    register(&ecs, WEB);
+    let id = run(&ecs, "web").await;
+    let t = wait(&ecs, &id, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    let instance = |ecs: &Ecs| {
+        ecs.describe_cluster(&cluster())
+            .unwrap()
+            .instances()
+            .next()
+            .unwrap()
+            .agent_connected()
+    };
+    rt.set_unavailable(true);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while instance(&ecs) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the agent seen disconnected");
+    // The container exits meanwhile; its event is lost with the stream.
+    rt.kill_silently(&t.container("app").unwrap().runtime_id.clone().unwrap(), 42)
+        .unwrap();
+    let back = Instant::now();
+    rt.set_unavailable(false);
+    let t = stopped(&ecs, &id).await;
+    assert_eq!(t.container("app").unwrap().exit_code, Some(42));
+    assert!(
+        back.elapsed() <= Duration::from_secs(5),
+        "found {:?} after the engine came back (the resync interval is 600 s)",
+        back.elapsed()
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
     let (ecs, _full) = setup().await;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::control::Shared;
 use crate::ids::{ClusterName, InstanceId};
@@ -22,6 +22,9 @@ pub(crate) struct Agent {
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
     routes: Mutex<HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>,
+    /// Counts the event streams opened: runners resync when it changes, since events
+    /// may have been missed while no stream was open.
+    streams: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -46,6 +49,7 @@ impl Agent {
             runtime,
             capabilities,
             routes: Mutex::new(HashMap::new()),
+            streams: watch::Sender::new(0),
         }
     }
 
@@ -59,6 +63,12 @@ impl Agent {
     /// Sends `id`'s events to `tx` from now on.
     pub(crate) fn route(&self, id: ContainerId, tx: mpsc::UnboundedSender<ContainerEvent>) {
         self.routes().insert(id, tx);
+    }
+
+    /// Changes each time an event stream is opened again, for runners to resync at once
+    /// (kube-runtime's watchers relist after a watch restarts, for the same reason).
+    pub(crate) fn reopened(&self) -> watch::Receiver<u64> {
+        self.streams.subscribe()
     }
 
     /// Stops sending `id`'s events.
@@ -76,7 +86,8 @@ impl Agent {
 
     /// Forwards the runtime's events until the control plane is dropped. When the
     /// stream cannot be opened or ends, the agent counts as disconnected until it can be
-    /// opened again; runners keep their own resync meanwhile.
+    /// opened again; runners keep their own resync meanwhile, and resync at once when it
+    /// is.
     pub(crate) async fn pump(self: Arc<Self>, shared: Weak<Shared>, retry: Duration) {
         loop {
             match self.runtime.events().await {
@@ -88,6 +99,7 @@ impl Agent {
                         Some(_) => {}
                         None => return,
                     }
+                    self.streams.send_modify(|n| *n += 1);
                     while let Some(event) = stream.next().await {
                         self.dispatch(event);
                     }

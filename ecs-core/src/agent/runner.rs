@@ -57,6 +57,8 @@ pub(crate) struct Runner {
     events: mpsc::UnboundedReceiver<ContainerEvent>,
     stop: watch::Receiver<Option<StopRequest>>,
     resync: Duration,
+    /// The agent's event stream reopened: events may have been missed meanwhile.
+    reopened: watch::Receiver<u64>,
 }
 
 enum Wake {
@@ -106,6 +108,7 @@ impl Runner {
             })
             .collect();
         let (events_tx, events) = mpsc::unbounded_channel();
+        let reopened = agent.reopened();
         Self {
             shared,
             agent,
@@ -115,6 +118,7 @@ impl Runner {
             events,
             stop,
             resync,
+            reopened,
         }
     }
 
@@ -472,6 +476,13 @@ impl Runner {
                 Wake::Stop
             }
             _ = resync.tick() => Wake::Resync,
+            reopened = self.reopened.changed() => {
+                if reopened.is_err() {
+                    // The agent is gone (never while this runner holds it).
+                    std::future::pending::<()>().await;
+                }
+                Wake::Resync
+            }
             () = sleep => Wake::Deadline,
         }
     }
