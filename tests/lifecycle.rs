@@ -19,7 +19,11 @@ fn cluster() -> ClusterName {
 }
 
 async fn setup() -> (Ecs, InMemoryRuntime) {
-    let ecs = Ecs::new(EcsConfig::default());
+    setup_with(EcsConfig::default()).await
+}
+
+async fn setup_with(config: EcsConfig) -> (Ecs, InMemoryRuntime) {
+    let ecs = Ecs::new(config);
     ecs.create_cluster(cluster()).unwrap();
     let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
     ecs.register_instance(
@@ -500,17 +504,7 @@ async fn an_exit_while_the_event_stream_was_down_is_found_when_it_reopens() {
     let mut config = EcsConfig::default();
     config.resync_interval = Duration::from_secs(600);
     config.reconnect_interval = Duration::from_secs(1);
-    let ecs = Ecs::new(config);
-    ecs.create_cluster(cluster()).unwrap();
-    let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
-    ecs.register_instance(
-        &cluster(),
-        "i-1".parse().unwrap(),
-        Arc::new(rt.clone()),
-        BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let (ecs, rt) = setup_with(config).await;
     register(&ecs, WEB);
     let id = run(&ecs, "web").await;
     let t = wait(&ecs, &id, "RUNNING", |t| {
