@@ -179,19 +179,7 @@ impl ContainerRuntime for DockerRuntime {
 
     async fn ensure_image(&self, image: &str, policy: PullPolicy) -> Result<(), RuntimeError> {
         let present = self.image_present(image).await?;
-        match policy {
-            PullPolicy::Never if present => Ok(()),
-            PullPolicy::Never => Err(RuntimeError::ImageUnavailable {
-                image: image.to_owned(),
-                reason: "not present and the pull policy is never".into(),
-            }),
-            PullPolicy::IfNotPresent if present => Ok(()),
-            PullPolicy::Always => match self.pull(image).await {
-                Err(_) if present => Ok(()),
-                other => other,
-            },
-            _ => self.pull(image).await,
-        }
+        policy.apply(image, present, || self.pull(image)).await
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {

@@ -34,6 +34,36 @@ pub enum PullPolicy {
     Never,
 }
 
+impl PullPolicy {
+    /// What [`ensure_image`](super::ContainerRuntime::ensure_image) does under this
+    /// policy, for a backend that knows whether `image` is `present` and how to `pull`
+    /// it: every backend decides the same way, only the engine's calls differ.
+    pub async fn apply<Fut>(
+        self,
+        image: &str,
+        present: bool,
+        pull: impl FnOnce() -> Fut,
+    ) -> Result<(), super::RuntimeError>
+    where
+        Fut: std::future::Future<Output = Result<(), super::RuntimeError>>,
+    {
+        match self {
+            PullPolicy::Never if present => Ok(()),
+            PullPolicy::Never => Err(super::RuntimeError::ImageUnavailable {
+                image: image.to_owned(),
+                reason: "not present and the pull policy is never".into(),
+            }),
+            PullPolicy::IfNotPresent if present => Ok(()),
+            // A present image serves when the registry cannot.
+            PullPolicy::Always => match pull().await {
+                Err(_) if present => Ok(()),
+                other => other,
+            },
+            PullPolicy::IfNotPresent => pull().await,
+        }
+    }
+}
+
 /// A port to publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PortSpec {
@@ -342,5 +372,51 @@ impl HostInfo {
             ]),
             engine_version: engine_version.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PullPolicy;
+    use crate::runtime::RuntimeError;
+    use std::cell::Cell;
+
+    /// Applies `policy` with the image `present` or not and a pull that `works` or not:
+    /// the answer, and whether it pulled.
+    fn apply(policy: PullPolicy, present: bool, works: bool) -> (Result<(), RuntimeError>, bool) {
+        let pulled = Cell::new(false);
+        let answer = futures::executor::block_on(policy.apply("app:1", present, || {
+            pulled.set(true);
+            async move {
+                if works {
+                    Ok(())
+                } else {
+                    Err(RuntimeError::Unavailable("registry down".into()))
+                }
+            }
+        }));
+        (answer, pulled.get())
+    }
+
+    #[test]
+    fn pull_policies_decide_as_the_ecs_agent_does() {
+        use PullPolicy::*;
+        // Never: the image must be there; never pulled.
+        assert!(matches!(apply(Never, true, true), (Ok(()), false)));
+        assert!(matches!(
+            apply(Never, false, true),
+            (Err(RuntimeError::ImageUnavailable { .. }), false)
+        ));
+        // IfNotPresent: pulled only when missing.
+        assert!(matches!(apply(IfNotPresent, true, false), (Ok(()), false)));
+        assert!(matches!(apply(IfNotPresent, false, true), (Ok(()), true)));
+        assert!(matches!(apply(IfNotPresent, false, false), (Err(_), true)));
+        // Always: pulled; a present image serves when the pull fails.
+        assert!(matches!(apply(Always, true, true), (Ok(()), true)));
+        assert!(matches!(apply(Always, true, false), (Ok(()), true)));
+        assert!(matches!(
+            apply(Always, false, false),
+            (Err(RuntimeError::Unavailable(_)), true)
+        ));
     }
 }
