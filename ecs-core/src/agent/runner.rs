@@ -43,7 +43,7 @@ impl Slot {
 }
 
 /// Why the task stops.
-struct Cause {
+pub(crate) struct Cause {
     code: StopCode,
     reason: String,
 }
@@ -210,40 +210,40 @@ impl Runner {
         &self.task_id
     }
 
-    /// Whether the task is on its way out: a stop was asked for, or an essential
-    /// container has exited.
-    pub(crate) fn stopping(&self) -> bool {
-        self.stop_requested().is_some() || self.essential_exit().is_some()
+    /// Why an adopted task must stop, if it must: a stop was asked for, an essential
+    /// container has exited, or the restart caught it half started (its start order and
+    /// timeouts are gone: it cannot be finished safely). `None`: it was found up (every
+    /// container started; a non-essential one may have exited since, as an init
+    /// container does) and is watched while RUNNING.
+    pub(crate) fn adopted_stop(&self) -> Option<Cause> {
+        if let Some(cause) = self.stop_requested() {
+            Some(cause)
+        } else if let Some(s) = self.essential_exit() {
+            Some(essential_exited(&s.name))
+        } else if self.slots.iter().all(|s| s.started_at.is_some()) {
+            None
+        } else {
+            Some(Self::failed(
+                "the control plane restarted while the task was starting: stopped".to_owned(),
+            ))
+        }
     }
 
-    /// Whether the task was found up by [`adopt`](Self::adopt), as `start` counts it:
-    /// every container started (a non-essential one may have exited since, as an init
-    /// container does) and no essential one exited.
-    pub(crate) fn all_started(&self) -> bool {
-        self.slots.iter().all(|s| s.started_at.is_some()) && self.essential_exit().is_none()
-    }
-
-    /// Runs an adopted task: watched while RUNNING if it was found up and no stop was
-    /// asked for; otherwise stopped (a task caught half started by the restart
-    /// cannot be finished safely: its start order and timeouts are gone).
+    /// Runs an adopted task: watched while RUNNING, unless
+    /// [`adopted_stop`](Self::adopted_stop) says why it stops.
     pub(crate) async fn run_adopted(mut self) {
         if !self.durable().await {
             return;
         }
-        let cause = if let Some(cause) = self.stop_requested() {
-            cause
-        } else if let Some(s) = self.essential_exit() {
-            essential_exited(&s.name)
-        } else if self.all_started() {
-            self.shared.update_task(&self.task_id, |t| {
-                t.last_status = TaskStatus::Running;
-                t.started_at.get_or_insert_with(jiff::Timestamp::now);
-            });
-            self.watch_running().await
-        } else {
-            Self::failed(
-                "the control plane restarted while the task was starting: stopped".to_owned(),
-            )
+        let cause = match self.adopted_stop() {
+            Some(cause) => cause,
+            None => {
+                self.shared.update_task(&self.task_id, |t| {
+                    t.last_status = TaskStatus::Running;
+                    t.started_at.get_or_insert_with(jiff::Timestamp::now);
+                });
+                self.watch_running().await
+            }
         };
         self.shut_down(cause).await;
     }

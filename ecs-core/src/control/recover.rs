@@ -485,7 +485,7 @@ impl Ecs {
                 None => self.shared.spawn(runner.run()),
                 Some(containers) => {
                     runner.adopt(&containers);
-                    let stopping = runner.stopping() || !runner.all_started();
+                    let stopping = runner.adopted_stop().is_some();
                     let task = runner.task_id().clone();
                     if stopping {
                         report.stopping.push(task);
