@@ -1,26 +1,23 @@
 //! Auto scaling end to end on real Docker: a task that burns a CPU drives a scale-out
 //! from the engine's own stats, with no metric supplied by the test.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::autoscaling::{AutoScalingConfig, Metric, ScalableTarget, ScalingPolicy, TargetTracking};
 use ecs::control::EcsConfig;
-use ecs::docker::DockerRuntime;
 use ecs::service::{CreateService, ServiceStatus};
 use ecs::task::Event;
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
 use tokio::time::timeout;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
-    let docker = DockerRuntime::connect(&env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock"))
-        .expect("docker (run scripts/engines)");
+    let docker = engines::docker();
     let mut config = EcsConfig::default();
     // Short periods: a real minute-long period would make a slow test.
     let mut scaling = AutoScalingConfig::default();
@@ -39,7 +36,7 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     )
     .await
     .unwrap();
-    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let image = engines::image();
     let family = format!("burner-{}", std::process::id());
     // Half a CPU reserved; the shell loop burns a whole one: 200%.
     let td = TaskDefinition::from_json(&format!(

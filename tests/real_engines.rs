@@ -3,46 +3,29 @@
 //! dependsOn and a health check spread across them, HTTP answered through published
 //! ports, and a container killed from outside seen STOPPED with its exit code at once.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::control::{EcsConfig, RunTask};
-use ecs::docker::DockerRuntime;
-use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, HealthStatus, labels};
 use ecs::task::{ContainerStatus, Task, TaskStatus};
 use ecs::{ClusterName, Ecs, TaskDefinition, TaskId};
 use tokio::time::{Instant, timeout};
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 fn engines() -> Vec<(&'static str, &'static str, Arc<dyn ContainerRuntime>)> {
-    let docker = DockerRuntime::connect(&env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock"))
-        .expect("docker (run scripts/engines)")
-        .publishing_on("127.0.0.1");
-    let docker2 = DockerRuntime::connect(&env(
-        "ECS_DOCKER2_HOST",
-        "unix:///run/ecs-docker2/docker.sock",
-    ))
-    .expect("second docker (run scripts/engines)")
-    .publishing_on("127.0.0.1");
-    let podman =
-        PodmanRuntime::connect(&env("ECS_PODMAN_SOCKET", "unix:///run/podman/podman.sock"))
-            .expect("podman (run scripts/engines)")
-            .publishing_on("127.0.0.1");
     vec![
-        ("i-docker", "zone-a", Arc::new(docker)),
-        ("i-docker2", "zone-b", Arc::new(docker2)),
-        ("i-podman", "zone-c", Arc::new(podman)),
+        ("i-docker", "zone-a", Arc::new(engines::docker())),
+        ("i-docker2", "zone-b", Arc::new(engines::docker2())),
+        ("i-podman", "zone-c", Arc::new(engines::podman())),
     ]
 }
 
 fn task_definition(family: &str) -> TaskDefinition {
-    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let image = engines::image();
     let json = format!(
         r#"{{"family": "{family}", "networkMode": "bridge", "containerDefinitions": [
             {{"name": "setup", "image": "{image}", "memory": 16, "essential": false,
@@ -58,16 +41,6 @@ fn task_definition(family: &str) -> TaskDefinition {
               "dependsOn": [{{"containerName": "web", "condition": "HEALTHY"}}]}}]}}"#
     );
     TaskDefinition::from_json(&json).expect("valid").definition
-}
-
-fn http_get(port: u16) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).expect("read");
-    body
 }
 
 async fn wait(
@@ -151,7 +124,7 @@ async fn a_cluster_of_three_real_instances() {
         let port = binding
             .unwrap_or_else(|| panic!("no published port on {}", t.container_instance))
             .host_port;
-        let body = http_get(port);
+        let body = engines::http_get(port);
         assert!(
             body.contains("hello from ecs-test/busybox"),
             "{}: {body}",
@@ -165,7 +138,7 @@ async fn a_cluster_of_three_real_instances() {
         .find(|t| t.container_instance.as_str() == "i-docker")
         .unwrap();
     let web_id = victim.container("web").unwrap().runtime_id.clone().unwrap();
-    let host = env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock");
+    let host = engines::docker_host();
     let status = std::process::Command::new("docker")
         .args(["-H", &host, "kill", &web_id.0])
         .output()

@@ -3,13 +3,15 @@
 //! through it during a rolling deployment and a scale-in: no request fails, and every
 //! task of both revisions answers some.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use ecs::control::{EcsConfig, ListTasks};
-use ecs::docker::DockerRuntime;
 use ecs::load_balancer::{HealthCheck, Matcher, TcpLoadBalancer, TcpLoadBalancerConfig};
 use ecs::service::{
     CreateService, DeploymentConfiguration, LoadBalancer, Service, ServiceStatus, UpdateService,
@@ -19,14 +21,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 use tokio::time::timeout;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// Revision `version`: httpd answering `v<version> <hostname>` (the hostname is the
 /// container's short id, so each answer names its task).
 fn web(family: &str, version: u32) -> TaskDefinition {
-    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let image = engines::image();
     TaskDefinition::from_json(&format!(
         r#"{{"family": "{family}", "containerDefinitions": [
             {{"name": "web", "image": "{image}", "memory": 32, "cpu": 64,
@@ -135,9 +133,7 @@ async fn wait(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
-    let docker = DockerRuntime::connect(&env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock"))
-        .expect("docker (run scripts/engines)")
-        .publishing_on("127.0.0.1");
+    let docker = engines::docker();
     let mut config = EcsConfig::default();
     config.service_throttle.stable_after = Duration::from_secs(2);
     let ecs = Ecs::new(config);

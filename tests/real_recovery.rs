@@ -8,6 +8,9 @@
 //! The children are this test binary run again on `child` (an ignored test: it is
 //! only ever run that way, with `ECS_RECOVERY_STORE` set).
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,10 +24,6 @@ use ecs::service::{CreateService, UpdateService};
 use ecs::store::FileStore;
 use ecs::task::TaskStatus;
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
-
-fn docker_host() -> String {
-    std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-}
 
 fn web() -> ServiceName {
     "web".parse().unwrap()
@@ -60,7 +59,7 @@ async fn child_main(store: &str, cluster: ClusterName) {
         ))
         .unwrap();
     }
-    let docker = DockerRuntime::connect(&docker_host()).expect("docker (run scripts/engines)");
+    let docker = engines::docker();
     ecs.register_instance(
         &cluster,
         "i-docker".parse().unwrap(),
@@ -226,7 +225,7 @@ async fn a_killed_control_plane_adopts_its_containers_on_restart() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("state.ecs");
     let cluster: ClusterName = format!("recovery-{}", std::process::id()).parse().unwrap();
-    let docker = DockerRuntime::connect(&docker_host()).expect("docker (run scripts/engines)");
+    let docker = engines::docker();
     let outcome = std::panic::AssertUnwindSafe(async {
         // First life: 3 tasks.
         let first = spawn(&store, &cluster, None);

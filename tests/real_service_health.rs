@@ -5,30 +5,27 @@
 //! follows a second Docker daemon as it joins, leaves a DRAINING instance, and leaves no
 //! container behind when deleted.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
 use ecs::control::{EcsConfig, ListTasks};
-use ecs::docker::DockerRuntime;
-use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, ContainerState, HealthStatus, labels};
 use ecs::service::{CreateService, Service, ServiceStatus};
 use ecs::task::{StopCode, Task, TaskStatus};
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
 use tokio::time::{Instant, timeout};
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 /// A task definition whose one container `app` is healthy while `/tmp/ok` exists. It
 /// creates the file, then idles; it traps TERM so that stops take no stop timeout. The
 /// check's interval, timeout and retries are the validation's minimums, so that health
 /// changes show within seconds.
 fn checked_definition(family: &str) -> TaskDefinition {
-    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let image = engines::image();
     let json = format!(
         r#"{{"family": "{family}", "networkMode": "bridge", "containerDefinitions": [
             {{"name": "app", "image": "{image}", "memory": 32, "cpu": 64,
@@ -47,34 +44,26 @@ struct Engine {
     cli: Vec<String>,
 }
 
-fn docker(instance: &str, host_var: &str, default: &str) -> Engine {
-    let host = env(host_var, default);
-    let rt = DockerRuntime::connect(&host).expect("docker (run scripts/engines)");
+fn docker1() -> Engine {
     Engine {
-        instance: instance.into(),
-        runtime: Arc::new(rt),
-        cli: vec!["docker".into(), "-H".into(), host],
+        instance: "i-docker".into(),
+        runtime: Arc::new(engines::docker()),
+        cli: vec!["docker".into(), "-H".into(), engines::docker_host()],
     }
 }
 
-fn docker1() -> Engine {
-    docker("i-docker", "ECS_DOCKER_HOST", "unix:///var/run/docker.sock")
-}
-
 fn docker2() -> Engine {
-    docker(
-        "i-docker2",
-        "ECS_DOCKER2_HOST",
-        "unix:///run/ecs-docker2/docker.sock",
-    )
+    Engine {
+        instance: "i-docker2".into(),
+        runtime: Arc::new(engines::docker2()),
+        cli: vec!["docker".into(), "-H".into(), engines::docker2_host()],
+    }
 }
 
 fn podman() -> Engine {
-    let socket = env("ECS_PODMAN_SOCKET", "unix:///run/podman/podman.sock");
-    let rt = PodmanRuntime::connect(&socket).expect("podman (run scripts/engines)");
     Engine {
         instance: "i-podman".into(),
-        runtime: Arc::new(rt),
+        runtime: Arc::new(engines::podman()),
         cli: vec!["podman".into()],
     }
 }

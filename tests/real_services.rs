@@ -4,27 +4,23 @@
 //! rolling update serves the new revision; draining moves tasks to another instance
 //! (Docker, with the second daemon); deletion leaves no container behind.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
 use ecs::control::EcsConfig;
-use ecs::docker::DockerRuntime;
-use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, labels};
 use ecs::service::{CreateService, DeploymentConfiguration, Service, ServiceStatus, UpdateService};
 use ecs::task::{Task, TaskStatus};
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
 use tokio::time::{Instant, timeout};
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
 fn web_definition(family: &str, version: u32) -> TaskDefinition {
-    let image = env("ECS_TEST_IMAGE", "ecs-test/busybox:1");
+    let image = engines::image();
     let json = format!(
         r#"{{"family": "{family}", "networkMode": "bridge", "containerDefinitions": [
             {{"name": "web", "image": "{image}", "memory": 32, "cpu": 64,
@@ -35,16 +31,6 @@ fn web_definition(family: &str, version: u32) -> TaskDefinition {
                               "interval": 5, "timeout": 2, "retries": 2}}}}]}}"#
     );
     TaskDefinition::from_json(&json).expect("valid").definition
-}
-
-fn http_get(port: u16) -> String {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).expect("read");
-    body
 }
 
 fn port_of(t: &Task) -> u16 {
@@ -153,7 +139,7 @@ impl Scenario {
         let tasks = self.live();
         assert_eq!(tasks.len(), 2);
         for t in &tasks {
-            assert!(http_get(port_of(t)).contains("v1"), "{t:?}");
+            assert!(engines::http_get(port_of(t)).contains("v1"), "{t:?}");
         }
 
         // Crash: a container killed from outside, replaced within 2 seconds.
@@ -206,7 +192,7 @@ impl Scenario {
         assert_eq!(tasks.len(), 2);
         for t in &tasks {
             assert_eq!(t.task_definition, v2);
-            assert!(http_get(port_of(t)).contains("v2"), "{t:?}");
+            assert!(engines::http_get(port_of(t)).contains("v2"), "{t:?}");
         }
 
         // Draining moves the tasks to the other instance.
@@ -226,7 +212,7 @@ impl Scenario {
             })
             .await;
             for t in self.live() {
-                assert!(http_get(port_of(&t)).contains("v2"), "{t:?}");
+                assert!(engines::http_get(port_of(&t)).contains("v2"), "{t:?}");
             }
         }
 
@@ -252,14 +238,8 @@ impl Scenario {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_on_two_docker_daemons() {
-    let host = env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock");
-    let host2 = env("ECS_DOCKER2_HOST", "unix:///run/ecs-docker2/docker.sock");
-    let docker = DockerRuntime::connect(&host)
-        .expect("docker (run scripts/engines)")
-        .publishing_on("127.0.0.1");
-    let docker2 = DockerRuntime::connect(&host2)
-        .expect("second docker (run scripts/engines)")
-        .publishing_on("127.0.0.1");
+    let (host, host2) = (engines::docker_host(), engines::docker2_host());
+    let (docker, docker2) = (engines::docker(), engines::docker2());
     let scenario = Scenario::new(
         "docker",
         vec![
@@ -281,10 +261,7 @@ async fn a_service_on_two_docker_daemons() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_on_podman() {
-    let socket = env("ECS_PODMAN_SOCKET", "unix:///run/podman/podman.sock");
-    let podman = PodmanRuntime::connect(&socket)
-        .expect("podman (run scripts/engines)")
-        .publishing_on("127.0.0.1");
+    let podman = engines::podman();
     let scenario = Scenario::new(
         "podman",
         vec![("i-podman".into(), Arc::new(podman), vec!["podman".into()])],

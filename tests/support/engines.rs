@@ -1,0 +1,67 @@
+//! What the tests on real engines share: where `scripts/engines` put the engines (its
+//! `ECS_*` variables, else its defaults), runtimes connected to them, and HTTP to a
+//! published port.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use ecs::docker::DockerRuntime;
+use ecs::podman::PodmanRuntime;
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The test image (`scripts/engines` imports it from busybox-static).
+pub fn image() -> String {
+    env("ECS_TEST_IMAGE", "ecs-test/busybox:1")
+}
+
+/// The local Docker engine.
+pub fn docker_host() -> String {
+    env("ECS_DOCKER_HOST", "unix:///var/run/docker.sock")
+}
+
+/// The second Docker engine (its own socket, data root and bridge; live restore).
+pub fn docker2_host() -> String {
+    env("ECS_DOCKER2_HOST", "unix:///run/ecs-docker2/docker.sock")
+}
+
+/// Podman's API service.
+pub fn podman_socket() -> String {
+    env("ECS_PODMAN_SOCKET", "unix:///run/podman/podman.sock")
+}
+
+/// The local Docker engine, publishing ports on 127.0.0.1.
+pub fn docker() -> DockerRuntime {
+    DockerRuntime::connect(&docker_host())
+        .expect("docker (run scripts/engines)")
+        .publishing_on("127.0.0.1")
+}
+
+/// The second Docker engine, publishing ports on 127.0.0.1.
+pub fn docker2() -> DockerRuntime {
+    DockerRuntime::connect(&docker2_host())
+        .expect("second docker (run scripts/engines)")
+        .publishing_on("127.0.0.1")
+}
+
+/// Podman, publishing ports on 127.0.0.1.
+pub fn podman() -> PodmanRuntime {
+    PodmanRuntime::connect(&podman_socket())
+        .expect("podman (run scripts/engines)")
+        .publishing_on("127.0.0.1")
+}
+
+/// `GET /` on 127.0.0.1:`port`: the whole answer, headers and body.
+pub fn http_get(port: u16) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).expect("read");
+    body
+}
