@@ -125,10 +125,7 @@ async fn wait(
     what: &str,
     f: impl Fn(&Service) -> bool,
 ) {
-    timeout(Duration::from_secs(180), ecs.wait_for_service(c, s, f))
-        .await
-        .unwrap_or_else(|_| panic!("{what}: {:#?}", ecs.describe_service(c, s)))
-        .unwrap();
+    engines::wait_for_service(ecs, c, s, what, Duration::from_secs(180), f).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

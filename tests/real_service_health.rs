@@ -123,18 +123,7 @@ impl Harness {
     }
 
     async fn wait(&self, what: &str, within: Duration, f: impl Fn(&Service) -> bool) -> Service {
-        match timeout(
-            within,
-            self.ecs.wait_for_service(&self.cluster, &self.service, f),
-        )
-        .await
-        {
-            Ok(s) => s.unwrap(),
-            Err(_) => panic!(
-                "{what} not within {within:?}: {:#?}",
-                self.ecs.describe_service(&self.cluster, &self.service)
-            ),
-        }
+        engines::wait_for_service(&self.ecs, &self.cluster, &self.service, what, within, f).await
     }
 
     fn tasks(&self, filter: &ListTasks) -> Vec<Task> {

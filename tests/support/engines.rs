@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
+use ecs::service::Service;
+use ecs::{ClusterName, Ecs, ServiceName};
 
 fn env(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -64,4 +66,23 @@ pub fn http_get(port: u16) -> String {
     let mut body = String::new();
     s.read_to_string(&mut body).expect("read");
     body
+}
+
+/// Waits up to `within` (real time: the engines' clock) until the service satisfies `f`;
+/// the panic says `what` was awaited and shows the service as it is.
+pub async fn wait_for_service(
+    ecs: &Ecs,
+    cluster: &ClusterName,
+    service: &ServiceName,
+    what: &str,
+    within: Duration,
+    f: impl Fn(&Service) -> bool,
+) -> Service {
+    match tokio::time::timeout(within, ecs.wait_for_service(cluster, service, f)).await {
+        Ok(s) => s.unwrap(),
+        Err(_) => panic!(
+            "{what} not within {within:?}: {:#?}",
+            ecs.describe_service(cluster, service)
+        ),
+    }
 }
