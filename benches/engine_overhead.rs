@@ -10,8 +10,8 @@
 //!
 //! Needs the engines `scripts/engines` provisions. Wall time until every container runs,
 //! and the CPU time spent meanwhile by this process and by the rest of the machine (the
-//! engine): starting containers is bound by the engine's CPU, so what the library's own
-//! process spends bounds what it can add.
+//! engine, runc, the shims, the containers): starting containers is bound by CPU, and
+//! the library's process shares the cores with the engine.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -49,9 +49,10 @@ fn machine_ticks() -> (u64, u64) {
         .skip(1)
         .filter_map(|f| f.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal ...
+    // user nice system idle iowait irq softirq steal ...: the first seven are this
+    // machine's time; steal is the hypervisor's, nobody's here.
     let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
-    (idle, fields.iter().take(8).sum())
+    (idle, fields.iter().take(7).sum())
 }
 
 /// This process's CPU time so far (user + system), in clock ticks (/proc/self/stat).

@@ -528,7 +528,7 @@ async fn an_exit_while_the_event_stream_was_down_is_found_when_it_reopens() {
     .await
     .expect("the agent seen disconnected");
     // The container exits meanwhile; its event is lost with the stream.
-    rt.kill_silently(&t.container("app").unwrap().runtime_id.clone().unwrap(), 42)
+    rt.kill(&t.container("app").unwrap().runtime_id.clone().unwrap(), 42)
         .unwrap();
     let back = Instant::now();
     rt.set_unavailable(false);

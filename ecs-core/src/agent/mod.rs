@@ -65,8 +65,11 @@ impl Agent {
         self.routes().insert(id, tx);
     }
 
-    /// Changes each time an event stream is opened again, for runners to resync at once
-    /// (kube-runtime's watchers relist after a watch restarts, for the same reason).
+    /// Changes each time an event stream is opened, for runners to resync at once
+    /// (kube-runtime's watchers relist after a watch restarts, for the same reason):
+    /// after a reopen, for what happened while no stream was open; after the first open
+    /// too, for runners that were already there (tasks adopted at recovery, whose
+    /// containers were listed before the stream existed).
     pub(crate) fn reopened(&self) -> watch::Receiver<u64> {
         self.streams.subscribe()
     }

@@ -386,8 +386,10 @@ mod tests {
     fn apply(policy: PullPolicy, present: bool, works: bool) -> (Result<(), RuntimeError>, bool) {
         let pulled = Cell::new(false);
         let answer = futures::executor::block_on(policy.apply("app:1", present, || {
-            pulled.set(true);
+            let pulled = &pulled;
             async move {
+                // Pulled when the pull is awaited, not merely asked for.
+                pulled.set(true);
                 if works {
                     Ok(())
                 } else {
@@ -403,10 +405,12 @@ mod tests {
         use PullPolicy::*;
         // Never: the image must be there; never pulled.
         assert!(matches!(apply(Never, true, true), (Ok(()), false)));
-        assert!(matches!(
-            apply(Never, false, true),
-            (Err(RuntimeError::ImageUnavailable { .. }), false)
-        ));
+        for works in [true, false] {
+            assert!(matches!(
+                apply(Never, false, works),
+                (Err(RuntimeError::ImageUnavailable { .. }), false)
+            ));
+        }
         // IfNotPresent: pulled only when missing.
         assert!(matches!(apply(IfNotPresent, true, false), (Ok(()), false)));
         assert!(matches!(apply(IfNotPresent, false, true), (Ok(()), true)));
@@ -414,6 +418,7 @@ mod tests {
         // Always: pulled; a present image serves when the pull fails.
         assert!(matches!(apply(Always, true, true), (Ok(()), true)));
         assert!(matches!(apply(Always, true, false), (Ok(()), true)));
+        assert!(matches!(apply(Always, false, true), (Ok(()), true)));
         assert!(matches!(
             apply(Always, false, false),
             (Err(RuntimeError::Unavailable(_)), true)
