@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ecs::control::{EcsConfig, RunTask};
@@ -32,9 +32,11 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 /// An engine's runtime that counts its failed inspects: the runners' resyncs, which fail
 /// while the engine is down, are seen to happen rather than waited for by the clock.
+/// Made `blind`, its inspects fail: what the agent learns then, it learns from events.
 struct Counted {
     inner: Arc<dyn ContainerRuntime>,
     failed_inspects: AtomicUsize,
+    blind: AtomicBool,
 }
 
 #[async_trait::async_trait]
@@ -67,6 +69,9 @@ impl ContainerRuntime for Counted {
         self.inner.remove_volume(name).await
     }
     async fn inspect_container(&self, id: &ContainerId) -> Result<ContainerInfo, RuntimeError> {
+        if self.blind.load(Ordering::SeqCst) {
+            return Err(RuntimeError::Unavailable("blind: events only".into()));
+        }
         let answer = self.inner.inspect_container(id).await;
         if answer.is_err() {
             self.failed_inspects.fetch_add(1, Ordering::SeqCst);
@@ -154,6 +159,7 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     let rt = Arc::new(Counted {
         inner: rt,
         failed_inspects: AtomicUsize::new(0),
+        blind: AtomicBool::new(false),
     });
     let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
     let mut config = EcsConfig::default();
@@ -243,7 +249,9 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
         "same container"
     );
 
-    // Events flow again: an outside kill is seen.
+    // Events flow again: an outside kill is seen, with the resync made blind so that
+    // only the event can tell.
+    rt.blind.store(true, Ordering::SeqCst);
     let out = std::process::Command::new(cli[0])
         .args(&cli[1..])
         .args(["kill", &container.0])
