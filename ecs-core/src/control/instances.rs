@@ -7,6 +7,9 @@ use crate::cluster::InstanceStatus;
 use crate::ids::{ClusterName, InstanceId};
 use crate::task::{Event, StopCode, TaskStatus};
 
+/// Why the tasks of a deregistered instance stop (with `TerminationNotice`).
+pub(crate) const DEREGISTERED: &str = "Container instance deregistered";
+
 impl Ecs {
     /// Sets instances ACTIVE or DRAINING (UpdateContainerInstancesState). A DRAINING
     /// instance takes no new tasks, and services move their tasks off it within their
@@ -82,12 +85,7 @@ impl Ecs {
         };
         for t in running {
             // A task that stopped meanwhile is fine.
-            let _ = self.request_stop(
-                cluster,
-                &t,
-                StopCode::TerminationNotice,
-                "Container instance deregistered",
-            );
+            let _ = self.request_stop(cluster, &t, StopCode::TerminationNotice, DEREGISTERED);
         }
         self.instances_changed(cluster, std::slice::from_ref(instance));
         Ok(())

@@ -547,7 +547,7 @@ impl Ecs {
 }
 
 /// Records the task an orphan's labels describe, on `instance`, if they name a task
-/// definition revision the store holds.
+/// definition revision the store holds (`task_id` is no known task: the caller checked).
 fn adopt_orphan(
     s: &mut super::State,
     cluster: &ClusterName,
@@ -556,9 +556,6 @@ fn adopt_orphan(
     arn: &str,
     containers: &[ContainerInfo],
 ) -> bool {
-    if s.tasks.contains_key(task_id) {
-        return false;
-    }
     let made = (|| {
         let labels = &containers.first()?.labels;
         if labels.get(labels::CLUSTER)? != cluster.as_str() {
@@ -637,7 +634,7 @@ fn stopped_with_instance(task: &mut Task) {
     task.desired_status = TaskStatus::Stopped;
     task.stop_code.get_or_insert(StopCode::TerminationNotice);
     task.stopped_reason
-        .get_or_insert_with(|| "Container instance deregistered".into());
+        .get_or_insert_with(|| super::instances::DEREGISTERED.into());
     task.stopped_at.get_or_insert_with(jiff::Timestamp::now);
     for c in &mut task.containers {
         c.last_status = ContainerStatus::Stopped;
