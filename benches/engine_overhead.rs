@@ -13,21 +13,18 @@
 //! engine, runc, the shims, the containers): starting containers is bound by CPU, and
 //! the library's process shares the cores with the engine.
 
+#[path = "../tests/support/engines.rs"]
+mod engines;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs::control::{EcsConfig, RunTask};
-use ecs::docker::DockerRuntime;
-use ecs::podman::PodmanRuntime;
 use ecs::runtime::{ContainerRuntime, labels};
 use ecs::task::{Event, TaskStatus};
 use ecs::{Ecs, TaskDefinition, TaskId};
 use futures::future::join_all;
-
-fn image() -> String {
-    std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into())
-}
 
 const SCRIPT: &str = "trap 'exit 0' TERM; while true; do sleep 5; done";
 
@@ -161,7 +158,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
     let td = format!(
         r#"{{"family": "{family}", "containerDefinitions": [{{"name": "c", "image": "{}", "cpu": 0, "memory": {MEMORY_MIB},
             "command": ["sh", "-c", "{SCRIPT}"]}}]}}"#,
-        image()
+        engines::image()
     );
     ecs.register_task_definition(TaskDefinition::from_json(&td).unwrap().definition)
         .unwrap();
@@ -225,9 +222,9 @@ async fn raw_docker(docker: &bollard::Docker, n: u32, tag: &str) -> Run {
     use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
     let clock = Clock::start();
     let ids = join_all((0..n).map(|i| async move {
-        docker.inspect_image(&image()).await.unwrap();
+        docker.inspect_image(&engines::image()).await.unwrap();
         let body = ContainerCreateBody {
-            image: Some(image()),
+            image: Some(engines::image()),
             cmd: Some(vec!["sh".into(), "-c".into(), SCRIPT.into()]),
             labels: Some([(labels::CLUSTER.to_owned(), format!("raw-{tag}"))].into()),
             host_config: Some(HostConfig {
@@ -264,14 +261,21 @@ async fn raw_podman(podman: &podman_api::Podman, n: u32, tag: &str) -> Run {
     use podman_api::opts::{ContainerCreateOpts, ContainerDeleteOpts};
     let clock = Clock::start();
     let ids = join_all((0..n).map(|i| async move {
-        assert!(podman.images().get(image()).exists().await.unwrap());
+        assert!(
+            podman
+                .images()
+                .get(engines::image())
+                .exists()
+                .await
+                .unwrap()
+        );
         let resources = serde_json::from_value(serde_json::json!({
             "memory": { "limit": i64::from(MEMORY_MIB) << 20 }
         }))
         .unwrap();
         let opts = ContainerCreateOpts::builder()
             .name(format!("raw-{tag}-{i}"))
-            .image(image())
+            .image(engines::image())
             .command(["sh", "-c", SCRIPT])
             .labels([(labels::CLUSTER, format!("raw-{tag}"))])
             .resource_limits(resources)
@@ -358,14 +362,11 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(if smoke { 1 } else { 3 });
-    let docker_host =
-        std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let podman_socket = std::env::var("ECS_PODMAN_SOCKET")
-        .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+    let (docker_host, podman_socket) = (engines::docker_host(), engines::podman_socket());
     let engines: Vec<(&str, Arc<dyn ContainerRuntime>, Engine)> = vec![
         (
             "docker",
-            Arc::new(DockerRuntime::connect(&docker_host).expect("docker (run scripts/engines)")),
+            Arc::new(engines::docker()),
             Engine::Docker(
                 bollard::Docker::connect_with_unix(
                     docker_host.trim_start_matches("unix://"),
@@ -377,7 +378,7 @@ async fn main() {
         ),
         (
             "podman",
-            Arc::new(PodmanRuntime::connect(&podman_socket).expect("podman (run scripts/engines)")),
+            Arc::new(engines::podman()),
             Engine::Podman(podman_api::Podman::unix(
                 podman_socket.trim_start_matches("unix://"),
             )),

@@ -9,13 +9,15 @@
 //!
 //! Needs the Docker engine `scripts/engines` provisions.
 
+#[path = "../tests/support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs::control::{EcsConfig, RunTask};
-use ecs::docker::DockerRuntime;
 use ecs::load_balancer::{
     HealthCheck, LoadBalancer, Target, TargetState, TcpLoadBalancer, TcpLoadBalancerConfig,
 };
@@ -88,11 +90,7 @@ async fn main() {
     } else {
         (Duration::from_secs(5), 3)
     };
-    let docker = DockerRuntime::connect(
-        &std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into()),
-    )
-    .expect("docker (run scripts/engines)")
-    .publishing_on("127.0.0.1");
+    let docker = engines::docker();
     let ecs = Ecs::new(EcsConfig::default());
     let cluster: ecs::ClusterName = format!("lb-bench-{}", std::process::id()).parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
@@ -104,7 +102,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
+    let image = engines::image();
     ecs.register_task_definition(
         TaskDefinition::from_json(&format!(
             r#"{{"family": "lb-bench", "containerDefinitions": [

@@ -9,6 +9,9 @@
 //! the other tests use; cargo runs test binaries one at a time, and the two tests here
 //! take turns (`ONE_AT_A_TIME`), since each runs `scripts/engines` to restart its engine.
 
+#[path = "support/engines.rs"]
+mod engines;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ecs::control::{EcsConfig, RunTask};
-use ecs::docker::DockerRuntime;
 use ecs::podman::PodmanRuntime;
 use ecs::runtime::{
     Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
@@ -131,9 +133,8 @@ async fn agent_connected(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_survives_a_docker_restart() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let host = std::env::var("ECS_DOCKER2_HOST")
-        .unwrap_or_else(|_| format!("unix://{SOCKET_DIR}/docker.sock"));
-    let rt = Arc::new(DockerRuntime::connect(&host).expect("second docker (run scripts/engines)"));
+    let host = engines::docker2_host();
+    let rt = Arc::new(engines::docker2());
     let pid = std::fs::read_to_string(format!("{SOCKET_DIR}/docker.pid"))
         .unwrap()
         .trim()
@@ -144,8 +145,7 @@ async fn the_agent_survives_a_docker_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agent_survives_a_podman_restart() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let host =
-        std::env::var("ECS_PODMAN_TCP_HOST").unwrap_or_else(|_| "tcp://127.0.0.1:8088".into());
+    let host = engines::podman_tcp_host();
     let rt = Arc::new(PodmanRuntime::connect(&host).expect("podman on TCP (run scripts/engines)"));
     // As scripts/engines starts it.
     let pid = pid_of(&["podman", "system", "service", "--time=0", &host])
@@ -161,7 +161,7 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
         failed_inspects: AtomicUsize::new(0),
         blind: AtomicBool::new(false),
     });
-    let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
+    let image = engines::image();
     let mut config = EcsConfig::default();
     config.resync_interval = Duration::from_secs(2);
     config.reconnect_interval = Duration::from_millis(500);

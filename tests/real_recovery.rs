@@ -39,7 +39,7 @@ async fn child_main(store: &str, cluster: ClusterName) {
     let ecs = Ecs::open(config, store).await.expect("open");
     let first = ecs.describe_cluster(&cluster).is_err();
     if first {
-        let image = std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into());
+        let image = engines::image();
         ecs.create_cluster(cluster.clone()).unwrap();
         ecs.register_task_definition(
             TaskDefinition::from_json(&format!(
@@ -266,7 +266,7 @@ async fn a_killed_control_plane_adopts_its_containers_on_restart() {
         // Killed while scaling to 5, at a random instant (from at once to 2 s in).
         let third = spawn(&store, &cluster, Some(5));
         third.expect("ASKED", Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(fastrand::u64(0..2000)));
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..2000))).await;
         third.kill();
         let fourth = spawn(&store, &cluster, None);
         let ready = fourth.expect("READY", Duration::from_secs(90));

@@ -36,6 +36,11 @@ pub fn podman_socket() -> String {
     env("ECS_PODMAN_SOCKET", "unix:///run/podman/podman.sock")
 }
 
+/// Podman's second API service, on plain TCP.
+pub fn podman_tcp_host() -> String {
+    env("ECS_PODMAN_TCP_HOST", "tcp://127.0.0.1:8088")
+}
+
 /// The local Docker engine, publishing ports on 127.0.0.1.
 pub fn docker() -> DockerRuntime {
     DockerRuntime::connect(&docker_host())
