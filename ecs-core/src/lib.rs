@@ -62,17 +62,21 @@
 pub(crate) mod agent;
 pub mod autoscaling;
 pub mod cluster;
+pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod control;
+pub(crate) mod controllers;
 mod error;
 pub mod ids;
 pub mod json_path;
 pub mod load_balancer;
+pub(crate) mod ops;
 pub mod placement;
 mod registry;
 pub mod runtime;
 pub mod service;
+pub(crate) mod state;
 pub mod store;
 pub mod task;
 pub mod task_definition;

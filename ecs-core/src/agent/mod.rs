@@ -5,20 +5,23 @@
 pub(crate) mod runner;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use crate::control::Shared;
 use crate::ids::{ClusterName, InstanceId};
 use crate::runtime::{Capabilities, ContainerEvent, ContainerId, ContainerRuntime};
+use crate::state::State;
 
 /// One container instance's agent.
 pub(crate) struct Agent {
     pub(crate) cluster: ClusterName,
     pub(crate) instance: InstanceId,
+    /// Its registration, as the state knows it: an agent whose epoch is no longer its
+    /// instance's was deregistered (or replaced), and stops.
+    pub(crate) epoch: u64,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
     routes: Mutex<HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>,
@@ -40,12 +43,14 @@ impl Agent {
     pub(crate) fn new(
         cluster: ClusterName,
         instance: InstanceId,
+        epoch: u64,
         runtime: Arc<dyn ContainerRuntime>,
     ) -> Self {
         let capabilities = runtime.capabilities();
         Self {
             cluster,
             instance,
+            epoch,
             runtime,
             capabilities,
             routes: Mutex::new(HashMap::new()),
@@ -87,20 +92,18 @@ impl Agent {
         }
     }
 
-    /// Forwards the runtime's events until the control plane is dropped. When the
-    /// stream cannot be opened or ends, the agent counts as disconnected until it can be
-    /// opened again; runners keep their own resync meanwhile, and resync at once when it
-    /// is.
-    pub(crate) async fn pump(self: Arc<Self>, shared: Weak<Shared>, retry: Duration) {
+    /// Forwards the runtime's events until the agent is deregistered (the supervisor
+    /// ends it with the control plane). When the stream cannot be opened or ends, the
+    /// agent counts as disconnected until it can be opened again; runners keep their
+    /// own resync meanwhile, and resync at once when it is.
+    pub(crate) async fn pump(self: Arc<Self>, state: Arc<State>, retry: Duration) {
         loop {
             match self.runtime.events().await {
                 Ok(mut stream) => {
-                    match shared.upgrade() {
-                        // Deregistered (perhaps re-registered under its id with another
-                        // agent): this one has nothing more to report.
-                        Some(s) if !s.set_agent_connected(&self, true) => return,
-                        Some(_) => {}
-                        None => return,
+                    // Deregistered (perhaps registered again under its id with another
+                    // agent): this one has nothing more to report.
+                    if !self.set_connected(&state, true) {
+                        return;
                     }
                     self.streams.send_modify(|n| *n += 1);
                     while let Some(event) = stream.next().await {
@@ -111,12 +114,19 @@ impl Agent {
                     tracing::debug!(instance = %self.instance, error = %e, "event stream unavailable")
                 }
             }
-            match shared.upgrade() {
-                Some(s) if !s.set_agent_connected(&self, false) => return,
-                Some(_) => {}
-                None => return,
+            if !self.set_connected(&state, false) {
+                return;
             }
             tokio::time::sleep(retry).await;
         }
+    }
+
+    fn set_connected(&self, state: &State, connected: bool) -> bool {
+        state.set_agent_connected(&self.cluster, &self.instance, self.epoch, connected)
+    }
+
+    /// Whether this agent is still its instance's (not deregistered).
+    pub(crate) fn current(&self, state: &State) -> bool {
+        state.agent_current(&self.cluster, &self.instance, self.epoch)
     }
 }

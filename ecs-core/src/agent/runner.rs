@@ -10,12 +10,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::Agent;
-use crate::control::{Shared, StopRequest};
+use crate::config::EcsConfig;
 use crate::ids::TaskId;
 use crate::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
     HealthStatus, RuntimeError, TaskContext, container_spec, labels,
 };
+use crate::state::{State, StopRequest};
 use crate::task::{ContainerStatus, StopCode, TaskStatus};
 use crate::task_definition::{ContainerCondition, TaskDefinition};
 
@@ -49,7 +50,7 @@ pub(crate) struct Cause {
 }
 
 pub(crate) struct Runner {
-    shared: Arc<Shared>,
+    state: Arc<State>,
     agent: Arc<Agent>,
     task_id: TaskId,
     slots: Vec<Slot>,
@@ -57,6 +58,7 @@ pub(crate) struct Runner {
     events: mpsc::UnboundedReceiver<ContainerEvent>,
     stop: watch::Receiver<Option<StopRequest>>,
     resync: Duration,
+    pull_policy: crate::runtime::PullPolicy,
     /// The agent's event stream reopened: events may have been missed meanwhile.
     reopened: watch::Receiver<u64>,
 }
@@ -70,13 +72,13 @@ enum Wake {
 
 impl Runner {
     pub(crate) fn new(
-        shared: Arc<Shared>,
+        state: Arc<State>,
         agent: Arc<Agent>,
         task_id: TaskId,
         td: &TaskDefinition,
         ctx: &TaskContext,
         stop: watch::Receiver<Option<StopRequest>>,
-        resync: Duration,
+        config: &EcsConfig,
     ) -> Self {
         let names: Vec<&str> = td.containers().iter().map(|c| c.name()).collect();
         let slots = td
@@ -110,14 +112,15 @@ impl Runner {
         let (events_tx, events) = mpsc::unbounded_channel();
         let reopened = agent.reopened();
         Self {
-            shared,
+            state,
             agent,
             task_id,
             slots,
             events_tx,
             events,
             stop,
-            resync,
+            resync: config.resync_interval,
+            pull_policy: config.pull_policy,
             reopened,
         }
     }
@@ -131,7 +134,7 @@ impl Runner {
         }
         let cause = match self.start().await {
             Ok(()) => {
-                self.shared.update_task(&self.task_id, |t| {
+                self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
                     t.started_at = Some(jiff::Timestamp::now());
                 });
@@ -145,7 +148,7 @@ impl Runner {
     /// Waits until the state is durable; false if it never will be (the store was
     /// taken over by another control plane): then nothing more may be done.
     async fn durable(&self) -> bool {
-        match self.shared.barrier().await {
+        match self.state.barrier().await {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(task = %self.task_id, error = %e, "the task's runner stops: its state cannot be made durable");
@@ -183,7 +186,7 @@ impl Runner {
             }
             slot.exit_code = exit_code;
             let (id, health, ports) = (info.id.clone(), info.health, info.ports.clone());
-            self.shared.update_container(&self.task_id, &name, |c| {
+            self.state.update_container(&self.task_id, &name, |c| {
                 c.runtime_id = Some(id);
                 c.last_status = status;
                 c.exit_code = exit_code;
@@ -194,7 +197,7 @@ impl Runner {
             });
         }
         let health = self.task_health();
-        self.shared
+        self.state
             .update_task(&self.task_id, |t| t.health_status = health);
     }
 
@@ -238,7 +241,7 @@ impl Runner {
         let cause = match self.adopted_stop() {
             Some(cause) => cause,
             None => {
-                self.shared.update_task(&self.task_id, |t| {
+                self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
                     t.started_at.get_or_insert_with(jiff::Timestamp::now);
                 });
@@ -265,9 +268,9 @@ impl Runner {
     /// PENDING (images), ACTIVATING (containers in dependency order), until every
     /// container has started.
     async fn start(&mut self) -> Result<(), Cause> {
-        self.shared
+        self.state
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Pending);
-        let policy = self.shared.config.pull_policy;
+        let policy = self.pull_policy;
         let images: std::collections::BTreeSet<String> =
             self.slots.iter().map(|s| s.spec.image.clone()).collect();
         for image in images {
@@ -283,7 +286,7 @@ impl Runner {
                 _ = stop.wait_for(Option::is_some) => {}
             }
         }
-        self.shared
+        self.state
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Activating);
         let mut resync = tokio::time::interval(self.resync);
         resync.tick().await;
@@ -419,7 +422,7 @@ impl Runner {
         self.agent.route(id.clone(), self.events_tx.clone());
         self.slots[i].id = Some(id.clone());
         let name = self.slots[i].name.clone();
-        self.shared
+        self.state
             .update_container(&self.task_id, &name, |c| c.runtime_id = Some(id.clone()));
         rt.start_container(&id)
             .await
@@ -446,7 +449,7 @@ impl Runner {
                 })
                 .collect();
         }
-        self.shared.update_container(&self.task_id, &name, |c| {
+        self.state.update_container(&self.task_id, &name, |c| {
             if c.last_status == ContainerStatus::Pending {
                 c.last_status = ContainerStatus::Running;
             }
@@ -526,13 +529,13 @@ impl Runner {
                     return;
                 }
                 slot.exit_code = Some(exit_code);
-                self.shared.update_container(&self.task_id, &name, |c| {
+                self.state.update_container(&self.task_id, &name, |c| {
                     c.last_status = ContainerStatus::Stopped;
                     c.exit_code = Some(exit_code);
                 });
             }
             ContainerEventKind::Oom => {
-                self.shared.update_container(&self.task_id, &name, |c| {
+                self.state.update_container(&self.task_id, &name, |c| {
                     c.reason =
                         Some("OutOfMemoryError: Container killed due to memory usage".to_owned());
                 });
@@ -542,10 +545,10 @@ impl Runner {
                     return;
                 }
                 slot.health = health;
-                self.shared
+                self.state
                     .update_container(&self.task_id, &name, |c| c.health_status = health);
                 let task_health = self.task_health();
-                self.shared
+                self.state
                     .update_task(&self.task_id, |t| t.health_status = task_health);
             }
         }
@@ -595,7 +598,7 @@ impl Runner {
                         kind: ContainerEventKind::Die { exit_code: 137 },
                     });
                     let name = self.slots[i].name.clone();
-                    self.shared.update_container(&self.task_id, &name, |c| {
+                    self.state.update_container(&self.task_id, &name, |c| {
                         c.reason = Some("container removed outside the agent".to_owned());
                     });
                 }
@@ -608,7 +611,7 @@ impl Runner {
     /// DEACTIVATING, STOPPING (containers in reverse start order, each with its
     /// stopTimeout), DEPROVISIONING (removed), STOPPED (resources released).
     async fn shut_down(mut self, cause: Cause) {
-        self.shared.update_task(&self.task_id, |t| {
+        self.state.update_task(&self.task_id, |t| {
             t.desired_status = TaskStatus::Stopped;
             t.last_status = TaskStatus::Deactivating;
             t.stopping_at = Some(jiff::Timestamp::now());
@@ -619,15 +622,15 @@ impl Runner {
         if !self.durable().await {
             return;
         }
-        self.shared
+        self.state
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Stopping);
         let rt = self.agent.runtime.clone();
         let mut order: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.slots[i].id.is_some())
             .collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].start_seq));
-        let (shared, agent) = (self.shared.clone(), self.agent.clone());
-        let abandoned = move || !shared.agent_registered(&agent);
+        let (state, agent) = (self.state.clone(), self.agent.clone());
+        let abandoned = move || !agent.current(&state);
         for i in order {
             let Some(id) = self.slots[i].id.clone() else {
                 continue;
@@ -656,7 +659,7 @@ impl Runner {
                 } else if self.slots[i].started_at.is_none() {
                     // Created, never started: nothing ran.
                     let name = self.slots[i].name.clone();
-                    self.shared.update_container(&self.task_id, &name, |c| {
+                    self.state.update_container(&self.task_id, &name, |c| {
                         c.last_status = ContainerStatus::Stopped
                     });
                 }
@@ -665,12 +668,12 @@ impl Runner {
         // Containers that never got going are STOPPED too.
         for s in &self.slots {
             if s.id.is_none() {
-                self.shared.update_container(&self.task_id, &s.name, |c| {
+                self.state.update_container(&self.task_id, &s.name, |c| {
                     c.last_status = ContainerStatus::Stopped
                 });
             }
         }
-        self.shared.update_task(&self.task_id, |t| {
+        self.state.update_task(&self.task_id, |t| {
             t.last_status = TaskStatus::Deprovisioning
         });
         for s in &self.slots {
@@ -683,7 +686,7 @@ impl Runner {
                 })
                 .await;
                 if s.exit_code.is_none() {
-                    self.shared.update_container(&self.task_id, &s.name, |c| {
+                    self.state.update_container(&self.task_id, &s.name, |c| {
                         c.last_status = ContainerStatus::Stopped;
                         c.reason
                             .get_or_insert_with(|| "removed while running".to_owned());
@@ -713,7 +716,7 @@ impl Runner {
             })
             .await;
         }
-        self.shared.task_stopped(&self.task_id);
+        self.state.task_stopped(&self.task_id);
     }
 }
 

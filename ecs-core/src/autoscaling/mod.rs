@@ -47,7 +47,6 @@
 pub(crate) mod evaluate;
 pub mod metrics;
 pub mod policy;
-pub(crate) mod scaler;
 
 use std::collections::VecDeque;
 

@@ -5,7 +5,7 @@ use super::Ecs;
 use crate::Error;
 use crate::cluster::InstanceStatus;
 use crate::ids::{ClusterName, InstanceId};
-use crate::task::{Event, StopCode, TaskStatus};
+use crate::task::{StopCode, TaskStatus};
 
 /// Why the tasks of a deregistered instance stop (with `TerminationNotice`).
 pub(crate) const DEREGISTERED: &str = "Container instance deregistered";
@@ -27,7 +27,7 @@ impl Ecs {
             )));
         }
         {
-            let mut s = self.shared.state();
+            let mut s = self.state().lock();
             let c = s
                 .clusters
                 .get_mut(cluster)
@@ -39,7 +39,7 @@ impl Ecs {
                 c.cluster.set_status(i, status)?;
             }
         }
-        self.instances_changed(cluster, instances);
+        self.state().instances_changed(cluster, instances);
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl Ecs {
         force: bool,
     ) -> Result<(), Error> {
         let running: Vec<_> = {
-            let mut s = self.shared.state();
+            let mut s = self.state().lock();
             let running: Vec<_> = s
                 .tasks
                 .values()
@@ -81,27 +81,17 @@ impl Ecs {
             c.cluster.deregister_instance(instance, true)?;
             c.agents.remove(instance);
             c.disconnected.remove(instance);
+            self.ops().fleet.remove(cluster, instance);
             running
         };
         for t in running {
             // A task that stopped meanwhile is fine.
-            let _ = self.request_stop(cluster, &t, StopCode::TerminationNotice, DEREGISTERED);
+            let _ = self
+                .ops()
+                .request_stop(cluster, &t, StopCode::TerminationNotice, DEREGISTERED);
         }
-        self.instances_changed(cluster, std::slice::from_ref(instance));
+        self.state()
+            .instances_changed(cluster, std::slice::from_ref(instance));
         Ok(())
-    }
-
-    /// Publishes instance changes and wakes the cluster's services.
-    pub(crate) fn instances_changed(&self, cluster: &ClusterName, instances: &[InstanceId]) {
-        let wake = self.shared.state().services_of(cluster);
-        for i in instances {
-            self.shared.publish(Event::InstanceStateChange {
-                cluster: cluster.clone(),
-                instance: i.clone(),
-            });
-        }
-        for w in wake {
-            w.notify_one();
-        }
     }
 }

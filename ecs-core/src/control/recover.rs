@@ -8,41 +8,24 @@ use std::sync::Arc;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use super::persist::{self, Journal, Written};
-use super::records::{
-    ClusterRecord, InstanceRecord, ScalingRecord, ServiceRecord, decode, scoped_key,
-};
-use super::{ClusterEntry, Ecs, EcsConfig, StopRequest, TaskEntry};
+use super::{Ecs, EcsConfig, OrphanPolicy};
 use crate::Error;
 use crate::agent::Agent;
 use crate::agent::runner::Runner;
-use crate::cluster::{Cluster, InstanceRegistration};
+use crate::cluster::InstanceRegistration;
 use crate::ids::{ClusterName, InstanceId, TaskId};
+use crate::ops::{NewTask, new_task, task_context};
 use crate::placement::TaskRequirements;
 use crate::runtime::{ContainerId, ContainerInfo, ContainerRuntime, labels};
 use crate::service::{ServiceEntry, ServiceStatus};
+use crate::state::journal::{self, Journal, Written};
+use crate::state::records::{
+    ClusterRecord, InstanceRecord, ScalingRecord, ServiceRecord, decode, scoped_key,
+};
+use crate::state::{ClusterEntry, ServiceKey, Tables, TaskEntry};
 use crate::store::{Kind, Record, Store};
 use crate::task::{ContainerStatus, StopCode, Task, TaskStatus};
 use crate::task_definition::TaskDefinition;
-
-/// What recovery does with a container that carries this library's labels for one of
-/// its clusters but belongs to no task the store knows (its task was never recorded, or
-/// was recorded STOPPED).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OrphanPolicy {
-    /// Stop and remove it (the default): nothing runs that the control plane does not
-    /// account for.
-    #[default]
-    Stop,
-    /// Leave it running, and only report it.
-    Keep,
-    /// Take it over as a task, when its labels name a task definition revision the
-    /// store holds (its task ARN, cluster, family, revision and group are on its
-    /// labels): the task is recorded and watched like the others, its resources
-    /// reserved; a service's task counts for its service. Otherwise as `Stop`.
-    Adopt,
-}
 
 /// What recovery found on one instance when it was registered again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,20 +144,15 @@ impl Ecs {
         let loaded = Loaded::read(store.as_ref()).await?;
         let ecs = Ecs::build(config, Some(Arc::new(Journal::new(store))));
         let (written, services) = ecs.restore(loaded)?;
-        let weak = Arc::downgrade(&ecs.shared);
-        ecs.shared.spawn(persist::run(weak.clone(), written));
+        ecs.ops()
+            .supervisor
+            .spawn(journal::run(ecs.state().clone(), written));
         for (key, wake) in services {
-            ecs.shared
-                .spawn(crate::service::controller::run(weak.clone(), key, wake));
+            ecs.plane.controllers.start_service(key, wake);
         }
-        let scalable = !ecs.shared.state().scaling.is_empty();
-        if scalable
-            && !ecs
-                .shared
-                .scaler_started
-                .swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            ecs.shared.spawn(crate::autoscaling::scaler::run(weak));
+        let scalable = !ecs.state().lock().scaling.is_empty();
+        if scalable {
+            ecs.plane.controllers.start_scaler();
         }
         Ok(ecs)
     }
@@ -182,37 +160,42 @@ impl Ecs {
     /// Returns once every change made so far is durable in the store (at once without
     /// one). Errs if it never will be: the store was written by another control plane.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.shared.barrier().await
+        self.state().barrier().await
+    }
+
+    /// Stops this control plane cleanly: waits until every change made so far is
+    /// durable (as [`flush`](Self::flush)), then ends its loops (agents, runners,
+    /// controllers, the persister) and lets its store go, as dropping the last handle
+    /// does; returns once they have all ended. Containers keep running, for a control
+    /// plane opened on the store to adopt. Errs, after stopping all the same, if the
+    /// changes could not be made durable. Other clones of this handle see a stopped
+    /// control plane: nothing they ask is acted on any more.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        let flushed = self.flush().await;
+        self.stop("the control plane was shut down").await;
+        flushed
     }
 
     /// Ends every loop of this control plane where it is, as a crash would (agents,
     /// runners, service controllers, the persister), and returns once they have all
-    /// ended. Nothing more is done or written; containers keep running. Once the
-    /// handles to it are dropped, its store is free for a control plane opened on it,
-    /// which recovers them. (For handing over to another process, and crash tests.)
+    /// ended. Nothing more is done or written; containers keep running; the store is
+    /// let go, for a control plane opened on it, which recovers them. (For handing over
+    /// to another process, and crash tests.)
     pub async fn halt(&self) {
-        let mut set = {
-            let mut set = self
-                .shared
-                .spawned
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            self.shared
-                .halted
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            std::mem::take(&mut *set)
-        };
-        set.abort_all();
-        while set.join_next().await.is_some() {}
-        if let Some(j) = &self.shared.journal {
+        self.stop("the control plane was halted").await;
+    }
+
+    async fn stop(&self, why: &str) {
+        self.ops().supervisor.stop().await;
+        if let Some(j) = self.state().journal() {
             // `flush` says so rather than waiting forever.
-            j.fail("the control plane was halted".into());
+            j.release(why);
         }
     }
 
     /// What recovery found on each instance registered again since [`Ecs::open`].
     pub fn recovery_reports(&self) -> Vec<RecoveryReport> {
-        self.shared
+        self.plane
             .recoveries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -222,12 +205,9 @@ impl Ecs {
     /// Puts the loaded state in place; returns what the persister starts from and the
     /// services whose controllers to start.
     #[allow(clippy::type_complexity)]
-    fn restore(
-        &self,
-        loaded: Loaded,
-    ) -> Result<(Written, Vec<(super::ServiceKey, Arc<Notify>)>), Error> {
+    fn restore(&self, loaded: Loaded) -> Result<(Written, Vec<(ServiceKey, Arc<Notify>)>), Error> {
         let mut written = Written::default();
-        let mut s = self.shared.state();
+        let mut s = self.state().lock();
         let mut definitions = loaded.definitions;
         definitions.sort_by_key(|(_, td)| (td.family().to_owned(), td.revision));
         for (r, td) in definitions {
@@ -237,12 +217,7 @@ impl Ecs {
         }
         written.registry = s.registry.generation();
         for (r, c) in loaded.clusters {
-            let entry = ClusterEntry {
-                cluster: Cluster::new(c.cluster_name.clone()),
-                agents: BTreeMap::new(),
-                disconnected: BTreeMap::new(),
-                limits: c.limits,
-            };
+            let entry = ClusterEntry::new(c.cluster_name.clone(), c.limits);
             s.clusters.insert(c.cluster_name.clone(), entry);
             written.set_version(Kind::Cluster, r.key.clone(), r.version);
             written.clusters.insert(r.key, c);
@@ -284,23 +259,7 @@ impl Ecs {
             } else if task.last_status != TaskStatus::Stopped {
                 task.allocation = reserve(&mut s, &task)?;
             }
-            let stop = watch::channel((task.desired_status == TaskStatus::Stopped).then(|| {
-                StopRequest {
-                    code: task.stop_code.unwrap_or(StopCode::UserInitiated),
-                    reason: task
-                        .stopped_reason
-                        .clone()
-                        .unwrap_or_else(|| "stopped while the control plane was down".into()),
-                }
-            }))
-            .0;
-            s.tasks.insert(
-                task.task_id.clone(),
-                TaskEntry {
-                    task: Arc::new(task),
-                    stop,
-                },
-            );
+            s.tasks.insert(task.task_id.clone(), TaskEntry::new(task));
         }
         // Each service's live tasks, in one pass over the tasks.
         let mut by_group: BTreeMap<(ClusterName, String), BTreeSet<TaskId>> = BTreeMap::new();
@@ -379,7 +338,6 @@ impl Ecs {
                 instance: id.to_string(),
                 error: e,
             })?;
-        let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), runtime.clone()));
         let mut report = RecoveryReport {
             cluster: Some(cluster.clone()),
             instance: Some(id.clone()),
@@ -388,8 +346,8 @@ impl Ecs {
         let mut runners = Vec::new();
         let mut orphans = Vec::new();
         let mut remove = Vec::new();
-        {
-            let mut s = self.shared.state();
+        let agent = {
+            let mut s = self.state().lock();
             // Checked again under the lock: the engine was asked without it.
             let c = s
                 .clusters
@@ -410,9 +368,20 @@ impl Ecs {
                     .put_attributes(id, extra.into_iter().map(|(k, v)| (k, Some(v))))?;
             }
             // Nothing fails from here on.
-            c.agents.insert(id.clone(), agent.clone());
+            s.next_agent += 1;
+            let epoch = s.next_agent;
+            if let Some(c) = s.clusters.get_mut(cluster) {
+                c.agents.insert(id.clone(), epoch);
+            }
+            let agent = Arc::new(Agent::new(
+                cluster.clone(),
+                id.clone(),
+                epoch,
+                runtime.clone(),
+            ));
+            self.ops().fleet.insert(agent.clone());
             let by_task = group_by_task(&found);
-            let policy = self.shared.config.orphans;
+            let policy = self.config().orphans;
             for (task_id, (arn, containers)) in &by_task {
                 let ids = containers.iter().map(|c| c.id.clone());
                 match s.tasks.get(task_id).map(|e| e.task.last_status) {
@@ -461,13 +430,13 @@ impl Ecs {
                     continue;
                 }
                 let runner = Runner::new(
-                    self.shared.clone(),
+                    self.state().clone(),
                     agent.clone(),
                     task.task_id.clone(),
                     td,
-                    &super::task_context(&task),
+                    &task_context(&task),
                     entry.stop.subscribe(),
-                    self.shared.config.resync_interval,
+                    self.config(),
                 );
                 if containers.is_empty() {
                     report.resumed.push(task.task_id.clone());
@@ -476,13 +445,14 @@ impl Ecs {
                     runners.push((runner, Some(containers)));
                 }
             }
-        }
+            agent
+        };
         for task in &report.vanished {
             self.vanished(task);
         }
         for (mut runner, containers) in runners {
             match containers {
-                None => self.shared.spawn(runner.run()),
+                None => self.ops().supervisor.spawn(runner.run()),
                 Some(containers) => {
                     runner.adopt(&containers);
                     let stopping = runner.adopted_stop().is_some();
@@ -492,7 +462,7 @@ impl Ecs {
                     } else {
                         report.adopted.push(task);
                     }
-                    self.shared.spawn(runner.run_adopted());
+                    self.ops().supervisor.spawn(runner.run_adopted());
                 }
             }
         }
@@ -501,7 +471,7 @@ impl Ecs {
         for container in remove {
             tracing::warn!(%cluster, instance = %id, container = %container.0, "recovery: a container of no live task: removing it");
             let rt = runtime.clone();
-            self.shared.spawn(async move {
+            self.ops().supervisor.spawn(async move {
                 let _ = rt
                     .stop_container(&container, std::time::Duration::from_secs(10))
                     .await;
@@ -509,22 +479,20 @@ impl Ecs {
             });
         }
         report.orphans = orphans;
-        self.shared.spawn(agent.pump(
-            Arc::downgrade(&self.shared),
-            self.shared.config.reconnect_interval,
-        ));
-        self.shared
+        self.start_agent(agent);
+        self.plane
             .recoveries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(report);
-        self.instances_changed(cluster, std::slice::from_ref(id));
+        self.state()
+            .instances_changed(cluster, std::slice::from_ref(id));
         Ok(())
     }
 
     /// A task whose containers went while the control plane was down: STOPPED.
     fn vanished(&self, id: &TaskId) {
-        self.shared.update_task(id, |t| {
+        self.state().update_task(id, |t| {
             let started = t.started_at.is_some();
             t.desired_status = TaskStatus::Stopped;
             t.stopping_at.get_or_insert_with(jiff::Timestamp::now);
@@ -542,14 +510,14 @@ impl Ecs {
                 c.last_status = ContainerStatus::Stopped;
             }
         });
-        self.shared.task_stopped(id);
+        self.state().task_stopped(id);
     }
 }
 
 /// Records the task an orphan's labels describe, on `instance`, if they name a task
 /// definition revision the store holds (`task_id` is no known task: the caller checked).
 fn adopt_orphan(
-    s: &mut super::State,
+    s: &mut Tables,
     cluster: &ClusterName,
     instance: &InstanceId,
     task_id: &TaskId,
@@ -571,9 +539,9 @@ fn adopt_orphan(
             .get(labels::TASK_GROUP)
             .cloned()
             .unwrap_or_else(|| format!("family:{}", td.family()));
-        let mut task = super::new_task(
+        let mut task = new_task(
             &td,
-            super::NewTask {
+            NewTask {
                 task_arn: arn.to_owned(),
                 task_id: task_id.clone(),
                 cluster: cluster.clone(),
@@ -599,13 +567,7 @@ fn adopt_orphan(
         e.tasks.insert(task.task_id.clone());
     }
     s.task_changed(&task.task_id);
-    s.tasks.insert(
-        task.task_id.clone(),
-        TaskEntry {
-            task: Arc::new(task),
-            stop: watch::channel(None).0,
-        },
-    );
+    s.tasks.insert(task.task_id.clone(), TaskEntry::new(task));
     true
 }
 
@@ -643,7 +605,7 @@ fn stopped_with_instance(task: &mut Task) {
 }
 
 /// Reserves a reloaded task's resources on its instance, as placement did.
-fn reserve(s: &mut super::State, task: &Task) -> Result<crate::cluster::AllocationId, Error> {
+fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, Error> {
     let td = s.registry.describe(&task.task_definition).map_err(|_| {
         dangling(
             Kind::Task,
@@ -673,7 +635,7 @@ fn reserve(s: &mut super::State, task: &Task) -> Result<crate::cluster::Allocati
 /// For a service's task: the newest of its deployments that runs `td`, whose task it
 /// then is (counted, and replaced only by a rollout); none else.
 fn deployment_for(
-    s: &super::State,
+    s: &Tables,
     cluster: &ClusterName,
     group: &str,
     td: &crate::ids::TaskDefinitionRef,

@@ -3,13 +3,13 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use super::Ecs;
 use crate::Error;
 use crate::autoscaling::{
-    MetricsSource, ScalableTarget, ScalingActivity, ScalingEntry, ScalingPolicy, scaler,
+    MetricsSource, ScalableTarget, ScalingActivity, ScalingEntry, ScalingPolicy,
 };
+use crate::controllers::scaler;
 use crate::ids::{ClusterName, ServiceName};
 use crate::service::{SchedulingStrategy, ServiceStatus};
 
@@ -36,7 +36,7 @@ impl Ecs {
         }
         let key = (cluster.clone(), service.clone());
         let current = {
-            let mut s = self.shared.state();
+            let mut s = self.state().lock();
             let limits = s
                 .clusters
                 .get(cluster)
@@ -71,13 +71,11 @@ impl Ecs {
         let (min, max) = (target.min_capacity, target.max_capacity);
         if current < min || current > max {
             let desired = current.clamp(min, max);
-            let result = self.update_service(
-                cluster,
-                service,
-                crate::service::UpdateService::desired_count(desired),
-            );
+            let result = self
+                .ops()
+                .update_service(&key, crate::service::UpdateService::desired_count(desired));
             scaler::record(
-                &self.shared,
+                self.state(),
                 &key,
                 current,
                 crate::autoscaling::evaluate::Decision {
@@ -90,10 +88,8 @@ impl Ecs {
                 result,
             );
         }
-        if !self.shared.scaler_started.swap(true, Ordering::SeqCst) {
-            self.shared.spawn(scaler::run(Arc::downgrade(&self.shared)));
-        }
-        self.shared.touched();
+        self.plane.controllers.start_scaler();
+        self.state().touched();
         Ok(())
     }
 
@@ -105,7 +101,7 @@ impl Ecs {
         policy: ScalingPolicy,
     ) -> Result<(), Error> {
         policy.validate()?;
-        let mut s = self.shared.state();
+        let mut s = self.state().lock();
         let entry = s
             .scaling
             .get_mut(&(cluster.clone(), service.clone()))
@@ -122,7 +118,7 @@ impl Ecs {
             None => entry.policies.push((policy, Default::default())),
         }
         drop(s);
-        self.shared.touched();
+        self.state().touched();
         Ok(())
     }
 
@@ -133,7 +129,7 @@ impl Ecs {
         service: &ServiceName,
         name: &str,
     ) -> Result<(), Error> {
-        let mut s = self.shared.state();
+        let mut s = self.state().lock();
         let entry = s
             .scaling
             .get_mut(&(cluster.clone(), service.clone()))
@@ -146,7 +142,7 @@ impl Ecs {
             )));
         }
         drop(s);
-        self.shared.touched();
+        self.state().touched();
         Ok(())
     }
 
@@ -156,12 +152,12 @@ impl Ecs {
         cluster: &ClusterName,
         service: &ServiceName,
     ) -> Result<(), Error> {
-        self.shared
-            .state()
+        self.state()
+            .lock()
             .scaling
             .remove(&(cluster.clone(), service.clone()))
             .ok_or_else(|| no_target(cluster, service))?;
-        self.shared.touched();
+        self.state().touched();
         Ok(())
     }
 
@@ -171,8 +167,8 @@ impl Ecs {
         cluster: &ClusterName,
         service: &ServiceName,
     ) -> Result<Vec<ScalingActivity>, Error> {
-        self.shared
-            .state()
+        self.state()
+            .lock()
             .scaling
             .get(&(cluster.clone(), service.clone()))
             .map(|e| e.activities.iter().cloned().collect())
@@ -182,10 +178,6 @@ impl Ecs {
     /// Makes auto scaling read metrics from `source` first (custom metrics only come from
     /// there); CPU and memory fall back to the containers' stats when it has no value.
     pub fn set_metrics_source(&self, source: Arc<dyn MetricsSource>) {
-        *self
-            .shared
-            .metrics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(source);
+        self.plane.controllers.set_metrics_source(source);
     }
 }

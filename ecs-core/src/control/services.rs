@@ -1,126 +1,14 @@
 //! CreateService, UpdateService, DescribeServices, ListServices and DeleteService.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
-use super::{Ecs, ServiceKey, State};
+use super::Ecs;
 use crate::Error;
-use crate::ids::{ClusterName, ServiceName, TaskDefinitionRef};
-use crate::service::controller;
-use crate::service::{
-    CreateService, Deployment, DeploymentId, DeploymentStatus, RolloutState, SchedulingStrategy,
-    Service, ServiceEntry, ServiceLimits, ServiceStatus, UpdateService,
-};
-use crate::task_definition::TaskDefinition;
-
-/// `family:revision` of a registered definition.
-pub(crate) fn concrete_ref(td: &TaskDefinition) -> Result<TaskDefinitionRef, Error> {
-    Ok(TaskDefinitionRef::new(
-        td.family().parse()?,
-        crate::ids::Revision::new(td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1))?,
-    ))
-}
-
-/// A new deployment, PRIMARY and IN_PROGRESS.
-pub(crate) fn new_deployment(td: TaskDefinitionRef, desired: u32) -> Deployment {
-    let id = DeploymentId(format!(
-        "ecs-svc/{:019}",
-        fastrand::u64(..) % 10_000_000_000_000_000_000
-    ));
-    let now = jiff::Timestamp::now();
-    Deployment {
-        rollout_state_reason: format!("ECS deployment {id} in progress."),
-        id,
-        status: DeploymentStatus::Primary,
-        task_definition: td,
-        desired_count: desired,
-        pending_count: 0,
-        running_count: 0,
-        failed_tasks: 0,
-        rollout_state: RolloutState::InProgress,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// ECS's checks of `loadBalancers`: a known target group, and a container of the task
-/// definition mapping the port.
-fn check_load_balancers(
-    state: &State,
-    lbs: &[crate::service::LoadBalancer],
-    td: &TaskDefinition,
-) -> Result<(), Error> {
-    for (i, lb) in lbs.iter().enumerate() {
-        let bad = |why: String| Error::InvalidService(format!("loadBalancers[{i}]: {why}"));
-        let name = lb
-            .target_group_arn
-            .as_deref()
-            .or(lb.load_balancer_name.as_deref())
-            .ok_or_else(|| bad("needs a targetGroupArn or a loadBalancerName".into()))?;
-        if !state.target_groups.contains_key(name) {
-            return Err(bad(format!(
-                "target group {name:?} is not registered (Ecs::register_target_group)"
-            )));
-        }
-        let (Some(container), Some(port)) = (lb.container_name.as_deref(), lb.container_port)
-        else {
-            return Err(bad("needs a containerName and a containerPort".into()));
-        };
-        let c = td
-            .containers()
-            .iter()
-            .find(|c| c.name() == container)
-            .ok_or_else(|| {
-                bad(format!(
-                    "container {container:?} is not in task definition {}",
-                    td.family()
-                ))
-            })?;
-        if !c
-            .port_mappings()
-            .iter()
-            .any(|pm| pm.container_port == Some(i32::from(port)))
-        {
-            return Err(bad(format!(
-                "container {container:?} maps no containerPort {port}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// ECS's limit of 10 constraints counts the task definition's with the service's.
-fn check_constraint_count(
-    service: &[crate::placement::api::PlacementConstraint],
-    td: &TaskDefinition,
-) -> Result<(), Error> {
-    let n = service.len() + td.placement_constraints().len();
-    if n > crate::placement::MAX_CONSTRAINTS {
-        return Err(Error::InvalidService(format!(
-            "placementConstraints: {n} with the task definition's, above ECS's limit of {}",
-            crate::placement::MAX_CONSTRAINTS
-        )));
-    }
-    Ok(())
-}
-
-fn not_found(key: &ServiceKey) -> Error {
-    Error::ServiceNotFound {
-        cluster: key.0.to_string(),
-        service: key.1.to_string(),
-    }
-}
-
-impl State {
-    fn live_service(&mut self, key: &ServiceKey) -> Result<&mut ServiceEntry, Error> {
-        self.services
-            .get_mut(key)
-            .filter(|e| e.service.status != ServiceStatus::Inactive)
-            .ok_or_else(|| not_found(key))
-    }
-}
+use crate::ids::{ClusterName, ServiceName};
+use crate::ops::not_found;
+use crate::service::{CreateService, Service, ServiceLimits, ServiceStatus, UpdateService};
 
 impl Ecs {
     /// Creates a service (CreateService) and starts its controller, which places its
@@ -132,64 +20,8 @@ impl Ecs {
             ));
         }
         let key = (request.cluster.clone(), request.service_name.clone());
-        let wake = Arc::new(Notify::new());
-        let service = {
-            let mut s = self.shared.state();
-            let limits = s
-                .clusters
-                .get(&key.0)
-                .ok_or_else(|| Error::ClusterNotFound(key.0.to_string()))?
-                .limits;
-            request.validate(&limits)?;
-            if s.services
-                .get(&key)
-                .is_some_and(|e| e.service.status != ServiceStatus::Inactive)
-            {
-                return Err(Error::ServiceExists {
-                    cluster: key.0.to_string(),
-                    service: key.1.to_string(),
-                });
-            }
-            let count = s
-                .services
-                .iter()
-                .filter(|((c, _), e)| *c == key.0 && e.service.status != ServiceStatus::Inactive)
-                .count();
-            if count >= limits.services_per_cluster as usize {
-                return Err(Error::ServiceLimitExceeded {
-                    cluster: key.0.to_string(),
-                    limit: limits.services_per_cluster,
-                });
-            }
-            let definition = s.registry.resolve_active(&request.task_definition)?;
-            check_load_balancers(&s, &request.load_balancers, definition)?;
-            check_constraint_count(&request.placement_constraints, definition)?;
-            let td = concrete_ref(definition)?;
-            let arn = self
-                .shared
-                .config
-                .arn_scope
-                .arn(format!("service/{}/{}", key.0, key.1))
-                .to_string();
-            let mut service = Service::from_request(&request, arn, td.clone());
-            service
-                .deployments
-                .push(new_deployment(td, service.desired_count));
-            s.services.insert(
-                key.clone(),
-                ServiceEntry {
-                    service: service.clone(),
-                    tasks: BTreeSet::new(),
-                    wake: wake.clone(),
-                    changed: watch::channel(0).0,
-                    last_completed: None,
-                },
-            );
-            service
-        };
-        self.shared
-            .spawn(controller::run(Arc::downgrade(&self.shared), key, wake));
-        self.shared.touched();
+        let (service, wake) = self.ops().create_service(request)?;
+        self.plane.controllers.start_service(key, wake);
         Ok(service)
     }
 
@@ -202,85 +34,8 @@ impl Ecs {
         service: &ServiceName,
         update: UpdateService,
     ) -> Result<Service, Error> {
-        let key = (cluster.clone(), service.clone());
-        let mut s = self.shared.state();
-        let limits = s
-            .clusters
-            .get(cluster)
-            .map(|c| c.limits)
-            .unwrap_or_default();
-        let new_td = match &update.task_definition {
-            Some(r) => {
-                let definition = s.registry.resolve_active(r)?;
-                let lbs = s
-                    .services
-                    .get(&key)
-                    .map(|e| e.service.load_balancers.clone())
-                    .unwrap_or_default();
-                check_load_balancers(&s, &lbs, definition)?;
-                let constraints = update.placement_constraints.clone().unwrap_or_else(|| {
-                    s.services
-                        .get(&key)
-                        .map(|e| e.service.placement_constraints.clone())
-                        .unwrap_or_default()
-                });
-                check_constraint_count(&constraints, definition)?;
-                Some(concrete_ref(definition)?)
-            }
-            None => None,
-        };
-        let entry = s.live_service(&key)?;
-        if entry.service.status != ServiceStatus::Active {
-            return Err(Error::ServiceConflict {
-                service: service.to_string(),
-                reason: "it is being deleted (DRAINING)".into(),
-            });
-        }
-        let svc = &mut entry.service;
-        update.validate(
-            svc.scheduling_strategy,
-            &svc.deployment_configuration,
-            &limits,
-        )?;
-        if let Some(n) = update.desired_count {
-            svc.desired_count = n;
-        }
-        if let Some(c) = update.deployment_configuration {
-            svc.deployment_configuration = c;
-        }
-        if let Some(p) = update.placement_strategy {
-            svc.placement_strategy = p;
-        }
-        if let Some(p) = update.placement_constraints {
-            svc.placement_constraints = p;
-        }
-        if let Some(g) = update.health_check_grace_period_seconds {
-            svc.health_check_grace_period_seconds = g;
-        }
-        let td = new_td.unwrap_or_else(|| svc.task_definition.clone());
-        if td != svc.task_definition || update.force_new_deployment {
-            for d in &mut svc.deployments {
-                d.status = DeploymentStatus::Active;
-                d.desired_count = 0;
-            }
-            svc.task_definition = td.clone();
-            svc.deployments
-                .insert(0, new_deployment(td, svc.desired_count));
-        } else if let Some(primary) = svc
-            .deployments
-            .iter_mut()
-            .find(|d| d.status == DeploymentStatus::Primary)
-        {
-            primary.desired_count = svc.desired_count;
-        }
-        // Steady again only once the controller has seen the change through.
-        svc.steady = false;
-        let out = svc.clone();
-        entry.wake.notify_one();
-        entry.changed.send_modify(|v| *v += 1);
-        drop(s);
-        self.shared.touched();
-        Ok(out)
+        self.ops()
+            .update_service(&(cluster.clone(), service.clone()), update)
     }
 
     /// Deletes a service (DeleteService): it goes DRAINING, scales to zero, then
@@ -292,39 +47,14 @@ impl Ecs {
         service: &ServiceName,
         force: bool,
     ) -> Result<Service, Error> {
-        let key = (cluster.clone(), service.clone());
-        let mut s = self.shared.state();
-        let entry = s.live_service(&key)?;
-        let svc = &mut entry.service;
-        if svc.scheduling_strategy == SchedulingStrategy::Replica && svc.desired_count > 0 && !force
-        {
-            return Err(Error::ServiceConflict {
-                service: service.to_string(),
-                reason: format!(
-                    "its desired count is {}; scale it to 0 first or delete with force",
-                    svc.desired_count
-                ),
-            });
-        }
-        svc.status = ServiceStatus::Draining;
-        svc.desired_count = 0;
-        for d in &mut svc.deployments {
-            d.desired_count = 0;
-        }
-        // Steady again only once the controller has seen the change through.
-        svc.steady = false;
-        let out = svc.clone();
-        entry.wake.notify_one();
-        entry.changed.send_modify(|v| *v += 1);
-        drop(s);
-        self.shared.touched();
-        Ok(out)
+        self.ops()
+            .delete_service(&(cluster.clone(), service.clone()), force)
     }
 
     /// The named services of a cluster (DescribeServices); INACTIVE ones are still
     /// described. Unknown names are skipped.
     pub fn describe_services(&self, cluster: &ClusterName, names: &[ServiceName]) -> Vec<Service> {
-        let s = self.shared.state();
+        let s = self.state().lock();
         names
             .iter()
             .filter_map(|n| s.services.get(&(cluster.clone(), n.clone())))
@@ -339,7 +69,7 @@ impl Ecs {
         name: &ServiceName,
     ) -> Result<Service, Error> {
         let key = (cluster.clone(), name.clone());
-        let s = self.shared.state();
+        let s = self.state().lock();
         s.services
             .get(&key)
             .map(|e| e.service.clone())
@@ -348,7 +78,7 @@ impl Ecs {
 
     /// The names of a cluster's ACTIVE and DRAINING services (ListServices).
     pub fn list_services(&self, cluster: &ClusterName) -> Vec<ServiceName> {
-        let s = self.shared.state();
+        let s = self.state().lock();
         s.services
             .iter()
             .filter(|((c, _), e)| c == cluster && e.service.status != ServiceStatus::Inactive)
@@ -363,7 +93,7 @@ impl Ecs {
         name: impl Into<String>,
         lb: Arc<dyn crate::load_balancer::LoadBalancer>,
     ) {
-        self.shared.state().target_groups.insert(name.into(), lb);
+        self.state().lock().target_groups.insert(name.into(), lb);
     }
 
     /// Sets a cluster's service limits (services per cluster, tasks per service); they
@@ -373,13 +103,13 @@ impl Ecs {
         cluster: &ClusterName,
         limits: ServiceLimits,
     ) -> Result<(), Error> {
-        let mut s = self.shared.state();
+        let mut s = self.state().lock();
         s.clusters
             .get_mut(cluster)
             .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?
             .limits = limits;
         drop(s);
-        self.shared.touched();
+        self.state().touched();
         Ok(())
     }
 
@@ -389,7 +119,7 @@ impl Ecs {
         name: &ServiceName,
     ) -> Result<watch::Receiver<u64>, Error> {
         let key = (cluster.clone(), name.clone());
-        let s = self.shared.state();
+        let s = self.state().lock();
         s.services
             .get(&key)
             .map(|e| e.changed.subscribe())

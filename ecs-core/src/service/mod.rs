@@ -5,8 +5,10 @@
 //! - [`config`]: CreateService and UpdateService in the API's shapes, with validation.
 //! - [`model`]: what DescribeServices returns: deployments, events, the throttle.
 //! - [`plan`]: the scheduler's decision as a pure function (what to start and stop).
-//! - `controller`: one reconciler per service, woken by task and instance changes
-//!   and by a periodic resync, that observes, plans and acts.
+//!
+//! Each service's controller (one reconciler per service, woken by task and instance
+//! changes and by a periodic resync, that observes, plans and acts) is the control
+//! plane's.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -35,8 +37,6 @@
 //! ```
 
 pub mod config;
-pub(crate) mod controller;
-mod lb;
 pub mod model;
 pub mod plan;
 
@@ -50,7 +50,6 @@ pub use config::{
     CreateService, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
     SchedulingStrategy, ServiceLimits, Tag, UpdateService,
 };
-pub use lb::HOST_IP_ATTRIBUTE;
 pub use model::{
     Deployment, DeploymentId, DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus,
     Throttle,
@@ -114,6 +113,10 @@ impl ThrottleConfig {
             .min(self.max_delay)
     }
 }
+
+/// The custom attribute giving the address an instance's published ports are reached
+/// on (by load balancers); `127.0.0.1` when absent (an engine on this machine).
+pub const HOST_IP_ATTRIBUTE: &str = "host-ip";
 
 /// What the control plane holds for a service.
 pub(crate) struct ServiceEntry {

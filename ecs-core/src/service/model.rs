@@ -95,6 +95,31 @@ pub struct Deployment {
     pub updated_at: jiff::Timestamp,
 }
 
+impl Deployment {
+    /// A new deployment of `task_definition` aiming for `desired` tasks: PRIMARY and
+    /// IN_PROGRESS, with a fresh id.
+    pub(crate) fn new(task_definition: TaskDefinitionRef, desired: u32) -> Self {
+        let id = DeploymentId(format!(
+            "ecs-svc/{:019}",
+            fastrand::u64(..) % 10_000_000_000_000_000_000
+        ));
+        let now = jiff::Timestamp::now();
+        Self {
+            rollout_state_reason: format!("ECS deployment {id} in progress."),
+            id,
+            status: DeploymentStatus::Primary,
+            task_definition,
+            desired_count: desired,
+            pending_count: 0,
+            running_count: 0,
+            failed_tasks: 0,
+            rollout_state: RolloutState::InProgress,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// One line of a service's history, in ECS's words.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

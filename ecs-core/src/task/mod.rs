@@ -1,7 +1,12 @@
 //! Tasks: running instances of a task definition, their containers, statuses and
-//! timestamps, in ECS's vocabulary; and the events published when they change.
+//! timestamps, in ECS's vocabulary; the events published when they change; and the
+//! requests that run and list them ([`RunTask`], [`ListTasks`]).
+
+mod requests;
 
 use std::sync::Arc;
+
+pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
 
 use crate::cluster::AllocationId;
 use crate::ids::{ClusterName, InstanceId, ServiceName, TaskDefinitionRef, TaskId};

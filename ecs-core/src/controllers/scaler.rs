@@ -3,42 +3,36 @@
 //! recording a scaling activity with its cause.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::evaluate::{Decision, choose, evaluate};
-use super::metrics::ServiceRef;
-use super::policy::{Metric, PolicyKind};
-use super::{ActivityStatus, MAX_ACTIVITIES, ScalingActivity};
-use crate::Ecs;
-use crate::control::{ServiceKey, Shared};
+use super::Context;
+use crate::autoscaling::evaluate::{Decision, choose, evaluate};
+use crate::autoscaling::policy::{Metric, PolicyKind};
+use crate::autoscaling::{ActivityStatus, MAX_ACTIVITIES, ScalingActivity, ServiceRef};
 use crate::service::{ServiceStatus, UpdateService};
+use crate::state::{ServiceKey, State};
 use crate::task::Event;
 
-/// Runs until the control plane is dropped.
-pub(crate) async fn run(shared: Weak<Shared>) {
-    let Some(period) = shared.upgrade().map(|s| s.config.autoscaling.period) else {
-        return;
-    };
+/// Runs until the supervisor ends it with the control plane.
+pub(crate) async fn run(ctx: Arc<Context>) {
+    let period = ctx.config().autoscaling.period;
     // A zero period would spin (and tokio's interval refuses it).
     let period = period.max(std::time::Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        tick(&shared).await;
+        tick(&ctx).await;
     }
 }
 
 /// One period: sample, evaluate, act.
-pub(crate) async fn tick(shared: &Arc<Shared>) {
+pub(crate) async fn tick(ctx: &Context) {
     // What to sample.
     let work: Vec<(ServiceKey, Vec<Metric>)> = {
-        let s = shared.state();
+        let s = ctx.state().lock();
         s.scaling
             .iter()
             .map(|(key, e)| {
@@ -52,7 +46,7 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
             })
             .collect()
     };
-    let user = shared.metrics_source();
+    let user = ctx.metrics_source();
     let mut samples: HashMap<(ServiceKey, Metric), Option<f64>> = HashMap::new();
     for (key, metrics) in work {
         let service = ServiceRef::new(key.0.clone(), key.1.clone());
@@ -62,7 +56,7 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
                 None => None,
             };
             if value.is_none() && !matches!(metric, Metric::Custom(_)) {
-                value = shared.engine_stats.sample(&service, &metric).await;
+                value = ctx.engine_stats.sample(&ctx.ops, &service, &metric).await;
             }
             samples.insert((key.clone(), metric), value.filter(|v| v.is_finite()));
         }
@@ -70,10 +64,10 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
 
     // Decide.
     let now = Instant::now();
-    let config = shared.config.autoscaling;
+    let config = ctx.config().autoscaling;
     let mut changes: Vec<(ServiceKey, u32, Decision)> = Vec::new();
     {
-        let mut guard = shared.state();
+        let mut guard = ctx.state().lock();
         let state = &mut *guard;
         for (key, entry) in state.scaling.iter_mut() {
             let Some(service) = state
@@ -117,14 +111,13 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
     }
 
     // Act.
-    let ecs = Ecs {
-        shared: shared.clone(),
-    };
     for (key, from, d) in changes {
-        let result = ecs.update_service(&key.0, &key.1, UpdateService::desired_count(d.desired));
+        let result = ctx
+            .ops
+            .update_service(&key, UpdateService::desired_count(d.desired));
         // Cooldowns start with what was done, not with what failed.
         if result.is_ok()
-            && let Some(e) = shared.state().scaling.get_mut(&key)
+            && let Some(e) = ctx.state().lock().scaling.get_mut(&key)
         {
             for (_, st) in &mut e.policies {
                 if d.scale_out {
@@ -135,13 +128,13 @@ pub(crate) async fn tick(shared: &Arc<Shared>) {
                 }
             }
         }
-        record(shared, &key, from, d, result);
+        record(ctx.state(), &key, from, d, result);
     }
 }
 
 /// Records a scaling activity and publishes it.
 pub(crate) fn record(
-    shared: &Arc<Shared>,
+    state: &State,
     key: &ServiceKey,
     from: u32,
     d: Decision,
@@ -163,11 +156,11 @@ pub(crate) fn record(
         start_time: jiff::Timestamp::now(),
     };
     tracing::info!(resource = %activity.resource_id, cause = %activity.cause, "{}", activity.description);
-    if let Some(e) = shared.state().scaling.get_mut(key) {
+    if let Some(e) = state.lock().scaling.get_mut(key) {
         e.activities.push_front(activity.clone());
         e.activities.truncate(MAX_ACTIVITIES);
     }
-    shared.publish(Event::ScalingActivity {
+    state.publish(Event::ScalingActivity {
         cluster: key.0.clone(),
         service: key.1.clone(),
         activity,

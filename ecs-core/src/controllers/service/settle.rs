@@ -4,8 +4,8 @@ use super::*;
 
 /// Updates counts and rollout states after a pass, drops deployments with no task left,
 /// and reports a steady state when the service reaches one.
-pub(super) fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory) {
-    let mut guard = shared.state();
+pub(super) fn settle(ctx: &Context, key: &ServiceKey, memory: &mut Memory) {
+    let mut guard = ctx.state().lock();
     let state = &mut *guard;
     let Some(entry) = state
         .services
@@ -16,7 +16,7 @@ pub(super) fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory
     };
     let before = entry.service.clone();
     let now = Instant::now();
-    let lost_timeout = shared.config.instance_lost_timeout;
+    let lost_timeout = ctx.config().instance_lost_timeout;
     // Tasks asked to stop on an unreachable instance cannot confirm it: they hold no
     // deployment nor deletion back.
     let tasks: Vec<Arc<Task>> = entry
@@ -109,7 +109,7 @@ pub(super) fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory
         }
     }
     for m in messages {
-        push_event(shared, key, entry, m);
+        push_event(ctx.state(), key, entry, m);
     }
     if entry.service != before {
         entry.changed.send_modify(|v| *v += 1);
@@ -122,7 +122,7 @@ pub(super) fn settle(shared: &Arc<Shared>, key: &ServiceKey, memory: &mut Memory
 
 /// Whether a task's instance is gone or lost.
 pub(super) fn unreachable(
-    cluster: Option<&crate::control::ClusterEntry>,
+    cluster: Option<&crate::state::ClusterEntry>,
     task: &Task,
     now: Instant,
     lost_timeout: Duration,

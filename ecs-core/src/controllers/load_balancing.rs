@@ -4,22 +4,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::Ecs;
-use crate::control::{ServiceKey, Shared};
 use crate::ids::TaskId;
 use crate::load_balancer::{LoadBalancer, Target, TargetState};
+use crate::ops::Ops;
 use crate::runtime::HealthStatus;
+use crate::service::{HOST_IP_ATTRIBUTE, Service};
+use crate::state::{ServiceKey, Tables};
 use crate::task::{StopCode, Task, TaskStatus};
 use crate::task_definition::TransportProtocol;
-
-/// The custom attribute giving the address an instance's published ports are reached
-/// on; `127.0.0.1` when absent (an engine on this machine).
-pub const HOST_IP_ATTRIBUTE: &str = "host-ip";
 
 /// How often target health is polled while a target is not healthy yet.
 pub(crate) const HEALTH_POLL: Duration = Duration::from_secs(1);
@@ -30,8 +27,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Deregisters `targets` (one per link, in link order) from every link at once, in the
 /// background.
-pub(crate) fn forget(shared: &Shared, links: Vec<Link>, targets: Vec<Target>) {
-    shared.spawn(deregister_all(links, targets));
+pub(crate) fn forget(ops: &Ops, links: Vec<Link>, targets: Vec<Target>) {
+    ops.supervisor.spawn(deregister_all(links, targets));
 }
 
 /// Deregisters from every link concurrently: each drains on its own delay.
@@ -96,14 +93,14 @@ fn ready(task: &Task, has_check: bool) -> bool {
 /// target health. Returns whether some registered target is not healthy yet (poll
 /// again soon).
 pub(crate) async fn sync(
-    shared: &Arc<Shared>,
+    ops: &Ops,
     key: &ServiceKey,
     me: &Arc<Notify>,
     memory: &mut LbMemory,
 ) -> bool {
     // What should be registered, from the state as it is.
     let (links, wanted) = {
-        let s = shared.state();
+        let s = ops.state.lock();
         let Some(entry) = s.services.get(key).filter(|e| Arc::ptr_eq(&e.wake, me)) else {
             return false;
         };
@@ -153,7 +150,7 @@ pub(crate) async fn sync(
         memory.registered.remove(&id);
         memory.healthy.remove(&id);
         memory.unhealthy.remove(&id);
-        forget(shared, links.clone(), targets);
+        forget(ops, links.clone(), targets);
     }
 
     // New ones in, in every link or none: a failure undoes the links that took them,
@@ -178,7 +175,7 @@ pub(crate) async fn sync(
             if let Some(why) = failure {
                 tracing::warn!(lb = %link.lb.name(), error = %why, "registering targets");
                 for (_, t) in &new {
-                    forget(shared, links[..=i].to_vec(), t[..=i].to_vec());
+                    forget(ops, links[..=i].to_vec(), t[..=i].to_vec());
                 }
                 return true;
             }
@@ -226,7 +223,7 @@ pub(crate) async fn sync(
 }
 
 /// The service's load balancers, resolved against the registered target groups.
-pub(crate) fn links_of(state: &crate::control::State, service: &super::Service) -> Vec<Link> {
+pub(crate) fn links_of(state: &Tables, service: &Service) -> Vec<Link> {
     service
         .load_balancers
         .iter()
@@ -246,7 +243,7 @@ pub(crate) fn links_of(state: &crate::control::State, service: &super::Service) 
 
 /// Drains a task from the load balancers, then stops it and wakes the controller.
 pub(crate) fn drain_then_stop(
-    shared: Weak<Shared>,
+    ops: &Arc<Ops>,
     key: ServiceKey,
     links: Vec<Link>,
     task: TaskId,
@@ -254,17 +251,11 @@ pub(crate) fn drain_then_stop(
     reason: String,
     wake: Arc<Notify>,
 ) {
-    // One of the control plane's loops: `halt` ends it too.
-    let Some(owner) = shared.upgrade() else {
-        return;
-    };
-    owner.spawn(async move {
+    let stopper = ops.clone();
+    ops.supervisor.spawn(async move {
         deregister_all(links, targets).await;
-        if let Some(shared) = shared.upgrade() {
-            let ecs = Ecs { shared };
-            // A task that finished meanwhile needs no stop.
-            let _ = ecs.request_stop(&key.0, &task, StopCode::ServiceSchedulerInitiated, &reason);
-        }
+        // A task that finished meanwhile needs no stop.
+        let _ = stopper.request_stop(&key.0, &task, StopCode::ServiceSchedulerInitiated, &reason);
         wake.notify_one();
     });
 }

@@ -1,29 +1,30 @@
 //! One reconciler per service. It wakes on its tasks' changes, on instance changes, on
 //! requests (update, delete) and on a periodic resync; each time it reads the state as
 //! it is (never the event that woke it, so a missed event costs nothing), plans with
-//! [`plan`](super::plan::plan) and acts. Only this loop starts or stops the service's
+//! [`plan`](crate::service::plan::plan) and acts. Only this loop starts or stops the service's
 //! tasks, one pass at a time, and tasks it starts are recorded before the next pass:
 //! a pass never starts a duplicate.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::config::SchedulingStrategy;
-use super::model::{DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus};
-use super::plan::{InstanceState, Plan, PlanInput, PlanTask, StopReason, TaskPhase, plan};
-use super::{DeploymentCircuitBreaker, ServiceEntry};
-use crate::Ecs;
+use super::Context;
+use super::load_balancing::{self as lb, LbMemory};
 use crate::cluster::{Cluster, InstanceStatus, attributes};
-use crate::control::{RunTask, ServiceKey, Shared};
 use crate::ids::{InstanceId, TaskId};
 use crate::placement::rules::{BinpackField, SpreadField};
 use crate::placement::{Constraint, PlacementContext, PlacementRequest, Strategy};
 use crate::runtime::HealthStatus;
-use crate::task::{Event, StopCode, Task, TaskStatus};
+use crate::service::config::SchedulingStrategy;
+use crate::service::model::{DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus};
+use crate::service::plan::{InstanceState, Plan, PlanInput, PlanTask, StopReason, TaskPhase, plan};
+use crate::service::{DeploymentCircuitBreaker, DeploymentId, ServiceEntry};
+use crate::state::{ServiceKey, State};
+use crate::task::{Event, RunTask, StopCode, Task, TaskStatus};
 
 mod act;
 mod breaker;
@@ -59,21 +60,21 @@ struct Memory {
     /// is IN_PROGRESS.
     breaker_failures: u32,
     /// The deployment `breaker_failures` counts for.
-    breaker_deployment: Option<super::DeploymentId>,
+    breaker_deployment: Option<DeploymentId>,
     /// Deployments made by a rollback: when one fails too, there is no second
     /// rollback (it would loop).
-    rollbacks: HashSet<super::DeploymentId>,
+    rollbacks: HashSet<DeploymentId>,
     /// Launches wait until then.
     throttled_until: Option<Instant>,
     /// Whether the last pass found the service steady.
     steady: bool,
     /// Its tasks in its load balancers.
-    lb: super::lb::LbMemory,
+    lb: LbMemory,
 }
 
-/// Runs a service's controller until the service is INACTIVE or the control plane is
-/// dropped.
-pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>) {
+/// Runs a service's controller until the service is INACTIVE (the supervisor ends it
+/// with the control plane).
+pub(crate) async fn run(ctx: Arc<Context>, key: ServiceKey, wake: Arc<Notify>) {
     let mut memory = Memory {
         me: wake.clone(),
         running_since: HashMap::new(),
@@ -85,25 +86,21 @@ pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>
         rollbacks: HashSet::new(),
         throttled_until: None,
         steady: false,
-        lb: super::lb::LbMemory::default(),
+        lb: LbMemory::default(),
     };
     loop {
-        let Some(strong) = shared.upgrade() else {
-            return;
-        };
-        let resync = strong.config.resync_interval;
+        let resync = ctx.config().resync_interval;
         let me = memory.me.clone();
-        let lb_pending = super::lb::sync(&strong, &key, &me, &mut memory.lb).await;
-        let next = match reconcile(&strong, &key, &mut memory) {
+        let lb_pending = lb::sync(&ctx.ops, &key, &me, &mut memory.lb).await;
+        let next = match reconcile(&ctx, &key, &mut memory) {
             Some(next) => next,
             None => return,
         };
         let next = if lb_pending {
-            earliest(next, Some(Instant::now() + super::lb::HEALTH_POLL))
+            earliest(next, Some(Instant::now() + lb::HEALTH_POLL))
         } else {
             next
         };
-        drop(strong);
         let deadline = next.map_or(Instant::now() + resync, |n| n.min(Instant::now() + resync));
         tokio::select! {
             () = wake.notified() => {}
@@ -114,16 +111,9 @@ pub(crate) async fn run(shared: Weak<Shared>, key: ServiceKey, wake: Arc<Notify>
 
 /// One pass. Returns when to look again at the latest (a grace period or a throttle
 /// ending, an instance turning lost), or `None` when the service is gone.
-fn reconcile(
-    shared: &Arc<Shared>,
-    key: &ServiceKey,
-    memory: &mut Memory,
-) -> Option<Option<Instant>> {
+fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Option<Instant>> {
     let now = Instant::now();
-    let ecs = Ecs {
-        shared: shared.clone(),
-    };
-    let observed = observe(shared, key, memory, now)?;
+    let observed = observe(ctx, key, memory, now)?;
     let Observed {
         plan_tasks,
         daemon,
@@ -150,8 +140,8 @@ fn reconcile(
         may_start: !throttled && !primary_failed && service.status == ServiceStatus::Active,
         daemon_instances: daemon.as_ref(),
     });
-    act(&ecs, key, &service, decision, memory);
-    settle(shared, key, memory);
+    act(ctx, key, &service, decision, memory);
+    settle(ctx, key, memory);
     Some(wake_at)
 }
 
@@ -172,7 +162,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 /// Records a service event (newest first, deduplicated against the newest) and
 /// publishes it.
-fn push_event(shared: &Shared, key: &ServiceKey, entry: &mut ServiceEntry, message: String) {
+fn push_event(state: &State, key: &ServiceKey, entry: &mut ServiceEntry, message: String) {
     if entry
         .service
         .events
@@ -190,7 +180,7 @@ fn push_event(shared: &Shared, key: &ServiceKey, entry: &mut ServiceEntry, messa
     entry.service.events.insert(0, event.clone());
     entry.service.events.truncate(MAX_EVENTS);
     entry.changed.send_modify(|v| *v += 1);
-    shared.publish(Event::Service {
+    state.publish(Event::Service {
         cluster: key.0.clone(),
         service: key.1.clone(),
         event,

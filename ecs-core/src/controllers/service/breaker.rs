@@ -59,7 +59,7 @@ pub(super) fn trip_breaker(
         d.status = DeploymentStatus::Active;
         d.desired_count = 0;
     }
-    let mut rollback = crate::control::new_deployment(td.clone(), entry.service.desired_count);
+    let mut rollback = crate::service::Deployment::new(td.clone(), entry.service.desired_count);
     rollback.rollout_state_reason = format!(
         "ECS deployment circuit breaker: rolling back to deploymentId {back_to} after {failed_id} failed."
     );

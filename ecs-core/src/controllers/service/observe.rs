@@ -7,19 +7,19 @@ use super::*;
 /// last pass (failures, throttle, circuit breaker), and describes the rest for the
 /// planner.
 pub(super) fn observe(
-    shared: &Arc<Shared>,
+    ctx: &Context,
     key: &ServiceKey,
     memory: &mut Memory,
     now: Instant,
 ) -> Option<Observed> {
-    let config = &shared.config;
+    let config = ctx.config();
     let mut events = Vec::new();
-    let mut guard = shared.state();
+    let mut guard = ctx.state().lock();
     let state = &mut *guard;
     let links = state
         .services
         .get(key)
-        .map(|e| crate::service::lb::links_of(state, &e.service))
+        .map(|e| lb::links_of(state, &e.service))
         .unwrap_or_default();
     let entry = state
         .services
@@ -47,7 +47,7 @@ pub(super) fn observe(
         if let Some(targets) = memory.lb.registered.remove(id) {
             // Stopped while still registered (it died between two load balancer
             // syncs): out of the load balancers too.
-            crate::service::lb::forget(shared, links.clone(), targets);
+            lb::forget(&ctx.ops, links.clone(), targets);
         }
         memory.lb.healthy.remove(id);
         memory.lb.unhealthy.remove(id);
@@ -236,7 +236,7 @@ pub(super) fn observe(
     };
     let wake_at = earliest(wake_at, lost_at.get());
     for m in events {
-        push_event(shared, key, entry, m);
+        push_event(ctx.state(), key, entry, m);
     }
     Some(Observed {
         plan_tasks,

@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -27,7 +27,7 @@ use tokio::sync::{Notify, watch};
 use super::records::{
     ClusterRecord, InstanceRecord, ScalingRecord, ServiceRecord, encode, scoped_key,
 };
-use super::{Shared, State};
+use super::{State, Tables};
 use crate::Error;
 use crate::ids::TaskId;
 use crate::store::{Kind, Store, Write};
@@ -39,7 +39,8 @@ const SAFETY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The journal's handle, shared by everything that waits on it.
 pub(crate) struct Journal {
-    pub(crate) store: Arc<dyn Store>,
+    /// The store, until the control plane lets it go ([`release`](Self::release)).
+    store: Mutex<Option<Arc<dyn Store>>>,
     /// Barriers asked for, counted.
     requested: AtomicU64,
     /// The last barrier a commit satisfied.
@@ -52,12 +53,29 @@ pub(crate) struct Journal {
 impl Journal {
     pub(crate) fn new(store: Arc<dyn Store>) -> Self {
         Self {
-            store,
+            store: Mutex::new(Some(store)),
             requested: AtomicU64::new(0),
             durable: watch::channel(0).0,
             wake: Arc::new(Notify::new()),
             failed: Mutex::new(None),
         }
+    }
+
+    /// The store, while the control plane holds it.
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Lets the store go, for good (with `why`, which barriers report from now on): a
+    /// control plane opened on it next finds it free once a commit in flight, if any,
+    /// has ended.
+    pub(crate) fn release(&self, why: &str) {
+        if self.failure().is_none() {
+            *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.to_owned());
+        }
+        self.store.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.durable.send_modify(|_| {});
+        self.wake.notify_one();
     }
 
     /// A change was made: the persister looks soon.
@@ -177,7 +195,7 @@ enum Change {
 /// What changed since `written`, at one instant; plus the registry's generation seen.
 /// Tasks are looked at when they changed (the state notes which); the rest, small, is
 /// compared whole, in place.
-fn changes(s: &mut State, written: &mut Written) -> (Vec<Change>, u64) {
+fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
     if let Some(dirty) = &mut s.dirty_tasks {
         written.pending_tasks.extend(dirty.drain());
     }
@@ -356,18 +374,19 @@ async fn reread(store: &dyn Store, written: &mut Written) -> bool {
     true
 }
 
-/// Runs until the control plane is dropped or the store is found shared.
-pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
+/// Runs until the store is found shared or let go (the supervisor ends it with the
+/// control plane).
+pub(crate) async fn run(state: Arc<State>, mut written: Written) {
     let mut backoff = Duration::from_millis(50);
+    let Some(journal) = state.journal().cloned() else {
+        return;
+    };
     loop {
-        let Some(strong) = shared.upgrade() else {
+        let Some(store) = journal.store() else {
             return;
         };
-        let Some(journal) = strong.journal.clone() else {
-            return;
-        };
-        if !written.unsure.is_empty() && !reread(journal.store.as_ref(), &mut written).await {
-            drop(journal);
+        if !written.unsure.is_empty() && !reread(store.as_ref(), &mut written).await {
+            drop(store);
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
             continue;
@@ -375,11 +394,10 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
         // Read first: every barrier asked for until now is satisfied by the picture
         // taken next.
         let target = journal.requested.load(Ordering::SeqCst);
-        let (changes, registry) = changes(&mut strong.state(), &mut written);
-        drop(strong);
+        let (changes, registry) = changes(&mut state.lock(), &mut written);
         if !changes.is_empty() {
             let outcome = match writes(&changes, &written) {
-                Ok(w) => journal.store.commit(w).await,
+                Ok(w) => store.commit(w).await,
                 Err(e) => Err(e),
             };
             match outcome {
@@ -394,7 +412,7 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
                 Err(e) => {
                     tracing::warn!(error = %e, "the state store: a commit failed; retrying in {backoff:?}");
                     written.unsure.extend(changes.iter().map(Change::key));
-                    drop(journal);
+                    drop(store);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
@@ -404,15 +422,14 @@ pub(crate) async fn run(shared: Weak<Shared>, mut written: Written) {
             written.registry = registry;
             written.pending_tasks.clear();
         }
+        drop(store);
         journal.durable.send_if_modified(|d| {
             let moved = *d < target;
             *d = (*d).max(target);
             moved
         });
-        let wake = journal.wake.clone();
-        drop(journal);
         tokio::select! {
-            () = wake.notified() => {}
+            () = journal.wake.notified() => {}
             () = tokio::time::sleep(SAFETY_INTERVAL) => {}
         }
     }

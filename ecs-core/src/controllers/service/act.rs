@@ -4,19 +4,19 @@ use super::*;
 
 /// Carries a plan out: stops first (they free room), then starts.
 pub(super) fn act(
-    ecs: &Ecs,
+    ctx: &Context,
     key: &ServiceKey,
     service: &Service,
     decision: Plan,
     memory: &mut Memory,
 ) {
     let (ours, links) = {
-        let s = ecs.shared.state();
+        let s = ctx.state().lock();
         let ours = s
             .services
             .get(key)
             .is_some_and(|e| Arc::ptr_eq(&e.wake, &memory.me));
-        (ours, crate::service::lb::links_of(&s, service))
+        (ours, lb::links_of(&s, service))
     };
     if !ours {
         // Deleted and created again meanwhile: the new service has its own controller.
@@ -44,8 +44,8 @@ pub(super) fn act(
         if let Some(targets) = memory.lb.registered.remove(task) {
             memory.lb.healthy.remove(task);
             memory.lb.draining.insert(task.clone());
-            crate::service::lb::drain_then_stop(
-                Arc::downgrade(&ecs.shared),
+            lb::drain_then_stop(
+                &ctx.ops,
                 key.clone(),
                 links.clone(),
                 task.clone(),
@@ -57,7 +57,8 @@ pub(super) fn act(
             continue;
         }
         // A task that finished meanwhile needs no stop.
-        if ecs
+        if ctx
+            .ops
             .request_stop(&key.0, task, StopCode::ServiceSchedulerInitiated, &why)
             .is_ok()
         {
@@ -91,9 +92,9 @@ pub(super) fn act(
     let Some(primary) = service.primary() else {
         return;
     };
-    let td = ecs
-        .shared
+    let td = ctx
         .state()
+        .lock()
         .registry
         .describe(&primary.task_definition)
         .cloned();
@@ -121,7 +122,7 @@ pub(super) fn act(
         let me = memory.me.clone();
         let deployment = primary.id.clone();
         let decided_for = service.desired_count;
-        let still_wanted = move |s: &crate::control::State| {
+        let still_wanted = move |s: &crate::state::Tables| {
             s.services.get(key).is_some_and(|e| {
                 Arc::ptr_eq(&e.wake, &me)
                     && e.service.status == ServiceStatus::Active
@@ -129,10 +130,10 @@ pub(super) fn act(
                     && e.service.primary().is_some_and(|p| p.id == deployment)
             })
         };
-        match ecs.launch(request, td, extra, &still_wanted) {
+        match ctx.ops.launch(request, td, extra, &still_wanted) {
             Ok(out) => {
                 {
-                    let mut s = ecs.shared.state();
+                    let mut s = ctx.state().lock();
                     if let Some(e) = s
                         .services
                         .get_mut(key)
@@ -171,14 +172,14 @@ pub(super) fn act(
             task_list(&started)
         ));
     }
-    let mut s = ecs.shared.state();
+    let mut s = ctx.state().lock();
     if let Some(entry) = s
         .services
         .get_mut(key)
         .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))
     {
         for m in messages {
-            push_event(&ecs.shared, key, entry, m);
+            push_event(ctx.state(), key, entry, m);
         }
     }
 }

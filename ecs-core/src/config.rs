@@ -1,0 +1,71 @@
+//! [`EcsConfig`]: the settings of a control plane, its agents and its controllers; and
+//! [`OrphanPolicy`], what recovery does with containers of no known task.
+//!
+//! Its own module, below every layer of the control plane, so that each part reads its
+//! settings from here rather than from the facade.
+
+use std::time::Duration;
+
+use crate::ids::ArnScope;
+use crate::runtime::PullPolicy;
+use crate::service::ThrottleConfig;
+
+/// Settings of the control plane and its agents.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EcsConfig {
+    /// How often each task's runner asks the engine about its containers, in case an
+    /// event was missed.
+    pub resync_interval: Duration,
+    /// How long an agent waits before reopening its runtime's event stream.
+    pub reconnect_interval: Duration,
+    /// When images are pulled.
+    pub pull_policy: PullPolicy,
+    /// Region and account of the ARNs made.
+    pub arn_scope: ArnScope,
+    /// How long an instance's agent may stay disconnected before the instance counts as
+    /// lost and services replace its tasks elsewhere.
+    pub instance_lost_timeout: Duration,
+    /// The back-off of services whose tasks keep failing.
+    pub service_throttle: ThrottleConfig,
+    /// How often auto scaling samples and evaluates, and its alarms' periods.
+    pub autoscaling: crate::autoscaling::AutoScalingConfig,
+    /// What recovery does with containers that carry this library's labels for a
+    /// cluster it manages but belong to no task it knows (see
+    /// [`Ecs::open`](crate::Ecs::open)).
+    pub orphans: OrphanPolicy,
+}
+
+impl Default for EcsConfig {
+    fn default() -> Self {
+        Self {
+            resync_interval: Duration::from_secs(30),
+            reconnect_interval: Duration::from_secs(5),
+            pull_policy: PullPolicy::IfNotPresent,
+            arn_scope: ArnScope::default(),
+            instance_lost_timeout: Duration::from_secs(180),
+            service_throttle: ThrottleConfig::default(),
+            autoscaling: crate::autoscaling::AutoScalingConfig::default(),
+            orphans: OrphanPolicy::default(),
+        }
+    }
+}
+
+/// What recovery does with a container that carries this library's labels for one of
+/// its clusters but belongs to no task the store knows (its task was never recorded, or
+/// was recorded STOPPED).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OrphanPolicy {
+    /// Stop and remove it (the default): nothing runs that the control plane does not
+    /// account for.
+    #[default]
+    Stop,
+    /// Leave it running, and only report it.
+    Keep,
+    /// Take it over as a task, when its labels name a task definition revision the
+    /// store holds (its task ARN, cluster, family, revision and group are on its
+    /// labels): the task is recorded and watched like the others, its resources
+    /// reserved; a service's task counts for its service. Otherwise as `Stop`.
+    Adopt,
+}

@@ -1,0 +1,225 @@
+//! Launching tasks: placement, the task recorded, its runner started.
+
+use std::sync::Arc;
+
+use super::Ops;
+use crate::Error;
+use crate::agent::Agent;
+use crate::agent::runner::Runner;
+use crate::cluster::AllocationId;
+use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::placement::{Constraint, PlacementRequest, Scheduler};
+use crate::runtime::{Capabilities, HealthStatus, TaskContext};
+use crate::state::{Tables, TaskEntry};
+use crate::task::{
+    Container, ContainerStatus, Event, RunTask, RunTaskOutput, Task, TaskFailure, TaskStatus,
+};
+use crate::task_definition::TaskDefinition;
+
+impl Ops {
+    /// Places and starts tasks of `td` (any revision, INACTIVE included: services keep
+    /// running theirs), with `extra` constraints besides the request's.
+    ///
+    /// `still_wanted` is checked under the same lock as the placement: a service's
+    /// controller passes one that fails if the service changed since it decided, so a
+    /// concurrent update or deletion never gets tasks it no longer wants.
+    pub(crate) fn launch(
+        &self,
+        request: RunTask,
+        td: &TaskDefinition,
+        extra: Vec<Constraint>,
+        still_wanted: &dyn Fn(&Tables) -> bool,
+    ) -> Result<RunTaskOutput, Error> {
+        let mut placement = PlacementRequest::for_task_definition(td, request.count)?
+            .with_group(
+                request
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| format!("family:{}", td.family())),
+            )
+            .with_api_strategies(&request.placement_strategy)?
+            .with_api_constraints(&request.placement_constraints)?;
+        let required: Vec<String> = Capabilities::required_by(td)
+            .iter()
+            .map(|r| r.attribute().to_owned())
+            .collect();
+        placement = placement.with_constraint(Constraint::RequiresAttributes(required));
+        placement.internal += 1;
+        for c in extra {
+            placement = placement.with_constraint(c);
+            placement.internal += 1;
+        }
+
+        let mut out = RunTaskOutput::default();
+        let started = {
+            let mut s = self.state.lock();
+            if !still_wanted(&s) {
+                return Ok(out);
+            }
+            let entry = s
+                .clusters
+                .get_mut(&request.cluster)
+                .ok_or_else(|| Error::ClusterNotFound(request.cluster.to_string()))?;
+            let outcome = {
+                let mut scheduler = self.scheduler.lock().unwrap_or_else(|e| e.into_inner());
+                scheduler.place(&mut entry.cluster, &placement)?
+            };
+            let mut started = Vec::new();
+            for p in &outcome.placements {
+                let (instance, allocation) = (p.instance.clone(), p.allocation);
+                // Whatever cannot become a task gives its reservation back at once: a
+                // failed request leaves nothing half-made.
+                let made = match self.fleet.get(&request.cluster, &instance) {
+                    Some(agent) => {
+                        self.create_task(&mut s, &request, td, instance.clone(), allocation, agent)
+                    }
+                    None => Err(Error::InstanceNotFound(instance.to_string())),
+                };
+                match made {
+                    Ok(task) => started.push(task),
+                    Err(e) => {
+                        if let Some(c) = s.clusters.get_mut(&request.cluster) {
+                            let _ = c.cluster.release(allocation);
+                        }
+                        out.failures.push(TaskFailure {
+                            arn: Some(instance.to_string()),
+                            reason: "INTERNAL".to_owned(),
+                            detail: Some(e.to_string()),
+                        });
+                    }
+                }
+            }
+            for f in &outcome.failures {
+                out.failures.push(TaskFailure {
+                    arn: None,
+                    reason: f.reason.to_string(),
+                    detail: Some(format!("{} container instances", f.instances)),
+                });
+            }
+            started
+        };
+        for (task, runner) in started {
+            self.state.publish(Event::TaskStateChange(task.clone()));
+            out.tasks.push((*task).clone());
+            self.supervisor.spawn(runner.run());
+        }
+        Ok(out)
+    }
+
+    /// Records a placed task and makes its runner (started by the caller, once the
+    /// lock is released).
+    fn create_task(
+        &self,
+        s: &mut Tables,
+        request: &RunTask,
+        td: &TaskDefinition,
+        instance: InstanceId,
+        allocation: AllocationId,
+        agent: Arc<Agent>,
+    ) -> Result<(Arc<Task>, Runner), Error> {
+        s.next_task += 1;
+        let task_id = TaskId::new(format!(
+            "{:032x}",
+            fastrand::u128(..) ^ u128::from(s.next_task)
+        ))?;
+        let task_arn = self
+            .config
+            .arn_scope
+            .arn(format!("task/{}/{task_id}", request.cluster))
+            .to_string();
+        let group = request
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("family:{}", td.family()));
+        let task = new_task(
+            td,
+            NewTask {
+                task_arn,
+                task_id: task_id.clone(),
+                cluster: request.cluster.clone(),
+                instance,
+                group,
+                started_by: request.started_by.clone(),
+                allocation,
+            },
+        )?;
+        let entry = TaskEntry::new(task);
+        let runner = Runner::new(
+            self.state.clone(),
+            agent,
+            task_id.clone(),
+            td,
+            &task_context(&entry.task),
+            entry.stop.subscribe(),
+            &self.config,
+        );
+        let task = entry.task.clone();
+        s.task_changed(&task_id);
+        s.tasks.insert(task_id, entry);
+        Ok((task, runner))
+    }
+}
+
+/// Who a new task is, for [`new_task`].
+pub(crate) struct NewTask {
+    pub(crate) task_arn: String,
+    pub(crate) task_id: TaskId,
+    pub(crate) cluster: ClusterName,
+    pub(crate) instance: InstanceId,
+    pub(crate) group: String,
+    pub(crate) started_by: Option<String>,
+    pub(crate) allocation: AllocationId,
+}
+
+/// A task of `td` as it begins: PROVISIONING, its containers PENDING.
+pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error> {
+    let family: crate::ids::Family = td.family().parse()?;
+    let revision =
+        crate::ids::Revision::new(td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1))?;
+    Ok(Task {
+        task_arn: who.task_arn,
+        task_id: who.task_id,
+        cluster: who.cluster,
+        container_instance: who.instance,
+        task_definition: TaskDefinitionRef::new(family, revision),
+        group: who.group,
+        started_by: who.started_by,
+        last_status: TaskStatus::Provisioning,
+        desired_status: TaskStatus::Running,
+        health_status: HealthStatus::Unknown,
+        containers: td
+            .containers()
+            .iter()
+            .map(|c| Container {
+                name: c.name().to_owned(),
+                image: c.image.clone().unwrap_or_default(),
+                essential: c.is_essential(),
+                runtime_id: None,
+                last_status: ContainerStatus::Pending,
+                exit_code: None,
+                reason: None,
+                health_status: HealthStatus::Unknown,
+                network_bindings: Vec::new(),
+            })
+            .collect(),
+        created_at: jiff::Timestamp::now(),
+        started_at: None,
+        stopping_at: None,
+        stopped_at: None,
+        stop_code: None,
+        stopped_reason: None,
+        allocation: who.allocation,
+        version: 1,
+    })
+}
+
+/// What a task's containers are told of it (their labels).
+pub(crate) fn task_context(task: &Task) -> TaskContext {
+    TaskContext {
+        cluster: task.cluster.to_string(),
+        task_arn: task.task_arn.clone(),
+        task_id: task.task_id.to_string(),
+        service: task.group.strip_prefix("service:").map(str::to_owned),
+        group: task.group.clone(),
+    }
+}

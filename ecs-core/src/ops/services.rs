@@ -1,0 +1,284 @@
+//! Changing services: create (its entry; the facade starts its controller), update
+//! (the desired count, which auto scaling sets too, a new deployment), delete; and
+//! ECS's checks of what a service names.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, watch};
+
+use super::Ops;
+use crate::Error;
+use crate::ids::TaskDefinitionRef;
+use crate::service::{
+    CreateService, Deployment, DeploymentStatus, SchedulingStrategy, Service, ServiceEntry,
+    ServiceStatus, UpdateService,
+};
+use crate::state::{ServiceKey, Tables};
+use crate::task_definition::TaskDefinition;
+
+/// `family:revision` of a registered definition.
+pub(crate) fn concrete_ref(td: &TaskDefinition) -> Result<TaskDefinitionRef, Error> {
+    Ok(TaskDefinitionRef::new(
+        td.family().parse()?,
+        crate::ids::Revision::new(td.revision.and_then(|r| u32::try_from(r).ok()).unwrap_or(1))?,
+    ))
+}
+
+/// ECS's checks of `loadBalancers`: a known target group, and a container of the task
+/// definition mapping the port.
+pub(crate) fn check_load_balancers(
+    state: &Tables,
+    lbs: &[crate::service::LoadBalancer],
+    td: &TaskDefinition,
+) -> Result<(), Error> {
+    for (i, lb) in lbs.iter().enumerate() {
+        let bad = |why: String| Error::InvalidService(format!("loadBalancers[{i}]: {why}"));
+        let name = lb
+            .target_group_arn
+            .as_deref()
+            .or(lb.load_balancer_name.as_deref())
+            .ok_or_else(|| bad("needs a targetGroupArn or a loadBalancerName".into()))?;
+        if !state.target_groups.contains_key(name) {
+            return Err(bad(format!(
+                "target group {name:?} is not registered (Ecs::register_target_group)"
+            )));
+        }
+        let (Some(container), Some(port)) = (lb.container_name.as_deref(), lb.container_port)
+        else {
+            return Err(bad("needs a containerName and a containerPort".into()));
+        };
+        let c = td
+            .containers()
+            .iter()
+            .find(|c| c.name() == container)
+            .ok_or_else(|| {
+                bad(format!(
+                    "container {container:?} is not in task definition {}",
+                    td.family()
+                ))
+            })?;
+        if !c
+            .port_mappings()
+            .iter()
+            .any(|pm| pm.container_port == Some(i32::from(port)))
+        {
+            return Err(bad(format!(
+                "container {container:?} maps no containerPort {port}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// ECS's limit of 10 constraints counts the task definition's with the service's.
+pub(crate) fn check_constraint_count(
+    service: &[crate::placement::api::PlacementConstraint],
+    td: &TaskDefinition,
+) -> Result<(), Error> {
+    let n = service.len() + td.placement_constraints().len();
+    if n > crate::placement::MAX_CONSTRAINTS {
+        return Err(Error::InvalidService(format!(
+            "placementConstraints: {n} with the task definition's, above ECS's limit of {}",
+            crate::placement::MAX_CONSTRAINTS
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn not_found(key: &ServiceKey) -> Error {
+    Error::ServiceNotFound {
+        cluster: key.0.to_string(),
+        service: key.1.to_string(),
+    }
+}
+
+fn live_service<'a>(s: &'a mut Tables, key: &ServiceKey) -> Result<&'a mut ServiceEntry, Error> {
+    s.services
+        .get_mut(key)
+        .filter(|e| e.service.status != ServiceStatus::Inactive)
+        .ok_or_else(|| not_found(key))
+}
+
+impl Ops {
+    /// Records a new service (CreateService's checks first). Returns it, and the handle
+    /// that wakes the controller the caller starts for it.
+    pub(crate) fn create_service(
+        &self,
+        request: CreateService,
+    ) -> Result<(Service, Arc<Notify>), Error> {
+        let key = (request.cluster.clone(), request.service_name.clone());
+        let wake = Arc::new(Notify::new());
+        let service = {
+            let mut s = self.state.lock();
+            let limits = s
+                .clusters
+                .get(&key.0)
+                .ok_or_else(|| Error::ClusterNotFound(key.0.to_string()))?
+                .limits;
+            request.validate(&limits)?;
+            if s.services
+                .get(&key)
+                .is_some_and(|e| e.service.status != ServiceStatus::Inactive)
+            {
+                return Err(Error::ServiceExists {
+                    cluster: key.0.to_string(),
+                    service: key.1.to_string(),
+                });
+            }
+            let count = s
+                .services
+                .iter()
+                .filter(|((c, _), e)| *c == key.0 && e.service.status != ServiceStatus::Inactive)
+                .count();
+            if count >= limits.services_per_cluster as usize {
+                return Err(Error::ServiceLimitExceeded {
+                    cluster: key.0.to_string(),
+                    limit: limits.services_per_cluster,
+                });
+            }
+            let definition = s.registry.resolve_active(&request.task_definition)?;
+            check_load_balancers(&s, &request.load_balancers, definition)?;
+            check_constraint_count(&request.placement_constraints, definition)?;
+            let td = concrete_ref(definition)?;
+            let arn = self
+                .config
+                .arn_scope
+                .arn(format!("service/{}/{}", key.0, key.1))
+                .to_string();
+            let mut service = Service::from_request(&request, arn, td.clone());
+            service
+                .deployments
+                .push(Deployment::new(td, service.desired_count));
+            s.services.insert(
+                key,
+                ServiceEntry {
+                    service: service.clone(),
+                    tasks: BTreeSet::new(),
+                    wake: wake.clone(),
+                    changed: watch::channel(0).0,
+                    last_completed: None,
+                },
+            );
+            service
+        };
+        self.state.touched();
+        Ok((service, wake))
+    }
+
+    /// Changes a service (UpdateService). A new task definition, or
+    /// `force_new_deployment`, starts a new PRIMARY deployment; the previous ones become
+    /// ACTIVE and are replaced within the deployment limits.
+    pub(crate) fn update_service(
+        &self,
+        key: &ServiceKey,
+        update: UpdateService,
+    ) -> Result<Service, Error> {
+        let mut s = self.state.lock();
+        let limits = s.clusters.get(&key.0).map(|c| c.limits).unwrap_or_default();
+        let new_td = match &update.task_definition {
+            Some(r) => {
+                let definition = s.registry.resolve_active(r)?;
+                let lbs = s
+                    .services
+                    .get(key)
+                    .map(|e| e.service.load_balancers.clone())
+                    .unwrap_or_default();
+                check_load_balancers(&s, &lbs, definition)?;
+                let constraints = update.placement_constraints.clone().unwrap_or_else(|| {
+                    s.services
+                        .get(key)
+                        .map(|e| e.service.placement_constraints.clone())
+                        .unwrap_or_default()
+                });
+                check_constraint_count(&constraints, definition)?;
+                Some(concrete_ref(definition)?)
+            }
+            None => None,
+        };
+        let entry = live_service(&mut s, key)?;
+        if entry.service.status != ServiceStatus::Active {
+            return Err(Error::ServiceConflict {
+                service: key.1.to_string(),
+                reason: "it is being deleted (DRAINING)".into(),
+            });
+        }
+        let svc = &mut entry.service;
+        update.validate(
+            svc.scheduling_strategy,
+            &svc.deployment_configuration,
+            &limits,
+        )?;
+        if let Some(n) = update.desired_count {
+            svc.desired_count = n;
+        }
+        if let Some(c) = update.deployment_configuration {
+            svc.deployment_configuration = c;
+        }
+        if let Some(p) = update.placement_strategy {
+            svc.placement_strategy = p;
+        }
+        if let Some(p) = update.placement_constraints {
+            svc.placement_constraints = p;
+        }
+        if let Some(g) = update.health_check_grace_period_seconds {
+            svc.health_check_grace_period_seconds = g;
+        }
+        let td = new_td.unwrap_or_else(|| svc.task_definition.clone());
+        if td != svc.task_definition || update.force_new_deployment {
+            for d in &mut svc.deployments {
+                d.status = DeploymentStatus::Active;
+                d.desired_count = 0;
+            }
+            svc.task_definition = td.clone();
+            svc.deployments
+                .insert(0, Deployment::new(td, svc.desired_count));
+        } else if let Some(primary) = svc
+            .deployments
+            .iter_mut()
+            .find(|d| d.status == DeploymentStatus::Primary)
+        {
+            primary.desired_count = svc.desired_count;
+        }
+        // Steady again only once the controller has seen the change through.
+        svc.steady = false;
+        let out = svc.clone();
+        entry.wake.notify_one();
+        entry.changed.send_modify(|v| *v += 1);
+        drop(s);
+        self.state.touched();
+        Ok(out)
+    }
+
+    /// Deletes a service (DeleteService): it goes DRAINING, scales to zero, then
+    /// INACTIVE. A REPLICA service with a desired count above zero is refused unless
+    /// `force`.
+    pub(crate) fn delete_service(&self, key: &ServiceKey, force: bool) -> Result<Service, Error> {
+        let mut s = self.state.lock();
+        let entry = live_service(&mut s, key)?;
+        let svc = &mut entry.service;
+        if svc.scheduling_strategy == SchedulingStrategy::Replica && svc.desired_count > 0 && !force
+        {
+            return Err(Error::ServiceConflict {
+                service: key.1.to_string(),
+                reason: format!(
+                    "its desired count is {}; scale it to 0 first or delete with force",
+                    svc.desired_count
+                ),
+            });
+        }
+        svc.status = ServiceStatus::Draining;
+        svc.desired_count = 0;
+        for d in &mut svc.deployments {
+            d.desired_count = 0;
+        }
+        // Steady again only once the controller has seen the change through.
+        svc.steady = false;
+        let out = svc.clone();
+        entry.wake.notify_one();
+        entry.changed.send_modify(|v| *v += 1);
+        drop(s);
+        self.state.touched();
+        Ok(out)
+    }
+}

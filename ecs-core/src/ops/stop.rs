@@ -1,0 +1,49 @@
+//! Asking a task to stop.
+
+use super::Ops;
+use crate::Error;
+use crate::ids::{ClusterName, TaskId};
+use crate::state::StopRequest;
+use crate::task::{StopCode, Task, TaskStatus};
+
+impl Ops {
+    /// Asks a task to stop, for `code` and `reason`: its desired status is STOPPED at
+    /// once, as in ECS, and its runner does the rest. Returns the task as it is then.
+    pub(crate) fn request_stop(
+        &self,
+        cluster: &ClusterName,
+        task: &TaskId,
+        code: StopCode,
+        reason: &str,
+    ) -> Result<Task, Error> {
+        {
+            let s = self.state.lock();
+            let entry = s
+                .tasks
+                .get(task)
+                .filter(|e| e.task.cluster == *cluster)
+                .ok_or_else(|| Error::TaskNotFound(task.to_string()))?;
+            entry.stop.send_if_modified(|current| {
+                if current.is_some() {
+                    return false;
+                }
+                *current = Some(StopRequest {
+                    code,
+                    reason: reason.to_owned(),
+                });
+                true
+            });
+        }
+        // Why, kept with the task: a restarted control plane still knows.
+        self.state.update_task(task, |t| {
+            t.desired_status = TaskStatus::Stopped;
+            t.stop_code.get_or_insert(code);
+            t.stopped_reason.get_or_insert_with(|| reason.to_owned());
+        });
+        let s = self.state.lock();
+        s.tasks
+            .get(task)
+            .map(|e| (*e.task).clone())
+            .ok_or_else(|| Error::TaskNotFound(task.to_string()))
+    }
+}

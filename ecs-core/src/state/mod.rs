@@ -1,0 +1,356 @@
+//! The control plane's state and its one writer.
+//!
+//! [`State`] holds the tables (task definitions, clusters, tasks, services, scaling
+//! settings) behind one lock, hands `Arc` snapshots of tasks to readers, publishes every
+//! change on the event bus, wakes the service controller that owns a changed task, and
+//! keeps the durable copy in step through the [`journal`]. Agents, runners, controllers
+//! and the facade all change the state through it; nothing here knows of them.
+//!
+//! Below it: the model (tasks, services, clusters), the store and the runtime's types.
+
+pub(crate) mod journal;
+pub(crate) mod records;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{Notify, broadcast, watch};
+use tokio::time::Instant;
+
+use crate::Error;
+use crate::cluster::Cluster;
+use crate::ids::{ClusterName, InstanceId, ServiceName, TaskId};
+use crate::registry::TaskDefinitionRegistry;
+use crate::service::{ServiceEntry, ServiceLimits};
+use crate::task::{Container, Event, StopCode, Task, TaskStatus};
+
+use journal::Journal;
+
+/// A request to stop a task, from the user or a service.
+#[derive(Debug, Clone)]
+pub(crate) struct StopRequest {
+    pub(crate) code: StopCode,
+    pub(crate) reason: String,
+}
+
+/// A task, and the signal its runner watches for a stop.
+pub(crate) struct TaskEntry {
+    pub(crate) task: Arc<Task>,
+    pub(crate) stop: watch::Sender<Option<StopRequest>>,
+}
+
+impl TaskEntry {
+    /// A task whose runner is told to stop at once if it is already asked to.
+    pub(crate) fn new(task: Task) -> Self {
+        let stop = (task.desired_status == TaskStatus::Stopped).then(|| StopRequest {
+            code: task.stop_code.unwrap_or(StopCode::UserInitiated),
+            reason: task
+                .stopped_reason
+                .clone()
+                .unwrap_or_else(|| "stopped while the control plane was down".into()),
+        });
+        Self {
+            task: Arc::new(task),
+            stop: watch::channel(stop).0,
+        }
+    }
+}
+
+/// A cluster: its instances and what they hold, which of them have a live agent, and
+/// its service limits.
+pub(crate) struct ClusterEntry {
+    pub(crate) cluster: Cluster,
+    /// The epoch of each instance's live agent (its registration): an agent whose epoch
+    /// is no longer here was deregistered, and stops.
+    pub(crate) agents: BTreeMap<InstanceId, u64>,
+    /// Since when each disconnected instance's agent has been away.
+    pub(crate) disconnected: BTreeMap<InstanceId, Instant>,
+    pub(crate) limits: ServiceLimits,
+}
+
+impl ClusterEntry {
+    pub(crate) fn new(name: ClusterName, limits: ServiceLimits) -> Self {
+        Self {
+            cluster: Cluster::new(name),
+            agents: BTreeMap::new(),
+            disconnected: BTreeMap::new(),
+            limits,
+        }
+    }
+}
+
+/// A service's key: its cluster and name.
+pub(crate) type ServiceKey = (ClusterName, ServiceName);
+
+/// The tables, as the lock guards them.
+#[derive(Default)]
+pub(crate) struct Tables {
+    pub(crate) registry: TaskDefinitionRegistry,
+    pub(crate) clusters: BTreeMap<ClusterName, ClusterEntry>,
+    pub(crate) tasks: BTreeMap<TaskId, TaskEntry>,
+    pub(crate) services: BTreeMap<ServiceKey, ServiceEntry>,
+    pub(crate) scaling: BTreeMap<ServiceKey, crate::autoscaling::ScalingEntry>,
+    /// Load balancers services can name, by target group name or ARN.
+    pub(crate) target_groups: BTreeMap<String, Arc<dyn crate::load_balancer::LoadBalancer>>,
+    /// Counts tasks made, mixed into their ids.
+    pub(crate) next_task: u64,
+    /// Counts agents made: each one's epoch.
+    pub(crate) next_agent: u64,
+    /// Tasks changed since the durable copy last looked (kept only with a store).
+    pub(crate) dirty_tasks: Option<HashSet<TaskId>>,
+}
+
+impl Tables {
+    /// Notes that a task changed, for the durable copy.
+    pub(crate) fn task_changed(&mut self, id: &TaskId) {
+        if let Some(dirty) = &mut self.dirty_tasks {
+            dirty.insert(id.clone());
+        }
+    }
+
+    /// The controller to wake when `task` changes, if a service owns it.
+    fn service_of(&self, task: &Task) -> Option<Arc<Notify>> {
+        // On every task change: nothing to parse or look up without services.
+        if self.services.is_empty() {
+            return None;
+        }
+        let name = task.group.strip_prefix("service:")?.parse().ok()?;
+        self.services
+            .get(&(task.cluster.clone(), name))
+            .map(|e| e.wake.clone())
+    }
+
+    /// The controllers of every service of `cluster`.
+    pub(crate) fn services_of(&self, cluster: &ClusterName) -> Vec<Arc<Notify>> {
+        self.services
+            .iter()
+            .filter(|((c, _), _)| c == cluster)
+            .map(|(_, e)| e.wake.clone())
+            .collect()
+    }
+
+    /// Whether the agent of `instance` with `epoch` is still its instance's (not
+    /// deregistered, nor replaced by a later registration).
+    pub(crate) fn agent_current(
+        &self,
+        cluster: &ClusterName,
+        instance: &InstanceId,
+        epoch: u64,
+    ) -> bool {
+        self.clusters
+            .get(cluster)
+            .and_then(|c| c.agents.get(instance))
+            .is_some_and(|e| *e == epoch)
+    }
+}
+
+/// The one writer of the control plane's state.
+pub(crate) struct State {
+    tables: Mutex<Tables>,
+    events: broadcast::Sender<Event>,
+    /// The durable copy of the state, when the control plane has one.
+    journal: Option<Arc<Journal>>,
+}
+
+impl State {
+    pub(crate) fn new(tables: Tables, journal: Option<Arc<Journal>>) -> Self {
+        let (events, _) = broadcast::channel(16_384);
+        let tables = Tables {
+            dirty_tasks: journal.as_ref().map(|_| HashSet::new()),
+            ..tables
+        };
+        Self {
+            tables: Mutex::new(tables),
+            events,
+            journal,
+        }
+    }
+
+    /// The tables, locked. Whoever changes them publishes (or [`touched`](Self::touched)s)
+    /// what changed.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The journal, when the state has a durable copy.
+    pub(crate) fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
+    /// Task, instance, service and scaling events, from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn publish(&self, event: Event) {
+        // Every change is published: the durable copy follows.
+        self.touched();
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    /// A change no event tells of was made: the durable copy follows.
+    pub(crate) fn touched(&self) {
+        if let Some(j) = &self.journal {
+            j.poke();
+        }
+    }
+
+    /// Returns once every change made before the call is durable (at once without a
+    /// store). Errs if it never will be: another control plane took the store over, or
+    /// this one was stopped.
+    pub(crate) async fn barrier(&self) -> Result<(), Error> {
+        match &self.journal {
+            Some(j) => j.barrier().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Changes a task and publishes the change.
+    pub(crate) fn update_task(&self, id: &TaskId, change: impl FnOnce(&mut Task)) {
+        self.change_task(id, None, |t| {
+            change(t);
+            true
+        });
+    }
+
+    /// Changes one container of a task and publishes the change.
+    pub(crate) fn update_container(
+        &self,
+        id: &TaskId,
+        name: &str,
+        change: impl FnOnce(&mut Container),
+    ) {
+        self.change_task(id, Some(name), |t| {
+            match t.containers.iter_mut().find(|c| c.name == name) {
+                Some(c) => {
+                    change(c);
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+
+    /// Changes a task (through `change`, which says whether it found what to change),
+    /// notes it for the journal, publishes it (as a container's change when `container`
+    /// names one) and wakes its service's controller.
+    fn change_task(
+        &self,
+        id: &TaskId,
+        container: Option<&str>,
+        change: impl FnOnce(&mut Task) -> bool,
+    ) {
+        let (snapshot, wake) = {
+            let mut s = self.lock();
+            let Some(entry) = s.tasks.get_mut(id) else {
+                return;
+            };
+            let mut task = (*entry.task).clone();
+            if !change(&mut task) || task == *entry.task {
+                return;
+            }
+            task.version += 1;
+            entry.task = Arc::new(task);
+            let snapshot = entry.task.clone();
+            s.task_changed(id);
+            let wake = s.service_of(&snapshot);
+            (snapshot, wake)
+        };
+        self.publish(match container {
+            Some(name) => Event::ContainerStateChange {
+                task: snapshot,
+                container: name.to_owned(),
+            },
+            None => Event::TaskStateChange(snapshot),
+        });
+        if let Some(w) = wake {
+            w.notify_one();
+        }
+    }
+
+    /// The task is STOPPED: its resources go back to the cluster at once.
+    pub(crate) fn task_stopped(&self, id: &TaskId) {
+        {
+            let mut s = self.lock();
+            let Some(entry) = s.tasks.get(id) else { return };
+            let (cluster, allocation) = (entry.task.cluster.clone(), entry.task.allocation);
+            if let Some(c) = s.clusters.get_mut(&cluster) {
+                // Already released (instance deregistered): nothing held any more.
+                let _ = c.cluster.release(allocation);
+            }
+        }
+        self.update_task(id, |t| {
+            t.last_status = TaskStatus::Stopped;
+            t.stopped_at = Some(jiff::Timestamp::now());
+        });
+    }
+
+    /// Whether the agent of `instance` with `epoch` is still its instance's.
+    pub(crate) fn agent_current(
+        &self,
+        cluster: &ClusterName,
+        instance: &InstanceId,
+        epoch: u64,
+    ) -> bool {
+        self.lock().agent_current(cluster, instance, epoch)
+    }
+
+    /// Records whether the engine of the agent of `instance` with `epoch` answers.
+    /// Returns false when that agent is no longer its instance's (deregistered), so
+    /// that it stops.
+    pub(crate) fn set_agent_connected(
+        &self,
+        cluster: &ClusterName,
+        instance: &InstanceId,
+        epoch: u64,
+        connected: bool,
+    ) -> bool {
+        let wake = {
+            let mut s = self.lock();
+            if !s.agent_current(cluster, instance, epoch) {
+                return false;
+            }
+            let Some(c) = s.clusters.get_mut(cluster) else {
+                return false;
+            };
+            if c.cluster.set_agent_connected(instance, connected).is_err() {
+                return false;
+            }
+            let changed = if connected {
+                c.disconnected.remove(instance).is_some()
+            } else {
+                !c.disconnected.contains_key(instance)
+                    && c.disconnected
+                        .insert(instance.clone(), Instant::now())
+                        .is_none()
+            };
+            if !changed {
+                return true;
+            }
+            s.services_of(cluster)
+        };
+        self.publish(Event::InstanceStateChange {
+            cluster: cluster.clone(),
+            instance: instance.clone(),
+        });
+        for w in wake {
+            w.notify_one();
+        }
+        true
+    }
+
+    /// Publishes instance changes and wakes the cluster's services.
+    pub(crate) fn instances_changed(&self, cluster: &ClusterName, instances: &[InstanceId]) {
+        let wake = self.lock().services_of(cluster);
+        for i in instances {
+            self.publish(Event::InstanceStateChange {
+                cluster: cluster.clone(),
+                instance: i.clone(),
+            });
+        }
+        for w in wake {
+            w.notify_one();
+        }
+    }
+}
