@@ -1,0 +1,5 @@
+//! What the core's tests share.
+
+#![allow(dead_code)]
+
+pub mod counting;
