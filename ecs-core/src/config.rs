@@ -30,6 +30,10 @@ pub struct EcsConfig {
     pub service_throttle: ThrottleConfig,
     /// How often auto scaling samples and evaluates, and its alarms' periods.
     pub autoscaling: crate::autoscaling::AutoScalingConfig,
+    /// How long a STOPPED task stays visible (described, listed) before it is
+    /// forgotten, from memory and from the store, as ECS forgets its stopped tasks
+    /// (default one hour). Services see their tasks stop long before.
+    pub stopped_task_ttl: Duration,
     /// What recovery does with containers that carry this library's labels for a
     /// cluster it manages but belong to no task it knows (see
     /// [`Ecs::open`](crate::Ecs::open)).
@@ -46,6 +50,7 @@ impl Default for EcsConfig {
             instance_lost_timeout: Duration::from_secs(180),
             service_throttle: ThrottleConfig::default(),
             autoscaling: crate::autoscaling::AutoScalingConfig::default(),
+            stopped_task_ttl: Duration::from_secs(3600),
             orphans: OrphanPolicy::default(),
         }
     }

@@ -111,6 +111,7 @@ impl Ecs {
     fn build(config: EcsConfig, journal: Option<Arc<Journal>>) -> Self {
         let tables = Tables {
             registry: TaskDefinitionRegistry::with_scope(config.arn_scope.clone()),
+            stopped_task_ttl: config.stopped_task_ttl,
             ..Tables::default()
         };
         let state = Arc::new(State::new(tables, journal));
@@ -254,8 +255,10 @@ impl Ecs {
         Ok(())
     }
 
-    /// Runs an agent's event pump, until it is deregistered or the control plane ends.
+    /// Runs an agent's event pump, until it is deregistered or the control plane ends;
+    /// and, with the first agent, the retention of stopped tasks (tasks need an agent).
     fn start_agent(&self, agent: Arc<Agent>) {
+        self.plane.controllers.start_retention();
         let retry = self.config().reconnect_interval;
         self.ops()
             .supervisor

@@ -261,6 +261,24 @@ impl Ecs {
             }
             s.tasks.insert(task.task_id.clone(), TaskEntry::new(task));
         }
+        // Stopped tasks are forgotten when they would have been without the restart: their
+        // age is the wall clock's since they stopped.
+        let (now, wall) = (Instant::now(), jiff::Timestamp::now().as_millisecond());
+        let ttl = s.stopped_task_ttl;
+        let mut stopped: Vec<(Instant, TaskId)> = s
+            .tasks
+            .values()
+            .filter(|e| e.task.last_status == TaskStatus::Stopped)
+            .map(|e| {
+                let since = e.task.stopped_at.map_or(wall, |t| t.as_millisecond());
+                let age = std::time::Duration::from_millis(
+                    u64::try_from(wall.saturating_sub(since)).unwrap_or(0),
+                );
+                (now + ttl.saturating_sub(age), e.task.task_id.clone())
+            })
+            .collect();
+        stopped.sort();
+        s.stopped.extend(stopped);
         // Each service's live tasks, in one pass over the tasks.
         let mut by_group: BTreeMap<(ClusterName, String), BTreeSet<TaskId>> = BTreeMap::new();
         for t in s.tasks.values().map(|e| &e.task) {

@@ -1,5 +1,6 @@
 //! The control loops: each service's controller (with its load balancer
-//! registration), auto scaling, and auto scaling's engine stats.
+//! registration), auto scaling and its engine stats, and the retention of stopped
+//! tasks.
 //!
 //! Each reconciles what the state holds now with what it should be, through a narrow
 //! [`Context`] (the state, the shared commands, the settings), as kube-runtime's
@@ -7,6 +8,7 @@
 
 pub(crate) mod engine_stats;
 pub(crate) mod load_balancing;
+pub(crate) mod retention;
 pub(crate) mod scaler;
 pub(crate) mod service;
 
@@ -30,6 +32,8 @@ pub(crate) struct Context {
     pub(crate) engine_stats: EngineStats,
     /// Whether the auto scaling loop runs.
     scaler_started: AtomicBool,
+    /// Whether the retention loop runs.
+    retention_started: AtomicBool,
 }
 
 impl Context {
@@ -39,6 +43,7 @@ impl Context {
             metrics: Mutex::new(None),
             engine_stats: EngineStats::default(),
             scaler_started: AtomicBool::new(false),
+            retention_started: AtomicBool::new(false),
         }
     }
 
@@ -72,6 +77,17 @@ impl Context {
         self.ops
             .supervisor
             .spawn(service::run(self.clone(), key, wake));
+    }
+
+    /// Starts forgetting stopped tasks past their TTL, unless it runs already. Must be
+    /// called within a Tokio runtime.
+    pub(crate) fn start_retention(&self) {
+        if !self.retention_started.swap(true, Ordering::SeqCst) {
+            let ttl = self.config().stopped_task_ttl;
+            self.ops
+                .supervisor
+                .spawn(retention::run(self.ops.state.clone(), ttl));
+        }
     }
 
     /// Starts the auto scaling loop, unless it runs already.

@@ -257,10 +257,15 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
         seen.insert((Kind::Scaling, key));
     }
     for id in &written.pending_tasks {
-        if let Some(e) = s.tasks.get(id)
-            && written.tasks.get(id) != Some(&e.task.version)
-        {
-            out.push(Change::Task(e.task.clone()));
+        match s.tasks.get(id) {
+            Some(e) if written.tasks.get(id) != Some(&e.task.version) => {
+                out.push(Change::Task(e.task.clone()));
+            }
+            // Forgotten (stopped long enough ago): out of the store too.
+            None if written.version(Kind::Task, id.as_str()).is_some() => {
+                out.push(Change::Delete(Kind::Task, id.to_string()));
+            }
+            _ => {}
         }
     }
     let generation = s.registry.generation();

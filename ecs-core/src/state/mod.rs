@@ -11,8 +11,9 @@
 pub(crate) mod journal;
 pub(crate) mod records;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
@@ -98,6 +99,10 @@ pub(crate) struct Tables {
     pub(crate) next_agent: u64,
     /// Tasks changed since the durable copy last looked (kept only with a store).
     pub(crate) dirty_tasks: Option<HashSet<TaskId>>,
+    /// STOPPED tasks in the order they are to be forgotten, with when.
+    pub(crate) stopped: VecDeque<(Instant, TaskId)>,
+    /// How long a STOPPED task stays visible.
+    pub(crate) stopped_task_ttl: Duration,
 }
 
 impl Tables {
@@ -127,6 +132,30 @@ impl Tables {
             .filter(|((c, _), _)| c == cluster)
             .map(|(_, e)| e.wake.clone())
             .collect()
+    }
+
+    /// Forgets the tasks whose time to be forgotten has come at `now` (the durable copy
+    /// follows). Returns how many.
+    pub(crate) fn forget_stopped(&mut self, now: Instant) -> usize {
+        let mut forgotten = 0;
+        while let Some((at, _)) = self.stopped.front() {
+            if *at > now {
+                break;
+            }
+            let Some((_, id)) = self.stopped.pop_front() else {
+                break;
+            };
+            if self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| e.task.last_status == TaskStatus::Stopped)
+            {
+                self.tasks.remove(&id);
+                self.task_changed(&id);
+                forgotten += 1;
+            }
+        }
+        forgotten
     }
 
     /// Whether the agent of `instance` with `epoch` is still its instance's (not
@@ -250,10 +279,16 @@ impl State {
             if !change(&mut task) || task == *entry.task {
                 return;
             }
+            let stopped_now = entry.task.last_status != TaskStatus::Stopped
+                && task.last_status == TaskStatus::Stopped;
             task.version += 1;
             entry.task = Arc::new(task);
             let snapshot = entry.task.clone();
             s.task_changed(id);
+            if stopped_now {
+                let forget_at = Instant::now() + s.stopped_task_ttl;
+                s.stopped.push_back((forget_at, id.clone()));
+            }
             let wake = s.service_of(&snapshot);
             (snapshot, wake)
         };
@@ -284,6 +319,15 @@ impl State {
             t.last_status = TaskStatus::Stopped;
             t.stopped_at = Some(jiff::Timestamp::now());
         });
+    }
+
+    /// Forgets the tasks STOPPED for their TTL or longer.
+    pub(crate) fn forget_stopped(&self) -> usize {
+        let forgotten = self.lock().forget_stopped(Instant::now());
+        if forgotten > 0 {
+            self.touched();
+        }
+        forgotten
     }
 
     /// Whether the agent of `instance` with `epoch` is still its instance's.
