@@ -14,8 +14,9 @@ use crate::service::ThrottleConfig;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EcsConfig {
-    /// How often each task's runner asks the engine about its containers, in case an
-    /// event was missed.
+    /// How often each instance's agent lists its containers (one call per instance,
+    /// however many tasks it runs), in case an event was missed; and how often each
+    /// service's controller looks again without being woken.
     pub resync_interval: Duration,
     /// How long an agent waits before reopening its runtime's event stream.
     pub reconnect_interval: Duration,

@@ -1,10 +1,12 @@
 //! The agent of one container instance: its runtime, the routing of the runtime's
-//! container events to the tasks they concern, and the event pump that notices when the
-//! instance's engine goes away (agent disconnected) and comes back.
+//! container events to the tasks they concern, the event pump that notices when the
+//! instance's engine goes away (agent disconnected) and comes back, and the resync that
+//! lists the instance's containers (one call per instance, however many tasks it runs)
+//! for what events may have missed.
 
 pub(crate) mod runner;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +14,23 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::ids::{ClusterName, InstanceId};
-use crate::runtime::{Capabilities, ContainerEvent, ContainerId, ContainerRuntime};
+use crate::runtime::{
+    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, labels,
+};
 use crate::state::State;
+
+/// What a task's runner hears of its containers.
+#[derive(Debug)]
+pub(crate) enum Signal {
+    /// An event of the engine's stream.
+    Event(ContainerEvent),
+    /// The container as the engine listed it at a resync.
+    Seen(ContainerInfo),
+    /// The container was missing from the engine's list at a resync: it is gone.
+    Gone(ContainerId),
+}
+
+type Routes = HashMap<ContainerId, mpsc::UnboundedSender<Signal>>;
 
 /// One container instance's agent.
 pub(crate) struct Agent {
@@ -24,7 +41,7 @@ pub(crate) struct Agent {
     pub(crate) epoch: u64,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
-    routes: Mutex<HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>,
+    routes: Mutex<Routes>,
     /// Counts the event streams opened: runners resync when it changes, since events
     /// may have been missed while no stream was open.
     streams: watch::Sender<u64>,
@@ -58,25 +75,13 @@ impl Agent {
         }
     }
 
-    fn routes(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<ContainerId, mpsc::UnboundedSender<ContainerEvent>>>
-    {
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `id`'s events to `tx` from now on.
-    pub(crate) fn route(&self, id: ContainerId, tx: mpsc::UnboundedSender<ContainerEvent>) {
+    /// Sends what is heard of `id` to `tx` from now on.
+    pub(crate) fn route(&self, id: ContainerId, tx: mpsc::UnboundedSender<Signal>) {
         self.routes().insert(id, tx);
-    }
-
-    /// Changes each time an event stream is opened, for runners to resync at once
-    /// (kube-runtime's watchers relist after a watch restarts, for the same reason):
-    /// after a reopen, for what happened while no stream was open; after the first open
-    /// too, for runners that were already there (tasks adopted at recovery, whose
-    /// containers were listed before the stream existed).
-    pub(crate) fn reopened(&self) -> watch::Receiver<u64> {
-        self.streams.subscribe()
     }
 
     /// Stops sending `id`'s events.
@@ -88,7 +93,7 @@ impl Agent {
         let routes = self.routes();
         if let Some(tx) = routes.get(&event.id) {
             // A runner that has finished has dropped its receiver; nothing to do.
-            let _ = tx.send(event);
+            let _ = tx.send(Signal::Event(event));
         }
     }
 
@@ -118,6 +123,73 @@ impl Agent {
                 return;
             }
             tokio::time::sleep(retry).await;
+        }
+    }
+
+    /// Lists the instance's containers every `interval`, and at once each time an event
+    /// stream is opened (kube-runtime's watchers relist after a watch restarts, for the
+    /// same reason): after a reopen, for what happened while no stream was open; after
+    /// the first open too, for runners that were already there (tasks adopted at
+    /// recovery, whose containers were listed before the stream existed). Tells each
+    /// routed container's runner what the list shows of it. Runs until the agent is
+    /// deregistered (the supervisor ends it with the control plane).
+    pub(crate) fn resync(
+        self: Arc<Self>,
+        state: Arc<State>,
+        interval: Duration,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        // Subscribed now, not at the first poll: an open that comes first still counts.
+        let mut opened = self.streams.subscribe();
+        async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    changed = opened.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                    }
+                }
+                if !self.current(&state) {
+                    return;
+                }
+                self.relist().await;
+            }
+        }
+    }
+
+    /// One list of the instance's containers, told to their runners.
+    async fn relist(&self) {
+        // Taken before the list: a container routed by then existed before it was asked
+        // for, so one missing from the answer is gone, not too new to be listed.
+        let routed: Vec<(ContainerId, mpsc::UnboundedSender<Signal>)> = self
+            .routes()
+            .iter()
+            .map(|(id, tx)| (id.clone(), tx.clone()))
+            .collect();
+        if routed.is_empty() {
+            return;
+        }
+        let filter = BTreeMap::from([(labels::CLUSTER.to_owned(), self.cluster.to_string())]);
+        let found = match self.runtime.list_containers(&filter).await {
+            Ok(found) => found,
+            // The engine is away: the pump tracks that; the next resync tries again.
+            Err(e) => {
+                tracing::debug!(instance = %self.instance, error = %e, "resync: listing containers");
+                return;
+            }
+        };
+        let mut found: HashMap<ContainerId, ContainerInfo> =
+            found.into_iter().map(|c| (c.id.clone(), c)).collect();
+        for (id, tx) in routed {
+            // A runner that has finished has dropped its receiver; nothing to do.
+            let _ = tx.send(match found.remove(&id) {
+                Some(info) => Signal::Seen(info),
+                None => Signal::Gone(id),
+            });
         }
     }
 

@@ -1,7 +1,7 @@
 //! One task's lifecycle on its instance: pull, create and start containers in
 //! dependency order, watch them, and stop, remove and release them, publishing every
-//! change. Driven by the runtime's container events, with a periodic resync (inspect)
-//! as the safety net for missed events.
+//! change. Driven by the runtime's container events, with the agent's periodic resync
+//! (one list of the instance's containers) as the safety net for missed events.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::Agent;
+use super::{Agent, Signal};
 use crate::config::EcsConfig;
 use crate::ids::TaskId;
 use crate::runtime::{
@@ -54,19 +54,15 @@ pub(crate) struct Runner {
     agent: Arc<Agent>,
     task_id: TaskId,
     slots: Vec<Slot>,
-    events_tx: mpsc::UnboundedSender<ContainerEvent>,
-    events: mpsc::UnboundedReceiver<ContainerEvent>,
+    events_tx: mpsc::UnboundedSender<Signal>,
+    events: mpsc::UnboundedReceiver<Signal>,
     stop: watch::Receiver<Option<StopRequest>>,
-    resync: Duration,
     pull_policy: crate::runtime::PullPolicy,
-    /// The agent's event stream reopened: events may have been missed meanwhile.
-    reopened: watch::Receiver<u64>,
 }
 
 enum Wake {
-    Event(ContainerEvent),
+    Signal(Signal),
     Stop,
-    Resync,
     Deadline,
 }
 
@@ -110,7 +106,6 @@ impl Runner {
             })
             .collect();
         let (events_tx, events) = mpsc::unbounded_channel();
-        let reopened = agent.reopened();
         Self {
             state,
             agent,
@@ -119,9 +114,7 @@ impl Runner {
             events_tx,
             events,
             stop,
-            resync: config.resync_interval,
             pull_policy: config.pull_policy,
-            reopened,
         }
     }
 
@@ -288,8 +281,6 @@ impl Runner {
         }
         self.state
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Activating);
-        let mut resync = tokio::time::interval(self.resync);
-        resync.tick().await;
         loop {
             if let Some(cause) = self.stop_requested() {
                 return Err(cause);
@@ -318,10 +309,9 @@ impl Runner {
             if progressed {
                 continue;
             }
-            match self.wait(&mut resync, self.next_deadline()).await {
-                Wake::Event(e) => self.apply(e),
+            match self.wait(self.next_deadline()).await {
+                Wake::Signal(s) => self.hear(s),
                 Wake::Stop => {}
-                Wake::Resync => self.resync().await,
                 Wake::Deadline => {
                     if let Some(reason) = self.timed_out() {
                         return Err(Self::failed(reason));
@@ -458,11 +448,7 @@ impl Runner {
         Ok(())
     }
 
-    async fn wait(
-        &mut self,
-        resync: &mut tokio::time::Interval,
-        deadline: Option<Instant>,
-    ) -> Wake {
+    async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -470,7 +456,7 @@ impl Runner {
             }
         };
         tokio::select! {
-            Some(e) = self.events.recv() => Wake::Event(e),
+            Some(s) = self.events.recv() => Wake::Signal(s),
             changed = self.stop.changed() => {
                 if changed.is_err() {
                     // The control plane is gone: nothing will ask again; stop.
@@ -478,22 +464,12 @@ impl Runner {
                 }
                 Wake::Stop
             }
-            _ = resync.tick() => Wake::Resync,
-            reopened = self.reopened.changed() => {
-                if reopened.is_err() {
-                    // The agent is gone (never while this runner holds it).
-                    std::future::pending::<()>().await;
-                }
-                Wake::Resync
-            }
             () = sleep => Wake::Deadline,
         }
     }
 
     /// RUNNING until an essential container exits or a stop is requested.
     async fn watch_running(&mut self) -> Cause {
-        let mut resync = tokio::time::interval(self.resync);
-        resync.tick().await;
         loop {
             if let Some(cause) = self.stop_requested() {
                 return cause;
@@ -501,9 +477,8 @@ impl Runner {
             if let Some(s) = self.essential_exit() {
                 return essential_exited(&s.name);
             }
-            match self.wait(&mut resync, None).await {
-                Wake::Event(e) => self.apply(e),
-                Wake::Resync => self.resync().await,
+            match self.wait(None).await {
+                Wake::Signal(s) => self.hear(s),
                 Wake::Stop | Wake::Deadline => {}
             }
         }
@@ -571,41 +546,54 @@ impl Runner {
         }
     }
 
-    /// Asks the engine what it knows, for what events may have missed.
-    async fn resync(&mut self) {
-        for i in 0..self.slots.len() {
-            let Some(id) = self.slots[i].id.clone().filter(|_| self.slots[i].running()) else {
-                continue;
-            };
-            match self.agent.runtime.inspect_container(&id).await {
-                Ok(info) => {
-                    if let ContainerState::Exited { exit_code } = info.state {
-                        self.apply(ContainerEvent {
-                            id: id.clone(),
-                            kind: ContainerEventKind::Die { exit_code },
-                        });
-                    } else if info.health != self.slots[i].health {
-                        self.apply(ContainerEvent {
-                            id: id.clone(),
-                            kind: ContainerEventKind::Health(info.health),
-                        });
-                    }
-                }
-                Err(RuntimeError::NotFound(_)) => {
-                    // Gone behind our back: it will never report again.
-                    self.apply(ContainerEvent {
-                        id: id.clone(),
-                        kind: ContainerEventKind::Die { exit_code: 137 },
-                    });
-                    let name = self.slots[i].name.clone();
-                    self.state.update_container(&self.task_id, &name, |c| {
-                        c.reason = Some("container removed outside the agent".to_owned());
-                    });
-                }
-                // The engine is away: the agent's pump tracks that; try again next time.
-                Err(_) => {}
-            }
+    /// Takes in what the agent heard of one of the task's containers.
+    fn hear(&mut self, signal: Signal) {
+        match signal {
+            Signal::Event(e) => self.apply(e),
+            Signal::Seen(info) => self.seen(&info),
+            Signal::Gone(id) => self.gone(&id),
         }
+    }
+
+    /// The engine's list at a resync showed `info`: what events may have missed.
+    fn seen(&mut self, info: &ContainerInfo) {
+        let Some(i) = self.running_slot(&info.id) else {
+            return;
+        };
+        if let ContainerState::Exited { exit_code } = info.state {
+            self.apply(ContainerEvent {
+                id: info.id.clone(),
+                kind: ContainerEventKind::Die { exit_code },
+            });
+        } else if info.health != self.slots[i].health {
+            self.apply(ContainerEvent {
+                id: info.id.clone(),
+                kind: ContainerEventKind::Health(info.health),
+            });
+        }
+    }
+
+    /// The engine's list at a resync did not show `id`: removed behind the agent's back,
+    /// it will never report again.
+    fn gone(&mut self, id: &ContainerId) {
+        let Some(i) = self.running_slot(id) else {
+            return;
+        };
+        self.apply(ContainerEvent {
+            id: id.clone(),
+            kind: ContainerEventKind::Die { exit_code: 137 },
+        });
+        let name = self.slots[i].name.clone();
+        self.state.update_container(&self.task_id, &name, |c| {
+            c.reason = Some("container removed outside the agent".to_owned());
+        });
+    }
+
+    /// The slot of a running container of the task.
+    fn running_slot(&self, id: &ContainerId) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.id.as_ref() == Some(id) && s.running())
     }
 
     /// DEACTIVATING, STOPPING (containers in reverse start order, each with its

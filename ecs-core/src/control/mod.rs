@@ -255,14 +255,19 @@ impl Ecs {
         Ok(())
     }
 
-    /// Runs an agent's event pump, until it is deregistered or the control plane ends;
-    /// and, with the first agent, the retention of stopped tasks (tasks need an agent).
+    /// Runs an agent's resync and event pump, until it is deregistered or the control
+    /// plane ends; and, with the first agent, the retention of stopped tasks (tasks need
+    /// an agent).
     fn start_agent(&self, agent: Arc<Agent>) {
         self.plane.controllers.start_retention();
-        let retry = self.config().reconnect_interval;
-        self.ops()
-            .supervisor
-            .spawn(agent.pump(self.state().clone(), retry));
+        let (supervisor, config) = (&self.ops().supervisor, self.config());
+        // The resync first: it hears of the pump's first open.
+        supervisor.spawn(
+            agent
+                .clone()
+                .resync(self.state().clone(), config.resync_interval),
+        );
+        supervisor.spawn(agent.pump(self.state().clone(), config.reconnect_interval));
     }
 
     /// Places and starts `request.count` tasks (RunTask).
