@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EventMessage,
-    HealthConfig, HealthStatusEnum, HostConfig, PortBinding as DockerPortBinding, ResourcesUlimits,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EventMessage, HealthConfig,
+    HealthStatusEnum, HostConfig, PortBinding as DockerPortBinding, PortSummaryTypeEnum,
+    ResourcesUlimits,
 };
 use ecs_core::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
@@ -204,6 +206,96 @@ pub(crate) fn info(r: ContainerInspectResponse) -> ContainerInfo {
     out
 }
 
+/// A container as Docker's list describes it, without asking for more: the same state,
+/// health and ports as [`info`] gives from an inspect of it, except what the list does
+/// not carry. The exit code and the health come from the status text as `docker ps`
+/// shows it (API 1.41 has no other field for either; a newer engine's `Health` field is
+/// preferred when present): `Exited (137) 3 seconds ago`, `Up 2 minutes (healthy)`,
+/// `Up 1 second (unhealthy)`, `Up 3 seconds (health: starting)`. Never OOM-killed
+/// (the list does not say). Docker's text shows the health of running containers only:
+/// an exited container's is unknown here, where inspect says what its last check found
+/// (Docker turns it `unhealthy` when the container stops). A dead container or one being
+/// removed shows no exit code: 0 here.
+pub(crate) fn summary_info(c: ContainerSummary) -> ContainerInfo {
+    let status = c.status.as_deref().unwrap_or("");
+    let run_state = match c.state {
+        Some(
+            ContainerSummaryStateEnum::RUNNING
+            | ContainerSummaryStateEnum::RESTARTING
+            | ContainerSummaryStateEnum::PAUSED,
+        ) => ContainerState::Running,
+        Some(ContainerSummaryStateEnum::CREATED) | None => ContainerState::Created,
+        Some(_) => ContainerState::Exited {
+            exit_code: status_exit_code(status).unwrap_or(0),
+        },
+    };
+    let health = match c.health.and_then(|h| h.status) {
+        Some(ContainerSummaryHealthStatusEnum::HEALTHY) => HealthStatus::Healthy,
+        Some(ContainerSummaryHealthStatusEnum::UNHEALTHY) => HealthStatus::Unhealthy,
+        Some(_) => HealthStatus::Unknown,
+        None => status_health(status),
+    };
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in c.ports.unwrap_or_default() {
+        // A port exposed but not published has no public port, as in inspect's map.
+        let hosts = by_key
+            .entry(format!(
+                "{}/{}",
+                p.private_port,
+                match p.typ {
+                    Some(PortSummaryTypeEnum::UDP) => "udp",
+                    Some(PortSummaryTypeEnum::SCTP) => "sctp",
+                    _ => "tcp",
+                }
+            ))
+            .or_default();
+        if let Some(public) = p.public_port {
+            hosts.push(public.to_string());
+        }
+    }
+    // Its own name is the one without a further '/' (the others are legacy links'
+    // aliases, `/linking/alias`).
+    let names = c.names.unwrap_or_default();
+    let name = names
+        .iter()
+        .map(|n| n.trim_start_matches('/'))
+        .find(|n| !n.contains('/'))
+        .or_else(|| names.first().map(|n| n.trim_start_matches('/')))
+        .unwrap_or_default()
+        .to_owned();
+    let mut out = ContainerInfo::new(
+        ContainerId(c.id.unwrap_or_default()),
+        name,
+        c.labels.unwrap_or_default().into_iter().collect(),
+        run_state,
+    );
+    out.health = health;
+    out.ports = ecs_core::runtime::port_bindings(by_key);
+    out
+}
+
+/// The exit code in Docker's status text of a stopped container (`Exited (137) 3 seconds
+/// ago`; a restarting one's, `Restarting (1) 2 seconds ago`, is its last exit).
+fn status_exit_code(status: &str) -> Option<i32> {
+    let rest = status
+        .strip_prefix("Exited (")
+        .or_else(|| status.strip_prefix("Restarting ("))?;
+    rest.split_once(')')?.0.trim().parse().ok()
+}
+
+/// The health in Docker's status text of a running container: the parenthesised end of
+/// `Up 2 minutes (healthy)`, `(unhealthy)` or `(health: starting)`; none is unknown.
+fn status_health(status: &str) -> HealthStatus {
+    if !status.starts_with("Up ") {
+        return HealthStatus::Unknown;
+    }
+    match status.rsplit_once('(').map(|(_, end)| end.trim_end()) {
+        Some("healthy)") => HealthStatus::Healthy,
+        Some("unhealthy)") => HealthStatus::Unhealthy,
+        _ => HealthStatus::Unknown,
+    }
+}
+
 /// A container event, for the actions the agent cares about.
 pub(crate) fn event(e: EventMessage) -> Option<ContainerEvent> {
     let actor = e.actor?;
@@ -259,4 +351,146 @@ pub(crate) fn not_modified(e: &DockerError) -> bool {
             ..
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::{ContainerSummaryHealth, PortSummary};
+    use ecs_core::runtime::PortBinding;
+
+    use super::*;
+
+    fn summary(state: ContainerSummaryStateEnum, status: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: Some("c0ffee".into()),
+            names: Some(vec!["/web".into()]),
+            labels: Some(HashMap::from([("ecs.task".into(), "t1".into())])),
+            state: Some(state),
+            status: Some(status.into()),
+            ..Default::default()
+        }
+    }
+
+    fn state_and_health(
+        state: ContainerSummaryStateEnum,
+        status: &str,
+    ) -> (ContainerState, HealthStatus) {
+        let info = summary_info(summary(state, status));
+        (info.state, info.health)
+    }
+
+    #[test]
+    fn a_running_containers_health_is_read_from_its_status() {
+        use ContainerSummaryStateEnum::RUNNING;
+        for (status, health) in [
+            ("Up 2 minutes (healthy)", HealthStatus::Healthy),
+            ("Up About a minute (healthy)", HealthStatus::Healthy),
+            ("Up 1 second (unhealthy)", HealthStatus::Unhealthy),
+            ("Up 3 seconds (health: starting)", HealthStatus::Unknown),
+            ("Up 7 seconds", HealthStatus::Unknown),
+            ("Up Less than a second", HealthStatus::Unknown),
+            // Paused: Docker's text no longer shows the health.
+            ("Up 2 minutes (Paused)", HealthStatus::Unknown),
+        ] {
+            assert_eq!(
+                state_and_health(RUNNING, status),
+                (ContainerState::Running, health),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_exited_containers_exit_code_is_read_from_its_status() {
+        use ContainerSummaryStateEnum::EXITED;
+        for (status, exit_code) in [
+            ("Exited (137) 3 seconds ago", 137),
+            ("Exited (0) About a minute ago", 0),
+            ("Exited (3) 2 hours ago", 3),
+            ("Exited (-1) 5 seconds ago", -1),
+        ] {
+            assert_eq!(
+                state_and_health(EXITED, status),
+                (ContainerState::Exited { exit_code }, HealthStatus::Unknown),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_states_as_inspect_maps_them() {
+        use ContainerSummaryStateEnum as S;
+        assert_eq!(
+            state_and_health(S::CREATED, "Created"),
+            (ContainerState::Created, HealthStatus::Unknown)
+        );
+        assert_eq!(
+            state_and_health(S::RESTARTING, "Restarting (1) 2 seconds ago"),
+            (ContainerState::Running, HealthStatus::Unknown)
+        );
+        assert_eq!(
+            state_and_health(S::PAUSED, "Up 2 minutes (Paused)").0,
+            ContainerState::Running
+        );
+        // No exit code in the text: 0.
+        assert_eq!(
+            state_and_health(S::DEAD, "Dead").0,
+            ContainerState::Exited { exit_code: 0 }
+        );
+        assert_eq!(
+            state_and_health(S::REMOVING, "Removal In Progress").0,
+            ContainerState::Exited { exit_code: 0 }
+        );
+    }
+
+    #[test]
+    fn a_newer_engines_health_field_wins_over_the_text() {
+        let mut c = summary(ContainerSummaryStateEnum::RUNNING, "Up 2 minutes (healthy)");
+        c.health = Some(ContainerSummaryHealth {
+            status: Some(ContainerSummaryHealthStatusEnum::UNHEALTHY),
+            ..Default::default()
+        });
+        assert_eq!(summary_info(c).health, HealthStatus::Unhealthy);
+    }
+
+    #[test]
+    fn id_name_labels_and_published_ports_as_inspect_gives_them() {
+        let mut c = summary(ContainerSummaryStateEnum::RUNNING, "Up 2 minutes");
+        // Aliases of legacy links come with the container's own name.
+        c.names = Some(vec!["/app/db".into(), "/db".into()]);
+        let port = |private_port, public_port, typ, ip: &str| PortSummary {
+            ip: Some(ip.into()),
+            private_port,
+            public_port,
+            typ: Some(typ),
+        };
+        c.ports = Some(vec![
+            // Bound on IPv4 and IPv6: one binding.
+            port(80, Some(32768), PortSummaryTypeEnum::TCP, "0.0.0.0"),
+            port(80, Some(32768), PortSummaryTypeEnum::TCP, "::"),
+            port(53, Some(5353), PortSummaryTypeEnum::UDP, "127.0.0.1"),
+            // Exposed, not published.
+            port(9000, None, PortSummaryTypeEnum::TCP, ""),
+        ]);
+        let info = summary_info(c);
+        assert_eq!(info.id, ContainerId("c0ffee".into()));
+        assert_eq!(info.name, "db");
+        assert_eq!(info.labels.get("ecs.task").map(String::as_str), Some("t1"));
+        assert!(!info.oom_killed);
+        assert_eq!(
+            info.ports,
+            [
+                PortBinding {
+                    container_port: 53,
+                    host_port: 5353,
+                    protocol: TransportProtocol::Udp,
+                },
+                PortBinding {
+                    container_port: 80,
+                    host_port: 32768,
+                    protocol: TransportProtocol::Tcp,
+                },
+            ]
+        );
+    }
 }

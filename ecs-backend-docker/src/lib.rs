@@ -305,16 +305,13 @@ impl ContainerRuntime for DockerRuntime {
             .all(true)
             .filters(&filters)
             .build();
+        // One call: each container as the list describes it, with no inspect of each.
         let summaries = self
             .docker
             .list_containers(Some(options))
             .await
             .map_err(convert::error)?;
-        ecs_core::runtime::inspect_each(
-            self,
-            summaries.into_iter().filter_map(|c| c.id).map(ContainerId),
-        )
-        .await
+        Ok(summaries.into_iter().map(convert::summary_info).collect())
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {

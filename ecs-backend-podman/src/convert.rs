@@ -10,8 +10,8 @@ use ecs_core::runtime::{
 };
 use ecs_core::task_definition::NetworkMode;
 use podman_api::models::{
-    ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, NamedVolume,
-    Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
+    ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, ListContainer,
+    NamedVolume, Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
 };
 use podman_api::opts::ContainerCreateOpts;
 
@@ -209,14 +209,20 @@ pub(crate) fn health(status: Option<&str>) -> HealthStatus {
     }
 }
 
-pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
-    let state = r.state;
-    let exit_code = state.as_ref().and_then(|s| s.exit_code).unwrap_or(0);
-    let run_state = match state.as_ref().and_then(|s| s.status.as_deref()) {
+/// A container's state from libpod's name of it (inspect's `State.Status`, the list's
+/// `State`).
+fn run_state(status: Option<&str>, exit_code: i32) -> ContainerState {
+    match status {
         Some("running" | "paused" | "stopping") => ContainerState::Running,
         Some("created" | "configured" | "initialized") | None => ContainerState::Created,
         Some(_) => ContainerState::Exited { exit_code },
-    };
+    }
+}
+
+pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
+    let state = r.state;
+    let exit_code = state.as_ref().and_then(|s| s.exit_code).unwrap_or(0);
+    let run_state = run_state(state.as_ref().and_then(|s| s.status.as_deref()), exit_code);
     let labels: BTreeMap<String, String> = r
         .config
         .and_then(|c| c.labels)
@@ -251,6 +257,46 @@ pub(crate) fn info(r: InspectContainerData) -> ContainerInfo {
     );
     out.oom_killed = state.as_ref().and_then(|s| s.oom_killed).unwrap_or(false);
     out.ports = ports;
+    out
+}
+
+/// A container as libpod's list describes it, without asking for more: the same state,
+/// health and ports as [`info`] gives from an inspect of it. libpod 4.x fills the list's
+/// `Status` with the health check's status (`healthy`, `unhealthy`, `starting`, empty
+/// without a check), from the same record as inspect's `State.Health.Status`; its ports
+/// are the container's configured mappings, which inspect expands the same way. Never
+/// OOM-killed (the list does not say).
+pub(crate) fn list_info(c: ListContainer) -> ContainerInfo {
+    let exit_code = c.exit_code.unwrap_or(0);
+    let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in c.ports.unwrap_or_default() {
+        let (Some(container_port), Some(host_port)) = (p.container_port, p.host_port) else {
+            continue;
+        };
+        // As inspect expands them: one key per protocol of `tcp,udp` and per port of
+        // the range.
+        let protocols = p.protocol.unwrap_or_else(|| "tcp".to_owned());
+        for protocol in protocols.split(',') {
+            for i in 0..p.range.unwrap_or(1).max(1) {
+                by_key
+                    .entry(format!("{}/{protocol}", container_port.saturating_add(i)))
+                    .or_default()
+                    .push(host_port.saturating_add(i).to_string());
+            }
+        }
+    }
+    let mut out = ContainerInfo::new(
+        ContainerId(c.id.unwrap_or_default()),
+        c.names
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .unwrap_or_default(),
+        c.labels.unwrap_or_default().into_iter().collect(),
+        run_state(c.state.as_deref(), exit_code),
+    );
+    out.health = health(c.status.as_deref());
+    out.ports = ecs_core::runtime::port_bindings(by_key);
     out
 }
 
@@ -300,5 +346,146 @@ pub(crate) fn not_modified(e: &podman_api::Error) -> bool {
         E::Fault { code, .. } => code.as_u16() == 304,
         E::Error(podman_api::conn::Error::Fault { code, .. }) => code.as_u16() == 304,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ecs_core::runtime::PortBinding;
+    use ecs_core::task_definition::TransportProtocol;
+
+    use super::*;
+
+    /// A list entry as libpod 4.3 answers it (its JSON, as read from the engine).
+    fn listed(
+        state: &str,
+        exit_code: i32,
+        status: &str,
+        ports: serde_json::Value,
+    ) -> ListContainer {
+        model(serde_json::json!({
+            "Id": "c0ffee",
+            "Names": ["web"],
+            "Labels": {"ecs.task": "t1"},
+            "State": state,
+            "ExitCode": exit_code,
+            "Exited": state == "exited",
+            "Status": status,
+            "Ports": ports,
+        }))
+        .expect("a libpod list entry")
+    }
+
+    #[test]
+    fn state_exit_code_and_health_come_from_the_list() {
+        let none = serde_json::Value::Null;
+        for (state, exit_code, status, want_state, want_health) in [
+            (
+                "created",
+                0,
+                "",
+                ContainerState::Created,
+                HealthStatus::Unknown,
+            ),
+            (
+                "running",
+                0,
+                "",
+                ContainerState::Running,
+                HealthStatus::Unknown,
+            ),
+            (
+                "running",
+                0,
+                "starting",
+                ContainerState::Running,
+                HealthStatus::Unknown,
+            ),
+            (
+                "running",
+                0,
+                "healthy",
+                ContainerState::Running,
+                HealthStatus::Healthy,
+            ),
+            (
+                "running",
+                0,
+                "unhealthy",
+                ContainerState::Running,
+                HealthStatus::Unhealthy,
+            ),
+            (
+                "stopping",
+                0,
+                "healthy",
+                ContainerState::Running,
+                HealthStatus::Healthy,
+            ),
+            (
+                "exited",
+                137,
+                "healthy",
+                ContainerState::Exited { exit_code: 137 },
+                HealthStatus::Healthy,
+            ),
+            (
+                "exited",
+                7,
+                "starting",
+                ContainerState::Exited { exit_code: 7 },
+                HealthStatus::Unknown,
+            ),
+            (
+                "stopped",
+                3,
+                "",
+                ContainerState::Exited { exit_code: 3 },
+                HealthStatus::Unknown,
+            ),
+        ] {
+            let info = list_info(listed(state, exit_code, status, none.clone()));
+            assert_eq!(
+                (info.state, info.health),
+                (want_state, want_health),
+                "{state} {exit_code} {status:?}"
+            );
+            assert_eq!(info.id, ContainerId("c0ffee".into()));
+            assert_eq!(info.name, "web");
+            assert_eq!(info.labels.get("ecs.task").map(String::as_str), Some("t1"));
+            assert!(info.ports.is_empty());
+            assert!(!info.oom_killed);
+        }
+    }
+
+    #[test]
+    fn ports_are_expanded_as_inspect_expands_them() {
+        let info = list_info(listed(
+            "running",
+            0,
+            "",
+            serde_json::json!([
+                {"host_ip": "127.0.0.1", "container_port": 80, "host_port": 41087,
+                 "range": 1, "protocol": "tcp"},
+                {"host_ip": "", "container_port": 53, "host_port": 5353,
+                 "range": 2, "protocol": "tcp,udp"},
+            ]),
+        ));
+        let binding = |container_port, host_port, protocol| PortBinding {
+            container_port,
+            host_port,
+            protocol,
+        };
+        use TransportProtocol::{Tcp, Udp};
+        assert_eq!(
+            info.ports,
+            [
+                binding(53, 5353, Tcp),
+                binding(53, 5353, Udp),
+                binding(54, 5354, Tcp),
+                binding(54, 5354, Udp),
+                binding(80, 41087, Tcp),
+            ]
+        );
     }
 }

@@ -446,17 +446,14 @@ impl ContainerRuntime for PodmanRuntime {
                     .map(|(k, v)| ContainerListFilter::LabelKeyVal(k.clone(), v.clone())),
             )
             .build();
+        // One call: each container as the list describes it, with no inspect of each.
         let listed = self
             .podman
             .containers()
             .list(&opts)
             .await
             .map_err(|e| self.error(e))?;
-        ecs_core::runtime::inspect_each(
-            self,
-            listed.into_iter().filter_map(|c| c.id).map(ContainerId),
-        )
-        .await
+        Ok(listed.into_iter().map(convert::list_info).collect())
     }
 
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {

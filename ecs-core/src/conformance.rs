@@ -18,11 +18,12 @@ use tokio::time::{Instant, timeout};
 use crate::cluster::Resources;
 use crate::control::{Ecs, EcsConfig, RunTask};
 use crate::runtime::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerRuntime, ContainerSpec,
-    ContainerState, HealthCheckSpec, HealthStatus, PullPolicy, RuntimeError, labels,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
+    ContainerSpec, ContainerState, HealthCheckSpec, HealthStatus, PortSpec, PullPolicy,
+    RuntimeError, labels,
 };
 use crate::task::{StopCode, TaskStatus};
-use crate::task_definition::TaskDefinition;
+use crate::task_definition::{TaskDefinition, TransportProtocol};
 
 /// What the suite runs against.
 #[derive(Clone)]
@@ -380,6 +381,143 @@ pub async fn health_checks(f: &Fixture) {
     }
 }
 
+/// What a list and an inspect must agree on: all but `oom_killed` (a list may not know
+/// it), and the name without Docker's leading '/'.
+fn described(info: &ContainerInfo) -> impl PartialEq + std::fmt::Debug + use<> {
+    (
+        info.id.clone(),
+        info.name.trim_start_matches('/').to_owned(),
+        info.labels.clone(),
+        info.state,
+        info.health,
+        info.ports.clone(),
+    )
+}
+
+/// One list describes each container as inspect does (state, exit code, health, ports,
+/// name, labels): a created container, a running one whose health check passes, a
+/// running one whose check fails and one that exited with a non-zero code. (Health
+/// checks only where the runtime declares them, published ports only where it declares
+/// bridge networking.)
+pub async fn list_agrees_with_inspect(f: &Fixture) {
+    let caps = f.runtime.capabilities();
+    let group = f.name("agree");
+    let spec = |what: &str, script: &str, check: Option<&str>| {
+        let mut spec = f.spec(what, script);
+        spec.labels
+            .insert("ecs.conformance.group".into(), group.clone());
+        if caps.bridge_network {
+            spec.ports.push(PortSpec {
+                container_port: 8080,
+                host_port: 0,
+                protocol: TransportProtocol::Tcp,
+            });
+        }
+        if let Some(check) = check.filter(|_| caps.health_checks) {
+            spec.health_check = Some(HealthCheckSpec {
+                command: vec!["CMD-SHELL".into(), check.into()],
+                interval: Duration::from_secs(1),
+                timeout: Duration::from_secs(1),
+                retries: 1,
+                start_period: Duration::ZERO,
+            });
+        }
+        spec
+    };
+    let forever = "trap 'exit 0' TERM; while true; do sleep 1; done";
+    let specs = [
+        spec("agree-created", forever, None),
+        spec("agree-healthy", forever, Some("true")),
+        spec("agree-unhealthy", forever, Some("false")),
+        spec("agree-exited", "exit 3", None),
+    ];
+    let mut ids = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let id = f.runtime.create_container(spec).await.expect("create");
+        if i > 0 {
+            f.runtime.start_container(&id).await.expect("start");
+        }
+        ids.push(id);
+    }
+    let [created, healthy, unhealthy, exited] = &ids[..] else {
+        unreachable!("four containers");
+    };
+    // Each settled where it is going (health checks take an interval or two).
+    let settled = |info: &ContainerInfo| -> bool {
+        let health = |want| !caps.health_checks || info.health == want;
+        let published = !caps.bridge_network || !info.ports.is_empty();
+        if info.id == *created {
+            info.state == ContainerState::Created
+        } else if info.id == *healthy {
+            info.state == ContainerState::Running && health(HealthStatus::Healthy) && published
+        } else if info.id == *unhealthy {
+            info.state == ContainerState::Running && health(HealthStatus::Unhealthy) && published
+        } else {
+            info.id == *exited && info.state == ContainerState::Exited { exit_code: 3 }
+        }
+    };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut before = Vec::new();
+        for id in &ids {
+            before.push(f.runtime.inspect_container(id).await.expect("inspect"));
+        }
+        let listed = f
+            .runtime
+            .list_containers(&BTreeMap::from([(
+                "ecs.conformance.group".to_owned(),
+                group.clone(),
+            )]))
+            .await
+            .expect("list");
+        let mut after = Vec::new();
+        for id in &ids {
+            after.push(f.runtime.inspect_container(id).await.expect("inspect"));
+        }
+        // Only a list taken while nothing changed can be held to inspect's word.
+        let steady = before.iter().map(described).eq(after.iter().map(described));
+        let wrong = if steady && before.iter().all(settled) {
+            let mut wrong = Vec::new();
+            for inspected in &before {
+                match listed.iter().find(|l| l.id == inspected.id) {
+                    Some(l) if described(l) == described(inspected) => {}
+                    Some(l) => wrong.push(format!(
+                        "{}: listed {:?}, inspected {:?}",
+                        inspected.name,
+                        described(l),
+                        described(inspected)
+                    )),
+                    None => wrong.push(format!("{}: not listed", inspected.name)),
+                }
+            }
+            if listed.len() != ids.len() {
+                wrong.push(format!(
+                    "listed {} containers, not {}",
+                    listed.len(),
+                    ids.len()
+                ));
+            }
+            if wrong.is_empty() {
+                break;
+            }
+            wrong.join("\n")
+        } else {
+            format!(
+                "not settled: {:?}",
+                before.iter().map(described).collect::<Vec<_>>()
+            )
+        };
+        assert!(
+            Instant::now() < deadline,
+            "list and inspect did not agree within {PATIENCE:?}:\n{wrong}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for id in &ids {
+        f.cleanup(id).await;
+    }
+}
+
 /// A running container reports memory in use and CPU time.
 pub async fn stats(f: &Fixture) {
     if !f.runtime.capabilities().stats {
@@ -565,6 +703,7 @@ async fn checks(f: &Fixture) {
     list_by_labels(f).await;
     unknown_containers_are_not_found(f).await;
     health_checks(f).await;
+    list_agrees_with_inspect(f).await;
     stats(f).await;
     task_lifecycle(f).await;
 }

@@ -24,8 +24,9 @@ use crate::state::State;
 pub(crate) enum Signal {
     /// An event of the engine's stream.
     Event(ContainerEvent),
-    /// The container as the engine listed it at a resync.
-    Seen(ContainerInfo),
+    /// The container as the engine listed it at a resync (boxed: every task's channel
+    /// holds a block of these, mostly events).
+    Seen(Box<ContainerInfo>),
     /// The container was missing from the engine's list at a resync: it is gone.
     Gone(ContainerId),
 }
@@ -187,7 +188,7 @@ impl Agent {
         for (id, tx) in routed {
             // A runner that has finished has dropped its receiver; nothing to do.
             let _ = tx.send(match found.remove(&id) {
-                Some(info) => Signal::Seen(info),
+                Some(info) => Signal::Seen(Box::new(info)),
                 None => Signal::Gone(id),
             });
         }

@@ -127,9 +127,10 @@ impl Runner {
         }
         let cause = match self.start().await {
             Ok(()) => {
+                let now = self.state.now();
                 self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
-                    t.started_at = Some(jiff::Timestamp::now());
+                    t.started_at = Some(now);
                 });
                 self.watch_running().await
             }
@@ -234,9 +235,10 @@ impl Runner {
         let cause = match self.adopted_stop() {
             Some(cause) => cause,
             None => {
+                let now = self.state.now();
                 self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
-                    t.started_at.get_or_insert_with(jiff::Timestamp::now);
+                    t.started_at.get_or_insert(now);
                 });
                 self.watch_running().await
             }
@@ -599,10 +601,11 @@ impl Runner {
     /// DEACTIVATING, STOPPING (containers in reverse start order, each with its
     /// stopTimeout), DEPROVISIONING (removed), STOPPED (resources released).
     async fn shut_down(mut self, cause: Cause) {
+        let now = self.state.now();
         self.state.update_task(&self.task_id, |t| {
             t.desired_status = TaskStatus::Stopped;
             t.last_status = TaskStatus::Deactivating;
-            t.stopping_at = Some(jiff::Timestamp::now());
+            t.stopping_at = Some(now);
             t.stop_code = Some(cause.code);
             t.stopped_reason = Some(cause.reason.clone());
         });

@@ -34,7 +34,7 @@ use crate::registry::{Registered, TaskDefinitionRegistry};
 use crate::runtime::ContainerRuntime;
 use crate::service::ServiceLimits;
 use crate::state::journal::Journal;
-use crate::state::{ClusterEntry, State, Tables};
+use crate::state::{Clock, ClusterEntry, State, Tables};
 use crate::task::{Event, StopCode, Task};
 use crate::task_definition::TaskDefinition;
 
@@ -105,16 +105,22 @@ impl Ecs {
     /// A control plane with no clusters and no task definitions, and no durable state:
     /// everything is lost with the program. [`Ecs::open`] keeps it in a store.
     pub fn new(config: EcsConfig) -> Self {
-        Self::build(config, None)
+        Self::build(config, None, None)
     }
 
-    fn build(config: EcsConfig, journal: Option<Arc<Journal>>) -> Self {
+    /// A control plane on `config`, with a journal to a store if given, whose clock
+    /// never runs behind `floor` (the newest time in the state it is to restore).
+    fn build(
+        config: EcsConfig,
+        journal: Option<Arc<Journal>>,
+        floor: Option<jiff::Timestamp>,
+    ) -> Self {
         let tables = Tables {
             registry: TaskDefinitionRegistry::with_scope(config.arn_scope.clone()),
             stopped_task_ttl: config.stopped_task_ttl,
             ..Tables::default()
         };
-        let state = Arc::new(State::new(tables, journal));
+        let state = Arc::new(State::new(tables, journal, Clock::new(floor)));
         let ops = Arc::new(Ops::new(state, config));
         Self {
             plane: Arc::new(Plane {

@@ -78,6 +78,28 @@ async fn read<T: serde::de::DeserializeOwned>(
 }
 
 impl Loaded {
+    /// The newest time the state holds: a task's or a service's last change.
+    fn newest(&self) -> Option<jiff::Timestamp> {
+        let tasks = self.tasks.iter().flat_map(|(_, t)| {
+            [
+                Some(t.created_at),
+                t.started_at,
+                t.stopping_at,
+                t.stopped_at,
+            ]
+            .into_iter()
+            .flatten()
+        });
+        let services = self.services.iter().flat_map(|(_, r)| {
+            let s = &r.service;
+            s.deployments
+                .iter()
+                .map(|d| d.updated_at)
+                .chain(s.events.iter().map(|e| e.created_at))
+        });
+        tasks.chain(services).max()
+    }
+
     async fn read(store: &dyn Store) -> Result<Self, Error> {
         let definitions = store
             .load(Kind::TaskDefinition)
@@ -142,7 +164,8 @@ impl Ecs {
             });
         }
         let loaded = Loaded::read(store.as_ref()).await?;
-        let ecs = Ecs::build(config, Some(Arc::new(Journal::new(store))));
+        let floor = loaded.newest();
+        let ecs = Ecs::build(config, Some(Arc::new(Journal::new(store))), floor);
         let (written, services) = ecs.restore(loaded)?;
         ecs.ops()
             .supervisor
@@ -207,6 +230,7 @@ impl Ecs {
     #[allow(clippy::type_complexity)]
     fn restore(&self, loaded: Loaded) -> Result<(Written, Vec<(ServiceKey, Arc<Notify>)>), Error> {
         let mut written = Written::default();
+        let now = self.state().now();
         let mut s = self.state().lock();
         let mut definitions = loaded.definitions;
         definitions.sort_by_key(|(_, td)| (td.family().to_owned(), td.revision));
@@ -254,7 +278,7 @@ impl Ecs {
             if task.last_status != TaskStatus::Stopped && deregistered {
                 // Its instance was deregistered (forced) and the crash came before the
                 // task was seen STOPPED: nothing of it can be reached any more.
-                stopped_with_instance(&mut task);
+                stopped_with_instance(&mut task, now);
                 s.task_changed(&task.task_id);
             } else if task.last_status != TaskStatus::Stopped {
                 task.allocation = reserve(&mut s, &task)?;
@@ -263,7 +287,7 @@ impl Ecs {
         }
         // Stopped tasks are forgotten when they would have been without the restart: their
         // age is the wall clock's since they stopped.
-        let (now, wall) = (Instant::now(), jiff::Timestamp::now().as_millisecond());
+        let (instant, wall) = (Instant::now(), now.as_millisecond());
         let ttl = s.stopped_task_ttl;
         let mut stopped: Vec<(Instant, TaskId)> = s
             .tasks
@@ -274,7 +298,7 @@ impl Ecs {
                 let age = std::time::Duration::from_millis(
                     u64::try_from(wall.saturating_sub(since)).unwrap_or(0),
                 );
-                (now + ttl.saturating_sub(age), e.task.task_id.clone())
+                (instant + ttl.saturating_sub(age), e.task.task_id.clone())
             })
             .collect();
         stopped.sort();
@@ -310,6 +334,7 @@ impl Ecs {
                     wake,
                     changed: watch::channel(0).0,
                     last_completed: record.last_completed.clone(),
+                    breaker: record.breaker.clone(),
                 },
             );
             written.set_version(Kind::Service, r.key.clone(), r.version);
@@ -364,6 +389,7 @@ impl Ecs {
         let mut runners = Vec::new();
         let mut orphans = Vec::new();
         let mut remove = Vec::new();
+        let now = self.state().now();
         let agent = {
             let mut s = self.state().lock();
             // Checked again under the lock: the engine was asked without it.
@@ -412,7 +438,7 @@ impl Ecs {
                         orphans.extend(ids.clone());
                         // An adopted one is reconciled below with the instance's tasks.
                         let adopted = policy == OrphanPolicy::Adopt
-                            && adopt_orphan(&mut s, cluster, id, task_id, arn, containers);
+                            && adopt_orphan(&mut s, cluster, id, task_id, arn, containers, now);
                         if !adopted && policy != OrphanPolicy::Keep {
                             remove.extend(ids);
                         }
@@ -510,10 +536,11 @@ impl Ecs {
 
     /// A task whose containers went while the control plane was down: STOPPED.
     fn vanished(&self, id: &TaskId) {
+        let now = self.state().now();
         self.state().update_task(id, |t| {
             let started = t.started_at.is_some();
             t.desired_status = TaskStatus::Stopped;
-            t.stopping_at.get_or_insert_with(jiff::Timestamp::now);
+            t.stopping_at.get_or_insert(now);
             t.stop_code.get_or_insert(if started {
                 StopCode::EssentialContainerExited
             } else {
@@ -541,6 +568,7 @@ fn adopt_orphan(
     task_id: &TaskId,
     arn: &str,
     containers: &[ContainerInfo],
+    now: jiff::Timestamp,
 ) -> bool {
     let made = (|| {
         let labels = &containers.first()?.labels;
@@ -567,6 +595,7 @@ fn adopt_orphan(
                 started_by: deployment_for(s, cluster, &group, &reference),
                 group,
                 allocation: Default::default(),
+                created_at: now,
             },
         )
         .ok()?;
@@ -609,13 +638,13 @@ fn group_by_task(found: &[ContainerInfo]) -> BTreeMap<TaskId, (String, Vec<Conta
     out
 }
 
-fn stopped_with_instance(task: &mut Task) {
+fn stopped_with_instance(task: &mut Task, now: jiff::Timestamp) {
     task.last_status = TaskStatus::Stopped;
     task.desired_status = TaskStatus::Stopped;
     task.stop_code.get_or_insert(StopCode::TerminationNotice);
     task.stopped_reason
         .get_or_insert_with(|| super::instances::DEREGISTERED.into());
-    task.stopped_at.get_or_insert_with(jiff::Timestamp::now);
+    task.stopped_at.get_or_insert(now);
     for c in &mut task.containers {
         c.last_status = ContainerStatus::Stopped;
     }

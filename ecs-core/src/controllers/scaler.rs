@@ -153,7 +153,7 @@ pub(crate) fn record(
             ActivityStatus::Failed
         },
         status_message: result.err().map(|e| e.to_string()),
-        start_time: jiff::Timestamp::now(),
+        start_time: state.now(),
     };
     tracing::info!(resource = %activity.resource_id, cause = %activity.cause, "{}", activity.description);
     if let Some(e) = state.lock().scaling.get_mut(key) {

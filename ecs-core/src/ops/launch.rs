@@ -141,6 +141,7 @@ impl Ops {
                 group,
                 started_by: request.started_by.clone(),
                 allocation,
+                created_at: self.state.now(),
             },
         )?;
         let entry = TaskEntry::new(task);
@@ -169,6 +170,7 @@ pub(crate) struct NewTask {
     pub(crate) group: String,
     pub(crate) started_by: Option<String>,
     pub(crate) allocation: AllocationId,
+    pub(crate) created_at: jiff::Timestamp,
 }
 
 /// A task of `td` as it begins: PROVISIONING, its containers PENDING.
@@ -202,12 +204,13 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
                 network_bindings: Vec::new(),
             })
             .collect(),
-        created_at: jiff::Timestamp::now(),
+        created_at: who.created_at,
         started_at: None,
         stopping_at: None,
         stopped_at: None,
         stop_code: None,
         stopped_reason: None,
+        healthy_at: None,
         allocation: who.allocation,
         version: 1,
     })

@@ -146,10 +146,10 @@ impl Ops {
                 .arn_scope
                 .arn(format!("service/{}/{}", key.0, key.1))
                 .to_string();
-            let mut service = Service::from_request(&request, arn, td.clone());
+            let mut service = Service::from_request(&request, arn, td.clone(), self.state.now());
             service
                 .deployments
-                .push(Deployment::new(td, service.desired_count));
+                .push(Deployment::new(td, service.desired_count, self.state.now()));
             s.services.insert(
                 key,
                 ServiceEntry {
@@ -158,6 +158,7 @@ impl Ops {
                     wake: wake.clone(),
                     changed: watch::channel(0).0,
                     last_completed: None,
+                    breaker: Default::default(),
                 },
             );
             service
@@ -232,7 +233,7 @@ impl Ops {
             }
             svc.task_definition = td.clone();
             svc.deployments
-                .insert(0, Deployment::new(td, svc.desired_count));
+                .insert(0, Deployment::new(td, svc.desired_count, self.state.now()));
         } else if let Some(primary) = svc
             .deployments
             .iter_mut()

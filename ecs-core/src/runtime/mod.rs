@@ -70,7 +70,14 @@ pub trait ContainerRuntime: Send + Sync {
     /// A resource-use sample.
     async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError>;
 
-    /// Containers carrying all of `labels`.
+    /// Containers carrying all of `labels`, in one call to the engine (the agent's resync
+    /// asks for this once per instance and interval: a backend answers from the engine's
+    /// list alone, never with an inspect of each container). Each is described as
+    /// [`inspect_container`](Self::inspect_container) would describe it (state, exit code,
+    /// health, ports, labels, name), except for what an engine's list does not carry:
+    /// `oom_killed` may be `false` for a container the kernel killed (only
+    /// `inspect_container` says it), and Docker's list knows no health for a container
+    /// that is not running.
     async fn list_containers(
         &self,
         labels: &BTreeMap<String, String>,
@@ -135,22 +142,4 @@ pub fn since_now() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
         .unwrap_or_default()
-}
-
-/// Inspects each of `ids`, skipping containers removed in the meantime: how a backend
-/// whose engine lists only summaries answers [`ContainerRuntime::list_containers`].
-pub async fn inspect_each<R: ContainerRuntime + ?Sized>(
-    runtime: &R,
-    ids: impl IntoIterator<Item = ContainerId>,
-) -> Result<Vec<ContainerInfo>, RuntimeError> {
-    let mut out = Vec::new();
-    for id in ids {
-        match runtime.inspect_container(&id).await {
-            Ok(info) => out.push(info),
-            // Removed between the list and the inspect.
-            Err(RuntimeError::NotFound(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
 }

@@ -129,4 +129,20 @@ pub(crate) struct ServiceEntry {
     pub(crate) changed: tokio::sync::watch::Sender<u64>,
     /// The last deployment that COMPLETED: where a rollback returns.
     pub(crate) last_completed: Option<(DeploymentId, TaskDefinitionRef)>,
+    /// What the circuit breaker has counted.
+    pub(crate) breaker: BreakerCount,
+}
+
+/// What a service's circuit breaker has counted (kept in the store: a restart neither
+/// forgives failures nor rolls back twice).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BreakerCount {
+    /// The PRIMARY deployment `failures` counts for, while it is IN_PROGRESS.
+    pub(crate) deployment: Option<DeploymentId>,
+    /// Its failures since it began or a task of it proved healthy.
+    pub(crate) failures: u32,
+    /// Deployments made by a rollback, still there: when one fails too, there is no
+    /// second rollback (it would loop).
+    pub(crate) rollbacks: BTreeSet<DeploymentId>,
 }

@@ -98,12 +98,15 @@ pub struct Deployment {
 impl Deployment {
     /// A new deployment of `task_definition` aiming for `desired` tasks: PRIMARY and
     /// IN_PROGRESS, with a fresh id.
-    pub(crate) fn new(task_definition: TaskDefinitionRef, desired: u32) -> Self {
+    pub(crate) fn new(
+        task_definition: TaskDefinitionRef,
+        desired: u32,
+        now: jiff::Timestamp,
+    ) -> Self {
         let id = DeploymentId(format!(
             "ecs-svc/{:019}",
             fastrand::u64(..) % 10_000_000_000_000_000_000
         ));
-        let now = jiff::Timestamp::now();
         Self {
             rollout_state_reason: format!("ECS deployment {id} in progress."),
             id,
@@ -143,6 +146,9 @@ pub struct Throttle {
     pub consecutive_failures: u32,
     /// The wait before the next launch attempt (zero when not throttled).
     pub delay: Duration,
+    /// When launches may resume, while throttled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<jiff::Timestamp>,
 }
 
 /// A service (DescribeServices' shape).
@@ -196,7 +202,12 @@ pub struct Service {
 }
 
 impl Service {
-    pub(crate) fn from_request(r: &CreateService, arn: String, td: TaskDefinitionRef) -> Self {
+    pub(crate) fn from_request(
+        r: &CreateService,
+        arn: String,
+        td: TaskDefinitionRef,
+        now: jiff::Timestamp,
+    ) -> Self {
         Self {
             service_arn: arn,
             service_name: r.service_name.clone(),
@@ -217,7 +228,7 @@ impl Service {
             tags: r.tags.clone(),
             throttle: Throttle::default(),
             steady: false,
-            created_at: jiff::Timestamp::now(),
+            created_at: now,
         }
     }
 

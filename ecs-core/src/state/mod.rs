@@ -8,8 +8,11 @@
 //!
 //! Below it: the model (tasks, services, clusters), the store and the runtime's types.
 
+mod clock;
 pub(crate) mod journal;
 pub(crate) mod records;
+
+pub(crate) use clock::Clock;
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +25,7 @@ use crate::Error;
 use crate::cluster::Cluster;
 use crate::ids::{ClusterName, InstanceId, ServiceName, TaskId};
 use crate::registry::TaskDefinitionRegistry;
+use crate::runtime::HealthStatus;
 use crate::service::{ServiceEntry, ServiceLimits};
 use crate::task::{Container, Event, StopCode, Task, TaskStatus};
 
@@ -176,13 +180,14 @@ impl Tables {
 /// The one writer of the control plane's state.
 pub(crate) struct State {
     tables: Mutex<Tables>,
+    clock: Clock,
     events: broadcast::Sender<Event>,
     /// The durable copy of the state, when the control plane has one.
     journal: Option<Arc<Journal>>,
 }
 
 impl State {
-    pub(crate) fn new(tables: Tables, journal: Option<Arc<Journal>>) -> Self {
+    pub(crate) fn new(tables: Tables, journal: Option<Arc<Journal>>, clock: Clock) -> Self {
         let (events, _) = broadcast::channel(16_384);
         let tables = Tables {
             dirty_tasks: journal.as_ref().map(|_| HashSet::new()),
@@ -190,6 +195,7 @@ impl State {
         };
         Self {
             tables: Mutex::new(tables),
+            clock,
             events,
             journal,
         }
@@ -199,6 +205,17 @@ impl State {
     /// what changed.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The time now, on the control plane's clock (which every timestamp it records
+    /// reads).
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    /// The control plane's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The journal, when the state has a durable copy.
@@ -281,6 +298,13 @@ impl State {
             }
             let stopped_now = entry.task.last_status != TaskStatus::Stopped
                 && task.last_status == TaskStatus::Stopped;
+            // When it became HEALTHY, kept: the controllers' stability window counts from
+            // there, across a restart too.
+            if task.health_status != HealthStatus::Healthy {
+                task.healthy_at = None;
+            } else if entry.task.health_status != HealthStatus::Healthy {
+                task.healthy_at = Some(self.clock.now());
+            }
             task.version += 1;
             entry.task = Arc::new(task);
             let snapshot = entry.task.clone();
@@ -306,6 +330,7 @@ impl State {
 
     /// The task is STOPPED: its resources go back to the cluster at once.
     pub(crate) fn task_stopped(&self, id: &TaskId) {
+        let now = self.now();
         {
             let mut s = self.lock();
             let Some(entry) = s.tasks.get(id) else { return };
@@ -317,7 +342,7 @@ impl State {
         }
         self.update_task(id, |t| {
             t.last_status = TaskStatus::Stopped;
-            t.stopped_at = Some(jiff::Timestamp::now());
+            t.stopped_at = Some(now);
         });
     }
 

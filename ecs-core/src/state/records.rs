@@ -10,7 +10,7 @@ use crate::Error;
 use crate::autoscaling::{ScalableTarget, ScalingActivity, ScalingPolicy};
 use crate::cluster::{ContainerInstance, InstanceStatus, Resources};
 use crate::ids::{ClusterName, InstanceId, ServiceName, TaskDefinitionRef};
-use crate::service::{DeploymentId, Service, ServiceLimits};
+use crate::service::{BreakerCount, DeploymentId, Service, ServiceLimits};
 use crate::store::Kind;
 
 /// A cluster: its name and service limits.
@@ -65,6 +65,9 @@ impl InstanceRecord {
 pub(crate) struct ServiceRecord {
     pub(crate) service: Service,
     pub(crate) last_completed: Option<(DeploymentId, TaskDefinitionRef)>,
+    /// (Absent from records written before it was kept.)
+    #[serde(default)]
+    pub(crate) breaker: BreakerCount,
 }
 
 /// A scalable service: its bounds, policies and recent activities. (The policies'

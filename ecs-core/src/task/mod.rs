@@ -131,6 +131,10 @@ pub struct Task {
     pub stop_code: Option<StopCode>,
     /// Why it stopped, in words (`Essential container in task exited`, ...).
     pub stopped_reason: Option<String>,
+    /// When its health last turned HEALTHY (this control plane's own: how long it has
+    /// been healthy, across a restart too); `None` while it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_at: Option<jiff::Timestamp>,
     /// What it holds on its instance (this control plane's own bookkeeping: not
     /// stored, made again when a restarted control plane reloads the task).
     #[serde(skip)]

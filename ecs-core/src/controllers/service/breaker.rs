@@ -7,8 +7,8 @@ use super::*;
 pub(super) fn trip_breaker(
     entry: &mut ServiceEntry,
     breaker: DeploymentCircuitBreaker,
-    memory: &mut Memory,
     events: &mut Vec<String>,
+    now: jiff::Timestamp,
 ) {
     let tag = entry.service.tag();
     let Some(primary) = entry
@@ -21,26 +21,26 @@ pub(super) fn trip_breaker(
     };
     let threshold = DeploymentCircuitBreaker::threshold(primary.desired_count);
     if primary.rollout_state != RolloutState::InProgress
-        || memory.breaker_deployment.as_ref() != Some(&primary.id)
-        || memory.breaker_failures < threshold
+        || entry.breaker.deployment.as_ref() != Some(&primary.id)
+        || entry.breaker.failures < threshold
     {
         return;
     }
     primary.rollout_state = RolloutState::Failed;
     primary.rollout_state_reason = format!(
         "ECS deployment circuit breaker: {} tasks failed to start or stay healthy (threshold {threshold}).",
-        memory.breaker_failures
+        entry.breaker.failures
     );
-    primary.updated_at = jiff::Timestamp::now();
+    primary.updated_at = now;
     events.push(format!(
         "{tag} (deployment {}) deployment failed: tasks failed to start.",
         primary.id
     ));
-    memory.breaker_failures = 0;
+    entry.breaker.failures = 0;
     if !breaker.rollback {
         return;
     }
-    if memory.rollbacks.contains(&primary.id) {
+    if entry.breaker.rollbacks.contains(&primary.id) {
         events.push(format!(
             "{tag} (deployment {}) the rollback failed too: no further rollback; the service stops launching tasks.",
             primary.id
@@ -59,12 +59,13 @@ pub(super) fn trip_breaker(
         d.status = DeploymentStatus::Active;
         d.desired_count = 0;
     }
-    let mut rollback = crate::service::Deployment::new(td.clone(), entry.service.desired_count);
+    let mut rollback =
+        crate::service::Deployment::new(td.clone(), entry.service.desired_count, now);
     rollback.rollout_state_reason = format!(
         "ECS deployment circuit breaker: rolling back to deploymentId {back_to} after {failed_id} failed."
     );
     entry.service.task_definition = td;
-    memory.rollbacks.insert(rollback.id.clone());
+    entry.breaker.rollbacks.insert(rollback.id.clone());
     entry.service.deployments.insert(0, rollback);
     events.push(format!("{tag} rolling back to deployment {back_to}."));
 }

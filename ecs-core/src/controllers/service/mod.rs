@@ -22,8 +22,8 @@ use crate::runtime::HealthStatus;
 use crate::service::config::SchedulingStrategy;
 use crate::service::model::{DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus};
 use crate::service::plan::{InstanceState, Plan, PlanInput, PlanTask, StopReason, TaskPhase, plan};
-use crate::service::{DeploymentCircuitBreaker, DeploymentId, ServiceEntry};
-use crate::state::{ServiceKey, State};
+use crate::service::{DeploymentCircuitBreaker, ServiceEntry};
+use crate::state::{Clock, ServiceKey, State};
 use crate::task::{Event, RunTask, StopCode, Task, TaskStatus};
 
 mod act;
@@ -54,18 +54,9 @@ struct Memory {
     healthy_since: HashMap<TaskId, Instant>,
     /// Tasks that stayed healthy for the stability window.
     stable: HashSet<TaskId>,
-    /// Tasks this controller stopped for failing health checks: failures.
+    /// Tasks this controller stopped for failing health checks: failures. (Their
+    /// stop reason says so too, for a restarted controller.)
     stopped_unhealthy: HashSet<TaskId>,
-    /// Failures the circuit breaker counts, for the PRIMARY deployment named, while it
-    /// is IN_PROGRESS.
-    breaker_failures: u32,
-    /// The deployment `breaker_failures` counts for.
-    breaker_deployment: Option<DeploymentId>,
-    /// Deployments made by a rollback: when one fails too, there is no second
-    /// rollback (it would loop).
-    rollbacks: HashSet<DeploymentId>,
-    /// Launches wait until then.
-    throttled_until: Option<Instant>,
     /// Whether the last pass found the service steady.
     steady: bool,
     /// Its tasks in its load balancers.
@@ -81,10 +72,6 @@ pub(crate) async fn run(ctx: Arc<Context>, key: ServiceKey, wake: Arc<Notify>) {
         healthy_since: HashMap::new(),
         stable: HashSet::new(),
         stopped_unhealthy: HashSet::new(),
-        breaker_failures: 0,
-        breaker_deployment: None,
-        rollbacks: HashSet::new(),
-        throttled_until: None,
         steady: false,
         lb: LbMemory::default(),
     };
@@ -128,9 +115,14 @@ fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Opt
     let primary_failed = service
         .primary()
         .is_some_and(|d| d.rollout_state == RolloutState::Failed);
-    let throttled = memory.throttled_until.is_some_and(|t| t > now);
+    // Kept with the service: a restart does not lift it.
+    let throttled_until = service
+        .throttle
+        .until
+        .map(|t| ctx.state().clock().instant_of(t));
+    let throttled = throttled_until.is_some_and(|t| t > now);
     if throttled {
-        wake_at = earliest(wake_at, memory.throttled_until);
+        wake_at = earliest(wake_at, throttled_until);
     }
     let decision = plan(&PlanInput {
         desired,
@@ -173,7 +165,7 @@ fn push_event(state: &State, key: &ServiceKey, entry: &mut ServiceEntry, message
     }
     let event = ServiceEvent {
         id: format!("{:032x}", fastrand::u128(..)),
-        created_at: jiff::Timestamp::now(),
+        created_at: state.now(),
         message,
     };
     tracing::info!(cluster = %key.0, service = %key.1, "{}", event.message);

@@ -54,6 +54,7 @@ pub(super) fn observe(
         memory.healthy_since.remove(id);
         memory.stable.remove(id);
         let failed = memory.stopped_unhealthy.remove(id)
+            || task.stopped_reason.as_deref() == Some(StopReason::Unhealthy.message())
             || matches!(
                 task.stop_code,
                 Some(StopCode::TaskFailedToStart | StopCode::EssentialContainerExited)
@@ -71,11 +72,12 @@ pub(super) fn observe(
             d.failed_tasks += 1;
             if d.status == DeploymentStatus::Primary && d.rollout_state == RolloutState::InProgress
             {
-                if memory.breaker_deployment.as_ref() != Some(&d.id) {
-                    memory.breaker_deployment = Some(d.id.clone());
-                    memory.breaker_failures = 0;
+                let count = &mut entry.breaker;
+                if count.deployment.as_ref() != Some(&d.id) {
+                    count.deployment = Some(d.id.clone());
+                    count.failures = 0;
                 }
-                memory.breaker_failures += 1;
+                count.failures += 1;
             }
         }
     }
@@ -83,15 +85,17 @@ pub(super) fn observe(
         let throttle = &mut entry.service.throttle;
         throttle.consecutive_failures += failed_now;
         throttle.delay = config.service_throttle.delay(throttle.consecutive_failures);
-        if throttle.delay > Duration::ZERO {
-            memory.throttled_until = Some(now + throttle.delay);
-        }
+        throttle.until = (throttle.delay > Duration::ZERO).then(|| {
+            let now = ctx.state().now();
+            now.checked_add(jiff::SignedDuration::try_from(throttle.delay).unwrap_or_default())
+                .unwrap_or(now)
+        });
     }
 
     // The circuit breaker.
     let breaker = entry.service.deployment_configuration.breaker();
     if let Some(b) = breaker {
-        trip_breaker(entry, b, memory, &mut events);
+        trip_breaker(entry, b, &mut events, ctx.state().now());
     }
 
     // Eligible instances of a DAEMON service.
@@ -178,7 +182,8 @@ pub(super) fn observe(
             .as_deref()
             .and_then(|d| has_check.get(d).copied())
             .unwrap_or(false);
-        let mut phase = phase(task, checked, grace, now, memory, &mut wake_at);
+        let clock = ctx.state().clock();
+        let mut phase = phase(task, checked, grace, now, clock, memory, &mut wake_at);
         if balanced {
             // Behind a load balancer, healthy means healthy there too; a task failing
             // its target health checks past the grace period is replaced; one being
@@ -196,16 +201,18 @@ pub(super) fn observe(
             }
         }
         if phase == TaskPhase::Healthy {
-            let since = *memory.healthy_since.entry(id.clone()).or_insert(now);
+            let since = *memory
+                .healthy_since
+                .entry(id.clone())
+                .or_insert_with(|| healthy_since(task, clock, &memory.running_since, now));
             let stable_at = since + config.service_throttle.stable_after;
             if stable_at > now {
                 wake_at = earliest(wake_at, Some(stable_at));
             } else if memory.stable.insert(id.clone()) {
                 // A task proved itself: the throttle lifts, and the breaker forgives.
                 entry.service.throttle = crate::service::Throttle::default();
-                memory.throttled_until = None;
                 if is_primary && reset_on_healthy {
-                    memory.breaker_failures = 0;
+                    entry.breaker.failures = 0;
                 }
             }
         } else {
@@ -253,6 +260,7 @@ pub(super) fn phase(
     has_check: bool,
     grace: Duration,
     now: Instant,
+    clock: &Clock,
     memory: &mut Memory,
     wake_at: &mut Option<Instant>,
 ) -> TaskPhase {
@@ -262,10 +270,14 @@ pub(super) fn phase(
     if task.last_status != TaskStatus::Running {
         return TaskPhase::Starting;
     }
+    // Since its `startedAt` (durable): a restarted controller knows how long it has run.
     let since = *memory
         .running_since
         .entry(task.task_id.clone())
-        .or_insert(now);
+        .or_insert_with(|| {
+            task.started_at
+                .map_or(now, |t| clock.instant_of(t).min(now))
+        });
     match task.health_status {
         HealthStatus::Unhealthy if since + grace <= now => TaskPhase::Unhealthy,
         HealthStatus::Unhealthy => {
@@ -282,6 +294,25 @@ pub(super) fn phase(
         }
         _ => TaskPhase::Healthy,
     }
+}
+
+/// Since when a task first seen healthy by this controller has been: since its health
+/// turned HEALTHY, or (without a health check) since it had run for 40 seconds; never
+/// later than now. Both come from the task's durable timestamps, so a controller that
+/// starts after a restart counts the stability window as the one before it did.
+fn healthy_since(
+    task: &Task,
+    clock: &Clock,
+    running_since: &HashMap<TaskId, Instant>,
+    now: Instant,
+) -> Instant {
+    let since = match task.healthy_at {
+        Some(t) => clock.instant_of(t),
+        None => running_since
+            .get(&task.task_id)
+            .map_or(now, |t| *t + NO_CHECK_HEALTHY_AFTER),
+    };
+    since.min(now)
 }
 
 /// The attribute scale-in balances (the first spread strategy's, else the availability

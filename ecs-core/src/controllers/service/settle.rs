@@ -59,6 +59,13 @@ pub(super) fn settle(ctx: &Context, key: &ServiceKey, memory: &mut Memory) {
                 .iter()
                 .any(|t| t.started_by.as_deref() == Some(d.id.as_str()))
     });
+    // A rollback's mark goes with its deployment.
+    let deployments = &svc.deployments;
+    entry
+        .breaker
+        .rollbacks
+        .retain(|d| deployments.iter().any(|x| x.id == *d));
+    let svc = &mut entry.service;
     let healthy_primary = tasks
         .iter()
         .filter(|t| {
@@ -87,7 +94,7 @@ pub(super) fn settle(ctx: &Context, key: &ServiceKey, memory: &mut Memory) {
     {
         p.rollout_state = RolloutState::Completed;
         p.rollout_state_reason = format!("ECS deployment {} completed.", p.id);
-        p.updated_at = jiff::Timestamp::now();
+        p.updated_at = ctx.state().now();
         entry.last_completed = Some((p.id.clone(), p.task_definition.clone()));
         messages.push(format!("{tag} (deployment {}) deployment completed.", p.id));
     }
