@@ -99,8 +99,9 @@ async fn running(ecs: &Ecs, n: usize) {
 }
 
 /// The whole control plane with `n` tasks RUNNING, with a store or without; returns the
-/// bytes held and the store's task records' bytes.
-async fn control_plane(n: usize, durable: bool) -> (i64, usize) {
+/// bytes held, the store's task records' bytes, and the bytes the loops held (freed when
+/// they end: each task's runner, its channels, each instance's agent loops).
+async fn control_plane(n: usize, durable: bool) -> (i64, usize, i64) {
     let mut config = EcsConfig::default();
     config.resync_interval = Duration::from_secs(3600);
     let store = MemoryStore::new();
@@ -148,8 +149,10 @@ async fn control_plane(n: usize, durable: bool) -> (i64, usize) {
         .iter()
         .map(|r| r.value.len())
         .sum();
-    ecs.shutdown().await.unwrap();
-    (bytes, records)
+    let before_halt = held();
+    ecs.halt().await;
+    let loops = before_halt - held();
+    (bytes, records, loops)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -161,8 +164,8 @@ async fn main() {
         .unwrap_or(if full { 100_000 } else { 2_000 });
     let per = |bytes: i64| bytes as f64 / n as f64;
     let engines = engines_alone(n).await;
-    let (memory, _) = control_plane(n, false).await;
-    let (durable, records) = control_plane(n, true).await;
+    let (memory, _, loops) = control_plane(n, false).await;
+    let (durable, records, _) = control_plane(n, true).await;
     println!("{n} live tasks on {INSTANCES} in-memory instances, bytes held per task:");
     println!(
         "  the in-memory engines alone (one container each):  {:>8.0}",
@@ -172,6 +175,10 @@ async fn main() {
         "  Ecs::new, engines included:                        {:>8.0}  (the control plane's own: {:.0})",
         per(memory),
         per(memory - engines)
+    );
+    println!(
+        "    of which the loops' (runners, their channels, agents), freed when they end: {:.0}",
+        per(loops)
     );
     println!(
         "  Ecs::open on a MemoryStore, engines and store incl.: {:>6.0}  (the control plane's own: {:.0}; the store's task record: {:.0})",

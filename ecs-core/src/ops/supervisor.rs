@@ -28,6 +28,9 @@ impl Supervisor {
             return;
         }
         let token = self.token.clone();
+        // Boxed: the async block would otherwise keep both its captured copy and the
+        // select's, twice the work's size for the task's whole life.
+        let work = Box::pin(work);
         self.tracker.spawn(async move {
             tokio::select! {
                 // Checked first at every poll: a cancelled task takes no further step.
