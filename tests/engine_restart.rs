@@ -32,12 +32,13 @@ const SOCKET_DIR: &str = "/run/ecs-docker2";
 
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// An engine's runtime that counts its failed inspects: the runners' resyncs, which fail
-/// while the engine is down, are seen to happen rather than waited for by the clock.
-/// Made `blind`, its inspects fail: what the agent learns then, it learns from events.
+/// An engine's runtime that counts its failed lists: the agent's resyncs (one list of the
+/// instance's containers each), which fail while the engine is down, are seen to happen
+/// rather than waited for by the clock. Made `blind`, its lists and inspects fail: what
+/// the agent learns then, it learns from events.
 struct Counted {
     inner: Arc<dyn ContainerRuntime>,
-    failed_inspects: AtomicUsize,
+    failed_lists: AtomicUsize,
     blind: AtomicBool,
 }
 
@@ -74,11 +75,7 @@ impl ContainerRuntime for Counted {
         if self.blind.load(Ordering::SeqCst) {
             return Err(RuntimeError::Unavailable("blind: events only".into()));
         }
-        let answer = self.inner.inspect_container(id).await;
-        if answer.is_err() {
-            self.failed_inspects.fetch_add(1, Ordering::SeqCst);
-        }
-        answer
+        self.inner.inspect_container(id).await
     }
     async fn container_stats(&self, id: &ContainerId) -> Result<ContainerStats, RuntimeError> {
         self.inner.container_stats(id).await
@@ -87,7 +84,14 @@ impl ContainerRuntime for Counted {
         &self,
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<ContainerInfo>, RuntimeError> {
-        self.inner.list_containers(labels).await
+        if self.blind.load(Ordering::SeqCst) {
+            return Err(RuntimeError::Unavailable("blind: events only".into()));
+        }
+        let answer = self.inner.list_containers(labels).await;
+        if answer.is_err() {
+            self.failed_lists.fetch_add(1, Ordering::SeqCst);
+        }
+        answer
     }
     async fn events(
         &self,
@@ -158,7 +162,7 @@ async fn the_agent_survives_a_podman_restart() {
 async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &str, cli: &[&str]) {
     let rt = Arc::new(Counted {
         inner: rt,
-        failed_inspects: AtomicUsize::new(0),
+        failed_lists: AtomicUsize::new(0),
         blind: AtomicBool::new(false),
     });
     let image = engines::image();
@@ -212,9 +216,9 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     agent_connected(&ecs, &cluster, &instance, false, Duration::from_secs(10)).await;
     // Resyncs fail while it is down (one every 2 s); after two of them the task is
     // still not given up.
-    let failed_before = rt.failed_inspects.load(Ordering::SeqCst);
+    let failed_before = rt.failed_lists.load(Ordering::SeqCst);
     timeout(Duration::from_secs(20), async {
-        while rt.failed_inspects.load(Ordering::SeqCst) < failed_before + 2 {
+        while rt.failed_lists.load(Ordering::SeqCst) < failed_before + 2 {
             sleep(Duration::from_millis(100)).await;
         }
     })

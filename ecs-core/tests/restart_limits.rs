@@ -166,6 +166,7 @@ async fn a_restart_during_a_rolling_update_keeps_the_minimum_healthy_floor() {
             .unwrap();
         assert_eq!(done.task_definition.to_string(), "web:2");
         checker.abort();
+        ecs.halt().await;
 
         let seen = seen.lock().unwrap();
         assert!(seen.checked >= 6, "events checked: {}", seen.checked);
@@ -174,6 +175,5 @@ async fn a_restart_during_a_rolling_update_keeps_the_minimum_healthy_floor() {
             "killed after {kill_after} s: {:#?}",
             seen.violations
         );
-        ecs.halt().await;
     }
 }
