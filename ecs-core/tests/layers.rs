@@ -30,47 +30,57 @@ fn rank(module: &str) -> usize {
     }
 }
 
-/// The top-level modules a line of Rust names through `crate::`.
-fn named(line: &str) -> Vec<String> {
+/// The top-level modules Rust source names through `crate::` (comments left out; groups
+/// `crate::{a::X, b::{Y, Z}}` over several lines, as rustfmt writes them, included).
+fn named(source: &str) -> Vec<String> {
+    let code: String = source
+        .lines()
+        .map(|l| l.find("//").map_or(l, |i| &l[..i]))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
     let mut out = Vec::new();
-    let mut rest = line;
+    let mut rest = code.as_str();
     while let Some(i) = rest.find("crate::") {
         rest = &rest[i + "crate::".len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                let name: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if !name.is_empty() {
-                    out.push(name);
+        let Some(group) = rest.strip_prefix('{') else {
+            out.push(ident(rest));
+            continue;
+        };
+        // The group's top-level items: split at commas outside nested braces.
+        let (mut depth, mut start) = (0usize, 0usize);
+        for (j, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    out.push(ident(&group[start..j]));
+                    break;
                 }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    out.push(ident(&group[start..j]));
+                    start = j + 1;
+                }
+                _ => {}
             }
-        } else {
-            out.push(
-                rest.chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect(),
-            );
         }
     }
+    out.retain(|m| !m.is_empty());
     out
 }
 
 /// The imports of `source`, in module `module`, that point up a layer.
 fn violations(module: &str, source: &str) -> Vec<String> {
     let mine = rank(module);
-    source
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("//"))
-        .flat_map(|l| {
-            named(l)
-                .into_iter()
-                .filter(move |m| m != module && rank(m) > mine)
-                .map(move |m| format!("{module} names {m}: {}", l.trim()))
-        })
+    named(source)
+        .into_iter()
+        .filter(|m| m != module && rank(m) > mine)
+        .map(|m| format!("{module} names {m}"))
         .collect()
 }
 

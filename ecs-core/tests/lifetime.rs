@@ -78,7 +78,7 @@ async fn no_loop_of_a_dropped_control_plane_touches_its_runtime() {
     let ecs = Ecs::new(config());
     busy(&ecs, counting.clone()).await;
 
-    // Alive, its loops call the engine (the runners' resyncs, every second).
+    // Alive, its loops call the engine (the agent's resyncs, every second).
     let before = counting.total();
     tokio::time::sleep(Duration::from_secs(10)).await;
     let alive = counting.total();

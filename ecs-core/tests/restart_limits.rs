@@ -77,8 +77,14 @@ impl Seen {
             let healthy = self.healthy(now);
             if healthy < 3 {
                 self.violations.push(format!(
-                    "at {:?}: {healthy} healthy tasks after task {} went {} (desired {})",
-                    now, task.task_id, task.last_status, task.desired_status
+                    "at {:?}: {healthy} healthy tasks after task {} went {} (desired {}, {:?}: {:?}; started {:?})",
+                    now,
+                    task.task_id,
+                    task.last_status,
+                    task.desired_status,
+                    task.stop_code,
+                    task.stopped_reason,
+                    task.started_at,
                 ));
             }
         }

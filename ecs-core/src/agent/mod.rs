@@ -31,7 +31,9 @@ pub(crate) enum Signal {
     Gone(ContainerId),
 }
 
-type Routes = HashMap<ContainerId, mpsc::UnboundedSender<Signal>>;
+/// Each routed container's runner, and how many events were sent to it (a resync's
+/// list older than the last of them is not told).
+type Routes = HashMap<ContainerId, (mpsc::UnboundedSender<Signal>, u64)>;
 
 /// One container instance's agent.
 pub(crate) struct Agent {
@@ -43,7 +45,7 @@ pub(crate) struct Agent {
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
     routes: Mutex<Routes>,
-    /// Counts the event streams opened: runners resync when it changes, since events
+    /// Counts the event streams opened: the agent resyncs when it changes, since events
     /// may have been missed while no stream was open.
     streams: watch::Sender<u64>,
 }
@@ -82,7 +84,7 @@ impl Agent {
 
     /// Sends what is heard of `id` to `tx` from now on.
     pub(crate) fn route(&self, id: ContainerId, tx: mpsc::UnboundedSender<Signal>) {
-        self.routes().insert(id, tx);
+        self.routes().insert(id, (tx, 0));
     }
 
     /// Stops sending `id`'s events.
@@ -91,8 +93,9 @@ impl Agent {
     }
 
     fn dispatch(&self, event: ContainerEvent) {
-        let routes = self.routes();
-        if let Some(tx) = routes.get(&event.id) {
+        let mut routes = self.routes();
+        if let Some((tx, sent)) = routes.get_mut(&event.id) {
+            *sent += 1;
             // A runner that has finished has dropped its receiver; nothing to do.
             let _ = tx.send(Signal::Event(event));
         }
@@ -100,8 +103,8 @@ impl Agent {
 
     /// Forwards the runtime's events until the agent is deregistered (the supervisor
     /// ends it with the control plane). When the stream cannot be opened or ends, the
-    /// agent counts as disconnected until it can be opened again; runners keep their
-    /// own resync meanwhile, and resync at once when it is.
+    /// agent counts as disconnected until it can be opened again; the resync keeps
+    /// trying meanwhile, and lists at once when it is.
     pub(crate) async fn pump(self: Arc<Self>, state: Arc<State>, retry: Duration) {
         loop {
             match self.runtime.events().await {
@@ -166,10 +169,10 @@ impl Agent {
     async fn relist(&self) {
         // Taken before the list: a container routed by then existed before it was asked
         // for, so one missing from the answer is gone, not too new to be listed.
-        let routed: Vec<(ContainerId, mpsc::UnboundedSender<Signal>)> = self
+        let routed: Vec<(ContainerId, u64)> = self
             .routes()
             .iter()
-            .map(|(id, tx)| (id.clone(), tx.clone()))
+            .map(|(id, (_, sent))| (id.clone(), *sent))
             .collect();
         if routed.is_empty() {
             return;
@@ -185,12 +188,21 @@ impl Agent {
         };
         let mut found: HashMap<ContainerId, ContainerInfo> =
             found.into_iter().map(|c| (c.id.clone(), c)).collect();
-        for (id, tx) in routed {
-            // A runner that has finished has dropped its receiver; nothing to do.
-            let _ = tx.send(match found.remove(&id) {
-                Some(info) => Signal::Seen(Box::new(info)),
-                None => Signal::Gone(id),
-            });
+        // Told under the lock events are dispatched under: nothing slips in between.
+        let routes = self.routes();
+        for (id, before) in routed {
+            match routes.get(&id) {
+                // An event came while the list was asked for: the list may be older
+                // than it, and must not undo it; the next resync looks again.
+                Some((tx, sent)) if *sent == before => {
+                    // A runner that has finished has dropped its receiver; nothing to do.
+                    let _ = tx.send(match found.remove(&id) {
+                        Some(info) => Signal::Seen(Box::new(info)),
+                        None => Signal::Gone(id),
+                    });
+                }
+                _ => {}
+            }
         }
     }
 

@@ -461,7 +461,8 @@ impl Runner {
             Some(s) = self.events.recv() => Wake::Signal(s),
             changed = self.stop.changed() => {
                 if changed.is_err() {
-                    // The control plane is gone: nothing will ask again; stop.
+                    // The task was forgotten (never while its runner runs): nothing will
+                    // ask again.
                     std::future::pending::<()>().await;
                 }
                 Wake::Stop

@@ -1,14 +1,11 @@
-//! The control plane: task definitions, clusters and their instances (each with its
-//! agent and runtime), and tasks; `run_task`, `start_task`, `stop_task`,
-//! `describe_tasks`, `list_tasks`, and the event stream.
-
 //! The control plane's facade, [`Ecs`]: task definitions, clusters and their instances
 //! (each with its agent and runtime), tasks, services and their auto scaling, the event
 //! stream; and [`Ecs::open`]'s recovery from a store.
 //!
-//! Only wiring: the state ([`State`]) is written through its one writer, the commands
-//! the facade shares with the loops are in [`ops`](crate::ops), and the loops in
-//! [`controllers`](crate::controllers). Nothing imports this module.
+//! Only wiring: the state is written through its one writer (the crate's `state`
+//! module), the commands the facade shares with the loops are in `ops`, and the loops
+//! in `controllers`. Nothing in the crate imports this module (the runtime conformance
+//! suite uses it as a user does).
 
 mod instances;
 mod recover;

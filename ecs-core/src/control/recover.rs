@@ -84,6 +84,7 @@ impl Loaded {
             [
                 Some(t.created_at),
                 t.started_at,
+                t.healthy_at,
                 t.stopping_at,
                 t.stopped_at,
             ]
@@ -173,6 +174,8 @@ impl Ecs {
         for (key, wake) in services {
             ecs.plane.controllers.start_service(key, wake);
         }
+        // Restored stopped tasks are forgotten in time even before any instance is back.
+        ecs.plane.controllers.start_retention();
         let scalable = !ecs.state().lock().scaling.is_empty();
         if scalable {
             ecs.plane.controllers.start_scaler();
@@ -187,12 +190,14 @@ impl Ecs {
     }
 
     /// Stops this control plane cleanly: waits until every change made so far is
-    /// durable (as [`flush`](Self::flush)), then ends its loops (agents, runners,
-    /// controllers, the persister) and lets its store go, as dropping the last handle
-    /// does; returns once they have all ended. Containers keep running, for a control
-    /// plane opened on the store to adopt. Errs, after stopping all the same, if the
-    /// changes could not be made durable. Other clones of this handle see a stopped
-    /// control plane: nothing they ask is acted on any more.
+    /// durable (as [`flush`](Self::flush) does: a store that keeps failing keeps it
+    /// waiting; bound it with a timeout if need be, which drops this handle), then ends
+    /// its loops (agents, runners, controllers, the persister) and lets its store go,
+    /// as dropping the last handle does; returns once they have all ended. Containers
+    /// keep running, for a control plane opened on the store to adopt. Errs, after
+    /// stopping all the same, if the changes can never be made durable (the store was
+    /// taken over). Other clones of this handle see a stopped control plane: nothing
+    /// they ask is acted on any more, and their `flush` errs.
     pub async fn shutdown(self) -> Result<(), Error> {
         let flushed = self.flush().await;
         self.stop("the control plane was shut down").await;
@@ -209,11 +214,13 @@ impl Ecs {
     }
 
     async fn stop(&self, why: &str) {
-        self.ops().supervisor.stop().await;
+        // Cancelled and let go at once: waiters (`flush`) are told even if this future
+        // is dropped before the loops have all ended.
+        self.ops().supervisor.cancel();
         if let Some(j) = self.state().journal() {
-            // `flush` says so rather than waiting forever.
             j.release(why);
         }
+        self.ops().supervisor.stop().await;
     }
 
     /// What recovery found on each instance registered again since [`Ecs::open`].
@@ -293,12 +300,15 @@ impl Ecs {
             .tasks
             .values()
             .filter(|e| e.task.last_status == TaskStatus::Stopped)
-            .map(|e| {
+            .filter_map(|e| {
                 let since = e.task.stopped_at.map_or(wall, |t| t.as_millisecond());
                 let age = std::time::Duration::from_millis(
                     u64::try_from(wall.saturating_sub(since)).unwrap_or(0),
                 );
-                (instant + ttl.saturating_sub(age), e.task.task_id.clone())
+                Some((
+                    instant.checked_add(ttl.saturating_sub(age))?,
+                    e.task.task_id.clone(),
+                ))
             })
             .collect();
         stopped.sort();

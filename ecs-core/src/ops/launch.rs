@@ -99,7 +99,6 @@ impl Ops {
             started
         };
         for (task, runner) in started {
-            self.state.publish(Event::TaskStateChange(task.clone()));
             out.tasks.push((*task).clone());
             self.supervisor.spawn(runner.run());
         }
@@ -157,6 +156,9 @@ impl Ops {
         let task = entry.task.clone();
         s.task_changed(&task_id);
         s.tasks.insert(task_id, entry);
+        // Under the lock, as every change of a task is published: no later change of it
+        // (a stop asked for at once) is seen before its creation.
+        self.state.publish(Event::TaskStateChange(task.clone()));
         Ok((task, runner))
     }
 }

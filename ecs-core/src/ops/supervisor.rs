@@ -1,6 +1,7 @@
-//! The loop supervisor: every background task of a control plane (agents' event pumps,
-//! task runners, service controllers, the persister, auto scaling, load balancer
-//! drains) runs under it, and ends when it is cancelled.
+//! The loop supervisor: every background task of a control plane (agents' event pumps
+//! and resyncs, task runners, service controllers, the persister, auto scaling, the
+//! retention of stopped tasks, load balancer drains, recovery's removals) runs under
+//! it, and ends when it is cancelled.
 //!
 //! A cancellation token (tokio-util's) that every task races, and a task tracker that
 //! `shutdown` waits on: the shape kube-runtime's controllers and tower's services use.

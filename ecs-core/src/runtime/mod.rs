@@ -143,3 +143,23 @@ pub fn since_now() -> String {
         .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
         .unwrap_or_default()
 }
+
+/// Inspects each of `ids`, skipping containers removed in the meantime: how a backend
+/// whose engine lists only summaries without the state can answer
+/// [`ContainerRuntime::list_containers`] (one engine call per container: prefer a list
+/// that says it all, as the Docker and Podman backends do).
+pub async fn inspect_each<R: ContainerRuntime + ?Sized>(
+    runtime: &R,
+    ids: impl IntoIterator<Item = ContainerId>,
+) -> Result<Vec<ContainerInfo>, RuntimeError> {
+    let mut out = Vec::new();
+    for id in ids {
+        match runtime.inspect_container(&id).await {
+            Ok(info) => out.push(info),
+            // Removed between the list and the inspect.
+            Err(RuntimeError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}

@@ -3,8 +3,10 @@
 //! a base taken when the control plane starts. So the controllers can turn a durable
 //! timestamp back into an instant of their timers after a restart (how long a task has
 //! run, when a throttle ends); a paused clock in tests moves both; and the clock never
-//! runs behind the newest time in the state it started from (a wall clock set back
-//! between two runs does not make tasks younger).
+//! runs behind the newest time in the state it started from, nor behind itself (a wall
+//! clock set back does not make tasks younger). The price: a step of the system's
+//! clock (not a slew) while the control plane runs shows in its timestamps only after
+//! a restart; tokio's clock does not count a host's suspension either.
 
 use std::time::Duration;
 
@@ -47,7 +49,10 @@ impl Clock {
             // old as it can.
             now.checked_sub(by).unwrap_or_else(|| far_past(now))
         } else {
-            now.checked_add(by).unwrap_or(now)
+            // Further ahead than the clock can say: as far as it can (a year).
+            now.checked_add(by)
+                .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+                .unwrap_or(now)
         }
     }
 }

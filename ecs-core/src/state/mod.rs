@@ -139,9 +139,11 @@ impl Tables {
     }
 
     /// Forgets the tasks whose time to be forgotten has come at `now` (the durable copy
-    /// follows). Returns how many.
+    /// follows). Returns how many. A task its service's controller has not yet seen
+    /// STOPPED waits for it (a minute more at a time): its failure must count.
     pub(crate) fn forget_stopped(&mut self, now: Instant) -> usize {
         let mut forgotten = 0;
+        let mut later = Vec::new();
         while let Some((at, _)) = self.stopped.front() {
             if *at > now {
                 break;
@@ -149,17 +151,40 @@ impl Tables {
             let Some((_, id)) = self.stopped.pop_front() else {
                 break;
             };
-            if self
-                .tasks
-                .get(&id)
-                .is_some_and(|e| e.task.last_status == TaskStatus::Stopped)
-            {
-                self.tasks.remove(&id);
-                self.task_changed(&id);
-                forgotten += 1;
+            let Some(task) = self.tasks.get(&id).map(|e| e.task.clone()) else {
+                continue;
+            };
+            if task.last_status != TaskStatus::Stopped {
+                continue;
             }
+            if self.service_holds(&task) {
+                later.push((now + Duration::from_secs(60), id));
+                continue;
+            }
+            self.tasks.remove(&id);
+            self.task_changed(&id);
+            forgotten += 1;
+        }
+        // In order of their time, as the queue is kept.
+        for (at, id) in later {
+            let i = self.stopped.partition_point(|(d, _)| *d <= at);
+            self.stopped.insert(i, (at, id));
         }
         forgotten
+    }
+
+    /// Whether `task`'s service still counts it among its tasks.
+    fn service_holds(&self, task: &Task) -> bool {
+        let Some(name) = task
+            .group
+            .strip_prefix("service:")
+            .and_then(|n| n.parse().ok())
+        else {
+            return false;
+        };
+        self.services
+            .get(&(task.cluster.clone(), name))
+            .is_some_and(|e| e.tasks.contains(&task.task_id))
     }
 
     /// Whether the agent of `instance` with `epoch` is still its instance's (not
@@ -309,9 +334,9 @@ impl State {
             entry.task = Arc::new(task);
             let snapshot = entry.task.clone();
             s.task_changed(id);
-            if stopped_now {
-                let forget_at = Instant::now() + s.stopped_task_ttl;
-                s.stopped.push_back((forget_at, id.clone()));
+            // (A TTL too long to count in is forever.)
+            if stopped_now && let Some(at) = Instant::now().checked_add(s.stopped_task_ttl) {
+                s.stopped.push_back((at, id.clone()));
             }
             let wake = s.service_of(&snapshot);
             (snapshot, wake)

@@ -201,10 +201,15 @@ pub(super) fn observe(
             }
         }
         if phase == TaskPhase::Healthy {
-            let since = *memory
-                .healthy_since
-                .entry(id.clone())
-                .or_insert_with(|| healthy_since(task, clock, &memory.running_since, now));
+            // Behind a load balancer, healthy is its word, which is not kept: counted
+            // from now.
+            let since = *memory.healthy_since.entry(id.clone()).or_insert_with(|| {
+                if balanced {
+                    now
+                } else {
+                    healthy_since(task, clock, &memory.running_since, now)
+                }
+            });
             let stable_at = since + config.service_throttle.stable_after;
             if stable_at > now {
                 wake_at = earliest(wake_at, Some(stable_at));
