@@ -9,15 +9,36 @@
 //! poll, without another step of its work.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// Tokens the tasks are spread over: each token keeps its waiting tasks in a list
+/// behind a lock, which every task takes when it starts and ends; one token for a
+/// hundred thousand tasks made that lock the control plane's busiest.
+const SHARDS: usize = 32;
+
 /// Runs and ends the control plane's background tasks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Supervisor {
     token: CancellationToken,
+    /// Children of `token`, cancelled with it.
+    shards: Vec<CancellationToken>,
+    next: AtomicUsize,
     tracker: TaskTracker,
+}
+
+impl Default for Supervisor {
+    fn default() -> Self {
+        let token = CancellationToken::new();
+        Self {
+            shards: (0..SHARDS).map(|_| token.child_token()).collect(),
+            token,
+            next: AtomicUsize::new(0),
+            tracker: TaskTracker::new(),
+        }
+    }
 }
 
 impl Supervisor {
@@ -28,7 +49,8 @@ impl Supervisor {
         if self.token.is_cancelled() {
             return;
         }
-        let token = self.token.clone();
+        let shard = self.next.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        let token = self.shards[shard].clone();
         // Boxed: the async block would otherwise keep both its captured copy and the
         // select's, twice the work's size for the task's whole life.
         let work = Box::pin(work);
