@@ -71,6 +71,13 @@ fn running(rt: &InMemoryRuntime) -> usize {
         .count()
 }
 
+/// Opens the store file off the runtime's threads, as its docs ask.
+async fn open(path: std::path::PathBuf) -> Result<FileStore, ecs_core::Error> {
+    tokio::task::spawn_blocking(move || FileStore::open(path))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn no_loop_of_a_dropped_control_plane_touches_its_runtime() {
     let engine = InMemoryRuntime::new(Resources::new(4096, 8192));
@@ -110,11 +117,6 @@ async fn no_loop_of_a_dropped_control_plane_touches_its_runtime() {
 async fn a_control_plane_dropped_with_tasks_running_lets_its_file_store_go_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
-    let open = |path: std::path::PathBuf| async move {
-        tokio::task::spawn_blocking(move || FileStore::open(path))
-            .await
-            .unwrap()
-    };
     let engine = InMemoryRuntime::new(Resources::new(4096, 8192));
     let ecs = Ecs::open(config(), Arc::new(open(path.clone()).await.unwrap()))
         .await
@@ -139,11 +141,6 @@ async fn a_control_plane_dropped_with_tasks_running_lets_its_file_store_go_at_on
 async fn shutdown_makes_every_change_durable_then_stops() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
-    let open = |path: std::path::PathBuf| async move {
-        tokio::task::spawn_blocking(move || FileStore::open(path))
-            .await
-            .unwrap()
-    };
     let engine = InMemoryRuntime::new(Resources::new(4096, 8192));
     let counting = Arc::new(Counting::new(Arc::new(engine.clone())));
     let ecs = Ecs::open(config(), Arc::new(open(path.clone()).await.unwrap()))

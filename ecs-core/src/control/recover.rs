@@ -220,7 +220,7 @@ impl Ecs {
         if let Some(j) = self.state().journal() {
             j.release(why);
         }
-        self.ops().supervisor.stop().await;
+        self.ops().supervisor.ended().await;
     }
 
     /// What recovery found on each instance registered again since [`Ecs::open`].

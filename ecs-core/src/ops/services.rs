@@ -3,7 +3,7 @@
 //! ECS's checks of what a service names.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use tokio::sync::{Notify, watch};
 
@@ -241,14 +241,7 @@ impl Ops {
         {
             primary.desired_count = svc.desired_count;
         }
-        // Steady again only once the controller has seen the change through.
-        svc.steady = false;
-        let out = svc.clone();
-        entry.wake.notify_one();
-        entry.changed.send_modify(|v| *v += 1);
-        drop(s);
-        self.state.touched();
-        Ok(out)
+        self.changed(s, key)
     }
 
     /// Deletes a service (DeleteService): it goes DRAINING, scales to zero, then
@@ -273,11 +266,18 @@ impl Ops {
         for d in &mut svc.deployments {
             d.desired_count = 0;
         }
-        // Steady again only once the controller has seen the change through.
-        svc.steady = false;
-        let out = svc.clone();
+        self.changed(s, key)
+    }
+
+    /// After a request changed the service under `key`: not steady until its controller
+    /// has seen the change through; the controller and waiters woken, the journal
+    /// told. Returns the service as changed.
+    fn changed(&self, mut s: MutexGuard<'_, Tables>, key: &ServiceKey) -> Result<Service, Error> {
+        let entry = s.services.get_mut(key).ok_or_else(|| not_found(key))?;
+        entry.service.steady = false;
         entry.wake.notify_one();
         entry.changed.send_modify(|v| *v += 1);
+        let out = entry.service.clone();
         drop(s);
         self.state.touched();
         Ok(out)

@@ -70,9 +70,9 @@ impl Supervisor {
         self.tracker.close();
     }
 
-    /// Cancels, and returns once every task has ended (its future dropped).
-    pub(crate) async fn stop(&self) {
-        self.cancel();
+    /// Returns once every task has ended (its future dropped), after a
+    /// [`cancel`](Self::cancel).
+    pub(crate) async fn ended(&self) {
         self.tracker.wait().await;
     }
 }

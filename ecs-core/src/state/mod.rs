@@ -119,14 +119,17 @@ impl Tables {
 
     /// The controller to wake when `task` changes, if a service owns it.
     fn service_of(&self, task: &Task) -> Option<Arc<Notify>> {
+        self.service_entry(task).map(|e| e.wake.clone())
+    }
+
+    /// The service that owns `task`, if one does.
+    fn service_entry(&self, task: &Task) -> Option<&ServiceEntry> {
         // On every task change: nothing to parse or look up without services.
         if self.services.is_empty() {
             return None;
         }
         let name = task.group.strip_prefix("service:")?.parse().ok()?;
-        self.services
-            .get(&(task.cluster.clone(), name))
-            .map(|e| e.wake.clone())
+        self.services.get(&(task.cluster.clone(), name))
     }
 
     /// The controllers of every service of `cluster`.
@@ -175,15 +178,7 @@ impl Tables {
 
     /// Whether `task`'s service still counts it among its tasks.
     fn service_holds(&self, task: &Task) -> bool {
-        let Some(name) = task
-            .group
-            .strip_prefix("service:")
-            .and_then(|n| n.parse().ok())
-        else {
-            return false;
-        };
-        self.services
-            .get(&(task.cluster.clone(), name))
+        self.service_entry(task)
             .is_some_and(|e| e.tasks.contains(&task.task_id))
     }
 

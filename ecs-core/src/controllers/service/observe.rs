@@ -171,6 +171,7 @@ pub(super) fn observe(
     }
     let reset_on_healthy = breaker.is_none_or(|b| b.reset_on_healthy_task != Some(false));
     let balanced = !entry.service.load_balancers.is_empty();
+    let clock = ctx.state().clock();
     let mut plan_tasks = Vec::with_capacity(entry.tasks.len());
     for id in &entry.tasks {
         let Some(task) = state.tasks.get(id).map(|e| &e.task) else {
@@ -182,7 +183,6 @@ pub(super) fn observe(
             .as_deref()
             .and_then(|d| has_check.get(d).copied())
             .unwrap_or(false);
-        let clock = ctx.state().clock();
         let mut phase = phase(task, checked, grace, now, clock, memory, &mut wake_at);
         if balanced {
             // Behind a load balancer, healthy means healthy there too; a task failing
