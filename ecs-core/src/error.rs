@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use crate::ids::ClusterName;
 use crate::json_path::JsonPath;
 use crate::task_definition::Violations;
 
@@ -53,18 +54,50 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// No such task definition (family, or family and revision).
-    #[error("task definition {0} not found")]
-    TaskDefinitionNotFound(String),
+    /// No such resource: which kind, which one, and in which cluster for those that
+    /// live in one (ECS's `ClusterNotFoundException`, `ServiceNotFoundException`, ...).
+    #[error("{kind} {id} not found{}", in_cluster(cluster.as_ref()))]
+    NotFound {
+        /// What kind of resource.
+        kind: ResourceKind,
+        /// Its name, id or `family:revision`.
+        id: String,
+        /// Its cluster, for a service, task or container instance.
+        cluster: Option<ClusterName>,
+    },
+    /// A resource of that kind and name exists already (a service ACTIVE or DRAINING,
+    /// a cluster, a registered container instance).
+    #[error("{kind} {id} already exists{}", in_cluster(cluster.as_ref()))]
+    AlreadyExists {
+        /// What kind of resource.
+        kind: ResourceKind,
+        /// Its name or id.
+        id: String,
+        /// Its cluster, for a service or container instance.
+        cluster: Option<ClusterName>,
+    },
     /// The revision is INACTIVE: describable, but not usable for new tasks or services.
     #[error("task definition {0} is INACTIVE and cannot be used for new tasks")]
     TaskDefinitionInactive(String),
-    /// No container instance with that id in the cluster.
-    #[error("container instance {0} not found")]
-    InstanceNotFound(String),
-    /// A container instance with that id is already registered.
-    #[error("container instance {0} is already registered")]
-    InstanceExists(String),
+    /// An operation that starts background work (a task's runner, a service's
+    /// controller) was called outside a Tokio runtime.
+    #[error("{operation} runs its work on Tokio: call it within a Tokio runtime")]
+    NoRuntime {
+        /// The operation.
+        operation: &'static str,
+    },
+    /// A request ECS refuses as it is (`InvalidParameterException`): which operation,
+    /// which member, and why. A limit (RunTask's count, a task definition's size) is
+    /// one of these.
+    #[error("{operation}: {member}: {reason}")]
+    InvalidParameter {
+        /// The operation (`RunTask`, `RegisterTaskDefinition` ...).
+        operation: &'static str,
+        /// The request's member, as ECS spells it (`count`, `group` ...).
+        member: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Deregistering an instance that still holds tasks, without `force`.
     #[error("container instance {instance} still holds {tasks} tasks; stop them or force")]
     InstanceHasTasks {
@@ -81,29 +114,22 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// No such allocation (already released, or never made).
-    #[error("{0} not found")]
-    AllocationNotFound(String),
     /// A cluster query expression that does not parse.
     #[error("invalid expression {expression:?}: {error}")]
     Query {
         /// The expression.
         expression: String,
         /// Where and why.
+        #[source]
         error: crate::placement::query::QueryError,
     },
-    /// No such cluster.
-    #[error("cluster {0} not found")]
-    ClusterNotFound(String),
-    /// No such task.
-    #[error("task {0} not found")]
-    TaskNotFound(String),
     /// A container instance's runtime failed.
     #[error("container instance {instance}: {error}")]
     Runtime {
         /// The instance.
         instance: String,
         /// What the runtime said.
+        #[source]
         error: crate::runtime::RuntimeError,
     },
     /// A task definition needs what an instance's runtime cannot do.
@@ -122,22 +148,6 @@ pub enum Error {
     /// A CreateService or UpdateService request ECS would refuse: which member, and why.
     #[error("invalid service request: {0}")]
     InvalidService(String),
-    /// No such service in the cluster.
-    #[error("service {service} not found in cluster {cluster}")]
-    ServiceNotFound {
-        /// The cluster.
-        cluster: String,
-        /// The service.
-        service: String,
-    },
-    /// A service of this name is ACTIVE or DRAINING in the cluster.
-    #[error("service {service} already exists in cluster {cluster}")]
-    ServiceExists {
-        /// The cluster.
-        cluster: String,
-        /// The service.
-        service: String,
-    },
     /// The request conflicts with the service's state (e.g. deleting a service that
     /// still has tasks without `force`).
     #[error("service {service}: {reason}")]
@@ -239,6 +249,90 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// The kinds of resources an [`Error::NotFound`] or [`Error::AlreadyExists`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// A cluster.
+    Cluster,
+    /// A task definition (a family, or one revision).
+    TaskDefinition,
+    /// A container instance.
+    ContainerInstance,
+    /// A task.
+    Task,
+    /// A service.
+    Service,
+    /// A target group (a load balancer registered with the control plane).
+    TargetGroup,
+    /// An Application Auto Scaling scalable target.
+    ScalableTarget,
+    /// An auto scaling policy.
+    ScalingPolicy,
+    /// A placement's allocation of an instance's resources.
+    Allocation,
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResourceKind::Cluster => "cluster",
+            ResourceKind::TaskDefinition => "task definition",
+            ResourceKind::ContainerInstance => "container instance",
+            ResourceKind::Task => "task",
+            ResourceKind::Service => "service",
+            ResourceKind::TargetGroup => "target group",
+            ResourceKind::ScalableTarget => "scalable target",
+            ResourceKind::ScalingPolicy => "scaling policy",
+            ResourceKind::Allocation => "allocation",
+        })
+    }
+}
+
+impl Error {
+    /// No `kind` named `id` (outside any cluster).
+    pub fn not_found(kind: ResourceKind, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+            cluster: None,
+        }
+    }
+
+    /// No `kind` named `id` in `cluster`.
+    pub fn not_found_in(kind: ResourceKind, id: impl ToString, cluster: &ClusterName) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+            cluster: Some(cluster.clone()),
+        }
+    }
+
+    /// A `kind` named `id` exists already in `cluster` (or outside any).
+    pub fn already_exists(
+        kind: ResourceKind,
+        id: impl ToString,
+        cluster: Option<&ClusterName>,
+    ) -> Self {
+        Error::AlreadyExists {
+            kind,
+            id: id.to_string(),
+            cluster: cluster.cloned(),
+        }
+    }
+
+    /// Whether this is a [`Error::NotFound`] of `kind`.
+    pub fn is_not_found(&self, kind: ResourceKind) -> bool {
+        matches!(self, Error::NotFound { kind: k, .. } if *k == kind)
+    }
+}
+
+fn in_cluster(cluster: Option<&ClusterName>) -> String {
+    cluster
+        .map(|c| format!(" in cluster {c}"))
+        .unwrap_or_default()
 }
 
 fn version(v: Option<u64>) -> String {

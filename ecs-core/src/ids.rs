@@ -263,6 +263,73 @@ impl FromStr for TaskDefinitionRef {
     }
 }
 
+/// A task's group (ECS's `group`): the service it belongs to (`service:NAME`), the
+/// family RunTask started it from when no group was given (`family:NAME`), or a name
+/// the caller chose. Placement's `distinctInstance` and spread count within a group.
+///
+/// ```
+/// use ecs_core::TaskGroup;
+/// let g: TaskGroup = "service:web".parse()?;
+/// assert_eq!(g.service().map(|s| s.as_str()), Some("web"));
+/// assert_eq!(g.to_string(), "service:web");
+/// assert!("batch".parse::<TaskGroup>()?.service().is_none());
+/// # Ok::<(), ecs_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TaskGroup {
+    /// The tasks of a service.
+    Service(ServiceName),
+    /// RunTask's default: the tasks run from a family.
+    Family(Family),
+    /// A group the caller named.
+    Custom(String),
+}
+
+impl TaskGroup {
+    /// The service whose task this is, if any.
+    pub fn service(&self) -> Option<&ServiceName> {
+        match self {
+            TaskGroup::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TaskGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskGroup::Service(s) => write!(f, "service:{s}"),
+            TaskGroup::Family(family) => write!(f, "family:{family}"),
+            TaskGroup::Custom(g) => f.write_str(g),
+        }
+    }
+}
+
+impl FromStr for TaskGroup {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::InvalidId {
+            kind: "task group",
+            value: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if s.is_empty() {
+            return Err(bad("must not be empty"));
+        }
+        if s.len() > 255 {
+            return Err(bad("longer than 255 characters"));
+        }
+        Ok(if let Some(name) = s.strip_prefix("service:") {
+            TaskGroup::Service(name.parse()?)
+        } else if let Some(name) = s.strip_prefix("family:") {
+            TaskGroup::Family(name.parse()?)
+        } else {
+            TaskGroup::Custom(s.to_owned())
+        })
+    }
+}
+
 /// Where ARNs point: AWS's `arn:PARTITION:ecs:REGION:ACCOUNT:RESOURCE` shape, with a
 /// local region and account by default, so that ARN-shaped identifiers read as users
 /// expect without pretending to be AWS.
@@ -276,6 +343,15 @@ pub struct Arn {
     pub account: String,
     /// `task-definition/web:3`, `task/CLUSTER/ID`, `service/CLUSTER/NAME` ...
     pub resource: String,
+}
+
+impl Arn {
+    /// Its resource's last part: a task's id, a service's name, `family:revision`.
+    pub fn name(&self) -> &str {
+        self.resource
+            .rsplit_once('/')
+            .map_or(self.resource.as_str(), |(_, n)| n)
+    }
 }
 
 /// The region and account the library puts in the ARNs it makes.
@@ -427,5 +503,7 @@ serde_as_text!(
     ContainerName,
     InstanceId,
     TaskId,
-    TaskDefinitionRef
+    TaskDefinitionRef,
+    TaskGroup,
+    Arn
 );

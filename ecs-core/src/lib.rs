@@ -82,11 +82,11 @@ pub mod task;
 pub mod task_definition;
 
 pub use control::Ecs;
-pub use error::Error;
+pub use error::{Error, ResourceKind};
 pub use ids::{
     Arn, ArnScope, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
-    TaskDefinitionRef, TaskId,
+    TaskDefinitionRef, TaskGroup, TaskId,
 };
 pub use json_path::JsonPath;
-pub use registry::{Registered, TaskDefinitionRegistry};
+pub use registry::{MAX_TASK_DEFINITION_BYTES, Registered, TaskDefinitionRegistry};
 pub use task_definition::TaskDefinition;

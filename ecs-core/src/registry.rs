@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::Error;
 use crate::ids::{ArnScope, Family, Revision, TaskDefinitionRef};
 use crate::task_definition::{Compatibility, TaskDefinition, TaskDefinitionStatus, Warning};
+use crate::{Error, ResourceKind};
+
+/// ECS's limit on a task definition: 64 KiB of JSON.
+pub const MAX_TASK_DEFINITION_BYTES: usize = 64 * 1024;
 
 /// What [`TaskDefinitionRegistry::register`] returns.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +56,17 @@ impl TaskDefinitionRegistry {
     /// are replaced by the registry's own.
     pub fn register(&mut self, mut definition: TaskDefinition) -> Result<Registered, Error> {
         let warnings = definition.validate()?;
+        let size = serde_json::to_vec(&definition).map_or(0, |json| json.len());
+        if size > MAX_TASK_DEFINITION_BYTES {
+            return Err(Error::InvalidParameter {
+                operation: "RegisterTaskDefinition",
+                member: "containerDefinitions",
+                reason: format!(
+                    "the task definition is {size} bytes of JSON, above ECS's limit of \
+                     {MAX_TASK_DEFINITION_BYTES} (64 KiB)"
+                ),
+            });
+        }
         let family = Family::new(definition.family())?;
         let revisions = self.families.get(&family).map_or(0, Vec::len);
         let revision = Revision::new(u32::try_from(revisions + 1).unwrap_or(u32::MAX))
@@ -97,7 +111,7 @@ impl TaskDefinitionRegistry {
 
     /// The revision `reference` names; a bare family names its latest ACTIVE revision.
     pub fn describe(&self, reference: &TaskDefinitionRef) -> Result<&TaskDefinition, Error> {
-        let not_found = || Error::TaskDefinitionNotFound(reference.to_string());
+        let not_found = || Error::not_found(ResourceKind::TaskDefinition, reference);
         let revisions = self.families.get(&reference.family).ok_or_else(not_found)?;
         match reference.revision {
             Some(r) => revisions.get(r.get() as usize - 1).ok_or_else(not_found),
@@ -165,7 +179,7 @@ impl TaskDefinitionRegistry {
             .families
             .get_mut(&reference.family)
             .and_then(|revisions| revisions.get_mut(revision.get() as usize - 1))
-            .ok_or_else(|| Error::TaskDefinitionNotFound(reference.to_string()))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::TaskDefinition, reference))?;
         if td.status != Some(TaskDefinitionStatus::Inactive) {
             td.status = Some(TaskDefinitionStatus::Inactive);
             td.deregistered_at = Some(jiff::Timestamp::now());

@@ -10,8 +10,8 @@ use super::attributes;
 use super::index::{ClassId, Index, Slot};
 use super::instance::{ContainerInstance, GroupId, InstanceRegistration, InstanceStatus};
 use super::resources::{HostPort, Resources};
-use crate::Error;
 use crate::ids::{ClusterName, InstanceId};
+use crate::{Error, ResourceKind};
 
 /// What one placed task holds on its instance, from placement until it is STOPPED.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,7 +80,11 @@ impl Cluster {
         registration: InstanceRegistration,
     ) -> Result<&ContainerInstance, Error> {
         if self.by_id.contains_key(&registration.id) {
-            return Err(Error::InstanceExists(registration.id.to_string()));
+            return Err(Error::already_exists(
+                ResourceKind::ContainerInstance,
+                &registration.id,
+                None,
+            ));
         }
         for (name, value) in &registration.attributes {
             if name == attributes::INSTANCE_ID {
@@ -109,7 +113,7 @@ impl Cluster {
         self.slots.push(Some((instance, class)));
         match self.slots.last() {
             Some(Some((instance, _))) => Ok(instance),
-            _ => Err(Error::InstanceNotFound(slot.to_string())),
+            _ => Err(Error::not_found(ResourceKind::ContainerInstance, slot)),
         }
     }
 
@@ -122,7 +126,7 @@ impl Cluster {
     ) -> Result<ContainerInstance, Error> {
         let slot = self.slot(id)?;
         let Some((instance, class)) = self.slots[slot as usize].as_ref() else {
-            return Err(Error::InstanceNotFound(id.to_string()));
+            return Err(Error::not_found(ResourceKind::ContainerInstance, id));
         };
         if instance.tasks > 0 && !force {
             return Err(Error::InstanceHasTasks {
@@ -139,7 +143,7 @@ impl Cluster {
         }
         self.by_id.remove(id);
         let Some((mut instance, _)) = self.slots[slot as usize].take() else {
-            return Err(Error::InstanceNotFound(id.to_string()));
+            return Err(Error::not_found(ResourceKind::ContainerInstance, id));
         };
         instance.status = InstanceStatus::Inactive;
         Ok(instance)
@@ -242,7 +246,7 @@ impl Cluster {
         let a = self
             .allocations
             .remove(&allocation)
-            .ok_or_else(|| Error::AllocationNotFound(allocation.to_string()))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Allocation, allocation))?;
         self.update_resources(a.slot, |instance| {
             instance.reserved = instance.reserved.saturating_sub(a.resources);
             for port in a.ports.iter() {
@@ -294,7 +298,7 @@ impl Cluster {
         self.by_id
             .get(id)
             .copied()
-            .ok_or_else(|| Error::InstanceNotFound(id.to_string()))
+            .ok_or_else(|| Error::not_found(ResourceKind::ContainerInstance, id))
     }
 
     /// The instance in `slot`. Callers pass slots taken from the index, `by_id` or the

@@ -6,8 +6,13 @@ pub mod attributes;
 mod cluster;
 pub(crate) mod index;
 pub(crate) mod instance;
+mod requests;
 mod resources;
 
 pub use cluster::{AllocationId, Cluster};
 pub use instance::{ContainerInstance, InstanceRegistration, InstanceStatus};
+pub use requests::{
+    DeregisterContainerInstance, MAX_INSTANCES_PER_CALL, RegisterContainerInstance,
+    UpdateContainerInstancesState,
+};
 pub use resources::{HostPort, Resources};

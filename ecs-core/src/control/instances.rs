@@ -2,10 +2,9 @@
 //! deregistration. Every change wakes the cluster's services.
 
 use super::Ecs;
-use crate::Error;
-use crate::cluster::InstanceStatus;
-use crate::ids::{ClusterName, InstanceId};
+use crate::cluster::{DeregisterContainerInstance, UpdateContainerInstancesState};
 use crate::task::{StopCode, TaskStatus};
+use crate::{Error, ResourceKind};
 
 /// Why the tasks of a deregistered instance stop (with `TerminationNotice`).
 pub(crate) const DEREGISTERED: &str = "Container instance deregistered";
@@ -17,23 +16,26 @@ impl Ecs {
     /// any changes.
     pub fn update_container_instances_state(
         &self,
-        cluster: &ClusterName,
-        instances: &[InstanceId],
-        status: InstanceStatus,
+        request: UpdateContainerInstancesState,
     ) -> Result<(), Error> {
-        if !matches!(status, InstanceStatus::Active | InstanceStatus::Draining) {
-            return Err(Error::InvalidPlacement(format!(
-                "container instance status can be set to ACTIVE or DRAINING, not {status}"
-            )));
-        }
+        request.validate()?;
+        let (cluster, instances, status) = (
+            &request.cluster,
+            &request.container_instances,
+            request.status,
+        );
         {
             let mut s = self.state().lock();
             let c = s
                 .clusters
                 .get_mut(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             if let Some(missing) = instances.iter().find(|i| c.cluster.instance(i).is_none()) {
-                return Err(Error::InstanceNotFound(missing.to_string()));
+                return Err(Error::not_found_in(
+                    ResourceKind::ContainerInstance,
+                    missing,
+                    cluster,
+                ));
             }
             for i in instances {
                 c.cluster.set_status(i, status)?;
@@ -48,10 +50,10 @@ impl Ecs {
     /// (`TerminationNotice`) and services replace theirs elsewhere.
     pub fn deregister_container_instance(
         &self,
-        cluster: &ClusterName,
-        instance: &InstanceId,
-        force: bool,
+        request: DeregisterContainerInstance,
     ) -> Result<(), Error> {
+        let (cluster, instance, force) =
+            (&request.cluster, &request.container_instance, request.force);
         let running: Vec<_> = {
             let mut s = self.state().lock();
             let running: Vec<_> = s
@@ -68,9 +70,13 @@ impl Ecs {
             let c = s
                 .clusters
                 .get_mut(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             if c.cluster.instance(instance).is_none() {
-                return Err(Error::InstanceNotFound(instance.to_string()));
+                return Err(Error::not_found_in(
+                    ResourceKind::ContainerInstance,
+                    instance,
+                    cluster,
+                ));
             }
             if !running.is_empty() && !force {
                 return Err(Error::InstanceHasTasks {

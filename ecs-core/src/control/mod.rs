@@ -12,28 +12,39 @@ mod recover;
 mod scaling;
 mod services;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
+pub use crate::cluster::{
+    DeregisterContainerInstance, RegisterContainerInstance, UpdateContainerInstancesState,
+};
 pub use crate::config::{EcsConfig, OrphanPolicy};
-pub use crate::task::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
+pub use crate::service::{CreateService, DeleteService, UpdateService};
+pub use crate::task::{ListTasks, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure};
 pub use recover::RecoveryReport;
 
-use crate::Error;
 use crate::agent::Agent;
 use crate::cluster::{Cluster, InstanceRegistration};
 use crate::controllers::Context;
-use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::ids::{ClusterName, TaskDefinitionRef, TaskId};
 use crate::ops::Ops;
 use crate::registry::{Registered, TaskDefinitionRegistry};
-use crate::runtime::ContainerRuntime;
 use crate::service::ServiceLimits;
 use crate::state::journal::Journal;
 use crate::state::{Clock, ClusterEntry, State, Tables};
 use crate::task::{Event, StopCode, Task};
 use crate::task_definition::TaskDefinition;
+use crate::{Error, ResourceKind};
+
+/// Refuses an operation that spawns background work outside a Tokio runtime (where
+/// spawning would panic).
+fn needs_runtime(operation: &'static str) -> Result<(), Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Error::NoRuntime { operation }),
+    }
+}
 
 /// What the clones of one [`Ecs`] share. Its loops hold the parts below it (the
 /// commands, the controllers' context), never this: the last handle dropped ends them.
@@ -179,11 +190,7 @@ impl Ecs {
     pub fn create_cluster(&self, name: ClusterName) -> Result<(), Error> {
         let mut s = self.state().lock();
         if s.clusters.contains_key(&name) {
-            return Err(Error::InvalidId {
-                kind: "cluster name",
-                value: name.to_string(),
-                reason: "a cluster with this name exists".into(),
-            });
+            return Err(Error::already_exists(ResourceKind::Cluster, &name, None));
         }
         s.clusters.insert(
             name.clone(),
@@ -200,27 +207,31 @@ impl Ecs {
         let c = s
             .clusters
             .get(name)
-            .ok_or_else(|| Error::ClusterNotFound(name.to_string()))?;
+            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))?;
         Ok(c.cluster.clone())
     }
 
     /// Registers a container instance driven by `runtime`: its resources and built-in
     /// attributes come from the runtime's host description, its capabilities become
     /// `ecs.capability.*` attributes, and `extra` adds attributes (a zone, custom ones).
-    pub async fn register_instance(
+    pub async fn register_container_instance(
         &self,
-        cluster: &ClusterName,
-        id: InstanceId,
-        runtime: Arc<dyn ContainerRuntime>,
-        extra: BTreeMap<String, String>,
+        request: RegisterContainerInstance,
     ) -> Result<(), Error> {
+        let RegisterContainerInstance {
+            cluster,
+            instance: id,
+            runtime,
+            attributes: extra,
+        } = request;
+        let cluster = &cluster;
         // An instance the store brought back, registered again after a restart.
         let known = {
             let s = self.state().lock();
             let c = s
                 .clusters
                 .get(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             c.cluster.instance(&id).is_some() && !c.agents.contains_key(&id)
         };
         if known {
@@ -245,7 +256,7 @@ impl Ecs {
             let c = s
                 .clusters
                 .get_mut(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             c.cluster.register_instance(registration)?;
             c.agents.insert(id.clone(), epoch);
             let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), epoch, runtime));
@@ -273,8 +284,13 @@ impl Ecs {
         supervisor.spawn(agent.pump(self.state().clone(), config.reconnect_interval));
     }
 
-    /// Places and starts `request.count` tasks (RunTask).
-    pub async fn run_task(&self, request: RunTask) -> Result<RunTaskOutput, Error> {
+    /// Places and starts `request.count` tasks (RunTask). Returns once they are
+    /// recorded, PROVISIONING, their runners started: watch events (or
+    /// [`Ecs::wait_for`]) for RUNNING. Tasks that could not be placed are reported in
+    /// the answer's failures, each naming what the instances lacked and on how many.
+    pub fn run_task(&self, request: RunTask) -> Result<RunTaskOutput, Error> {
+        request.validate()?;
+        needs_runtime("RunTask")?;
         let td = self
             .state()
             .lock()
@@ -285,29 +301,28 @@ impl Ecs {
     }
 
     /// Starts a task on each of the named instances (StartTask): no placement strategy,
-    /// but the same checks of resources, ports and the runtime's capabilities.
-    pub async fn start_task(
-        &self,
-        cluster: &ClusterName,
-        task_definition: &TaskDefinitionRef,
-        instances: &[InstanceId],
-        started_by: Option<String>,
-    ) -> Result<RunTaskOutput, Error> {
-        // Every instance is checked before any task starts: an error starts nothing.
-        {
+    /// but the same checks of resources, ports and the runtime's capabilities. Every
+    /// instance is checked before any task starts: an error starts nothing.
+    pub fn start_task(&self, request: StartTask) -> Result<RunTaskOutput, Error> {
+        request.validate()?;
+        needs_runtime("StartTask")?;
+        let cluster = &request.cluster;
+        let td = {
             let s = self.state().lock();
             let c = s
                 .clusters
                 .get(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
-            let td = s.registry.resolve_active(task_definition)?;
-            for instance in instances {
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
+            let td = s.registry.resolve_active(&request.task_definition)?;
+            for instance in &request.container_instances {
                 let agent = c
                     .agents
                     .contains_key(instance)
                     .then(|| self.ops().fleet.get(cluster, instance))
                     .flatten()
-                    .ok_or_else(|| Error::InstanceNotFound(instance.to_string()))?;
+                    .ok_or_else(|| {
+                        Error::not_found_in(ResourceKind::ContainerInstance, instance, cluster)
+                    })?;
                 // Name the capability it lacks rather than a placement failure.
                 let missing = agent.capabilities.missing_for(td);
                 if !missing.is_empty() {
@@ -322,35 +337,43 @@ impl Ecs {
                     });
                 }
             }
-        }
+            td.clone()
+        };
         let mut out = RunTaskOutput::default();
-        for instance in instances {
-            let mut request = RunTask::new(cluster.clone(), task_definition.clone(), 1);
-            request.started_by = started_by.clone();
-            request.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
+        for instance in &request.container_instances {
+            let mut one = RunTask::new(cluster.clone(), request.task_definition.clone(), 1);
+            one.started_by = request.started_by.clone();
+            one.group = request.group.clone();
+            one.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
                 crate::placement::api::PlacementConstraintType::MemberOf,
                 Some(&format!("ec2InstanceId == '{instance}'")),
             )];
-            let one = self.run_task(request).await?;
-            out.tasks.extend(one.tasks);
-            out.failures.extend(one.failures.into_iter().map(|mut f| {
-                f.arn = Some(instance.to_string());
-                f
-            }));
+            let placed = self.ops().launch(one, &td, Vec::new(), &|_| true)?;
+            out.tasks.extend(placed.tasks);
+            out.failures
+                .extend(placed.failures.into_iter().map(|mut f| {
+                    f.arn = Some(
+                        self.config()
+                            .arn_scope
+                            .arn(format!("container-instance/{cluster}/{instance}")),
+                    );
+                    f
+                }));
         }
         Ok(out)
     }
 
     /// Asks a task to stop (StopTask). Returns its state at the time of the call; watch
     /// events (or [`Ecs::wait_for`]) for STOPPED.
-    pub fn stop_task(
-        &self,
-        cluster: &ClusterName,
-        task: &TaskId,
-        reason: &str,
-    ) -> Result<Task, Error> {
-        self.ops()
-            .request_stop(cluster, task, StopCode::UserInitiated, reason)
+    pub fn stop_task(&self, request: StopTask) -> Result<Task, Error> {
+        request.validate()?;
+        let reason = request.reason.as_deref().unwrap_or("Task stopped by user");
+        self.ops().request_stop(
+            &request.cluster,
+            &request.task,
+            StopCode::UserInitiated,
+            reason,
+        )
     }
 
     /// The tasks with these ids (unknown ids are skipped, as DescribeTasks reports them
@@ -364,13 +387,13 @@ impl Ecs {
             .collect()
     }
 
-    /// The ids of the cluster's tasks matching `filter` (ListTasks).
-    pub fn list_tasks(&self, cluster: &ClusterName, filter: &ListTasks) -> Vec<TaskId> {
+    /// The ids of the cluster's tasks matching the request's filters (ListTasks).
+    pub fn list_tasks(&self, request: &ListTasks) -> Vec<TaskId> {
         let s = self.state().lock();
         s.tasks
             .values()
             .map(|e| &e.task)
-            .filter(|t| t.cluster == *cluster && filter.matches(t))
+            .filter(|t| request.matches(t))
             .map(|t| t.task_id.clone())
             .collect()
     }
@@ -388,7 +411,7 @@ impl Ecs {
                 s.tasks
                     .get(task)
                     .map(|e| (*e.task).clone())
-                    .ok_or_else(|| Error::TaskNotFound(task.to_string()))?
+                    .ok_or_else(|| Error::not_found(ResourceKind::Task, task))?
             };
             if condition(&current) {
                 return Ok(current);
@@ -399,7 +422,7 @@ impl Ecs {
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(_)) => break,
                     Err(broadcast::error::RecvError::Closed) => {
-                        return Err(Error::TaskNotFound(task.to_string()));
+                        return Err(Error::not_found(ResourceKind::Task, task));
                     }
                 }
             }

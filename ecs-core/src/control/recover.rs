@@ -9,11 +9,10 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::{Ecs, EcsConfig, OrphanPolicy};
-use crate::Error;
 use crate::agent::Agent;
 use crate::agent::runner::Runner;
 use crate::cluster::InstanceRegistration;
-use crate::ids::{ClusterName, InstanceId, TaskId};
+use crate::ids::{ClusterName, InstanceId, ServiceName, TaskGroup, TaskId};
 use crate::ops::{NewTask, new_task, task_context};
 use crate::placement::TaskRequirements;
 use crate::runtime::{ContainerId, ContainerInfo, ContainerRuntime, labels};
@@ -26,6 +25,7 @@ use crate::state::{ClusterEntry, ServiceKey, Tables, TaskEntry};
 use crate::store::{Kind, Record, Store};
 use crate::task::{ContainerStatus, StopCode, Task, TaskStatus};
 use crate::task_definition::TaskDefinition;
+use crate::{Error, ResourceKind};
 
 /// What recovery found on one instance when it was registered again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -314,11 +314,14 @@ impl Ecs {
         stopped.sort();
         s.stopped.extend(stopped);
         // Each service's live tasks, in one pass over the tasks.
-        let mut by_group: BTreeMap<(ClusterName, String), BTreeSet<TaskId>> = BTreeMap::new();
+        let mut by_service: BTreeMap<(ClusterName, ServiceName), BTreeSet<TaskId>> =
+            BTreeMap::new();
         for t in s.tasks.values().map(|e| &e.task) {
-            if t.last_status != TaskStatus::Stopped {
-                by_group
-                    .entry((t.cluster.clone(), t.group.clone()))
+            if let Some(service) = t.group.service()
+                && t.last_status != TaskStatus::Stopped
+            {
+                by_service
+                    .entry((t.cluster.clone(), service.clone()))
                     .or_default()
                     .insert(t.task_id.clone());
             }
@@ -329,9 +332,7 @@ impl Ecs {
                 record.service.cluster.clone(),
                 record.service.service_name.clone(),
             );
-            let tasks = by_group
-                .remove(&(key.0.clone(), format!("service:{}", key.1)))
-                .unwrap_or_default();
+            let tasks = by_service.remove(&key).unwrap_or_default();
             let wake = Arc::new(Notify::new());
             if record.service.status != ServiceStatus::Inactive {
                 controllers.push((key.clone(), wake.clone()));
@@ -406,9 +407,13 @@ impl Ecs {
             let c = s
                 .clusters
                 .get_mut(cluster)
-                .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             if c.cluster.instance(id).is_none() {
-                return Err(Error::InstanceNotFound(id.to_string()));
+                return Err(Error::not_found_in(
+                    ResourceKind::ContainerInstance,
+                    id,
+                    cluster,
+                ));
             }
             if c.agents.contains_key(id) {
                 return Err(Error::InvalidId {
@@ -591,14 +596,14 @@ fn adopt_orphan(
                 .ok()?,
         );
         let td = s.registry.describe(&reference).ok()?.clone();
-        let group = labels
-            .get(labels::TASK_GROUP)
-            .cloned()
-            .unwrap_or_else(|| format!("family:{}", td.family()));
+        let group = match labels.get(labels::TASK_GROUP) {
+            Some(g) => g.parse().ok()?,
+            None => TaskGroup::Family(td.family().parse().ok()?),
+        };
         let mut task = new_task(
             &td,
             NewTask {
-                task_arn: arn.to_owned(),
+                task_arn: arn.parse().ok()?,
                 task_id: task_id.clone(),
                 cluster: cluster.clone(),
                 instance: instance.clone(),
@@ -615,11 +620,8 @@ fn adopt_orphan(
     let Some(task) = made else {
         return false;
     };
-    if let Some(service) = task
-        .group
-        .strip_prefix("service:")
-        .and_then(|n| n.parse().ok())
-        && let Some(e) = s.services.get_mut(&(cluster.clone(), service))
+    if let Some(service) = task.group.service()
+        && let Some(e) = s.services.get_mut(&(cluster.clone(), service.clone()))
     {
         e.tasks.insert(task.task_id.clone());
     }
@@ -684,7 +686,7 @@ fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, 
             &task.container_instance,
         )
     })?;
-    let group = c.cluster.group_id(&task.group);
+    let group = c.cluster.group_id(&task.group.to_string());
     Ok(c.cluster
         .reserve(slot, group, needs.resources, &needs.ports))
 }
@@ -694,11 +696,11 @@ fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, 
 fn deployment_for(
     s: &Tables,
     cluster: &ClusterName,
-    group: &str,
+    group: &TaskGroup,
     td: &crate::ids::TaskDefinitionRef,
 ) -> Option<String> {
-    let service = group.strip_prefix("service:")?.parse().ok()?;
-    let e = s.services.get(&(cluster.clone(), service))?;
+    let service = group.service()?;
+    let e = s.services.get(&(cluster.clone(), service.clone()))?;
     e.service
         .deployments
         .iter()

@@ -5,13 +5,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::Ecs;
-use crate::Error;
 use crate::autoscaling::{
     MetricsSource, ScalableTarget, ScalingActivity, ScalingEntry, ScalingPolicy,
 };
 use crate::controllers::scaler;
 use crate::ids::{ClusterName, ServiceName};
 use crate::service::{SchedulingStrategy, ServiceStatus};
+use crate::{Error, ResourceKind};
 
 fn no_target(cluster: &ClusterName, service: &ServiceName) -> Error {
     Error::InvalidScaling(format!(
@@ -47,10 +47,7 @@ impl Ecs {
                 .services
                 .get(&key)
                 .filter(|e| e.service.status == ServiceStatus::Active)
-                .ok_or_else(|| Error::ServiceNotFound {
-                    cluster: cluster.to_string(),
-                    service: service.to_string(),
-                })?;
+                .ok_or_else(|| Error::not_found_in(ResourceKind::Service, service, cluster))?;
             if entry.service.scheduling_strategy == SchedulingStrategy::Daemon {
                 return Err(Error::InvalidScaling(format!(
                     "service {service} is a DAEMON service: its count follows its instances"
@@ -71,9 +68,11 @@ impl Ecs {
         let (min, max) = (target.min_capacity, target.max_capacity);
         if current < min || current > max {
             let desired = current.clamp(min, max);
-            let result = self
-                .ops()
-                .update_service(&key, crate::service::UpdateService::desired_count(desired));
+            let result = self.ops().update_service(
+                &key,
+                crate::service::UpdateService::new(key.0.clone(), key.1.clone())
+                    .with_desired_count(desired),
+            );
             scaler::record(
                 self.state(),
                 &key,

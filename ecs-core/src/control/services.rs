@@ -5,20 +5,18 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::Ecs;
-use crate::Error;
 use crate::ids::{ClusterName, ServiceName};
 use crate::ops::not_found;
-use crate::service::{CreateService, Service, ServiceLimits, ServiceStatus, UpdateService};
+use crate::service::{
+    CreateService, DeleteService, Service, ServiceLimits, ServiceStatus, UpdateService,
+};
+use crate::{Error, ResourceKind};
 
 impl Ecs {
     /// Creates a service (CreateService) and starts its controller, which places its
     /// tasks. Must be called within a Tokio runtime.
     pub fn create_service(&self, request: CreateService) -> Result<Service, Error> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::InvalidService(
-                "create_service runs the service's controller on Tokio: call it within a Tokio runtime".into(),
-            ));
-        }
+        super::needs_runtime("CreateService")?;
         let key = (request.cluster.clone(), request.service_name.clone());
         let (service, wake) = self.ops().create_service(request)?;
         self.plane.controllers.start_service(key, wake);
@@ -28,27 +26,17 @@ impl Ecs {
     /// Changes a service (UpdateService). A new task definition, or
     /// `force_new_deployment`, starts a new PRIMARY deployment; the previous ones become
     /// ACTIVE and are replaced within the deployment limits.
-    pub fn update_service(
-        &self,
-        cluster: &ClusterName,
-        service: &ServiceName,
-        update: UpdateService,
-    ) -> Result<Service, Error> {
-        self.ops()
-            .update_service(&(cluster.clone(), service.clone()), update)
+    pub fn update_service(&self, request: UpdateService) -> Result<Service, Error> {
+        let key = (request.cluster.clone(), request.service.clone());
+        self.ops().update_service(&key, request)
     }
 
     /// Deletes a service (DeleteService): it goes DRAINING, scales to zero, then
     /// INACTIVE. A REPLICA service with a desired count above zero is refused unless
     /// `force`.
-    pub fn delete_service(
-        &self,
-        cluster: &ClusterName,
-        service: &ServiceName,
-        force: bool,
-    ) -> Result<Service, Error> {
-        self.ops()
-            .delete_service(&(cluster.clone(), service.clone()), force)
+    pub fn delete_service(&self, request: DeleteService) -> Result<Service, Error> {
+        let key = (request.cluster, request.service);
+        self.ops().delete_service(&key, request.force)
     }
 
     /// The named services of a cluster (DescribeServices); INACTIVE ones are still
@@ -106,7 +94,7 @@ impl Ecs {
         let mut s = self.state().lock();
         s.clusters
             .get_mut(cluster)
-            .ok_or_else(|| Error::ClusterNotFound(cluster.to_string()))?
+            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?
             .limits = limits;
         drop(s);
         self.state().touched();

@@ -39,13 +39,12 @@ struct TaskSample {
 impl EngineStats {
     fn tasks(ops: &Ops, service: &ServiceRef) -> Vec<TaskSample> {
         let s = ops.state.lock();
-        let group = format!("service:{}", service.service);
         s.tasks
             .values()
             .map(|e| &e.task)
             .filter(|t| {
                 t.cluster == service.cluster
-                    && t.group == group
+                    && t.group.service() == Some(&service.service)
                     && t.last_status == TaskStatus::Running
                     && t.desired_status == TaskStatus::Running
             })

@@ -112,9 +112,10 @@ pub(crate) async fn tick(ctx: &Context) {
 
     // Act.
     for (key, from, d) in changes {
-        let result = ctx
-            .ops
-            .update_service(&key, UpdateService::desired_count(d.desired));
+        let result = ctx.ops.update_service(
+            &key,
+            UpdateService::new(key.0.clone(), key.1.clone()).with_desired_count(d.desired),
+        );
         // Cooldowns start with what was done, not with what failed.
         if result.is_ok()
             && let Some(e) = ctx.state().lock().scaling.get_mut(&key)

@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use super::Ops;
-use crate::Error;
 use crate::agent::Agent;
 use crate::agent::runner::Runner;
 use crate::cluster::AllocationId;
-use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef, TaskId};
+use crate::ids::{Arn, ClusterName, InstanceId, TaskDefinitionRef, TaskGroup, TaskId};
 use crate::placement::{Constraint, PlacementRequest, Scheduler};
 use crate::runtime::{Capabilities, HealthStatus, TaskContext};
 use crate::state::{Tables, TaskEntry};
@@ -15,6 +14,7 @@ use crate::task::{
     Container, ContainerStatus, Event, RunTask, RunTaskOutput, Task, TaskFailure, TaskStatus,
 };
 use crate::task_definition::TaskDefinition;
+use crate::{Error, ResourceKind};
 
 impl Ops {
     /// Places and starts tasks of `td` (any revision, INACTIVE included: services keep
@@ -30,13 +30,9 @@ impl Ops {
         extra: Vec<Constraint>,
         still_wanted: &dyn Fn(&Tables) -> bool,
     ) -> Result<RunTaskOutput, Error> {
+        let group = request.group_or_family(td)?;
         let mut placement = PlacementRequest::for_task_definition(td, request.count)?
-            .with_group(
-                request
-                    .group
-                    .clone()
-                    .unwrap_or_else(|| format!("family:{}", td.family())),
-            )
+            .with_group(group.to_string())
             .with_api_strategies(&request.placement_strategy)?
             .with_api_constraints(&request.placement_constraints)?;
         let required: Vec<String> = Capabilities::required_by(td)
@@ -59,7 +55,7 @@ impl Ops {
             let entry = s
                 .clusters
                 .get_mut(&request.cluster)
-                .ok_or_else(|| Error::ClusterNotFound(request.cluster.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &request.cluster))?;
             let outcome = {
                 let mut scheduler = self.scheduler.lock().unwrap_or_else(|e| e.into_inner());
                 scheduler.place(&mut entry.cluster, &placement)?
@@ -73,7 +69,11 @@ impl Ops {
                     Some(agent) => {
                         self.create_task(&mut s, &request, td, instance.clone(), allocation, agent)
                     }
-                    None => Err(Error::InstanceNotFound(instance.to_string())),
+                    None => Err(Error::not_found_in(
+                        ResourceKind::ContainerInstance,
+                        &instance,
+                        &request.cluster,
+                    )),
                 };
                 match made {
                     Ok(task) => started.push(task),
@@ -82,7 +82,12 @@ impl Ops {
                             let _ = c.cluster.release(allocation);
                         }
                         out.failures.push(TaskFailure {
-                            arn: Some(instance.to_string()),
+                            arn: Some(
+                                self.config.arn_scope.arn(format!(
+                                    "container-instance/{}/{instance}",
+                                    request.cluster
+                                )),
+                            ),
                             reason: "INTERNAL".to_owned(),
                             detail: Some(e.to_string()),
                         });
@@ -93,7 +98,7 @@ impl Ops {
                 out.failures.push(TaskFailure {
                     arn: None,
                     reason: f.reason.to_string(),
-                    detail: Some(format!("{} container instances", f.instances)),
+                    detail: Some(f.reason.detail(f.instances)),
                 });
             }
             started
@@ -124,12 +129,8 @@ impl Ops {
         let task_arn = self
             .config
             .arn_scope
-            .arn(format!("task/{}/{task_id}", request.cluster))
-            .to_string();
-        let group = request
-            .group
-            .clone()
-            .unwrap_or_else(|| format!("family:{}", td.family()));
+            .arn(format!("task/{}/{task_id}", request.cluster));
+        let group = request.group_or_family(td)?;
         let task = new_task(
             td,
             NewTask {
@@ -165,11 +166,11 @@ impl Ops {
 
 /// Who a new task is, for [`new_task`].
 pub(crate) struct NewTask {
-    pub(crate) task_arn: String,
+    pub(crate) task_arn: Arn,
     pub(crate) task_id: TaskId,
     pub(crate) cluster: ClusterName,
     pub(crate) instance: InstanceId,
-    pub(crate) group: String,
+    pub(crate) group: TaskGroup,
     pub(crate) started_by: Option<String>,
     pub(crate) allocation: AllocationId,
     pub(crate) created_at: jiff::Timestamp,
@@ -222,9 +223,9 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
 pub(crate) fn task_context(task: &Task) -> TaskContext {
     TaskContext {
         cluster: task.cluster.to_string(),
-        task_arn: task.task_arn.clone(),
+        task_arn: task.task_arn.to_string(),
         task_id: task.task_id.to_string(),
-        service: task.group.strip_prefix("service:").map(str::to_owned),
-        group: task.group.clone(),
+        service: task.group.service().map(ToString::to_string),
+        group: task.group.to_string(),
     }
 }

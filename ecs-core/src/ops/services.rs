@@ -8,7 +8,6 @@ use std::sync::{Arc, MutexGuard};
 use tokio::sync::{Notify, watch};
 
 use super::Ops;
-use crate::Error;
 use crate::ids::TaskDefinitionRef;
 use crate::service::{
     CreateService, Deployment, DeploymentStatus, SchedulingStrategy, Service, ServiceEntry,
@@ -16,6 +15,7 @@ use crate::service::{
 };
 use crate::state::{ServiceKey, Tables};
 use crate::task_definition::TaskDefinition;
+use crate::{Error, ResourceKind};
 
 /// `family:revision` of a registered definition.
 pub(crate) fn concrete_ref(td: &TaskDefinition) -> Result<TaskDefinitionRef, Error> {
@@ -87,10 +87,7 @@ pub(crate) fn check_constraint_count(
 }
 
 pub(crate) fn not_found(key: &ServiceKey) -> Error {
-    Error::ServiceNotFound {
-        cluster: key.0.to_string(),
-        service: key.1.to_string(),
-    }
+    Error::not_found_in(ResourceKind::Service, &key.1, &key.0)
 }
 
 fn live_service<'a>(s: &'a mut Tables, key: &ServiceKey) -> Result<&'a mut ServiceEntry, Error> {
@@ -114,17 +111,18 @@ impl Ops {
             let limits = s
                 .clusters
                 .get(&key.0)
-                .ok_or_else(|| Error::ClusterNotFound(key.0.to_string()))?
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &key.0))?
                 .limits;
             request.validate(&limits)?;
             if s.services
                 .get(&key)
                 .is_some_and(|e| e.service.status != ServiceStatus::Inactive)
             {
-                return Err(Error::ServiceExists {
-                    cluster: key.0.to_string(),
-                    service: key.1.to_string(),
-                });
+                return Err(Error::already_exists(
+                    ResourceKind::Service,
+                    &key.1,
+                    Some(&key.0),
+                ));
             }
             let count = s
                 .services
@@ -144,8 +142,7 @@ impl Ops {
             let arn = self
                 .config
                 .arn_scope
-                .arn(format!("service/{}/{}", key.0, key.1))
-                .to_string();
+                .arn(format!("service/{}/{}", key.0, key.1));
             let mut service = Service::from_request(&request, arn, td.clone(), self.state.now());
             service
                 .deployments

@@ -1,10 +1,10 @@
 //! Asking a task to stop.
 
 use super::Ops;
-use crate::Error;
 use crate::ids::{ClusterName, TaskId};
 use crate::state::StopRequest;
 use crate::task::{StopCode, Task, TaskStatus};
+use crate::{Error, ResourceKind};
 
 impl Ops {
     /// Asks a task to stop, for `code` and `reason`: its desired status is STOPPED at
@@ -22,7 +22,7 @@ impl Ops {
                 .tasks
                 .get(task)
                 .filter(|e| e.task.cluster == *cluster)
-                .ok_or_else(|| Error::TaskNotFound(task.to_string()))?;
+                .ok_or_else(|| Error::not_found(ResourceKind::Task, task))?;
             entry.stop.send_if_modified(|current| {
                 if current.is_some() {
                     return false;
@@ -44,6 +44,6 @@ impl Ops {
         s.tasks
             .get(task)
             .map(|e| (*e.task).clone())
-            .ok_or_else(|| Error::TaskNotFound(task.to_string()))
+            .ok_or_else(|| Error::not_found(ResourceKind::Task, task))
     }
 }

@@ -43,7 +43,7 @@ pub(crate) fn first_failure(
         .constraints
         .iter()
         .find(|c| !c.admits(instance, ctx))
-        .map(|c| c.reason())
+        .map(|c| c.reason(instance))
 }
 
 /// Why no instance takes one more task: each instance's first failing filter, and the

@@ -30,8 +30,9 @@ pub enum FailureReason {
     Status(InstanceStatus),
     /// The instance's agent is disconnected.
     Agent,
-    /// The instance lacks an attribute the task requires (a runtime capability ...).
-    Attribute,
+    /// The instance lacks an attribute the task requires (a runtime capability ...):
+    /// the first one missing.
+    Attribute(String),
     /// A memberOf expression does not select it.
     MemberOf,
     /// It already runs a task of the group.
@@ -49,10 +50,41 @@ impl fmt::Display for FailureReason {
             FailureReason::Gpu => f.write_str("RESOURCE:GPU"),
             FailureReason::Status(s) => write!(f, "INSTANCE:{s}"),
             FailureReason::Agent => f.write_str("AGENT"),
-            FailureReason::Attribute => f.write_str("ATTRIBUTE"),
+            FailureReason::Attribute(_) => f.write_str("ATTRIBUTE"),
             FailureReason::MemberOf => f.write_str("MemberOf"),
             FailureReason::DistinctInstance => f.write_str("DistinctInstance"),
             FailureReason::Custom(name) => f.write_str(name),
+        }
+    }
+}
+
+impl FailureReason {
+    /// What this reason says of `instances` container instances, in words.
+    pub fn detail(&self, instances: u32) -> String {
+        let n = instances;
+        match self {
+            FailureReason::Cpu => format!("{n} container instances lack the CPU units it needs"),
+            FailureReason::Memory => format!("{n} container instances lack the memory it needs"),
+            FailureReason::Ports => {
+                format!("{n} container instances have a host port it needs taken")
+            }
+            FailureReason::Gpu => format!("{n} container instances lack the GPUs it needs"),
+            FailureReason::Status(s) => format!("{n} container instances are {s}"),
+            FailureReason::Agent => {
+                format!("{n} container instances have their agent disconnected")
+            }
+            FailureReason::Attribute(a) => {
+                format!("{n} container instances lack the attribute {a}")
+            }
+            FailureReason::MemberOf => {
+                format!("{n} container instances are not selected by its memberOf constraint")
+            }
+            FailureReason::DistinctInstance => {
+                format!("{n} container instances already run a task of its group")
+            }
+            FailureReason::Custom(name) => {
+                format!("{n} container instances are refused by the constraint {name}")
+            }
         }
     }
 }

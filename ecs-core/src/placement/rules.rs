@@ -118,11 +118,17 @@ impl Constraint {
         }
     }
 
-    /// What a placement failure names when this constraint rejects an instance.
-    pub fn reason(&self) -> FailureReason {
+    /// What a placement failure names when this constraint rejects `instance`.
+    pub fn reason(&self, instance: &ContainerInstance) -> FailureReason {
         match self {
             Constraint::DistinctInstance => FailureReason::DistinctInstance,
-            Constraint::RequiresAttributes(_) => FailureReason::Attribute,
+            Constraint::RequiresAttributes(names) => FailureReason::Attribute(
+                names
+                    .iter()
+                    .find(|n| instance.attribute(n).is_none())
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
             Constraint::MemberOf(_) => FailureReason::MemberOf,
             Constraint::Custom(c) => FailureReason::Custom(c.name().to_owned()),
         }

@@ -373,11 +373,50 @@ fn check_placement(
     Ok(())
 }
 
+/// DeleteService's input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DeleteService {
+    /// The cluster (its name or ARN); `default` when absent.
+    #[serde(default = "default_cluster", deserialize_with = "cluster_name_or_arn")]
+    pub cluster: ClusterName,
+    /// The service.
+    pub service: ServiceName,
+    /// Deletes a REPLICA service whose desired count is above zero (it scales to zero
+    /// while DRAINING).
+    #[serde(default)]
+    pub force: bool,
+}
+
+impl DeleteService {
+    /// Deletes `service` of `cluster` (refused while it wants tasks: scale it to zero
+    /// first, or set `force`).
+    pub fn new(cluster: ClusterName, service: ServiceName) -> Self {
+        Self {
+            cluster,
+            service,
+            force: false,
+        }
+    }
+
+    /// With `force` set as given.
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+}
+
 /// UpdateService's input: every member left `None` keeps its value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UpdateService {
+    /// The cluster (its name or ARN); `default` when absent.
+    #[serde(default = "default_cluster", deserialize_with = "cluster_name_or_arn")]
+    pub cluster: ClusterName,
+    /// The service.
+    pub service: ServiceName,
     /// A new task count (REPLICA only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_count: Option<u32>,
@@ -402,20 +441,31 @@ pub struct UpdateService {
 }
 
 impl UpdateService {
-    /// Changes only the desired count.
-    pub fn desired_count(n: u32) -> Self {
+    /// Changes nothing yet: set the members to change, or use the `with_` methods.
+    pub fn new(cluster: ClusterName, service: ServiceName) -> Self {
         Self {
-            desired_count: Some(n),
-            ..Self::default()
+            cluster,
+            service,
+            desired_count: None,
+            task_definition: None,
+            deployment_configuration: None,
+            placement_strategy: None,
+            placement_constraints: None,
+            health_check_grace_period_seconds: None,
+            force_new_deployment: false,
         }
     }
 
+    /// Changes the desired count.
+    pub fn with_desired_count(mut self, n: u32) -> Self {
+        self.desired_count = Some(n);
+        self
+    }
+
     /// Deploys another task definition.
-    pub fn task_definition(td: TaskDefinitionRef) -> Self {
-        Self {
-            task_definition: Some(td),
-            ..Self::default()
-        }
+    pub fn with_task_definition(mut self, td: TaskDefinitionRef) -> Self {
+        self.task_definition = Some(td);
+        self
     }
 
     pub(crate) fn validate(

@@ -47,7 +47,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 pub use config::{
-    CreateService, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
+    CreateService, DeleteService, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
     SchedulingStrategy, ServiceLimits, Tag, UpdateService,
 };
 pub use model::{

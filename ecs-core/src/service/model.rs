@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::config::{
     CreateService, DeploymentConfiguration, LoadBalancer, SchedulingStrategy, Tag,
 };
-use crate::ids::{ClusterName, ServiceName, TaskDefinitionRef};
+use crate::ids::{Arn, ClusterName, ServiceName, TaskDefinitionRef};
 use crate::placement::api::{PlacementConstraint, PlacementStrategy};
 use crate::task_definition::enums::api_enum;
 
@@ -157,7 +157,7 @@ pub struct Throttle {
 #[non_exhaustive]
 pub struct Service {
     /// Its ARN.
-    pub service_arn: String,
+    pub service_arn: Arn,
     /// Its name.
     pub service_name: ServiceName,
     /// Its cluster.
@@ -204,7 +204,7 @@ pub struct Service {
 impl Service {
     pub(crate) fn from_request(
         r: &CreateService,
-        arn: String,
+        arn: Arn,
         td: TaskDefinitionRef,
         now: jiff::Timestamp,
     ) -> Self {

@@ -128,8 +128,8 @@ impl Tables {
         if self.services.is_empty() {
             return None;
         }
-        let name = task.group.strip_prefix("service:")?.parse().ok()?;
-        self.services.get(&(task.cluster.clone(), name))
+        let name = task.group.service()?;
+        self.services.get(&(task.cluster.clone(), name.clone()))
     }
 
     /// The controllers of every service of `cluster`.

@@ -6,10 +6,12 @@ mod requests;
 
 use std::sync::Arc;
 
-pub use requests::{ListTasks, RunTask, RunTaskOutput, TaskFailure};
+pub use requests::{
+    ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure,
+};
 
 use crate::cluster::AllocationId;
-use crate::ids::{ClusterName, InstanceId, ServiceName, TaskDefinitionRef, TaskId};
+use crate::ids::{Arn, ClusterName, InstanceId, ServiceName, TaskDefinitionRef, TaskGroup, TaskId};
 use crate::runtime::{ContainerId, HealthStatus, PortBinding};
 use crate::service::ServiceEvent;
 use crate::task_definition::enums::api_enum;
@@ -96,8 +98,8 @@ pub struct Container {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Task {
-    /// Its ARN.
-    pub task_arn: String,
+    /// Its ARN (`...:task/CLUSTER/ID`).
+    pub task_arn: Arn,
     /// Its id.
     pub task_id: TaskId,
     /// Its cluster.
@@ -107,7 +109,7 @@ pub struct Task {
     /// Its task definition, `family:revision`.
     pub task_definition: TaskDefinitionRef,
     /// Its task group (`service:NAME`, `family:NAME` ...).
-    pub group: String,
+    pub group: TaskGroup,
     /// Who started it (a service's deployment id, a user tag ...).
     pub started_by: Option<String>,
     /// Where it is.

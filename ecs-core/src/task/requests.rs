@@ -1,8 +1,11 @@
-//! The shapes of RunTask, ListTasks and their answers.
+//! The requests of the task operations (RunTask, StartTask, StopTask, ListTasks) and
+//! RunTask's answer, with ECS's limits.
 
-use crate::ids::{ClusterName, InstanceId, TaskDefinitionRef};
+use crate::Error;
+use crate::ids::{Arn, ClusterName, InstanceId, TaskDefinitionRef, TaskGroup, TaskId};
 use crate::placement::api::{PlacementConstraint, PlacementStrategy};
 use crate::task::{Task, TaskStatus};
+use crate::task_definition::TaskDefinition;
 
 /// RunTask: `count` tasks of a task definition on a cluster, placed by the scheduler.
 #[derive(Debug, Clone)]
@@ -14,8 +17,9 @@ pub struct RunTask {
     pub task_definition: TaskDefinitionRef,
     /// How many tasks.
     pub count: u32,
-    /// The task group; `family:FAMILY` when unset.
-    pub group: Option<String>,
+    /// The task group; `family:FAMILY` when unset. A `service:` group is a service's
+    /// own: RunTask refuses it.
+    pub group: Option<TaskGroup>,
     /// A tag for who started them.
     pub started_by: Option<String>,
     /// Strategies, in RunTask's shape.
@@ -39,11 +43,180 @@ impl RunTask {
     }
 }
 
+/// RunTask's and StartTask's most tasks (or instances) in one call.
+pub const MAX_TASKS_PER_CALL: u32 = 10;
+
+impl RunTask {
+    /// Refuses what ECS refuses: a count outside 1 to 10, a `startedBy` of more than
+    /// 128 characters or of other characters than letters, digits, `-`, `/` and `_`,
+    /// and a group that names a service (a service's tasks are its own).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        const OP: &str = "RunTask";
+        if !(1..=MAX_TASKS_PER_CALL).contains(&self.count) {
+            return Err(Error::InvalidParameter {
+                operation: OP,
+                member: "count",
+                reason: format!(
+                    "{} is outside 1 to {MAX_TASKS_PER_CALL} tasks per call",
+                    self.count
+                ),
+            });
+        }
+        if let Some(by) = &self.started_by {
+            started_by(OP, by, 128)?;
+        }
+        if let Some(TaskGroup::Service(s)) = &self.group {
+            return Err(Error::InvalidParameter {
+                operation: OP,
+                member: "group",
+                reason: format!("service:{s} is the group of a service's tasks"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Its group, or RunTask's default: `family:` and the task definition's family.
+    pub(crate) fn group_or_family(&self, td: &TaskDefinition) -> Result<TaskGroup, Error> {
+        match &self.group {
+            Some(g) => Ok(g.clone()),
+            None => Ok(TaskGroup::Family(td.family().parse()?)),
+        }
+    }
+}
+
+/// `startedBy`'s rule: at most `max` letters, digits, `-`, `/` and `_`.
+fn started_by(operation: &'static str, by: &str, max: usize) -> Result<(), Error> {
+    let reason = if by.is_empty() {
+        "must not be empty".to_owned()
+    } else if by.chars().count() > max {
+        format!("longer than {max} characters")
+    } else if let Some(c) = by
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_')))
+    {
+        format!("{c:?} is not a letter, a digit, '-', '/' or '_'")
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidParameter {
+        operation,
+        member: "startedBy",
+        reason,
+    })
+}
+
+/// StartTask: one task of a task definition on each of the named container instances,
+/// without a placement strategy but with the same checks of resources, ports and the
+/// runtimes' capabilities.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StartTask {
+    /// The cluster.
+    pub cluster: ClusterName,
+    /// The task definition (`family` means its latest ACTIVE revision).
+    pub task_definition: TaskDefinitionRef,
+    /// The instances, 1 to 10: one task on each.
+    pub container_instances: Vec<InstanceId>,
+    /// The task group; `family:FAMILY` when unset.
+    pub group: Option<TaskGroup>,
+    /// A tag for who started them (at most 36 characters).
+    pub started_by: Option<String>,
+}
+
+impl StartTask {
+    /// A task of `task_definition` on each of `container_instances`.
+    pub fn new(
+        cluster: ClusterName,
+        task_definition: TaskDefinitionRef,
+        container_instances: Vec<InstanceId>,
+    ) -> Self {
+        Self {
+            cluster,
+            task_definition,
+            container_instances,
+            group: None,
+            started_by: None,
+        }
+    }
+
+    /// Tagged with who started them.
+    pub fn with_started_by(mut self, started_by: impl Into<String>) -> Self {
+        self.started_by = Some(started_by.into());
+        self
+    }
+
+    /// Refuses what ECS refuses: no instance or more than 10, a `startedBy` of more
+    /// than 36 characters, a service's group.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        const OP: &str = "StartTask";
+        let n = self.container_instances.len();
+        if n == 0 || n > MAX_TASKS_PER_CALL as usize {
+            return Err(Error::InvalidParameter {
+                operation: OP,
+                member: "containerInstances",
+                reason: format!("{n} instances, outside 1 to {MAX_TASKS_PER_CALL} per call"),
+            });
+        }
+        if let Some(by) = &self.started_by {
+            started_by(OP, by, 36)?;
+        }
+        if let Some(TaskGroup::Service(s)) = &self.group {
+            return Err(Error::InvalidParameter {
+                operation: OP,
+                member: "group",
+                reason: format!("service:{s} is the group of a service's tasks"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// StopTask: asks a task to stop.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StopTask {
+    /// The cluster.
+    pub cluster: ClusterName,
+    /// The task.
+    pub task: TaskId,
+    /// Why, shown as its `stoppedReason` (at most 255 characters).
+    pub reason: Option<String>,
+}
+
+impl StopTask {
+    /// Stops `task` of `cluster`.
+    pub fn new(cluster: ClusterName, task: TaskId) -> Self {
+        Self {
+            cluster,
+            task,
+            reason: None,
+        }
+    }
+
+    /// With a reason, shown as the task's `stoppedReason`.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Refuses a reason longer than ECS's `stoppedReason` keeps (255 characters).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        match &self.reason {
+            Some(r) if r.chars().count() > 255 => Err(Error::InvalidParameter {
+                operation: "StopTask",
+                member: "reason",
+                reason: "longer than 255 characters".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A task that could not be placed or started, as RunTask reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFailure {
-    /// What failed (an instance, for StartTask).
-    pub arn: Option<String>,
+    /// What failed (a container instance, for StartTask).
+    pub arn: Option<Arn>,
     /// Why: `RESOURCE:MEMORY`, `ATTRIBUTE`, ...
     pub reason: String,
     /// More about it.
@@ -60,10 +233,12 @@ pub struct RunTaskOutput {
     pub failures: Vec<TaskFailure>,
 }
 
-/// ListTasks filters; unset ones match everything.
-#[derive(Debug, Clone, Default)]
+/// ListTasks: a cluster's tasks, filtered; unset filters match everything.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ListTasks {
+    /// The cluster.
+    pub cluster: ClusterName,
     /// Tasks of this family.
     pub family: Option<String>,
     /// Tasks with this desired status (RUNNING or STOPPED).
@@ -77,10 +252,24 @@ pub struct ListTasks {
 }
 
 impl ListTasks {
+    /// Every task of `cluster`.
+    pub fn new(cluster: ClusterName) -> Self {
+        Self {
+            cluster,
+            family: None,
+            desired_status: None,
+            container_instance: None,
+            service_name: None,
+            started_by: None,
+        }
+    }
+
     pub(crate) fn matches(&self, t: &Task) -> bool {
-        self.family
-            .as_deref()
-            .is_none_or(|f| t.task_definition.family.as_str() == f)
+        t.cluster == self.cluster
+            && self
+                .family
+                .as_deref()
+                .is_none_or(|f| t.task_definition.family.as_str() == f)
             && self.desired_status.is_none_or(|s| t.desired_status == s)
             && self
                 .container_instance
@@ -89,7 +278,7 @@ impl ListTasks {
             && self
                 .service_name
                 .as_deref()
-                .is_none_or(|s| t.group.strip_prefix("service:") == Some(s))
+                .is_none_or(|s| t.group.service().is_some_and(|n| n.as_str() == s))
             && self
                 .started_by
                 .as_deref()

@@ -352,7 +352,7 @@ pub(super) fn daemon_instances(
     let Ok(mut request) = PlacementRequest::for_task_definition(td, 1) else {
         return BTreeSet::new();
     };
-    request.group = format!("service:{}", service.service_name);
+    request.group = crate::ids::TaskGroup::Service(service.service_name.clone()).to_string();
     let Ok(mut request) = request.with_api_constraints(&service.placement_constraints) else {
         return BTreeSet::new();
     };
