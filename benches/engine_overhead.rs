@@ -16,12 +16,13 @@
 #[path = "../tests/support/engines.rs"]
 mod engines;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecs::control::{EcsConfig, RunTask};
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs::runtime::{ContainerRuntime, labels};
+use ecs::task::MAX_TASKS_PER_CALL;
 use ecs::task::{Event, TaskStatus};
 use ecs::{Ecs, TaskDefinition, TaskId};
 use futures::future::join_all;
@@ -146,12 +147,11 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("bench-{tag}").parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-1".parse().unwrap(),
         rt.clone(),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let family = format!("bench-{tag}");
@@ -164,18 +164,26 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
         .unwrap();
     let mut events = ecs.subscribe();
     let clock = Clock::start();
-    let out = ecs
-        .run_task(RunTask::new(
-            Clone::clone(&cluster),
-            family.parse().unwrap(),
-            n,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(out.tasks.len() as u32, n, "{:?}", out.failures);
+    // RunTask starts at most 10 tasks a call: all calls at once, as the raw path
+    // starts all containers at once.
+    let mut tasks = Vec::new();
+    let mut left = n;
+    while left > 0 {
+        let count = left.min(MAX_TASKS_PER_CALL);
+        let out = ecs
+            .run_task(RunTask::new(
+                Clone::clone(&cluster),
+                family.parse().unwrap(),
+                count,
+            ))
+            .unwrap();
+        assert_eq!(out.tasks.len() as u32, count, "{:?}", out.failures);
+        tasks.extend(out.tasks);
+        left -= count;
+    }
     // One listener counts them RUNNING (n `wait_for`s would each see every event: the
     // waiting would cost n x events in this process, which the raw path does not pay).
-    let ids: HashSet<TaskId> = out.tasks.iter().map(|t| t.task_id.clone()).collect();
+    let ids: HashSet<TaskId> = tasks.iter().map(|t| t.task_id.clone()).collect();
     let mut running: HashSet<TaskId> = HashSet::new();
     let mut look = true;
     while running.len() < ids.len() {
@@ -203,11 +211,12 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
     }
     let took = clock.stop();
     // Clean up (not timed): stop everything and wait until removed.
-    for t in &out.tasks {
-        ecs.stop_task(&cluster, &t.task_id, "bench done").unwrap();
+    for t in &tasks {
+        ecs.stop_task(StopTask::new(cluster.clone(), t.task_id.clone()).with_reason("bench done"))
+            .unwrap();
     }
     join_all(
-        out.tasks
+        tasks
             .iter()
             .map(|t| ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Stopped)),
     )

@@ -12,14 +12,14 @@
 //! `ECS_FOOTPRINT_TASKS=N` for another size.
 
 use std::alloc::System;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RunTask};
+use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs::runtime::{ContainerRuntime, InMemoryRuntime, PullPolicy, TaskContext, container_spec};
 use ecs::store::{Kind, MemoryStore, Store};
+use ecs::task::MAX_TASKS_PER_CALL;
 use ecs::task::TaskStatus;
 use ecs::{ClusterName, Ecs, TaskDefinition};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
@@ -81,7 +81,7 @@ async fn engines_alone(n: usize) -> i64 {
 async fn running(ecs: &Ecs, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let ids = ecs.list_tasks(&cluster(), &ListTasks::default());
+        let ids = ecs.list_tasks(&ListTasks::new(cluster()));
         let up = ecs
             .describe_tasks(&cluster(), &ids)
             .iter()
@@ -113,12 +113,11 @@ async fn control_plane(n: usize, durable: bool) -> (i64, usize, i64) {
     };
     ecs.create_cluster(cluster()).unwrap();
     for (i, rt) in engines().into_iter().enumerate() {
-        ecs.register_instance(
-            &cluster(),
+        ecs.register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             format!("i-{i}").parse().unwrap(),
             Arc::new(rt),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     }
@@ -126,14 +125,13 @@ async fn control_plane(n: usize, durable: bool) -> (i64, usize, i64) {
         .unwrap();
     let mut left = n;
     while left > 0 {
-        let count = left.min(1_000);
+        let count = left.min(MAX_TASKS_PER_CALL as usize);
         let out = ecs
             .run_task(RunTask::new(
                 cluster(),
                 "app".parse().unwrap(),
                 count as u32,
             ))
-            .await
             .unwrap();
         assert_eq!(out.tasks.len(), count, "{:?}", out.failures);
         left -= count;

@@ -12,12 +12,11 @@
 #[path = "../tests/support/engines.rs"]
 mod engines;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ecs::control::{EcsConfig, RunTask};
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs::load_balancer::{
     HealthCheck, LoadBalancer, Target, TargetState, TcpLoadBalancer, TcpLoadBalancerConfig,
 };
@@ -94,12 +93,11 @@ async fn main() {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster: ecs::ClusterName = format!("lb-bench-{}", std::process::id()).parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-1".parse().unwrap(),
         Arc::new(docker),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let image = engines::image();
@@ -122,7 +120,6 @@ async fn main() {
             "lb-bench".parse().unwrap(),
             1,
         ))
-        .await
         .unwrap()
         .tasks
         .remove(0);
@@ -197,7 +194,7 @@ async fn main() {
     assert_eq!(errors, 0, "requests failed");
     assert_eq!(stats.failed, 0, "the balancer failed connections");
     lb.shutdown();
-    ecs.stop_task(&cluster, &task.task_id, "bench done")
+    ecs.stop_task(StopTask::new(cluster.clone(), task.task_id.clone()).with_reason("bench done"))
         .unwrap();
     let _ = tokio::time::timeout(
         Duration::from_secs(30),

@@ -11,14 +11,14 @@
 //!
 //! Without `--bench` (as `cargo test --benches` runs it): 500 tasks.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RunTask};
+use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs::runtime::InMemoryRuntime;
 use ecs::store::FileStore;
+use ecs::task::MAX_TASKS_PER_CALL;
 use ecs::task::TaskStatus;
 use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
 
@@ -29,7 +29,7 @@ fn cluster() -> ClusterName {
 }
 
 fn running(ecs: &Ecs) -> usize {
-    let ids = ecs.list_tasks(&cluster(), &ListTasks::default());
+    let ids = ecs.list_tasks(&ListTasks::new(cluster()));
     ecs.describe_tasks(&cluster(), &ids)
         .iter()
         .filter(|t| t.last_status == TaskStatus::Running)
@@ -49,12 +49,11 @@ async fn until_running(ecs: &Ecs, n: usize) {
 
 async fn register(ecs: &Ecs, engines: &[(InstanceId, InMemoryRuntime)]) {
     for (id, rt) in engines {
-        ecs.register_instance(
-            &cluster(),
+        ecs.register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             id.clone(),
             Arc::new(rt.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     }
@@ -92,14 +91,13 @@ async fn run(n: usize) {
     let start = Instant::now();
     let mut left = n;
     while left > 0 {
-        let count = left.min(1_000);
+        let count = left.min(MAX_TASKS_PER_CALL as usize);
         let out = ecs
             .run_task(RunTask::new(
                 cluster(),
                 "app".parse().unwrap(),
                 count as u32,
             ))
-            .await
             .unwrap();
         assert_eq!(out.tasks.len(), count, "{:?}", out.failures);
         left -= count;

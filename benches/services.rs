@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ecs::cluster::{AllocationId, Cluster, Resources};
+use ecs::control::RegisterContainerInstance;
 use ecs::placement::{IndexedScheduler, PlacementRequest, Scheduler, Strategy, TaskRequirements};
 use ecs::service::plan::{InstanceState, PlanInput, PlanTask, TaskPhase, plan};
 use ecs::{InstanceId, TaskId};
@@ -205,11 +206,16 @@ fn through_controllers(instances: usize, services: usize) -> (Duration, Duration
         ecs.create_cluster(cluster.clone()).unwrap();
         for i in 0..instances {
             let zone = support::ZONES[i % 3];
-            ecs.register_instance(
-                &cluster,
-                format!("i-{i:06}").parse().unwrap(),
-                Arc::new(InMemoryRuntime::new(Resources::new(16_384, 65_536))),
-                BTreeMap::from([("ecs.availability-zone".to_owned(), zone.to_owned())]),
+            ecs.register_container_instance(
+                RegisterContainerInstance::new(
+                    cluster.clone(),
+                    format!("i-{i:06}").parse().unwrap(),
+                    Arc::new(InMemoryRuntime::new(Resources::new(16_384, 65_536))),
+                )
+                .with_attributes(BTreeMap::from([(
+                    "ecs.availability-zone".to_owned(),
+                    zone.to_owned(),
+                )])),
             )
             .await
             .unwrap();
@@ -245,8 +251,10 @@ fn through_controllers(instances: usize, services: usize) -> (Duration, Duration
         for desired in [50, 5] {
             let start = Instant::now();
             for n in &names {
-                ecs.update_service(&cluster, n, UpdateService::desired_count(desired))
-                    .unwrap();
+                ecs.update_service(
+                    UpdateService::new(cluster.clone(), n.clone()).with_desired_count(desired),
+                )
+                .unwrap();
             }
             for n in &names {
                 ecs.wait_for_service(&cluster, n, |s| {

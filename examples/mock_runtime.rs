@@ -9,11 +9,10 @@
 //! the calls themselves are what you test; use `InMemoryRuntime` when you want an
 //! engine that behaves.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ecs::cluster::Resources;
-use ecs::control::{Ecs, EcsConfig};
+use ecs::control::{Ecs, EcsConfig, RegisterContainerInstance};
 use ecs::runtime::{Capabilities, HostInfo, MockContainerRuntime, RuntimeError};
 
 /// The code under test: registers this machine's engine as an instance of `cluster`.
@@ -24,12 +23,11 @@ async fn join_cluster(
 ) -> Result<Resources, ecs::Error> {
     let cluster = cluster.parse()?;
     ecs.create_cluster(Clone::clone(&cluster))?;
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-local".parse()?,
         Arc::new(engine),
-        BTreeMap::new(),
-    )
+    ))
     .await?;
     let state = ecs.describe_cluster(&cluster)?;
     Ok(state

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ecs::TaskDefinition;
 use ecs::cluster::Resources;
-use ecs::control::{Ecs, EcsConfig, RunTask};
+use ecs::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
 use ecs::runtime::{
     Capabilities, ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
     ContainerSpec, ContainerState, ContainerStats, HostInfo, PullPolicy, RuntimeError,
@@ -228,12 +228,11 @@ async fn main() -> Result<(), ecs::Error> {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = "local".parse()?;
     ecs.create_cluster(Clone::clone(&cluster))?;
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "this-host".parse()?,
         Arc::new(ProcessRuntime::new()),
-        BTreeMap::new(),
-    )
+    ))
     .await?;
     ecs.register_task_definition(
         TaskDefinition::from_json(
@@ -247,9 +246,7 @@ async fn main() -> Result<(), ecs::Error> {
         )?
         .definition,
     )?;
-    let out = ecs
-        .run_task(RunTask::new(Clone::clone(&cluster), "hello".parse()?, 1))
-        .await?;
+    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), "hello".parse()?, 1))?;
     let id = out.tasks[0].task_id.clone();
     let task = ecs
         .wait_for(&id, |t| t.last_status == TaskStatus::Stopped)

@@ -11,11 +11,10 @@
 //! `ecs-test/busybox:1` (`scripts/engines` builds it; no registry is needed), or another
 //! busybox-like image named by `ECS_TEST_IMAGE`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ecs::cluster::Cluster;
-use ecs::control::{EcsConfig, RunTask};
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs::task::{Task, TaskStatus};
 use ecs::{ClusterName, Ecs, TaskDefinition};
 use support::pick_runtime;
@@ -99,12 +98,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster: ClusterName = "quickstart".parse()?;
     ecs.create_cluster(cluster.clone())?;
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-local".parse()?,
         runtime.clone(),
-        BTreeMap::new(),
-    )
+    ))
     .await?;
 
     let td = TaskDefinition::from_json(&format!(
@@ -124,9 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registered = ecs.register_task_definition(td.definition)?;
     println!("registered {}", registered.reference);
 
-    let out = ecs
-        .run_task(RunTask::new(cluster.clone(), "quickstart-web".parse()?, 2))
-        .await?;
+    let out = ecs.run_task(RunTask::new(cluster.clone(), "quickstart-web".parse()?, 2))?;
     for f in &out.failures {
         println!(
             "not placed: {} ({})",
@@ -149,7 +145,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     print_instances(&ecs.describe_cluster(&cluster)?);
 
     for t in &tasks {
-        ecs.stop_task(&cluster, &t.task_id, "Task stopped by user")?;
+        ecs.stop_task(
+            StopTask::new(cluster.clone(), t.task_id.clone()).with_reason("Task stopped by user"),
+        )?;
     }
     let mut stopped = Vec::new();
     for t in &tasks {

@@ -8,10 +8,9 @@
 //! Like the quick start, it runs on the local Docker engine, else Podman, else the
 //! in-memory runtime, and says which.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ecs::control::EcsConfig;
+use ecs::control::{DeleteService, EcsConfig, RegisterContainerInstance};
 use ecs::service::{CreateService, DeploymentConfiguration, UpdateService};
 use ecs::task::{Event, TaskStatus};
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
@@ -47,8 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cluster: ClusterName = "rolling".parse()?;
     let name: ServiceName = "web".parse()?;
     ecs.create_cluster(cluster.clone())?;
-    ecs.register_instance(&cluster, "i-local".parse()?, runtime, BTreeMap::new())
-        .await?;
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
+        "i-local".parse()?,
+        runtime,
+    ))
+    .await?;
 
     // Print every service event, and each task's arrival at RUNNING or STOPPED.
     let mut events = ecs.subscribe();
@@ -99,9 +102,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         v2.reference
     );
     ecs.update_service(
-        &cluster,
-        &name,
-        UpdateService::task_definition(v2.reference.clone()),
+        UpdateService::new(cluster.clone(), name.clone())
+            .with_task_definition(v2.reference.clone()),
     )?;
     let done = tokio::time::timeout(
         Duration::from_secs(180),
@@ -121,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\ndeleting web");
-    ecs.delete_service(&cluster, &name, true)?;
+    ecs.delete_service(DeleteService::new(cluster.clone(), name.clone()).with_force(true))?;
     tokio::time::timeout(
         Duration::from_secs(120),
         ecs.wait_for_service(&cluster, &name, |s| {

@@ -15,6 +15,8 @@ use ecs::autoscaling::{
     ScalableTarget, ScalingActivity, ScalingPolicy, ServiceRef, StepAdjustment, StepScaling,
     TargetTracking,
 };
+use ecs::autoscaling::{DeleteScalingPolicy, PutScalingPolicy, RegisterScalableTarget};
+use ecs::control::DeleteService;
 use ecs::runtime::memory::Matcher;
 use ecs::service::CreateService;
 use ecs::task::Event;
@@ -38,7 +40,11 @@ async fn scalable(h: &Harness, count: u32, min: u32, max: u32) {
         .unwrap();
     h.steady(&web()).await;
     h.ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(min, max))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(min, max),
+        ))
         .unwrap();
 }
 
@@ -85,14 +91,14 @@ async fn target_tracking_follows_cpu_load_out_and_back_in() {
     let h = Harness::new(4).await;
     scalable(&h, 2, 1, 20).await;
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::target_tracking(
                 "cpu50",
                 TargetTracking::new(Metric::CpuUtilization, 50.0),
             ),
-        )
+        ))
         .unwrap();
     let mut events = h.ecs.subscribe();
     let start = Instant::now();
@@ -169,11 +175,11 @@ async fn activities_after_the_load_falls(
     let h = Harness::new(2).await;
     scalable(&h, 2, 1, 8).await;
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::target_tracking("cpu50", policy),
-        )
+        ))
         .unwrap();
     let mut events = h.ecs.subscribe();
     load(&h, 1.0);
@@ -230,15 +236,15 @@ async fn a_metric_hovering_around_the_target_does_not_flap() {
     let source = Arc::new(Programmed::default());
     h.ecs.set_metrics_source(source.clone());
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::target_tracking(
                 "cpu50",
                 TargetTracking::new(Metric::CpuUtilization, 50.0)
                     .with_cooldowns(Duration::from_secs(60), Duration::from_secs(60)),
             ),
-        )
+        ))
         .unwrap();
     let mut events = h.ecs.subscribe();
     // 99 periods of 53, 53, 47 .. (then 47% held): never 3 periods above the target,
@@ -297,9 +303,9 @@ async fn step_scaling_adds_by_the_size_of_the_breach() {
     h.ecs.set_metrics_source(queue.clone());
     let backlog = Metric::Custom("QueueBacklog".into());
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::step_scaling(
                 "grow",
                 StepScaling::new(
@@ -319,12 +325,12 @@ async fn step_scaling_adds_by_the_size_of_the_breach() {
                 )
                 .with_cooldown(Duration::from_secs(120)),
             ),
-        )
+        ))
         .unwrap();
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::step_scaling(
                 "shrink",
                 StepScaling::new(
@@ -340,7 +346,7 @@ async fn step_scaling_adds_by_the_size_of_the_breach() {
                 )
                 .with_cooldown(Duration::from_secs(120)),
             ),
-        )
+        ))
         .unwrap();
     let mut events = h.ecs.subscribe();
     queue.set(120.0); // 20 past the threshold: +1
@@ -383,15 +389,13 @@ async fn a_count_outside_the_bounds_is_brought_inside_on_registration_only() {
     // delete, is ECS's way).
     let mut events = h.ecs.subscribe();
     h.ecs
-        .update_service(
-            &cluster(),
-            &web(),
-            ecs::service::UpdateService::desired_count(0),
-        )
+        .update_service(ecs::service::UpdateService::new(cluster(), web()).with_desired_count(0))
         .unwrap();
     assert!(quiet_for(&mut events, Duration::from_secs(600)).await);
     assert_eq!(h.describe(&web()).desired_count, 0);
-    h.ecs.delete_service(&cluster(), &web(), false).unwrap();
+    h.ecs
+        .delete_service(DeleteService::new(cluster(), web()))
+        .unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -408,7 +412,11 @@ async fn bad_scaling_requests_are_refused() {
         .unwrap();
     let err = h
         .ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(5, 2))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(5, 2),
+        ))
         .unwrap_err();
     assert!(
         err.to_string()
@@ -417,7 +425,11 @@ async fn bad_scaling_requests_are_refused() {
     );
     let err = h
         .ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(1, 6000))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 6000),
+        ))
         .unwrap_err();
     assert!(
         err.to_string().contains("limit of 5000 tasks per service"),
@@ -427,16 +439,21 @@ async fn bad_scaling_requests_are_refused() {
         ScalingPolicy::target_tracking("cpu", TargetTracking::new(Metric::CpuUtilization, 50.0));
     let err = h
         .ecs
-        .put_scaling_policy(&cluster(), &web(), policy.clone())
+        .put_scaling_policy(PutScalingPolicy::new(cluster(), web(), policy.clone()))
         .unwrap_err();
     assert!(err.to_string().contains("no scalable target"), "{err}");
     h.ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(1, 4))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 4),
+        ))
         .unwrap();
     let bad =
         ScalingPolicy::target_tracking("cpu", TargetTracking::new(Metric::CpuUtilization, 0.0));
     assert!(matches!(
-        h.ecs.put_scaling_policy(&cluster(), &web(), bad),
+        h.ecs
+            .put_scaling_policy(PutScalingPolicy::new(cluster(), web(), bad)),
         Err(Error::InvalidScaling(_))
     ));
     let overlapping = ScalingPolicy::step_scaling(
@@ -458,29 +475,29 @@ async fn bad_scaling_requests_are_refused() {
     );
     let err = h
         .ecs
-        .put_scaling_policy(&cluster(), &web(), overlapping)
+        .put_scaling_policy(PutScalingPolicy::new(cluster(), web(), overlapping))
         .unwrap_err();
     assert!(err.to_string().contains("overlap"), "{err}");
     let daemon = CreateService::daemon(cluster(), "agent".parse().unwrap(), "web".parse().unwrap());
     h.ecs.create_service(daemon).unwrap();
     let err = h
         .ecs
-        .register_scalable_target(
-            &cluster(),
-            &"agent".parse().unwrap(),
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            "agent".parse().unwrap(),
             ScalableTarget::new(1, 2),
-        )
+        ))
         .unwrap_err();
     assert!(err.to_string().contains("DAEMON"), "{err}");
     h.ecs
-        .put_scaling_policy(&cluster(), &web(), policy)
+        .put_scaling_policy(PutScalingPolicy::new(cluster(), web(), policy))
         .unwrap();
     h.ecs
-        .delete_scaling_policy(&cluster(), &web(), "cpu")
+        .delete_scaling_policy(DeleteScalingPolicy::new(cluster(), web(), "cpu"))
         .unwrap();
     assert!(
         h.ecs
-            .delete_scaling_policy(&cluster(), &web(), "cpu")
+            .delete_scaling_policy(DeleteScalingPolicy::new(cluster(), web(), "cpu"))
             .is_err()
     );
 }
@@ -490,14 +507,14 @@ async fn target_tracking_on_memory_reads_the_containers_memory() {
     let h = Harness::new(2).await;
     scalable(&h, 2, 1, 10).await;
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::target_tracking(
                 "mem50",
                 TargetTracking::new(Metric::MemoryUtilization, 50.0),
             ),
-        )
+        ))
         .unwrap();
     let mut events = h.ecs.subscribe();
     // 48 MiB in use of the 64 MiB each task reserves: 75%, so 2 x 75 / 50 = 3 tasks.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ecs::control::{EcsConfig, RunTask};
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask};
 use ecs::podman::PodmanRuntime;
 use ecs::runtime::{
     Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
@@ -173,9 +173,13 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     let cluster: ClusterName = format!("restart-{}", std::process::id()).parse().unwrap();
     let instance: InstanceId = instance.parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_instance(&cluster, instance.clone(), rt.clone(), BTreeMap::new())
-        .await
-        .unwrap();
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
+        instance.clone(),
+        rt.clone(),
+    ))
+    .await
+    .unwrap();
     let family = format!("restart-{instance}-{}", std::process::id());
     let td = format!(
         r#"{{"family": "{family}", "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 16,
@@ -185,7 +189,6 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
         .unwrap();
     let out = ecs
         .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))
-        .await
         .unwrap();
     let id = out.tasks[0].task_id.clone();
     let task = timeout(

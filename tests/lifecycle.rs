@@ -2,16 +2,15 @@
 //! timestamps, dependsOn, essential containers, stop timeouts, health, failures that
 //! leave nothing behind, resync after missed events, capabilities, lost instances.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RunTask};
+use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StartTask, StopTask};
 use ecs::runtime::memory::{Matcher, Operation};
 use ecs::runtime::{Behavior, Capabilities, HealthStatus, InMemoryRuntime, RuntimeError, labels};
 use ecs::task::{ContainerStatus, Event, StopCode, Task, TaskStatus};
-use ecs::{ClusterName, Ecs, TaskDefinition, TaskId};
+use ecs::{ClusterName, Ecs, ResourceKind, TaskDefinition, TaskId};
 use tokio::time::Instant;
 
 fn cluster() -> ClusterName {
@@ -26,12 +25,11 @@ async fn setup_with(config: EcsConfig) -> (Ecs, InMemoryRuntime) {
     let ecs = Ecs::new(config);
     ecs.create_cluster(cluster()).unwrap();
     let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
-    ecs.register_instance(
-        &cluster(),
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster(),
         "i-1".parse().unwrap(),
         Arc::new(rt.clone()),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     (ecs, rt)
@@ -45,7 +43,6 @@ fn register(ecs: &Ecs, json: &str) {
 async fn run(ecs: &Ecs, family: &str) -> TaskId {
     let out = ecs
         .run_task(RunTask::new(cluster(), family.parse().unwrap(), 1))
-        .await
         .unwrap();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     out.tasks[0].task_id.clone()
@@ -109,14 +106,14 @@ async fn a_task_goes_through_every_state_and_frees_its_resources() {
     // The labels that let the engine's state be traced back.
     let info = &rt.containers()[0];
     assert_eq!(info.labels[labels::CLUSTER], "dev");
-    assert_eq!(info.labels[labels::TASK_ARN], running.task_arn);
+    assert_eq!(info.labels[labels::TASK_ARN], running.task_arn.to_string());
     assert_eq!(info.labels[labels::TASK_DEFINITION_FAMILY], "web");
     assert_eq!(info.labels[labels::TASK_DEFINITION_VERSION], "1");
     assert_eq!(info.labels[labels::CONTAINER_NAME], "app");
     assert_eq!(info.labels[labels::TASK_GROUP], "family:web");
     assert!(info.name.starts_with("ecs-web-1-app-"));
 
-    ecs.stop_task(&cluster(), &id, "Task stopped by user")
+    ecs.stop_task(StopTask::new(cluster(), id.clone()).with_reason("Task stopped by user"))
         .unwrap();
     let done = stopped(&ecs, &id).await;
     assert_eq!(done.stop_code, Some(StopCode::UserInitiated));
@@ -334,7 +331,7 @@ async fn stop_timeouts_are_honoured_per_container() {
     })
     .await;
     let start = Instant::now();
-    ecs.stop_task(&cluster(), &id, "Task stopped by user")
+    ecs.stop_task(StopTask::new(cluster(), id.clone()).with_reason("Task stopped by user"))
         .unwrap();
     let t = stopped(&ecs, &id).await;
     // The ECS agent's granular-stop-timeout expectations: parent 0, the one ignoring
@@ -548,12 +545,11 @@ async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
     caps.health_checks = false;
     let limited = InMemoryRuntime::new(Resources::new(4096, 8192));
     limited.set_capabilities(caps);
-    ecs.register_instance(
-        &cluster(),
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster(),
         "i-2".parse().unwrap(),
         Arc::new(limited.clone()),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     // i-1 (registered with every capability) advertises health checks; i-2 does not.
@@ -573,13 +569,11 @@ async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
             "healthCheck": {"command": ["CMD", "true"]}}]}"#,
     );
     let err = ecs
-        .start_task(
-            &cluster(),
-            &"checked".parse().unwrap(),
-            &["i-2".parse().unwrap()],
-            None,
-        )
-        .await
+        .start_task(StartTask::new(
+            cluster(),
+            "checked".parse().unwrap(),
+            vec!["i-2".parse().unwrap()],
+        ))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -588,7 +582,6 @@ async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
     // Placed by run_task: only i-1 qualifies.
     let out = ecs
         .run_task(RunTask::new(cluster(), "checked".parse().unwrap(), 2))
-        .await
         .unwrap();
     assert_eq!(out.tasks.len(), 2);
     assert!(
@@ -602,7 +595,7 @@ async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
     only_i2.placement_constraints =
         serde_json::from_str(r#"[{"type": "memberOf", "expression": "ec2InstanceId == i-2"}]"#)
             .unwrap();
-    let out = ecs.run_task(only_i2).await.unwrap();
+    let out = ecs.run_task(only_i2).unwrap();
     assert!(out.tasks.is_empty());
     assert_eq!(
         out.failures
@@ -635,7 +628,6 @@ async fn a_lost_instance_takes_no_new_tasks() {
     .expect("agent marked disconnected");
     let out = ecs
         .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
-        .await
         .unwrap();
     assert!(out.tasks.is_empty());
     assert_eq!(out.failures[0].reason, "AGENT");
@@ -652,23 +644,29 @@ async fn list_and_describe_tasks() {
     let web = run(&ecs, "web").await;
     let mut req = RunTask::new(cluster(), "other".parse().unwrap(), 2);
     req.started_by = Some("me".into());
-    req.group = Some("service:api".into());
-    let others = ecs.run_task(req).await.unwrap().tasks;
-    let mut f = ListTasks::default();
+    // A service's group is the service's own: RunTask refuses it.
+    req.group = Some("service:api".parse().unwrap());
+    let err = ecs.run_task(req.clone()).unwrap_err();
+    assert!(err.to_string().contains("group"), "{err}");
+    req.group = Some("api".parse().unwrap());
+    let others = ecs.run_task(req).unwrap().tasks;
+    let mut f = ListTasks::new(cluster());
     f.family = Some("web".into());
-    assert_eq!(ecs.list_tasks(&cluster(), &f), std::slice::from_ref(&web));
-    let mut f = ListTasks::default();
+    assert_eq!(ecs.list_tasks(&f), std::slice::from_ref(&web));
+    // A group of the caller's naming is no service's.
+    let mut f = ListTasks::new(cluster());
     f.service_name = Some("api".into());
-    assert_eq!(ecs.list_tasks(&cluster(), &f).len(), 2);
-    let mut f = ListTasks::default();
+    assert_eq!(ecs.list_tasks(&f).len(), 0);
+    let mut f = ListTasks::new(cluster());
     f.started_by = Some("me".into());
     f.container_instance = Some("i-1".parse().unwrap());
-    assert_eq!(ecs.list_tasks(&cluster(), &f).len(), 2);
-    ecs.stop_task(&cluster(), &web, "done").unwrap();
+    assert_eq!(ecs.list_tasks(&f).len(), 2);
+    ecs.stop_task(StopTask::new(cluster(), web.clone()).with_reason("done"))
+        .unwrap();
     stopped(&ecs, &web).await;
-    let mut f = ListTasks::default();
+    let mut f = ListTasks::new(cluster());
     f.desired_status = Some(TaskStatus::Running);
-    assert_eq!(ecs.list_tasks(&cluster(), &f).len(), 2);
+    assert_eq!(ecs.list_tasks(&f).len(), 2);
     let described = ecs.describe_tasks(
         &cluster(),
         &[
@@ -679,7 +677,7 @@ async fn list_and_describe_tasks() {
     );
     assert_eq!(described.len(), 2);
     assert!(
-        ecs.stop_task(&"elsewhere".parse().unwrap(), &web, "x")
+        ecs.stop_task(StopTask::new("elsewhere".parse().unwrap(), web.clone()).with_reason("x"))
             .is_err()
     );
 }
@@ -721,7 +719,9 @@ async fn a_stop_wins_over_a_slow_pull() {
     })
     .await;
     let start = Instant::now();
-    let reply = ecs.stop_task(&cluster(), &id, "changed my mind").unwrap();
+    let reply = ecs
+        .stop_task(StopTask::new(cluster(), id.clone()).with_reason("changed my mind"))
+        .unwrap();
     assert_eq!(
         reply.desired_status,
         TaskStatus::Stopped,
@@ -751,7 +751,8 @@ async fn containers_stop_in_reverse_dependency_order() {
     })
     .await;
     let mut events = ecs.subscribe();
-    ecs.stop_task(&cluster(), &id, "done").unwrap();
+    ecs.stop_task(StopTask::new(cluster(), id.clone()).with_reason("done"))
+        .unwrap();
     stopped(&ecs, &id).await;
     let mut order = Vec::new();
     while let Ok(e) = events.try_recv() {
@@ -775,7 +776,7 @@ async fn a_task_is_not_stopped_behind_an_unavailable_engine() {
     })
     .await;
     rt.set_unavailable(true);
-    ecs.stop_task(&cluster(), &id, "Task stopped by user")
+    ecs.stop_task(StopTask::new(cluster(), id.clone()).with_reason("Task stopped by user"))
         .unwrap();
     // A virtual minute of failing stops: still STOPPING, still holding its resources.
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -802,28 +803,27 @@ async fn start_task_checks_every_instance_before_starting_any() {
     let (ecs, rt) = setup().await;
     register(&ecs, WEB);
     let err = ecs
-        .start_task(
-            &cluster(),
-            &"web".parse().unwrap(),
-            &["i-1".parse().unwrap(), "i-nope".parse().unwrap()],
-            None,
-        )
-        .await
+        .start_task(StartTask::new(
+            cluster(),
+            "web".parse().unwrap(),
+            vec!["i-1".parse().unwrap(), "i-nope".parse().unwrap()],
+        ))
         .unwrap_err();
     assert!(
-        matches!(err, ecs::Error::InstanceNotFound(ref i) if i == "i-nope"),
+        matches!(err, ecs::Error::NotFound { kind: ResourceKind::ContainerInstance, ref id, .. } if id == "i-nope"),
         "{err}"
     );
-    assert!(ecs.list_tasks(&cluster(), &ListTasks::default()).is_empty());
+    assert!(ecs.list_tasks(&ListTasks::new(cluster())).is_empty());
     assert!(rt.containers().is_empty());
     let out = ecs
         .start_task(
-            &cluster(),
-            &"web".parse().unwrap(),
-            &["i-1".parse().unwrap()],
-            Some("me".into()),
+            StartTask::new(
+                cluster(),
+                "web".parse().unwrap(),
+                vec!["i-1".parse().unwrap()],
+            )
+            .with_started_by("me"),
         )
-        .await
         .unwrap();
     assert_eq!(out.tasks[0].container_instance.as_str(), "i-1");
     assert_eq!(out.tasks[0].started_by.as_deref(), Some("me"));
@@ -849,7 +849,8 @@ async fn task_scoped_volumes_go_with_the_task_shared_ones_stay() {
     let mut volumes = rt.volumes();
     volumes.sort();
     assert_eq!(volumes, ["cache".to_owned(), format!("ecs-{id}-scratch")]);
-    ecs.stop_task(&cluster(), &id, "done").unwrap();
+    ecs.stop_task(StopTask::new(cluster(), id.clone()).with_reason("done"))
+        .unwrap();
     stopped(&ecs, &id).await;
     assert_eq!(rt.volumes(), ["cache"]);
 }

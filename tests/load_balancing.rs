@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
+use ecs::control::UpdateContainerInstancesState;
 use ecs::load_balancer::{LoadBalancer, Target, TargetHealth, TargetState};
 use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::memory::Matcher;
@@ -203,9 +204,7 @@ async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
     *lb.min_healthy.lock().unwrap() = None;
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     watch_until(&h, &lb, |h| {
@@ -243,7 +242,7 @@ async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
 
     // Scale-in drains too.
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(1))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(1))
         .unwrap();
     watch_until(&h, &lb, |h| {
         let s = h.describe(&web());
@@ -283,11 +282,11 @@ async fn draining_an_instance_drains_its_targets_before_stopping_them() {
 
     let mut events = h.ecs.subscribe();
     h.ecs
-        .update_container_instances_state(
-            &cluster(),
-            &["i-0".parse().unwrap()],
+        .update_container_instances_state(UpdateContainerInstancesState::new(
+            cluster(),
+            vec!["i-0".parse().unwrap()],
             InstanceStatus::Draining,
-        )
+        ))
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {

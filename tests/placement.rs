@@ -9,7 +9,7 @@ use ecs::placement::{
     Outcome, PlacementContext, PlacementRequest, ReferenceScheduler, Scheduler, Strategy,
     TaskRequirements,
 };
-use ecs::{Error, TaskDefinition};
+use ecs::{Error, ResourceKind, TaskDefinition};
 
 fn instance(id: &str, cpu: u32, memory: u32, zone: &str) -> InstanceRegistration {
     InstanceRegistration::new(id.parse().unwrap(), Resources::new(cpu, memory)).with_zone(zone)
@@ -292,7 +292,10 @@ fn stopping_tasks_hold_resources_until_released() {
     assert_eq!(s.place(&mut c, &r).unwrap().placements.len(), 1);
     assert!(matches!(
         c.release(first.placements[0].allocation),
-        Err(Error::AllocationNotFound(_))
+        Err(Error::NotFound {
+            kind: ResourceKind::Allocation,
+            ..
+        })
     ));
 }
 
@@ -451,7 +454,10 @@ fn instances_attributes_and_lifecycle() {
     let id = "i-1".parse().unwrap();
     assert!(matches!(
         c.register_instance(instance("i-1", 1, 1, "a")),
-        Err(Error::InstanceExists(_))
+        Err(Error::AlreadyExists {
+            kind: ResourceKind::ContainerInstance,
+            ..
+        })
     ));
     c.put_attributes(&id, [("stack", Some("prod")), ("gpu", None)])
         .unwrap();
@@ -494,7 +500,10 @@ fn instances_attributes_and_lifecycle() {
     assert_eq!(c.allocation_count(), 0);
     assert!(matches!(
         c.set_status(&id, InstanceStatus::Active),
-        Err(Error::InstanceNotFound(_))
+        Err(Error::NotFound {
+            kind: ResourceKind::ContainerInstance,
+            ..
+        })
     ));
 }
 

@@ -4,12 +4,14 @@
 #[path = "support/engines.rs"]
 mod engines;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::autoscaling::{AutoScalingConfig, Metric, ScalableTarget, ScalingPolicy, TargetTracking};
-use ecs::control::EcsConfig;
+use ecs::autoscaling::{
+    AutoScalingConfig, Metric, PutScalingPolicy, RegisterScalableTarget, ScalableTarget,
+    ScalingPolicy, TargetTracking,
+};
+use ecs::control::{DeleteService, EcsConfig, RegisterContainerInstance};
 use ecs::service::{CreateService, ServiceStatus};
 use ecs::task::Event;
 use ecs::{ClusterName, Ecs, ServiceName, TaskDefinition};
@@ -28,12 +30,11 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     let cluster: ClusterName = format!("scale-{}", std::process::id()).parse().unwrap();
     let web: ServiceName = "burner".parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-docker".parse().unwrap(),
         Arc::new(docker),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let image = engines::image();
@@ -64,16 +65,20 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     // The checks run inside a guard: whatever they find, the burning containers go.
     let checks = async {
         let mut events = ecs.subscribe();
-        ecs.register_scalable_target(&cluster, &web, ScalableTarget::new(1, 5))
-            .unwrap();
-        ecs.put_scaling_policy(
-            &cluster,
-            &web,
+        ecs.register_scalable_target(RegisterScalableTarget::new(
+            cluster.clone(),
+            web.clone(),
+            ScalableTarget::new(1, 5),
+        ))
+        .unwrap();
+        ecs.put_scaling_policy(PutScalingPolicy::new(
+            cluster.clone(),
+            web.clone(),
             ScalingPolicy::target_tracking(
                 "cpu60",
                 TargetTracking::new(Metric::CpuUtilization, 60.0),
             ),
-        )
+        ))
         .unwrap();
         let activity = timeout(Duration::from_secs(60), async {
             loop {
@@ -104,7 +109,8 @@ async fn a_cpu_burning_task_drives_a_scale_out_from_docker_stats() {
     };
     let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(checks)).await;
     // Clean up: nothing keeps burning.
-    ecs.delete_service(&cluster, &web, true).unwrap();
+    ecs.delete_service(DeleteService::new(cluster.clone(), web.clone()).with_force(true))
+        .unwrap();
     timeout(
         Duration::from_secs(60),
         ecs.wait_for_service(&cluster, &web, |s| s.status == ServiceStatus::Inactive),

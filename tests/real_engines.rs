@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::control::{EcsConfig, RunTask};
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs::runtime::{ContainerRuntime, HealthStatus, labels};
 use ecs::task::{ContainerStatus, Task, TaskStatus};
 use ecs::{ClusterName, Ecs, TaskDefinition, TaskId};
@@ -64,9 +64,12 @@ async fn a_cluster_of_three_real_instances() {
     let engines = engines();
     for (id, zone, rt) in &engines {
         let extra = BTreeMap::from([("ecs.availability-zone".to_owned(), (*zone).to_owned())]);
-        ecs.register_instance(&cluster, id.parse().unwrap(), rt.clone(), extra)
-            .await
-            .unwrap();
+        ecs.register_container_instance(
+            RegisterContainerInstance::new(cluster.clone(), id.parse().unwrap(), rt.clone())
+                .with_attributes(extra),
+        )
+        .await
+        .unwrap();
     }
     let family = format!("e2e-web-{}", std::process::id());
     ecs.register_task_definition(task_definition(&family))
@@ -75,7 +78,7 @@ async fn a_cluster_of_three_real_instances() {
     run.placement_strategy =
         serde_json::from_str(r#"[{"type": "spread", "field": "attribute:ecs.availability-zone"}]"#)
             .unwrap();
-    let out = ecs.run_task(run).await.unwrap();
+    let out = ecs.run_task(run).unwrap();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     let mut instances: Vec<&str> = out
         .tasks
@@ -174,8 +177,10 @@ async fn a_cluster_of_three_real_instances() {
 
     // Stop the others; nothing of the cluster is left on any engine.
     for t in running.iter().filter(|t| t.task_id != victim.task_id) {
-        ecs.stop_task(&cluster, &t.task_id, "Task stopped by user")
-            .unwrap();
+        ecs.stop_task(
+            StopTask::new(cluster.clone(), t.task_id.clone()).with_reason("Task stopped by user"),
+        )
+        .unwrap();
     }
     for t in &running {
         let done = wait(&ecs, &t.task_id, "STOPPED", Duration::from_secs(60), |t| {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use ecs::control::{EcsConfig, ListTasks};
+use ecs::control::{DeleteService, EcsConfig, ListTasks, RegisterContainerInstance};
 use ecs::load_balancer::{HealthCheck, Matcher, TcpLoadBalancer, TcpLoadBalancerConfig};
 use ecs::service::{
     CreateService, DeploymentConfiguration, LoadBalancer, Service, ServiceStatus, UpdateService,
@@ -137,12 +137,11 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     let cluster: ClusterName = format!("lb-{}", std::process::id()).parse().unwrap();
     let service: ServiceName = "web".parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-docker".parse().unwrap(),
         Arc::new(docker),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let family = format!("lb-web-{}", std::process::id());
@@ -192,9 +191,7 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     .await
     .expect("traffic flows");
     ecs.update_service(
-        &cluster,
-        &service,
-        UpdateService::task_definition(v2.clone()),
+        UpdateService::new(cluster.clone(), service.clone()).with_task_definition(v2.clone()),
     )
     .unwrap();
     wait(&ecs, &cluster, &service, "steady on v2", |s| {
@@ -202,7 +199,7 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     })
     .await;
     let after_rollout = load.ok.load(Ordering::Relaxed);
-    ecs.update_service(&cluster, &service, UpdateService::desired_count(1))
+    ecs.update_service(UpdateService::new(cluster.clone(), service.clone()).with_desired_count(1))
         .unwrap();
     wait(&ecs, &cluster, &service, "scaled in to 1", |s| {
         s.is_steady() && s.running_count == 1
@@ -229,7 +226,7 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     assert_eq!(lb.stats().failed, 0);
 
     // Every task of the service, of both revisions, answered.
-    let ids = ecs.list_tasks(&cluster, &ListTasks::default());
+    let ids = ecs.list_tasks(&ListTasks::new(cluster.clone()));
     let tasks = ecs.describe_tasks(&cluster, &ids);
     assert_eq!(tasks.len(), 6, "3 of v1, 3 of v2");
     let answered: BTreeSet<&str> = answers
@@ -250,7 +247,8 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
             && answers.keys().any(|a| a.starts_with("v2 "))
     );
 
-    ecs.delete_service(&cluster, &service, true).unwrap();
+    ecs.delete_service(DeleteService::new(cluster.clone(), service.clone()).with_force(true))
+        .unwrap();
     wait(&ecs, &cluster, &service, "INACTIVE", |s| {
         s.status == ServiceStatus::Inactive
     })

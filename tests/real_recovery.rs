@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::control::{EcsConfig, ListTasks};
+use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance};
 use ecs::docker::DockerRuntime;
 use ecs::runtime::{ContainerRuntime, ContainerState, labels};
 use ecs::service::{CreateService, UpdateService};
@@ -60,12 +60,11 @@ async fn child_main(store: &str, cluster: ClusterName) {
         .unwrap();
     }
     let docker = engines::docker();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-docker".parse().unwrap(),
         Arc::new(docker),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     for r in ecs.recovery_reports() {
@@ -80,7 +79,7 @@ async fn child_main(store: &str, cluster: ClusterName) {
     }
     if let Ok(n) = std::env::var("ECS_RECOVERY_DESIRED") {
         let n: u32 = n.parse().unwrap();
-        ecs.update_service(&cluster, &web(), UpdateService::desired_count(n))
+        ecs.update_service(UpdateService::new(cluster.clone(), web()).with_desired_count(n))
             .unwrap();
         ecs.flush().await.unwrap();
         // The parent kills us at a random instant from here.
@@ -93,7 +92,7 @@ async fn child_main(store: &str, cluster: ClusterName) {
             .describe_service(&cluster, &web())
             .unwrap()
             .desired_count;
-        let ids = ecs.list_tasks(&cluster, &ListTasks::default());
+        let ids = ecs.list_tasks(&ListTasks::new(cluster.clone()));
         let live: Vec<_> = ecs
             .describe_tasks(&cluster, &ids)
             .into_iter()

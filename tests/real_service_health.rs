@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
-use ecs::control::{EcsConfig, ListTasks};
+use ecs::control::{
+    DeleteService, EcsConfig, ListTasks, RegisterContainerInstance, UpdateContainerInstancesState,
+};
 use ecs::runtime::{ContainerRuntime, ContainerState, HealthStatus, labels};
 use ecs::service::{CreateService, Service, ServiceStatus};
 use ecs::task::{StopCode, Task, TaskStatus};
@@ -104,12 +106,11 @@ impl Harness {
 
     async fn register(&mut self, e: Engine) {
         self.ecs
-            .register_instance(
-                &self.cluster,
+            .register_container_instance(RegisterContainerInstance::new(
+                self.cluster.clone(),
                 e.instance.parse().unwrap(),
                 e.runtime.clone(),
-                BTreeMap::new(),
-            )
+            ))
             .await
             .unwrap();
         self.engines.push(e);
@@ -127,19 +128,19 @@ impl Harness {
     }
 
     fn tasks(&self, filter: &ListTasks) -> Vec<Task> {
-        let ids = self.ecs.list_tasks(&self.cluster, filter);
+        let ids = self.ecs.list_tasks(filter);
         self.ecs.describe_tasks(&self.cluster, &ids)
     }
 
     fn live(&self) -> Vec<Task> {
-        let mut live = self.tasks(&ListTasks::default());
+        let mut live = self.tasks(&ListTasks::new(self.cluster.clone()));
         live.retain(|t| t.last_status != TaskStatus::Stopped);
         live
     }
 
     /// Every task the cluster has had on `instance`, STOPPED ones included.
     fn ever_on(&self, instance: &str) -> Vec<Task> {
-        let mut filter = ListTasks::default();
+        let mut filter = ListTasks::new(self.cluster.clone());
         filter.container_instance = Some(instance.parse().unwrap());
         self.tasks(&filter)
     }
@@ -185,7 +186,9 @@ impl Harness {
     /// Deletes the service and checks that no container of the cluster is left anywhere.
     async fn delete(&self) {
         self.ecs
-            .delete_service(&self.cluster, &self.service, true)
+            .delete_service(
+                DeleteService::new(self.cluster.clone(), self.service.clone()).with_force(true),
+            )
             .unwrap();
         self.wait("INACTIVE", Duration::from_secs(60), |s| {
             s.status == ServiceStatus::Inactive
@@ -206,7 +209,9 @@ impl Drop for Harness {
             return;
         }
         // Deleted first, so that the service does not replace what is removed below.
-        let _ = self.ecs.delete_service(&self.cluster, &self.service, true);
+        let _ = self.ecs.delete_service(
+            DeleteService::new(self.cluster.clone(), self.service.clone()).with_force(true),
+        );
         let label = format!("label={}={}", labels::CLUSTER, self.cluster);
         for e in &self.engines {
             let cli = || {
@@ -388,11 +393,11 @@ async fn a_daemon_service_follows_docker_and_podman_instances() {
     assert_eq!(on_podman.len(), 1, "{on_podman:#?}");
     let drained = Instant::now();
     h.ecs
-        .update_container_instances_state(
-            &h.cluster,
-            &["i-podman".parse().unwrap()],
+        .update_container_instances_state(UpdateContainerInstancesState::new(
+            h.cluster.clone(),
+            vec!["i-podman".parse().unwrap()],
             InstanceStatus::Draining,
-        )
+        ))
         .unwrap();
     h.wait("steady on the other two", Duration::from_secs(60), |s| {
         s.is_steady() && s.desired_count == 2

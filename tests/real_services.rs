@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
-use ecs::control::EcsConfig;
+use ecs::control::{
+    DeleteService, EcsConfig, RegisterContainerInstance, UpdateContainerInstancesState,
+};
 use ecs::runtime::{ContainerRuntime, labels};
 use ecs::service::{CreateService, DeploymentConfiguration, Service, ServiceStatus, UpdateService};
 use ecs::task::{Task, TaskStatus};
@@ -63,9 +65,13 @@ impl Scenario {
             .unwrap();
         ecs.create_cluster(cluster.clone()).unwrap();
         for (id, rt, _) in &instances {
-            ecs.register_instance(&cluster, id.parse().unwrap(), rt.clone(), BTreeMap::new())
-                .await
-                .unwrap();
+            ecs.register_container_instance(RegisterContainerInstance::new(
+                cluster.clone(),
+                id.parse().unwrap(),
+                rt.clone(),
+            ))
+            .await
+            .unwrap();
         }
         let family = format!("svc-{name}-{}", std::process::id());
         ecs.register_task_definition(web_definition(&family, 1))
@@ -86,7 +92,7 @@ impl Scenario {
     fn live(&self) -> Vec<Task> {
         let ids = self
             .ecs
-            .list_tasks(&self.cluster, &ecs::control::ListTasks::default());
+            .list_tasks(&ecs::control::ListTasks::new(self.cluster.clone()));
         self.ecs
             .describe_tasks(&self.cluster, &ids)
             .into_iter()
@@ -168,9 +174,8 @@ impl Scenario {
             .unwrap()
             .reference;
         ecs.update_service(
-            &self.cluster,
-            &self.service,
-            UpdateService::task_definition(v2.clone()),
+            UpdateService::new(self.cluster.clone(), self.service.clone())
+                .with_task_definition(v2.clone()),
         )
         .unwrap();
         self.wait("revision 2 steady", Duration::from_secs(120), |s| {
@@ -186,11 +191,11 @@ impl Scenario {
 
         // Draining moves the tasks to the other instance.
         if let Some(instance) = drain {
-            ecs.update_container_instances_state(
-                &self.cluster,
-                &[instance.parse().unwrap()],
+            ecs.update_container_instances_state(UpdateContainerInstancesState::new(
+                self.cluster.clone(),
+                vec![instance.parse().unwrap()],
                 InstanceStatus::Draining,
-            )
+            ))
             .unwrap();
             self.wait("the tasks moved", Duration::from_secs(120), |s| {
                 s.is_steady()
@@ -206,8 +211,10 @@ impl Scenario {
         }
 
         // Deletion: nothing left on any engine.
-        ecs.delete_service(&self.cluster, &self.service, true)
-            .unwrap();
+        ecs.delete_service(
+            DeleteService::new(self.cluster.clone(), self.service.clone()).with_force(true),
+        )
+        .unwrap();
         self.wait("INACTIVE", Duration::from_secs(60), |s| {
             s.status == ServiceStatus::Inactive
         })

@@ -6,8 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ecs::autoscaling::{PutScalingPolicy, RegisterScalableTarget};
 use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, OrphanPolicy, RunTask};
+use ecs::control::{
+    DeregisterContainerInstance, EcsConfig, ListTasks, OrphanPolicy, RegisterContainerInstance,
+    RunTask, StartTask,
+};
 use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs::runtime::{ContainerRuntime, ContainerSpec, InMemoryRuntime, PullPolicy, labels};
 use ecs::service::{CreateService, Service, UpdateService};
@@ -48,12 +52,11 @@ impl Engines {
     /// Registers every instance (first start, or again after a restart).
     async fn register(&self, ecs: &Ecs) {
         for (id, rt) in &self.0 {
-            ecs.register_instance(
-                &cluster(),
+            ecs.register_container_instance(RegisterContainerInstance::new(
+                cluster(),
                 id.clone(),
                 Arc::new(rt.clone()),
-                BTreeMap::new(),
-            )
+            ))
             .await
             .unwrap();
         }
@@ -127,7 +130,6 @@ async fn crash(ecs: Ecs) {
 async fn run_one(ecs: &Ecs, family: &str) -> Task {
     let task = ecs
         .run_task(RunTask::new(cluster(), family.parse().unwrap(), 1))
-        .await
         .unwrap()
         .tasks
         .remove(0);
@@ -152,7 +154,7 @@ async fn wait_service(ecs: &Ecs, what: &str, f: impl Fn(&Service) -> bool) -> Se
 }
 
 fn live(ecs: &Ecs) -> Vec<Task> {
-    let ids = ecs.list_tasks(&cluster(), &ListTasks::default());
+    let ids = ecs.list_tasks(&ListTasks::new(cluster()));
     ecs.describe_tasks(&cluster(), &ids)
         .into_iter()
         .filter(|t| t.last_status != TaskStatus::Stopped)
@@ -174,7 +176,7 @@ fn containers_of(ecs: &Ecs) -> BTreeMap<String, String> {
 /// RUNNING has exactly its containers: nothing orphaned, nothing twice.
 fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
     let tasks = live(ecs);
-    let arns: BTreeSet<&str> = tasks.iter().map(|t| t.task_arn.as_str()).collect();
+    let arns: BTreeSet<String> = tasks.iter().map(|t| t.task_arn.to_string()).collect();
     let containers = engines.containers();
     for (i, id, arn, _) in &containers {
         assert!(
@@ -186,7 +188,10 @@ fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
         .iter()
         .filter(|t| t.last_status == TaskStatus::Running)
     {
-        let on_engine: Vec<_> = containers.iter().filter(|c| c.2 == t.task_arn).collect();
+        let on_engine: Vec<_> = containers
+            .iter()
+            .filter(|c| c.2 == t.task_arn.to_string())
+            .collect();
         assert_eq!(on_engine.len(), t.containers.len(), "{t:?}: {on_engine:?}");
         assert!(on_engine.iter().all(|c| c.0 == t.container_instance));
     }
@@ -206,7 +211,6 @@ async fn a_restarted_control_plane_adopts_what_runs() {
     .unwrap();
     let standalone = ecs
         .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
-        .await
         .unwrap()
         .tasks
         .remove(0);
@@ -256,7 +260,7 @@ async fn a_restarted_control_plane_adopts_what_runs() {
     // The adopted tasks are watched: a crash is seen and replaced.
     let victim = live(&ecs)
         .into_iter()
-        .find(|t| t.group == "service:web")
+        .find(|t| t.group.to_string() == "service:web")
         .unwrap();
     engines
         .of(&victim)
@@ -406,12 +410,11 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     crash(ecs).await;
 
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
-    ecs.register_instance(
-        &cluster(),
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster(),
         back.clone(),
         Arc::new(engines.0[0].1.clone()),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let opened = tokio::time::Instant::now();
@@ -451,11 +454,10 @@ async fn intents_flushed_before_the_crash_survive_it_and_run_once() {
     // Intents made durable, then a crash before anything may have acted on them.
     let standalone = ecs
         .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
-        .await
         .unwrap()
         .tasks
         .remove(0);
-    ecs.update_service(&cluster(), &web(), UpdateService::desired_count(3))
+    ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(3))
         .unwrap();
     ecs.flush().await.unwrap();
     crash(ecs).await;
@@ -517,13 +519,17 @@ async fn auto_scaling_settings_and_history_survive_a_restart() {
     use ecs::runtime::memory::Matcher;
     let (store, engines, ecs) = with_service(2, web_service(2)).await;
     // Registered with its count below the minimum: an activity at once.
-    ecs.register_scalable_target(&cluster(), &web(), ScalableTarget::new(3, 8))
-        .unwrap();
-    ecs.put_scaling_policy(
-        &cluster(),
-        &web(),
+    ecs.register_scalable_target(RegisterScalableTarget::new(
+        cluster(),
+        web(),
+        ScalableTarget::new(3, 8),
+    ))
+    .unwrap();
+    ecs.put_scaling_policy(PutScalingPolicy::new(
+        cluster(),
+        web(),
         ScalingPolicy::target_tracking("cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0)),
-    )
+    ))
     .unwrap();
     let before = ecs.describe_scaling_activities(&cluster(), &web()).unwrap();
     assert_eq!(before.len(), 1);
@@ -642,13 +648,11 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
     let ecs = first_start(&store, &engines).await;
     let (gone, gone_rt) = &engines.0[1];
     let task = ecs
-        .start_task(
-            &cluster(),
-            &"web".parse().unwrap(),
-            std::slice::from_ref(gone),
-            None,
-        )
-        .await
+        .start_task(StartTask::new(
+            cluster(),
+            "web".parse().unwrap(),
+            vec![gone.clone()],
+        ))
         .unwrap()
         .tasks
         .remove(0);
@@ -657,8 +661,10 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
         .unwrap();
     // Its stop will take a while on this engine; the crash comes first.
     gone_rt.set_latency(Duration::from_secs(30));
-    ecs.deregister_container_instance(&cluster(), gone, true)
-        .unwrap();
+    ecs.deregister_container_instance(
+        DeregisterContainerInstance::new(cluster(), gone.clone()).with_force(true),
+    )
+    .unwrap();
     ecs.flush().await.unwrap();
     crash(ecs).await;
 

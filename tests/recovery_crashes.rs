@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RunTask};
+use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StopTask};
 use ecs::runtime::{ContainerState, InMemoryRuntime, labels};
 use ecs::service::{CreateService, UpdateService};
 use ecs::store::{Kind, MemoryStore, Record, Store, Write};
@@ -97,12 +97,11 @@ impl World {
             ecs.create_cluster(cluster()).unwrap();
         }
         for (id, rt) in &self.engines {
-            ecs.register_instance(
-                &cluster(),
+            ecs.register_container_instance(RegisterContainerInstance::new(
+                cluster(),
                 id.clone(),
                 Arc::new(rt.clone()),
-                BTreeMap::new(),
-            )
+            ))
             .await
             .unwrap();
         }
@@ -110,7 +109,7 @@ impl World {
     }
 
     fn live(ecs: &Ecs) -> Vec<Task> {
-        let ids = ecs.list_tasks(&cluster(), &ListTasks::default());
+        let ids = ecs.list_tasks(&ListTasks::new(cluster()));
         ecs.describe_tasks(&cluster(), &ids)
             .into_iter()
             .filter(|t| t.last_status != TaskStatus::Stopped)
@@ -123,16 +122,14 @@ impl World {
             0..=2 => {
                 let n = rng.u32(0..6);
                 if ecs
-                    .update_service(&cluster(), &web(), UpdateService::desired_count(n))
+                    .update_service(UpdateService::new(cluster(), web()).with_desired_count(n))
                     .is_ok()
                 {
                     self.durable.desired_since.push(n);
                 }
             }
             3 => {
-                if let Ok(out) = ecs
-                    .run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
-                    .await
+                if let Ok(out) = ecs.run_task(RunTask::new(cluster(), "web".parse().unwrap(), 1))
                     && let Some(t) = out.tasks.first()
                 {
                     // Durable only once flushed.
@@ -143,7 +140,9 @@ impl World {
                 let live = Self::live(ecs);
                 if !live.is_empty() {
                     let t = &live[rng.usize(..live.len())];
-                    let _ = ecs.stop_task(&cluster(), &t.task_id, "random stop");
+                    let _ = ecs.stop_task(
+                        StopTask::new(cluster(), t.task_id.clone()).with_reason("random stop"),
+                    );
                 }
             }
             5 | 6 => {
@@ -164,9 +163,7 @@ impl World {
                     .register_task_definition(definition(rng.u32(..)))
                     .unwrap();
                 let _ = ecs.update_service(
-                    &cluster(),
-                    &web(),
-                    UpdateService::task_definition(r.reference),
+                    UpdateService::new(cluster(), web()).with_task_definition(r.reference),
                 );
             }
             _ => {
@@ -197,7 +194,9 @@ impl World {
         let live = Self::live(ecs);
         let running_service = live
             .iter()
-            .filter(|t| t.group == "service:web" && t.last_status == TaskStatus::Running)
+            .filter(|t| {
+                t.group.to_string() == "service:web" && t.last_status == TaskStatus::Running
+            })
             .count();
         if !s.is_steady() || running_service != s.desired_count as usize {
             return Err(format!(
@@ -209,8 +208,9 @@ impl World {
         if let Some(t) = live.iter().find(|t| t.last_status != TaskStatus::Running) {
             return Err(format!("task {} is {}", t.task_id, t.last_status));
         }
-        let arns: BTreeMap<&str, &Task> = live.iter().map(|t| (t.task_arn.as_str(), t)).collect();
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let arns: BTreeMap<String, &Task> =
+            live.iter().map(|t| (t.task_arn.to_string(), t)).collect();
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for (i, rt) in engines {
             for c in rt.containers() {
                 let arn = c.labels.get(labels::TASK_ARN).cloned().unwrap_or_default();
@@ -223,15 +223,15 @@ impl World {
                 if t.container_instance != *i {
                     return Err(format!("container {} of {} on {i}", c.id.0, t.task_id));
                 }
-                *seen.entry(arn).or_default() += 1;
+                *seen.entry(arn.clone()).or_default() += 1;
             }
         }
         for t in &live {
-            if seen.get(t.task_arn.as_str()) != Some(&t.containers.len()) {
+            if seen.get(&t.task_arn.to_string()) != Some(&t.containers.len()) {
                 return Err(format!(
                     "task {} has {:?} containers on its engine",
                     t.task_id,
-                    seen.get(t.task_arn.as_str())
+                    seen.get(&t.task_arn.to_string())
                 ));
             }
         }

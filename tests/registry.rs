@@ -2,7 +2,7 @@
 //! deregister, and nothing stored when registering fails.
 
 use ecs::task_definition::{ContainerDefinition, TaskDefinition, TaskDefinitionStatus};
-use ecs::{Error, Family, TaskDefinitionRef, TaskDefinitionRegistry};
+use ecs::{Error, Family, ResourceKind, TaskDefinitionRef, TaskDefinitionRegistry};
 
 fn def(family: &str, image: &str) -> TaskDefinition {
     TaskDefinition::new(
@@ -115,7 +115,10 @@ fn deregistered_revisions_stay_describable_but_not_usable() {
     reg.deregister(&r("web:3")).unwrap();
     assert!(matches!(
         reg.describe(&r("web")),
-        Err(Error::TaskDefinitionNotFound(_))
+        Err(Error::NotFound {
+            kind: ResourceKind::TaskDefinition,
+            ..
+        })
     ));
     assert!(matches!(
         reg.deregister(&r("web")),
@@ -160,7 +163,12 @@ fn unknown_references_are_not_found() {
     reg.register(def("web", "x")).unwrap();
     for missing in ["web:2", "other", "other:1"] {
         match reg.describe(&r(missing)) {
-            Err(e @ Error::TaskDefinitionNotFound(_)) => {
+            Err(
+                e @ Error::NotFound {
+                    kind: ResourceKind::TaskDefinition,
+                    ..
+                },
+            ) => {
                 assert_eq!(
                     e.to_string(),
                     format!("task definition {missing} not found")

@@ -12,6 +12,8 @@ use ecs::autoscaling::{
     AdjustmentType, Alarm, ComparisonOperator, Metric, MetricsSource, ScalableTarget,
     ScalingPolicy, ServiceRef, StepAdjustment, StepScaling,
 };
+use ecs::autoscaling::{PutScalingPolicy, RegisterScalableTarget};
+use ecs::control::DeleteService;
 use ecs::load_balancer::{LoadBalancer, Target, TargetHealth, TargetState};
 use ecs::runtime::Behavior;
 use ecs::runtime::memory::Matcher;
@@ -183,7 +185,7 @@ async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
     let gate = Arc::new(Notify::new());
     *lb.gate.lock().unwrap() = Some(gate.clone());
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(2))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(2))
         .unwrap();
     tokio::time::timeout(Duration::from_secs(60), lb.entered.notified())
         .await
@@ -223,7 +225,7 @@ async fn a_hanging_load_balancer_does_not_stall_the_service() {
     lb.hang.store(true, std::sync::atomic::Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(60)).await;
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(3))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(3))
         .unwrap();
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(
@@ -293,13 +295,17 @@ async fn a_step_at_exactly_the_threshold_of_a_lower_alarm_applies() {
         .unwrap();
     h.steady(&web()).await;
     h.ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(1, 5))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 5),
+        ))
         .unwrap();
     h.ecs.set_metrics_source(Arc::new(Constant(0.0)));
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::step_scaling(
                 "shrink",
                 StepScaling::new(
@@ -314,7 +320,7 @@ async fn a_step_at_exactly_the_threshold_of_a_lower_alarm_applies() {
                     vec![StepAdjustment::new(None, Some(0.0), -1)],
                 ),
             ),
-        )
+        ))
         .unwrap();
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert!(
@@ -364,20 +370,24 @@ async fn a_larger_scale_out_is_not_held_back_by_the_cooldown() {
         .unwrap();
     h.steady(&web()).await;
     h.ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(1, 40))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 40),
+        ))
         .unwrap();
     let source = Arc::new(Settable::default());
     *source.0.lock().unwrap() = 100.0;
     h.ecs.set_metrics_source(source.clone());
     h.ecs
-        .put_scaling_policy(
-            &cluster(),
-            &web(),
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
             ScalingPolicy::target_tracking(
                 "cpu50",
                 TargetTracking::new(Metric::CpuUtilization, 50.0),
             ),
-        )
+        ))
         .unwrap();
     h.wait_service(&web(), "4", |s| s.desired_count == 4).await;
     // The load jumps: 4 tasks at 250% of a 50% target want 20.
@@ -406,14 +416,20 @@ async fn a_manual_count_outside_the_range_is_left_alone() {
         .unwrap();
     h.steady(&web()).await;
     h.ecs
-        .register_scalable_target(&cluster(), &web(), ScalableTarget::new(1, 4))
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 4),
+        ))
         .unwrap();
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(0))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(0))
         .unwrap();
     tokio::time::sleep(Duration::from_secs(180)).await;
     assert_eq!(h.describe(&web()).desired_count, 0);
-    h.ecs.delete_service(&cluster(), &web(), false).unwrap();
+    h.ecs
+        .delete_service(DeleteService::new(cluster(), web()))
+        .unwrap();
 }
 
 /// With two target groups, a registration that succeeds in the first and fails in the

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use ecs::cluster::InstanceStatus;
-use ecs::control::EcsConfig;
+use ecs::control::{EcsConfig, UpdateContainerInstancesState};
 use ecs::runtime::memory::{Matcher, Operation};
 use ecs::runtime::{Behavior, HealthStatus, RuntimeError};
 use ecs::service::{CreateService, DeploymentConfiguration, ThrottleConfig, UpdateService};
@@ -164,7 +164,7 @@ impl Checker {
 
     fn apply(&mut self, task: &Task) {
         let seed = self.seed;
-        if task.group != "service:web" {
+        if task.group.to_string() != "service:web" {
             return;
         }
         self.events += 1;
@@ -295,16 +295,19 @@ async fn run(seed: u64, steps: usize) -> usize {
                     InstanceStatus::Active
                 };
                 h.ecs
-                    .update_container_instances_state(&cluster(), std::slice::from_ref(id), status)
+                    .update_container_instances_state(UpdateContainerInstancesState::new(
+                        cluster(),
+                        vec![id.clone()],
+                        status,
+                    ))
                     .unwrap();
             }
             68..=79 => {
                 let revision = rng.u32(1..=3);
                 h.ecs
                     .update_service(
-                        &cluster(),
-                        &web(),
-                        UpdateService::task_definition(format!("web:{revision}").parse().unwrap()),
+                        UpdateService::new(cluster(), web())
+                            .with_task_definition(format!("web:{revision}").parse().unwrap()),
                     )
                     .unwrap();
             }
@@ -312,7 +315,9 @@ async fn run(seed: u64, steps: usize) -> usize {
                 let desired = rng.u32(0..=10);
                 check.desired = desired;
                 h.ecs
-                    .update_service(&cluster(), &web(), UpdateService::desired_count(desired))
+                    .update_service(
+                        UpdateService::new(cluster(), web()).with_desired_count(desired),
+                    )
                     .unwrap();
             }
         }
@@ -324,12 +329,16 @@ async fn run(seed: u64, steps: usize) -> usize {
     }
     let ids: Vec<InstanceId> = h.runtimes.iter().map(|(i, _)| i.clone()).collect();
     h.ecs
-        .update_container_instances_state(&cluster(), &ids, InstanceStatus::Active)
+        .update_container_instances_state(UpdateContainerInstancesState::new(
+            cluster(),
+            ids.to_vec(),
+            InstanceStatus::Active,
+        ))
         .unwrap();
     let desired = rng.u32(1..=8);
     check.desired = desired;
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(desired))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(desired))
         .unwrap();
     let final_td = h.describe(&web()).task_definition.to_string();
     let deadline = Instant::now() + Duration::from_secs(3 * 3600);
@@ -393,7 +402,10 @@ struct OnePerInstance {
 
 impl OnePerInstance {
     fn on(&mut self, event: &Event) {
-        let Some(task) = event.task().filter(|t| t.group == "service:web") else {
+        let Some(task) = event
+            .task()
+            .filter(|t| t.group.to_string() == "service:web")
+        else {
             return;
         };
         self.tasks.insert(task.task_id.clone(), (**task).clone());
@@ -458,7 +470,11 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
                         InstanceStatus::Active
                     };
                     h.ecs
-                        .update_container_instances_state(&cluster(), &[id], status)
+                        .update_container_instances_state(UpdateContainerInstancesState::new(
+                            cluster(),
+                            vec![id],
+                            status,
+                        ))
                         .unwrap();
                 }
                 50..=64 => {
@@ -484,7 +500,11 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
         }
         let ids: Vec<InstanceId> = h.runtimes.iter().map(|(i, _)| i.clone()).collect();
         h.ecs
-            .update_container_instances_state(&cluster(), &ids, InstanceStatus::Active)
+            .update_container_instances_state(UpdateContainerInstancesState::new(
+                cluster(),
+                ids.to_vec(),
+                InstanceStatus::Active,
+            ))
             .unwrap();
         let n = ids.len();
         let converged = |h: &Harness| {

@@ -5,6 +5,7 @@ mod support;
 
 use std::time::Duration;
 
+use ecs::control::DeleteService;
 use ecs::control::ListTasks;
 use ecs::service::{CreateService, UpdateService};
 use ecs::task::TaskStatus;
@@ -33,7 +34,7 @@ async fn no_task_is_launched_after_scale_to_zero_or_delete_returns() {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(2)).await;
         h.ecs
-            .update_service(&cluster(), &name, UpdateService::desired_count(20))
+            .update_service(UpdateService::new(cluster(), name.clone()).with_desired_count(20))
             .unwrap();
         // Give the controller a chance to be mid-pass.
         for _ in 0..(i % 50) {
@@ -41,20 +42,22 @@ async fn no_task_is_launched_after_scale_to_zero_or_delete_returns() {
         }
         let del = i % 2 == 0;
         if del {
-            h.ecs.delete_service(&cluster(), &name, true).unwrap();
+            h.ecs
+                .delete_service(DeleteService::new(cluster(), name.clone()).with_force(true))
+                .unwrap();
         } else {
             h.ecs
-                .update_service(&cluster(), &name, UpdateService::desired_count(0))
+                .update_service(UpdateService::new(cluster(), name.clone()).with_desired_count(0))
                 .unwrap();
         }
         let t0 = jiff::Timestamp::now();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let ids = h.ecs.list_tasks(&cluster(), &ListTasks::default());
+        let ids = h.ecs.list_tasks(&ListTasks::new(cluster()));
         let late = h
             .ecs
             .describe_tasks(&cluster(), &ids)
             .into_iter()
-            .filter(|t| t.group == format!("service:{name}") && t.created_at > t0)
+            .filter(|t| t.group.to_string() == format!("service:{name}") && t.created_at > t0)
             .count();
         if late > 0 {
             if del {

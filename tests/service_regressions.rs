@@ -8,7 +8,9 @@ mod support;
 
 use std::time::Duration;
 
-use ecs::control::EcsConfig;
+use ecs::control::{
+    DeleteService, DeregisterContainerInstance, EcsConfig, RegisterContainerInstance,
+};
 use ecs::placement::api::{
     PlacementConstraint, PlacementConstraintType, PlacementStrategy, PlacementStrategyType,
 };
@@ -56,9 +58,7 @@ async fn breaker_failures_do_not_leak_into_the_next_deployment() {
     .await;
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     let s = h
@@ -104,9 +104,7 @@ async fn a_crashing_revision_without_health_checks_keeps_min_100() {
     }
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -155,9 +153,7 @@ async fn a_lost_instance_does_not_block_later_deployments() {
     h.steady(&web()).await;
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     h.wait_service(&web(), "web:2 completed", |s| {
@@ -180,7 +176,9 @@ async fn a_deleted_service_with_tasks_on_a_lost_instance_goes_inactive() {
     h.steady(&web()).await;
     h.runtimes[0].1.set_unavailable(true);
     tokio::time::sleep(EcsConfig::default().instance_lost_timeout + Duration::from_secs(60)).await;
-    h.ecs.delete_service(&cluster(), &web(), true).unwrap();
+    h.ecs
+        .delete_service(DeleteService::new(cluster(), web()).with_force(true))
+        .unwrap();
     h.wait_service(&web(), "INACTIVE", |s| s.status == ServiceStatus::Inactive)
         .await;
 }
@@ -230,15 +228,12 @@ async fn daemon_update_with_placement_strategy_is_refused() {
             "web".parse().unwrap(),
         ))
         .unwrap();
-    let mut u = UpdateService::default();
+    let mut u = UpdateService::new(cluster(), web());
     u.placement_strategy = Some(vec![PlacementStrategy::new(
         PlacementStrategyType::Spread,
         Some("instanceId"),
     )]);
-    assert!(
-        h.ecs.update_service(&cluster(), &web(), u).is_err(),
-        "accepted"
-    );
+    assert!(h.ecs.update_service(u).is_err(), "accepted");
 }
 
 /// A rollback that fails rolls back again, forever, and each rollback clears the throttle:
@@ -264,9 +259,7 @@ async fn a_failed_rollback_does_not_roll_back_again() {
     let mut events = h.ecs.subscribe();
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     let mut launched = 0;
@@ -304,7 +297,6 @@ async fn a_failed_rollback_does_not_roll_back_again() {
 /// is on the new instance and keeps the daemon off it forever.
 #[tokio::test(start_paused = true)]
 async fn daemon_returns_to_a_re_registered_instance() {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
     let h = Harness::new(2).await;
     h.register(WEB);
@@ -320,16 +312,17 @@ async fn daemon_returns_to_a_re_registered_instance() {
     tokio::time::sleep(EcsConfig::default().instance_lost_timeout + Duration::from_secs(60)).await;
     let id: ecs::InstanceId = "i-1".parse().unwrap();
     h.ecs
-        .deregister_container_instance(&cluster(), &id, true)
+        .deregister_container_instance(
+            DeregisterContainerInstance::new(cluster(), id.clone()).with_force(true),
+        )
         .unwrap();
     let fresh = ecs::runtime::InMemoryRuntime::new(ecs::cluster::Resources::new(4096, 8192));
     h.ecs
-        .register_instance(
-            &cluster(),
+        .register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             id.clone(),
             Arc::new(fresh.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     h.wait_service(&web(), "a daemon task on the new i-1", |s| {
@@ -343,34 +336,33 @@ async fn daemon_returns_to_a_re_registered_instance() {
 /// lost and a REPLICA service's tasks on it are replaced although it is healthy.
 #[tokio::test(start_paused = true)]
 async fn a_stale_agent_does_not_mark_a_re_registered_instance_lost() {
-    use std::collections::BTreeMap;
     use std::sync::Arc;
     let h = Harness::new(1).await;
     h.register(WEB);
     let id: ecs::InstanceId = "i-9".parse().unwrap();
     let old = ecs::runtime::InMemoryRuntime::new(ecs::cluster::Resources::new(4096, 8192));
     h.ecs
-        .register_instance(
-            &cluster(),
+        .register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             id.clone(),
             Arc::new(old.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     old.set_unavailable(true);
     tokio::time::sleep(Duration::from_secs(10)).await;
     h.ecs
-        .deregister_container_instance(&cluster(), &id, true)
+        .deregister_container_instance(
+            DeregisterContainerInstance::new(cluster(), id.clone()).with_force(true),
+        )
         .unwrap();
     let fresh = ecs::runtime::InMemoryRuntime::new(ecs::cluster::Resources::new(4096, 8192));
     h.ecs
-        .register_instance(
-            &cluster(),
+        .register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             id.clone(),
             Arc::new(fresh.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -429,13 +421,13 @@ async fn deregistering_a_lost_instance_releases_its_deployment() {
     h.runtimes[0].1.set_unavailable(true);
     tokio::time::sleep(EcsConfig::default().instance_lost_timeout + Duration::from_secs(60)).await;
     h.ecs
-        .deregister_container_instance(&cluster(), &"i-0".parse().unwrap(), true)
+        .deregister_container_instance(
+            DeregisterContainerInstance::new(cluster(), "i-0".parse().unwrap()).with_force(true),
+        )
         .unwrap();
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     h.wait_service(&web(), "web:2 completed", |s| {

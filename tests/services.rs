@@ -5,6 +5,10 @@
 #[path = "support/services.rs"]
 mod support;
 
+use ecs::control::{
+    DeleteService, DeregisterContainerInstance, RegisterContainerInstance,
+    UpdateContainerInstancesState,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +23,7 @@ use ecs::service::{
     ServiceStatus, ThrottleConfig, UpdateService,
 };
 use ecs::task::{Event, StopCode, TaskStatus};
-use ecs::{Error, ServiceName};
+use ecs::{Error, ResourceKind, ServiceName};
 use support::{Harness, View, cluster, web};
 use tokio::time::Instant;
 
@@ -199,9 +203,7 @@ async fn rolling_update(min: u32, max: u32, desired: u32) {
     let updated = h
         .ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     assert_eq!(updated.deployments.len(), 2);
@@ -288,9 +290,7 @@ async fn a_failing_deployment_trips_the_breaker_and_rolls_back() {
     let first = h.steady(&web()).await.deployments[0].id.clone();
     h.ecs
         .update_service(
-            &cluster(),
-            &web(),
-            UpdateService::task_definition("web:2".parse().unwrap()),
+            UpdateService::new(cluster(), web()).with_task_definition("web:2".parse().unwrap()),
         )
         .unwrap();
     let rolling_back = h
@@ -500,12 +500,11 @@ async fn a_task_no_instance_can_hold_is_reported_then_placed_when_one_can() {
     assert!(h.live_tasks(&web()).is_empty());
     // An instance with room joins: the service places its task there.
     h.ecs
-        .register_instance(
-            &cluster(),
+        .register_container_instance(RegisterContainerInstance::new(
+            cluster(),
             "i-big".parse().unwrap(),
             Arc::new(InMemoryRuntime::new(Resources::new(4096, 16384))),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     h.steady(&web()).await;
@@ -541,11 +540,11 @@ async fn a_daemon_service_follows_instances() {
     .await;
     assert_eq!(on(&h).len(), 3);
     h.ecs
-        .update_container_instances_state(
-            &cluster(),
-            std::slice::from_ref(&third),
+        .update_container_instances_state(UpdateContainerInstancesState::new(
+            cluster(),
+            vec![third.clone()],
             InstanceStatus::Draining,
-        )
+        ))
         .unwrap();
     h.wait_service(&web(), "two tasks", |s| {
         s.desired_count == 2 && s.is_steady()
@@ -556,7 +555,9 @@ async fn a_daemon_service_follows_instances() {
     })
     .await;
     h.ecs
-        .deregister_container_instance(&cluster(), &"i-1".parse().unwrap(), true)
+        .deregister_container_instance(
+            DeregisterContainerInstance::new(cluster(), "i-1".parse().unwrap()).with_force(true),
+        )
         .unwrap();
     let s = h
         .wait_service(&web(), "one task", |s| {
@@ -582,7 +583,7 @@ async fn draining_moves_service_tasks_and_leaves_standalone_ones() {
         ecs::placement::api::PlacementConstraintType::MemberOf,
         Some("ec2InstanceId == 'i-0'"),
     )];
-    let standalone = h.ecs.run_task(run).await.unwrap().tasks.remove(0);
+    let standalone = h.ecs.run_task(run).unwrap().tasks.remove(0);
     h.ecs
         .create_service(service(4).with_placement_strategy(PlacementStrategy::new(
             PlacementStrategyType::Spread,
@@ -596,11 +597,11 @@ async fn draining_moves_service_tasks_and_leaves_standalone_ones() {
         view.apply(&t, &web());
     }
     h.ecs
-        .update_container_instances_state(
-            &cluster(),
-            &["i-0".parse().unwrap()],
+        .update_container_instances_state(UpdateContainerInstancesState::new(
+            cluster(),
+            vec!["i-0".parse().unwrap()],
             InstanceStatus::Draining,
-        )
+        ))
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
@@ -689,12 +690,12 @@ async fn scaling_out_and_in_follows_the_desired_count() {
         .unwrap();
     h.steady(&web()).await;
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(9))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(9))
         .unwrap();
     h.wait_service(&web(), "9 tasks", |s| s.running_count == 9 && s.is_steady())
         .await;
     h.ecs
-        .update_service(&cluster(), &web(), UpdateService::desired_count(3))
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(3))
         .unwrap();
     h.wait_service(&web(), "3 tasks", |s| s.running_count == 3 && s.is_steady())
         .await;
@@ -713,10 +714,16 @@ async fn deleting_a_service_scales_it_to_zero_then_inactive() {
     h.register(WEB);
     h.ecs.create_service(service(2)).unwrap();
     h.steady(&web()).await;
-    let err = h.ecs.delete_service(&cluster(), &web(), false).unwrap_err();
+    let err = h
+        .ecs
+        .delete_service(DeleteService::new(cluster(), web()))
+        .unwrap_err();
     assert!(matches!(err, Error::ServiceConflict { .. }), "{err}");
     assert!(err.to_string().contains("desired count is 2"), "{err}");
-    let draining = h.ecs.delete_service(&cluster(), &web(), true).unwrap();
+    let draining = h
+        .ecs
+        .delete_service(DeleteService::new(cluster(), web()).with_force(true))
+        .unwrap();
     assert_eq!(draining.status, ServiceStatus::Draining);
     let s = h
         .wait_service(&web(), "INACTIVE", |s| s.status == ServiceStatus::Inactive)
@@ -767,7 +774,16 @@ async fn bad_requests_are_refused_with_the_member_at_fault() {
     refuse(service(11), "limit of 10 tasks per service");
     h.ecs.create_service(service(1)).unwrap();
     let err = h.ecs.create_service(service(1)).unwrap_err();
-    assert!(matches!(err, Error::ServiceExists { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::AlreadyExists {
+                kind: ResourceKind::Service,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let other = CreateService::new(cluster(), "api".parse().unwrap(), "web".parse().unwrap(), 1);
     let err = h.ecs.create_service(other).unwrap_err();
     assert!(
@@ -777,12 +793,10 @@ async fn bad_requests_are_refused_with_the_member_at_fault() {
     let err = h
         .ecs
         .update_service(
-            &cluster(),
-            &"nope".parse().unwrap(),
-            UpdateService::desired_count(1),
+            UpdateService::new(cluster(), "nope".parse().unwrap()).with_desired_count(1),
         )
         .unwrap_err();
-    assert!(matches!(err, Error::ServiceNotFound { .. }), "{err}");
+    assert!(err.is_not_found(ResourceKind::Service), "{err}");
     // Nothing was half-made: the one valid service is the only one.
     assert_eq!(h.ecs.list_services(&cluster()), [web()]);
 }

@@ -3,11 +3,13 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use ecs_core::control::RegisterContainerInstance;
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let ecs = ecs_core::Ecs::new(Default::default());
 //! ecs.create_cluster("dev".parse()?)?;
 //! let docker = ecs_backend_docker::DockerRuntime::connect("unix:///var/run/docker.sock")?;
-//! ecs.register_instance(&"dev".parse()?, "i-docker".parse()?, Arc::new(docker), Default::default()).await?;
+//! let instance = RegisterContainerInstance::new("dev".parse()?, "i-docker".parse()?, Arc::new(docker));
+//! ecs.register_container_instance(instance).await?;
 //! # Ok(()) }
 //! ```
 //!

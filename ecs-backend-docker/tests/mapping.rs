@@ -1,13 +1,12 @@
 //! A task definition's container, as Docker creates it: every field the backend maps,
 //! checked through Docker's own inspect (raw bollard), not through the backend.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use ecs_backend_docker::DockerRuntime;
-use ecs_core::control::{EcsConfig, RunTask};
+use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs_core::task::TaskStatus;
 use ecs_core::{Ecs, TaskDefinition};
 
@@ -26,12 +25,11 @@ async fn every_mapped_field_reaches_docker() {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("mapping-{}", std::process::id()).parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-1".parse().unwrap(),
         Arc::new(runtime),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let family = format!("mapping-{}", std::process::id());
@@ -67,7 +65,6 @@ async fn every_mapped_field_reaches_docker() {
             family.parse().unwrap(),
             1,
         ))
-        .await
         .unwrap();
     let id = out.tasks[0].task_id.clone();
     let task = tokio::time::timeout(
@@ -106,7 +103,10 @@ async fn every_mapped_field_reaches_docker() {
     let labels = config.labels.unwrap();
     assert_eq!(labels["team"], "platform");
     assert_eq!(labels["com.amazonaws.ecs.container-name"], "app");
-    assert_eq!(labels["com.amazonaws.ecs.task-arn"], task.task_arn);
+    assert_eq!(
+        labels["com.amazonaws.ecs.task-arn"],
+        task.task_arn.to_string()
+    );
     let health = config.healthcheck.unwrap();
     assert_eq!(
         health.test,
@@ -169,7 +169,8 @@ async fn every_mapped_field_reaches_docker() {
             .any(|b| b.container_port == 53 && b.host_port.to_string() == udp)
     );
 
-    ecs.stop_task(&cluster, &id, "done").unwrap();
+    ecs.stop_task(StopTask::new(cluster.clone(), id.clone()).with_reason("done"))
+        .unwrap();
     let stopped = tokio::time::timeout(
         Duration::from_secs(60),
         ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),

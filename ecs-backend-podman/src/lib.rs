@@ -3,11 +3,13 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
+//! use ecs_core::control::RegisterContainerInstance;
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let ecs = ecs_core::Ecs::new(Default::default());
 //! ecs.create_cluster("dev".parse()?)?;
 //! let podman = ecs_backend_podman::PodmanRuntime::connect("unix:///run/podman/podman.sock")?;
-//! ecs.register_instance(&"dev".parse()?, "i-podman".parse()?, Arc::new(podman), Default::default()).await?;
+//! let instance = RegisterContainerInstance::new("dev".parse()?, "i-podman".parse()?, Arc::new(podman));
+//! ecs.register_container_instance(instance).await?;
 //! # Ok(()) }
 //! ```
 //!

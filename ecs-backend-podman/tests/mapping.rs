@@ -1,12 +1,11 @@
 //! A task definition's container, as Podman creates it: the mapped fields checked
 //! through Podman's own inspect (`podman inspect`), not through the backend.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_backend_podman::PodmanRuntime;
-use ecs_core::control::{EcsConfig, RunTask};
+use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs_core::task::TaskStatus;
 use ecs_core::{Ecs, TaskDefinition};
 use serde_json::Value;
@@ -34,12 +33,11 @@ async fn every_mapped_field_reaches_podman() {
     let ecs = Ecs::new(EcsConfig::default());
     let cluster = format!("pmapping-{}", std::process::id()).parse().unwrap();
     ecs.create_cluster(Clone::clone(&cluster)).unwrap();
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-1".parse().unwrap(),
         Arc::new(runtime),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     let family = format!("pmapping-{}", std::process::id());
@@ -65,7 +63,6 @@ async fn every_mapped_field_reaches_podman() {
             family.parse().unwrap(),
             1,
         ))
-        .await
         .unwrap();
     let id = out.tasks[0].task_id.clone();
     let task = tokio::time::timeout(
@@ -109,7 +106,7 @@ async fn every_mapped_field_reaches_podman() {
     assert_eq!(config["Labels"]["team"], "platform");
     assert_eq!(
         config["Labels"]["com.amazonaws.ecs.task-arn"],
-        task.task_arn.as_str()
+        task.task_arn.to_string()
     );
     assert_eq!(
         config["Healthcheck"]["Test"],
@@ -152,7 +149,8 @@ async fn every_mapped_field_reaches_podman() {
             .any(|b| b.container_port == 80 && b.host_port.to_string() == tcp)
     );
 
-    ecs.stop_task(&cluster, &id, "done").unwrap();
+    ecs.stop_task(StopTask::new(cluster.clone(), id.clone()).with_reason("done"))
+        .unwrap();
     let stopped = tokio::time::timeout(
         Duration::from_secs(60),
         ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio::time::{Instant, timeout};
 
 use crate::cluster::Resources;
-use crate::control::{Ecs, EcsConfig, RunTask};
+use crate::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
 use crate::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
     ContainerSpec, ContainerState, HealthCheckSpec, HealthStatus, PortSpec, PullPolicy,
@@ -559,12 +559,11 @@ pub async fn task_lifecycle(f: &Fixture) {
         .parse()
         .expect("cluster name");
     ecs.create_cluster(Clone::clone(&cluster)).expect("cluster");
-    ecs.register_instance(
-        &cluster,
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
         "i-conformance".parse().expect("id"),
         f.runtime.clone(),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .expect("register instance");
     let td = format!(
@@ -592,7 +591,6 @@ pub async fn task_lifecycle(f: &Fixture) {
             family.parse().expect("family"),
             1,
         ))
-        .await
         .expect("run");
     assert!(out.failures.is_empty(), "{:?}", out.failures);
     let id = out.tasks[0].task_id.clone();
@@ -628,7 +626,10 @@ pub async fn task_lifecycle(f: &Fixture) {
         info.labels.get(labels::CONTAINER_NAME).map(String::as_str),
         Some("main")
     );
-    assert_eq!(info.labels.get(labels::TASK_ARN), Some(&running.task_arn));
+    assert_eq!(
+        info.labels.get(labels::TASK_ARN),
+        Some(&running.task_arn.to_string())
+    );
     let stopped = timeout(
         PATIENCE,
         ecs.wait_for(&id, |t| t.last_status == TaskStatus::Stopped),

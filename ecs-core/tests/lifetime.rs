@@ -4,12 +4,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_core::cluster::Resources;
-use ecs_core::control::{EcsConfig, RunTask};
+use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask};
 use ecs_core::runtime::{ContainerRuntime, ContainerState, InMemoryRuntime};
 use ecs_core::service::CreateService;
 use ecs_core::store::FileStore;
@@ -38,14 +37,13 @@ fn config() -> EcsConfig {
 /// and a service of two, all RUNNING.
 async fn busy(ecs: &Ecs, runtime: Arc<dyn ContainerRuntime>) {
     ecs.create_cluster(dev()).unwrap();
-    ecs.register_instance(&dev(), i1(), runtime, BTreeMap::new())
+    ecs.register_container_instance(RegisterContainerInstance::new(dev(), i1(), runtime))
         .await
         .unwrap();
     ecs.register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
         .unwrap();
     let out = ecs
         .run_task(RunTask::new(dev(), "web".parse().unwrap(), 2))
-        .await
         .unwrap();
     for t in &out.tasks {
         ecs.wait_for(&t.task_id, |t| t.last_status == TaskStatus::Running)
@@ -128,9 +126,13 @@ async fn a_control_plane_dropped_with_tasks_running_lets_its_file_store_go_at_on
     // At once: no wait, no retry.
     let store = open(path.clone()).await.expect("the store is free");
     let ecs = Ecs::open(config(), Arc::new(store)).await.unwrap();
-    ecs.register_instance(&dev(), i1(), Arc::new(engine.clone()), BTreeMap::new())
-        .await
-        .unwrap();
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        dev(),
+        i1(),
+        Arc::new(engine.clone()),
+    ))
+    .await
+    .unwrap();
     let report = &ecs.recovery_reports()[0];
     assert_eq!(report.adopted.len(), 4, "{report:?}");
     assert!(report.orphans.is_empty() && report.vanished.is_empty());

@@ -7,12 +7,12 @@
 //! (ECS's rule). A controller that forgot since when each task runs would see none
 //! healthy after the restart and retire the old revision's tasks at once.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs_core::cluster::Resources;
-use ecs_core::control::EcsConfig;
+use ecs_core::control::{EcsConfig, RegisterContainerInstance};
 use ecs_core::runtime::InMemoryRuntime;
 use ecs_core::service::{CreateService, DeploymentConfiguration, RolloutState, UpdateService};
 use ecs_core::store::MemoryStore;
@@ -61,7 +61,7 @@ impl Seen {
 
     fn on(&mut self, event: &Event) {
         let Some(task) = event.task() else { return };
-        if task.group != "service:web" {
+        if task.group.to_string() != "service:web" {
             return;
         }
         let now = Instant::now();
@@ -117,12 +117,11 @@ async fn a_restart_during_a_rolling_update_keeps_the_minimum_healthy_floor() {
         let ecs = open(&store).await;
         let checker = watch(&ecs, seen.clone());
         ecs.create_cluster(dev()).unwrap();
-        ecs.register_instance(
-            &dev(),
+        ecs.register_container_instance(RegisterContainerInstance::new(
+            dev(),
             "i-1".parse().unwrap(),
             Arc::new(engine.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
         ecs.register_task_definition(definition("1")).unwrap();
@@ -141,9 +140,7 @@ async fn a_restart_during_a_rolling_update_keeps_the_minimum_healthy_floor() {
         // The rolling update, and the kill a few seconds into it.
         ecs.register_task_definition(definition("2")).unwrap();
         ecs.update_service(
-            &dev(),
-            &web(),
-            UpdateService::task_definition("web".parse().unwrap()),
+            UpdateService::new(dev(), web()).with_task_definition("web".parse().unwrap()),
         )
         .unwrap();
         tokio::time::sleep(Duration::from_secs(kill_after)).await;
@@ -154,12 +151,11 @@ async fn a_restart_during_a_rolling_update_keeps_the_minimum_healthy_floor() {
         // Started again at once on the same store; the engine kept its containers.
         let ecs = open(&store).await;
         let checker = watch(&ecs, seen.clone());
-        ecs.register_instance(
-            &dev(),
+        ecs.register_container_instance(RegisterContainerInstance::new(
+            dev(),
             "i-1".parse().unwrap(),
             Arc::new(engine.clone()),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
         let done = ecs

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_core::cluster::Resources;
-use ecs_core::control::{EcsConfig, RunTask};
+use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask};
 use ecs_core::runtime::InMemoryRuntime;
 use ecs_core::task::{StopCode, TaskStatus};
 use ecs_core::{ClusterName, Ecs, TaskDefinition};
@@ -40,12 +40,11 @@ impl Fleet {
         for i in 0..INSTANCES {
             let rt = InMemoryRuntime::new(Resources::new(65_536, 65_536));
             let counting = Arc::new(Counting::new(Arc::new(rt.clone())));
-            ecs.register_instance(
-                &dev(),
+            ecs.register_container_instance(RegisterContainerInstance::new(
+                dev(),
                 format!("i-{i}").parse().unwrap(),
                 counting.clone(),
-                BTreeMap::new(),
-            )
+            ))
             .await
             .unwrap();
             engines.push((rt, counting));
@@ -62,7 +61,6 @@ impl Fleet {
             let out = self
                 .ecs
                 .run_task(RunTask::new(dev(), "app".parse().unwrap(), left.min(10)))
-                .await
                 .unwrap();
             for t in &out.tasks {
                 self.ecs

@@ -1,12 +1,11 @@
 //! Stopped tasks stay visible for `stopped_task_ttl`, then are forgotten from memory and
 //! from the store (paused clock).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_core::cluster::Resources;
-use ecs_core::control::{EcsConfig, ListTasks, RunTask};
+use ecs_core::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StopTask};
 use ecs_core::runtime::InMemoryRuntime;
 use ecs_core::store::{Kind, MemoryStore, Store};
 use ecs_core::task::TaskStatus;
@@ -20,7 +19,7 @@ fn dev() -> ClusterName {
 }
 
 fn stopped() -> ListTasks {
-    let mut f = ListTasks::default();
+    let mut f = ListTasks::new(dev());
     f.desired_status = Some(TaskStatus::Stopped);
     f
 }
@@ -33,26 +32,25 @@ async fn stopped_tasks_are_forgotten_after_their_ttl_from_memory_and_store() {
     let ecs = Ecs::open(config.clone(), store.clone()).await.unwrap();
     ecs.create_cluster(dev()).unwrap();
     let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
-    ecs.register_instance(
-        &dev(),
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        dev(),
         "i-1".parse().unwrap(),
         Arc::new(rt),
-        BTreeMap::new(),
-    )
+    ))
     .await
     .unwrap();
     ecs.register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
         .unwrap();
     let out = ecs
         .run_task(RunTask::new(dev(), "web".parse().unwrap(), 3))
-        .await
         .unwrap();
     let ids: Vec<_> = out.tasks.iter().map(|t| t.task_id.clone()).collect();
     for id in &ids[..2] {
         ecs.wait_for(id, |t| t.last_status == TaskStatus::Running)
             .await
             .unwrap();
-        ecs.stop_task(&dev(), id, "done").unwrap();
+        ecs.stop_task(StopTask::new(dev(), id.clone()).with_reason("done"))
+            .unwrap();
         ecs.wait_for(id, |t| t.last_status == TaskStatus::Stopped)
             .await
             .unwrap();
@@ -63,7 +61,7 @@ async fn stopped_tasks_are_forgotten_after_their_ttl_from_memory_and_store() {
     // Visible for the TTL.
     tokio::time::sleep(Duration::from_secs(540)).await;
     assert_eq!(ecs.describe_tasks(&dev(), &ids).len(), 3);
-    assert_eq!(ecs.list_tasks(&dev(), &stopped()).len(), 2);
+    assert_eq!(ecs.list_tasks(&stopped()).len(), 2);
 
     // Then gone, from memory and from the store; the running one stays.
     tokio::time::sleep(Duration::from_secs(120)).await;
@@ -71,7 +69,7 @@ async fn stopped_tasks_are_forgotten_after_their_ttl_from_memory_and_store() {
     let left = ecs.describe_tasks(&dev(), &ids);
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].task_id, ids[2]);
-    assert!(ecs.list_tasks(&dev(), &stopped()).is_empty());
+    assert!(ecs.list_tasks(&stopped()).is_empty());
     let records = store.load(Kind::Task).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].key, ids[2].to_string());

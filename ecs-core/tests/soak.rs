@@ -6,12 +6,11 @@
 //! `ECS_SOAK_TASKS=N` runs another number of standalone tasks over the 48 hours.
 
 use std::alloc::System;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_core::cluster::Resources;
-use ecs_core::control::{EcsConfig, ListTasks, RunTask};
+use ecs_core::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs_core::runtime::memory::Matcher;
 use ecs_core::runtime::{Behavior, InMemoryRuntime};
 use ecs_core::service::{CreateService, ThrottleConfig};
@@ -51,13 +50,13 @@ struct Picture {
 
 async fn picture(ecs: &Ecs, store: &MemoryStore) -> Picture {
     ecs.flush().await.unwrap();
-    let mut all = ecs.list_tasks(&dev(), &ListTasks::default()).len();
+    let mut all = ecs.list_tasks(&ListTasks::new(dev())).len();
     // ListTasks without a status lists both; count them once.
-    let mut stopped = ListTasks::default();
+    let mut stopped = ListTasks::new(dev());
     stopped.desired_status = Some(TaskStatus::Stopped);
-    let mut running = ListTasks::default();
+    let mut running = ListTasks::new(dev());
     running.desired_status = Some(TaskStatus::Running);
-    let split = ecs.list_tasks(&dev(), &stopped).len() + ecs.list_tasks(&dev(), &running).len();
+    let split = ecs.list_tasks(&stopped).len() + ecs.list_tasks(&running).len();
     all = all.max(split);
     Picture {
         tasks: all,
@@ -97,12 +96,11 @@ async fn forty_eight_hours_of_a_crash_loop_and_100k_tasks_hold_what_twelve_do() 
             Matcher::Container("job".into()),
             Behavior::exits(0, Duration::from_secs(1)),
         );
-        ecs.register_instance(
-            &dev(),
+        ecs.register_container_instance(RegisterContainerInstance::new(
+            dev(),
             format!("i-{i}").parse().unwrap(),
             Arc::new(rt),
-            BTreeMap::new(),
-        )
+        ))
         .await
         .unwrap();
     }
@@ -126,7 +124,6 @@ async fn forty_eight_hours_of_a_crash_loop_and_100k_tasks_hold_what_twelve_do() 
             let n = left.min(10);
             let out = ecs
                 .run_task(RunTask::new(dev(), "job".parse().unwrap(), n as u32))
-                .await
                 .unwrap();
             assert!(out.failures.is_empty(), "{:?}", out.failures);
             launched += n;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecs::cluster::Resources;
-use ecs::control::EcsConfig;
+use ecs::control::{EcsConfig, RegisterContainerInstance};
 use ecs::runtime::{HealthStatus, InMemoryRuntime};
 use ecs::service::Service;
 use ecs::task::{Task, TaskStatus};
@@ -52,11 +52,12 @@ impl Harness {
         let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
         let zone = ["a", "b", "c"][i % 3];
         self.ecs
-            .register_instance(
-                &cluster(),
-                id.clone(),
-                Arc::new(rt.clone()),
-                BTreeMap::from([("ecs.availability-zone".to_owned(), format!("zone-{zone}"))]),
+            .register_container_instance(
+                RegisterContainerInstance::new(cluster(), id.clone(), Arc::new(rt.clone()))
+                    .with_attributes(BTreeMap::from([(
+                        "ecs.availability-zone".to_owned(),
+                        format!("zone-{zone}"),
+                    )])),
             )
             .await
             .unwrap();
@@ -78,11 +79,11 @@ impl Harness {
     pub fn live_tasks(&self, service: &ServiceName) -> Vec<Task> {
         let ids: Vec<TaskId> = self
             .ecs
-            .list_tasks(&cluster(), &ecs::control::ListTasks::default());
+            .list_tasks(&ecs::control::ListTasks::new(cluster()));
         self.ecs
             .describe_tasks(&cluster(), &ids)
             .into_iter()
-            .filter(|t| t.group == format!("service:{service}"))
+            .filter(|t| t.group.to_string() == format!("service:{service}"))
             .filter(|t| t.last_status != TaskStatus::Stopped)
             .collect()
     }
@@ -128,7 +129,7 @@ pub struct View {
 
 impl View {
     pub fn apply(&mut self, task: &Task, service: &ServiceName) {
-        if task.group == format!("service:{service}") {
+        if task.group.to_string() == format!("service:{service}") {
             self.tasks.insert(task.task_id.clone(), task.clone());
         }
     }

@@ -15,6 +15,7 @@
 //! use std::time::Duration;
 //! use ecs_core::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
 //! use ecs_core::cluster::Resources;
+//! use ecs_core::control::RegisterContainerInstance;
 //! use ecs_core::runtime::{InMemoryRuntime, memory::Matcher};
 //! use ecs_core::service::CreateService;
 //! use ecs_core::{Ecs, TaskDefinition};
@@ -26,15 +27,16 @@
 //! let web: ecs_core::ServiceName = "web".parse()?;
 //! ecs.create_cluster("dev".parse()?)?;
 //! let runtime = InMemoryRuntime::new(Resources::new(8192, 16384));
-//! ecs.register_instance(&dev, "i-1".parse()?, Arc::new(runtime.clone()), Default::default()).await?;
+//! let instance = RegisterContainerInstance::new(dev.clone(), "i-1".parse()?, Arc::new(runtime.clone()));
+//! ecs.register_container_instance(instance).await?;
 //! ecs.register_task_definition(
 //!     TaskDefinition::from_json(r#"{"family": "web", "containerDefinitions":
 //!         [{"name": "app", "image": "busybox", "cpu": 512, "memory": 64}]}"#)?.definition,
 //! )?;
 //! ecs.create_service(CreateService::new(dev.clone(), web.clone(), "web".parse()?, 1))?;
-//! ecs.register_scalable_target(&dev, &web, ScalableTarget::new(1, 4))?;
-//! ecs.put_scaling_policy(&dev, &web, ScalingPolicy::target_tracking(
-//!     "cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0)))?;
+//! ecs.register_scalable_target(RegisterScalableTarget::new(dev.clone(), web.clone(), ScalableTarget::new(1, 4)))?;
+//! ecs.put_scaling_policy(PutScalingPolicy::new(dev.clone(), web.clone(), ScalingPolicy::target_tracking(
+//!     "cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0))))?;
 //! // Each task burns a whole CPU: twice its 512 units.
 //! runtime.set_usage(Matcher::Any, 1.0, 32 << 20);
 //! ecs.wait_for_service(&dev, &web, |s| s.desired_count == 4).await?;
@@ -47,6 +49,7 @@
 pub(crate) mod evaluate;
 pub mod metrics;
 pub mod policy;
+mod requests;
 
 use std::collections::VecDeque;
 
@@ -56,6 +59,7 @@ pub use policy::{
     AdjustmentType, Alarm, ComparisonOperator, Metric, PolicyKind, ScalingPolicy, StepAdjustment,
     StepScaling, TargetTracking,
 };
+pub use requests::{DeleteScalingPolicy, PutScalingPolicy, RegisterScalableTarget};
 
 use crate::Error;
 use crate::task_definition::enums::api_enum;

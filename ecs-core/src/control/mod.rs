@@ -2,6 +2,50 @@
 //! (each with its agent and runtime), tasks, services and their auto scaling, the event
 //! stream; and [`Ecs::open`]'s recovery from a store.
 //!
+//! # The API's rules
+//!
+//! Followed by every method of [`Ecs`]:
+//!
+//! - **One method per ECS operation**, named after it (`RunTask` is [`Ecs::run_task`]).
+//!   An operation whose request only names resources takes them as arguments
+//!   ([`Ecs::describe_tasks`], [`Ecs::describe_cluster`], [`Ecs::create_cluster`],
+//!   [`Ecs::deregister_task_definition`], [`Ecs::deregister_scalable_target`]);
+//!   every other one takes one request struct named after the operation, made by `new`
+//!   from ECS's required members, its optional members public fields (and `with_`
+//!   methods): [`RunTask`], [`StartTask`], [`StopTask`], [`ListTasks`],
+//!   [`CreateService`], [`UpdateService`], [`DeleteService`],
+//!   [`RegisterContainerInstance`], [`UpdateContainerInstancesState`],
+//!   [`DeregisterContainerInstance`], and auto scaling's
+//!   [`RegisterScalableTarget`](crate::autoscaling::RegisterScalableTarget),
+//!   [`PutScalingPolicy`](crate::autoscaling::PutScalingPolicy) and
+//!   [`DeleteScalingPolicy`](crate::autoscaling::DeleteScalingPolicy).
+//!   RegisterTaskDefinition's request is the [`TaskDefinition`] itself.
+//! - **Async only where it waits**: for a container engine
+//!   ([`Ecs::register_container_instance`] asks the engine for its host and its
+//!   containers), for the store ([`Ecs::open`], [`Ecs::flush`], [`Ecs::shutdown`],
+//!   [`Ecs::halt`]) or for a state ([`Ecs::wait_for`], [`Ecs::wait_for_service`]).
+//!   Every other operation checks its request, changes the state under its one lock and
+//!   returns what ECS returns; the work it starts on the engines follows in the
+//!   background, seen through [`Ecs::subscribe`] and the `wait_for` methods. Those that
+//!   start background work (RunTask, StartTask, CreateService, RegisterScalableTarget)
+//!   need a Tokio runtime and return [`Error::NoRuntime`] outside one. The embedding's
+//!   own wiring, which no ECS operation does ([`Ecs::register_target_group`],
+//!   [`Ecs::set_service_limits`], [`Ecs::set_metrics_source`]), is synchronous too.
+//! - **Refused where ECS refuses**, before anything changes: ECS's limits (RunTask's
+//!   `count` 1 to 10, StartTask's 10 instances, UpdateContainerInstancesState's 10,
+//!   `startedBy`'s length and characters, a task definition of at most 64 KiB of JSON,
+//!   5 placement strategies and 10 constraints, a service's own task group) as
+//!   [`Error::InvalidParameter`] naming the operation and the member; a task that cannot
+//!   be placed is a failure in the answer naming what the instances lacked and on how
+//!   many (`ATTRIBUTE`: "2 container instances lack the attribute
+//!   ecs.capability.docker-plugin.local"). Reads are not paginated: an embedding
+//!   program reads what it holds (ECS's page sizes belong to an API server).
+//! - **Errors say what happened**: [`Error::NotFound`] and [`Error::AlreadyExists`] with
+//!   the [`ResourceKind`] and the cluster, an engine's error as the
+//!   `source` of [`Error::Runtime`].
+//! - **Identifiers are types**: names and ids are newtypes checked when made, ARNs are
+//!   [`Arn`](crate::Arn)s, a task's group is a [`TaskGroup`](crate::TaskGroup).
+//!
 //! Only wiring: the state is written through its one writer (the crate's `state`
 //! module), the commands the facade shares with the loops are in `ops`, and the loops
 //! in `controllers`. Nothing in the crate imports this module (the runtime conformance
@@ -71,7 +115,7 @@ impl Drop for Plane {
 /// ```
 /// use std::sync::Arc;
 /// use ecs_core::cluster::Resources;
-/// use ecs_core::control::{Ecs, RunTask};
+/// use ecs_core::control::{Ecs, RegisterContainerInstance, RunTask};
 /// use ecs_core::runtime::InMemoryRuntime;
 /// use ecs_core::task::TaskStatus;
 /// use ecs_core::TaskDefinition;
@@ -81,12 +125,13 @@ impl Drop for Plane {
 /// let ecs = Ecs::new(Default::default());
 /// ecs.create_cluster("dev".parse()?)?;
 /// let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
-/// ecs.register_instance(&"dev".parse()?, "i-1".parse()?, Arc::new(runtime), Default::default()).await?;
+/// let instance = RegisterContainerInstance::new("dev".parse()?, "i-1".parse()?, Arc::new(runtime));
+/// ecs.register_container_instance(instance).await?;
 /// ecs.register_task_definition(
 ///     TaskDefinition::from_json(r#"{"family": "hello", "containerDefinitions":
 ///         [{"name": "app", "image": "busybox", "memory": 64}]}"#)?.definition,
 /// )?;
-/// let out = ecs.run_task(RunTask::new("dev".parse()?, "hello".parse()?, 2)).await?;
+/// let out = ecs.run_task(RunTask::new("dev".parse()?, "hello".parse()?, 2))?;
 /// assert_eq!(out.tasks.len(), 2);
 /// let task = ecs.wait_for(&out.tasks[0].task_id, |t| t.last_status == TaskStatus::Running).await?;
 /// assert_eq!(task.container("app").unwrap().network_bindings, []);

@@ -138,7 +138,7 @@ impl Ecs {
     /// restart, or a crash) gives it back:
     ///
     /// - Instances come back DISCONNECTED, holding their tasks' resources, until the
-    ///   program registers each again ([`Ecs::register_instance`], same cluster and id,
+    ///   program registers each again ([`Ecs::register_container_instance`], same cluster and id,
     ///   with its runtime). Then their containers (found by this library's labels) are
     ///   reconciled with the tasks: running ones are adopted, same containers; those of
     ///   tasks asked to stop are stopped; tasks recorded but never started are started;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use super::Ecs;
 use crate::autoscaling::{
-    MetricsSource, ScalableTarget, ScalingActivity, ScalingEntry, ScalingPolicy,
+    DeleteScalingPolicy, MetricsSource, PutScalingPolicy, RegisterScalableTarget, ScalingActivity,
+    ScalingEntry,
 };
 use crate::controllers::scaler;
 use crate::ids::{ClusterName, ServiceName};
@@ -14,26 +15,21 @@ use crate::service::{SchedulingStrategy, ServiceStatus};
 use crate::{Error, ResourceKind};
 
 fn no_target(cluster: &ClusterName, service: &ServiceName) -> Error {
-    Error::InvalidScaling(format!(
-        "service {service} of cluster {cluster} has no scalable target; register one first"
-    ))
+    Error::not_found_in(ResourceKind::ScalableTarget, service, cluster)
 }
 
 impl Ecs {
     /// Makes a REPLICA service scalable between `target`'s bounds (or changes them).
     /// Starts the auto scaling loop on first use; must be called within a Tokio
     /// runtime.
-    pub fn register_scalable_target(
-        &self,
-        cluster: &ClusterName,
-        service: &ServiceName,
-        target: ScalableTarget,
-    ) -> Result<(), Error> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::InvalidScaling(
-                "register_scalable_target runs the auto scaling loop on Tokio: call it within a Tokio runtime".into(),
-            ));
-        }
+    pub fn register_scalable_target(&self, request: RegisterScalableTarget) -> Result<(), Error> {
+        super::needs_runtime("RegisterScalableTarget")?;
+        let RegisterScalableTarget {
+            cluster,
+            service,
+            target,
+        } = request;
+        let (cluster, service) = (&cluster, &service);
         let key = (cluster.clone(), service.clone());
         let current = {
             let mut s = self.state().lock();
@@ -93,12 +89,13 @@ impl Ecs {
     }
 
     /// Adds a policy to a scalable service, or replaces the one of the same name.
-    pub fn put_scaling_policy(
-        &self,
-        cluster: &ClusterName,
-        service: &ServiceName,
-        policy: ScalingPolicy,
-    ) -> Result<(), Error> {
+    pub fn put_scaling_policy(&self, request: PutScalingPolicy) -> Result<(), Error> {
+        let PutScalingPolicy {
+            cluster,
+            service,
+            policy,
+        } = request;
+        let (cluster, service) = (&cluster, &service);
         policy.validate()?;
         let mut s = self.state().lock();
         let entry = s
@@ -122,23 +119,21 @@ impl Ecs {
     }
 
     /// Removes a policy.
-    pub fn delete_scaling_policy(
-        &self,
-        cluster: &ClusterName,
-        service: &ServiceName,
-        name: &str,
-    ) -> Result<(), Error> {
+    pub fn delete_scaling_policy(&self, request: DeleteScalingPolicy) -> Result<(), Error> {
+        let (cluster, service, name) = (&request.cluster, &request.service, &request.policy_name);
         let mut s = self.state().lock();
         let entry = s
             .scaling
             .get_mut(&(cluster.clone(), service.clone()))
             .ok_or_else(|| no_target(cluster, service))?;
         let before = entry.policies.len();
-        entry.policies.retain(|(p, _)| p.name != name);
+        entry.policies.retain(|(p, _)| p.name != *name);
         if entry.policies.len() == before {
-            return Err(Error::InvalidScaling(format!(
-                "service {service} has no scaling policy {name:?}"
-            )));
+            return Err(Error::not_found_in(
+                ResourceKind::ScalingPolicy,
+                format!("{name} of service {service}"),
+                cluster,
+            ));
         }
         drop(s);
         self.state().touched();

@@ -13,6 +13,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use ecs_core::cluster::Resources;
+//! use ecs_core::control::RegisterContainerInstance;
 //! use ecs_core::runtime::InMemoryRuntime;
 //! use ecs_core::service::CreateService;
 //! use ecs_core::{Ecs, TaskDefinition};
@@ -23,7 +24,8 @@
 //! let dev = "dev".parse()?;
 //! ecs.create_cluster("dev".parse()?)?;
 //! let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
-//! ecs.register_instance(&dev, "i-1".parse()?, Arc::new(runtime), Default::default()).await?;
+//! let instance = RegisterContainerInstance::new(dev.clone(), "i-1".parse()?, Arc::new(runtime));
+//! ecs.register_container_instance(instance).await?;
 //! ecs.register_task_definition(
 //!     TaskDefinition::from_json(r#"{"family": "web", "containerDefinitions":
 //!         [{"name": "app", "image": "busybox", "memory": 64}]}"#)?.definition,
