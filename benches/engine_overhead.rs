@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
 use ecs::runtime::{ContainerRuntime, labels};
-use ecs::task::MAX_TASKS_PER_CALL;
-use ecs::task::{Event, TaskStatus};
+use ecs::task::{Event, MAX_TASKS_PER_CALL, TaskStatus};
 use ecs::{Ecs, TaskDefinition, TaskId};
 use futures::future::join_all;
 

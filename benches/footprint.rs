@@ -19,8 +19,7 @@ use ecs::cluster::Resources;
 use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs::runtime::{ContainerRuntime, InMemoryRuntime, PullPolicy, TaskContext, container_spec};
 use ecs::store::{Kind, MemoryStore, Store};
-use ecs::task::MAX_TASKS_PER_CALL;
-use ecs::task::TaskStatus;
+use ecs::task::{MAX_TASKS_PER_CALL, TaskStatus};
 use ecs::{ClusterName, Ecs, TaskDefinition};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 

@@ -18,8 +18,7 @@ use ecs::cluster::Resources;
 use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs::runtime::InMemoryRuntime;
 use ecs::store::FileStore;
-use ecs::task::MAX_TASKS_PER_CALL;
-use ecs::task::TaskStatus;
+use ecs::task::{MAX_TASKS_PER_CALL, TaskStatus};
 use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
 
 const INSTANCES: usize = 100;

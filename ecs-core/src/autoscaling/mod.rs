@@ -13,7 +13,10 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use ecs_core::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
+//! use ecs_core::autoscaling::{
+//!     Metric, PutScalingPolicy, RegisterScalableTarget, ScalableTarget, ScalingPolicy,
+//!     TargetTracking,
+//! };
 //! use ecs_core::cluster::Resources;
 //! use ecs_core::control::RegisterContainerInstance;
 //! use ecs_core::runtime::{InMemoryRuntime, memory::Matcher};
@@ -34,9 +37,10 @@
 //!         [{"name": "app", "image": "busybox", "cpu": 512, "memory": 64}]}"#)?.definition,
 //! )?;
 //! ecs.create_service(CreateService::new(dev.clone(), web.clone(), "web".parse()?, 1))?;
-//! ecs.register_scalable_target(RegisterScalableTarget::new(dev.clone(), web.clone(), ScalableTarget::new(1, 4)))?;
-//! ecs.put_scaling_policy(PutScalingPolicy::new(dev.clone(), web.clone(), ScalingPolicy::target_tracking(
-//!     "cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0))))?;
+//! let target = ScalableTarget::new(1, 4);
+//! ecs.register_scalable_target(RegisterScalableTarget::new(dev.clone(), web.clone(), target))?;
+//! let cpu50 = ScalingPolicy::target_tracking("cpu50", TargetTracking::new(Metric::CpuUtilization, 50.0));
+//! ecs.put_scaling_policy(PutScalingPolicy::new(dev.clone(), web.clone(), cpu50))?;
 //! // Each task burns a whole CPU: twice its 512 units.
 //! runtime.set_usage(Matcher::Any, 1.0, 32 << 20);
 //! ecs.wait_for_service(&dev, &web, |s| s.desired_count == 4).await?;

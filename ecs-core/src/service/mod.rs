@@ -21,8 +21,8 @@
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() -> Result<(), ecs_core::Error> {
 //! let ecs = Ecs::new(Default::default());
-//! let dev = "dev".parse()?;
-//! ecs.create_cluster("dev".parse()?)?;
+//! let dev: ecs_core::ClusterName = "dev".parse()?;
+//! ecs.create_cluster(dev.clone())?;
 //! let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
 //! let instance = RegisterContainerInstance::new(dev.clone(), "i-1".parse()?, Arc::new(runtime));
 //! ecs.register_container_instance(instance).await?;

@@ -1,8 +1,7 @@
 //! A runtime that counts the calls made to it, by operation, around another one.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs_core::runtime::{

@@ -3,3 +3,5 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod fake_lb;
+pub mod services;

@@ -23,17 +23,19 @@ use crate::service::config::SchedulingStrategy;
 use crate::service::model::{DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus};
 use crate::service::plan::{InstanceState, Plan, PlanInput, PlanTask, StopReason, TaskPhase, plan};
 use crate::service::{DeploymentCircuitBreaker, ServiceEntry};
-use crate::state::{Clock, ServiceKey, State};
+use crate::state::{Clock, ServiceKey, State, Tables};
 use crate::task::{Event, RunTask, StopCode, Task, TaskStatus};
 
 mod act;
 mod breaker;
 mod observe;
+mod record;
 mod settle;
 
 use act::act;
 use breaker::trip_breaker;
-use observe::observe;
+use observe::{Observed, observe};
+use record::record;
 use settle::settle;
 
 /// How long a task without a health check must be RUNNING to count as healthy (ECS's
@@ -96,18 +98,41 @@ pub(crate) async fn run(ctx: Arc<Context>, key: ServiceKey, wake: Arc<Notify>) {
     }
 }
 
-/// One pass. Returns when to look again at the latest (a grace period or a throttle
-/// ending, an instance turning lost), or `None` when the service is gone.
+/// One pass: observe, record what was observed, plan, act, settle. Returns when to
+/// look again at the latest (a grace period or a throttle ending, an instance turning
+/// lost), or `None` when the service is gone.
 fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Option<Instant>> {
     let now = Instant::now();
-    let observed = observe(ctx, key, memory, now)?;
+    // One lock for both: what is recorded is what was observed.
+    let (seen, service) = {
+        let mut state = ctx.state().lock();
+        let seen = observe(ctx, &state, key, memory, now)?;
+        let service = record(ctx, &mut state, key, &memory.me, &seen)?;
+        (seen, service)
+    };
     let Observed {
-        plan_tasks,
-        daemon,
-        desired,
+        tasks,
+        unregister,
         mut wake_at,
-        service,
-    } = observed;
+        daemon: seen_daemon,
+        ..
+    } = seen;
+    for (links, targets) in unregister {
+        lb::forget(&ctx.ops, links, targets);
+    }
+    let primary = service.primary().map(|d| d.id.as_str());
+    let plan_tasks: Vec<PlanTask> = tasks
+        .into_iter()
+        .map(|(mut t, started_by)| {
+            t.primary = primary == started_by.as_deref();
+            t
+        })
+        .collect();
+    let desired = if service.status == ServiceStatus::Draining {
+        0
+    } else {
+        service.desired_count
+    };
 
     let (min, max) = service
         .deployment_configuration
@@ -130,19 +155,11 @@ fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Opt
         maximum_percent: max,
         tasks: &plan_tasks,
         may_start: !throttled && !primary_failed && service.status == ServiceStatus::Active,
-        daemon_instances: daemon.as_ref(),
+        daemon_instances: seen_daemon.as_ref(),
     });
     act(ctx, key, &service, decision, memory);
     settle(ctx, key, memory);
     Some(wake_at)
-}
-
-struct Observed {
-    plan_tasks: Vec<PlanTask>,
-    daemon: Option<BTreeSet<InstanceId>>,
-    desired: u32,
-    wake_at: Option<Instant>,
-    service: Service,
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {

@@ -1,101 +1,83 @@
-//! Observing a service: its tasks and instances, the failures since the last pass, and
-//! what the planner needs to know of each task.
+//! Observing a service: its tasks and instances, what happened to them since the last
+//! pass (tasks that stopped, failed, proved themselves), and what the planner needs to
+//! know of each task. Observing reads the state (it holds `&Tables`); what it found is
+//! written by the next step, [`record`](super::record).
 
 use super::*;
 
-/// Reads the service's tasks and instances, accounts for tasks that stopped since the
-/// last pass (failures, throttle, circuit breaker), and describes the rest for the
-/// planner.
+/// What a pass saw of a service, for [`record`](super::record) to write and the planner
+/// to decide on.
+pub(super) struct Observed {
+    /// The service's live tasks for the planner, each with its deployment. Whether a task
+    /// is the PRIMARY deployment's is known only once the findings are recorded (a
+    /// circuit breaker's rollback makes a new PRIMARY): `primary` is set then.
+    pub(super) tasks: Vec<(PlanTask, Option<String>)>,
+    /// Tasks the service no longer holds: STOPPED, or forgotten.
+    pub(super) gone: Vec<TaskId>,
+    /// The deployment (`startedBy`) of each task that failed since the last pass.
+    pub(super) failed: Vec<Option<String>>,
+    /// The deployment of each task that stayed healthy for the stability window in this
+    /// pass, for the first time.
+    pub(super) proved: Vec<Option<String>>,
+    /// A DAEMON service's eligible instances.
+    pub(super) daemon: Option<BTreeSet<InstanceId>>,
+    /// Targets of tasks that stopped while still registered with a load balancer.
+    pub(super) unregister: Vec<(Vec<lb::Link>, Vec<crate::load_balancer::Target>)>,
+    /// When to look again at the latest.
+    pub(super) wake_at: Option<Instant>,
+}
+
+/// Reads the service's tasks and instances and describes them for the record step and
+/// the planner. `None` when the service is gone (or is another one of the same name).
 pub(super) fn observe(
     ctx: &Context,
+    state: &Tables,
     key: &ServiceKey,
     memory: &mut Memory,
     now: Instant,
 ) -> Option<Observed> {
     let config = ctx.config();
-    let mut events = Vec::new();
-    let mut guard = ctx.state().lock();
-    let state = &mut *guard;
-    let links = state
-        .services
-        .get(key)
-        .map(|e| lb::links_of(state, &e.service))
-        .unwrap_or_default();
     let entry = state
         .services
-        .get_mut(key)
+        .get(key)
         .filter(|e| Arc::ptr_eq(&e.wake, &memory.me))?;
     if entry.service.status == ServiceStatus::Inactive {
         return None;
     }
+    let links = lb::links_of(state, &entry.service);
     let cluster = state.clusters.get(&key.0);
 
     // Tasks that stopped since the last pass.
-    let mut failed_now = 0;
-    let ids: Vec<TaskId> = entry.tasks.iter().cloned().collect();
-    for id in &ids {
-        let Some(task) = state.tasks.get(id).map(|e| e.task.clone()) else {
-            entry.tasks.remove(id);
+    let (mut gone, mut failed, mut unregister) = (Vec::new(), Vec::new(), Vec::new());
+    for id in &entry.tasks {
+        let Some(task) = state.tasks.get(id).map(|e| &e.task) else {
+            gone.push(id.clone());
             continue;
         };
         if task.last_status != TaskStatus::Stopped {
             continue;
         }
-        entry.tasks.remove(id);
+        gone.push(id.clone());
         memory.running_since.remove(id);
         memory.lb.draining.remove(id);
         if let Some(targets) = memory.lb.registered.remove(id) {
             // Stopped while still registered (it died between two load balancer
             // syncs): out of the load balancers too.
-            lb::forget(&ctx.ops, links.clone(), targets);
+            unregister.push((links.clone(), targets));
         }
         memory.lb.healthy.remove(id);
         memory.lb.unhealthy.remove(id);
         memory.healthy_since.remove(id);
         memory.stable.remove(id);
-        let failed = memory.stopped_unhealthy.remove(id)
+        let failure = memory.stopped_unhealthy.remove(id)
             || task.stopped_reason.as_deref() == Some(StopReason::Unhealthy.message())
             || matches!(
                 task.stop_code,
                 Some(StopCode::TaskFailedToStart | StopCode::EssentialContainerExited)
             );
-        if !failed {
-            continue;
+        if failure {
+            failed.push(task.started_by.clone());
         }
-        failed_now += 1;
-        let deployment = entry
-            .service
-            .deployments
-            .iter_mut()
-            .find(|d| Some(d.id.as_str()) == task.started_by.as_deref());
-        if let Some(d) = deployment {
-            d.failed_tasks += 1;
-            if d.status == DeploymentStatus::Primary && d.rollout_state == RolloutState::InProgress
-            {
-                let count = &mut entry.breaker;
-                if count.deployment.as_ref() != Some(&d.id) {
-                    count.deployment = Some(d.id.clone());
-                    count.failures = 0;
-                }
-                count.failures += 1;
-            }
-        }
-    }
-    if failed_now > 0 {
-        let throttle = &mut entry.service.throttle;
-        throttle.consecutive_failures += failed_now;
-        throttle.delay = config.service_throttle.delay(throttle.consecutive_failures);
-        throttle.until = (throttle.delay > Duration::ZERO).then(|| {
-            let now = ctx.state().now();
-            now.checked_add(jiff::SignedDuration::try_from(throttle.delay).unwrap_or_default())
-                .unwrap_or(now)
-        });
-    }
-
-    // The circuit breaker.
-    let breaker = entry.service.deployment_configuration.breaker();
-    if let Some(b) = breaker {
-        trip_breaker(entry, b, &mut events, ctx.state().now());
     }
 
     // Eligible instances of a DAEMON service.
@@ -138,28 +120,9 @@ pub(super) fn observe(
             .filter(|i| instance_state(i) == InstanceState::Active)
             .collect::<BTreeSet<_>>()
     });
-    if let Some(set) = &daemon {
-        let n = u32::try_from(set.len()).unwrap_or(u32::MAX);
-        if entry.service.desired_count != n {
-            // As after an update: steady again only once a pass has seen the new count
-            // through. Until this pass settles, its events show the service, which must
-            // not pair the new count with the old steady state.
-            entry.service.steady = false;
-        }
-        entry.service.desired_count = n;
-        if let Some(p) = entry
-            .service
-            .deployments
-            .iter_mut()
-            .find(|d| d.status == DeploymentStatus::Primary)
-        {
-            p.desired_count = n;
-        }
-    }
 
     // The tasks, for the planner.
     let grace = Duration::from_secs(u64::from(entry.service.health_check_grace_period_seconds));
-    let primary = entry.service.primary().map(|d| d.id.clone());
     let (spread, binpack) = scale_in_fields(&entry.service);
     let mut has_check: HashMap<String, bool> = HashMap::new();
     for d in &entry.service.deployments {
@@ -169,15 +132,19 @@ pub(super) fn observe(
             .is_ok_and(|td| td.has_essential_health_check());
         has_check.insert(d.id.as_str().to_owned(), check);
     }
-    let reset_on_healthy = breaker.is_none_or(|b| b.reset_on_healthy_task != Some(false));
     let balanced = !entry.service.load_balancers.is_empty();
     let clock = ctx.state().clock();
-    let mut plan_tasks = Vec::with_capacity(entry.tasks.len());
+    let mut tasks = Vec::with_capacity(entry.tasks.len());
+    let mut proved = Vec::new();
     for id in &entry.tasks {
-        let Some(task) = state.tasks.get(id).map(|e| &e.task) else {
+        let Some(task) = state
+            .tasks
+            .get(id)
+            .map(|e| &e.task)
+            .filter(|t| t.last_status != TaskStatus::Stopped)
+        else {
             continue;
         };
-        let is_primary = primary.as_ref().map(|p| p.as_str()) == task.started_by.as_deref();
         let checked = task
             .started_by
             .as_deref()
@@ -214,19 +181,15 @@ pub(super) fn observe(
             if stable_at > now {
                 wake_at = earliest(wake_at, Some(stable_at));
             } else if memory.stable.insert(id.clone()) {
-                // A task proved itself: the throttle lifts, and the breaker forgives.
-                entry.service.throttle = crate::service::Throttle::default();
-                if is_primary && reset_on_healthy {
-                    entry.breaker.failures = 0;
-                }
+                proved.push(task.started_by.clone());
             }
         } else {
             memory.healthy_since.remove(id);
         }
         let instance = cluster.and_then(|c| c.cluster.instance(&task.container_instance));
-        plan_tasks.push(PlanTask {
+        let planned = PlanTask {
             id: id.clone(),
-            primary: is_primary,
+            primary: false,
             instance: task.container_instance.clone(),
             instance_state: instance_state(&task.container_instance),
             phase,
@@ -239,23 +202,17 @@ pub(super) fn observe(
                 (Some(i), Some(BinpackField::Memory)) => u64::from(i.remaining_resources().memory),
                 _ => 0,
             },
-        });
-    }
-    let desired = if draining {
-        0
-    } else {
-        entry.service.desired_count
-    };
-    let wake_at = earliest(wake_at, lost_at.get());
-    for m in events {
-        push_event(ctx.state(), key, entry, m);
+        };
+        tasks.push((planned, task.started_by.clone()));
     }
     Some(Observed {
-        plan_tasks,
+        tasks,
+        gone,
+        failed,
+        proved,
         daemon,
-        desired,
-        wake_at,
-        service: entry.service.clone(),
+        unregister,
+        wake_at: earliest(wake_at, lost_at.get()),
     })
 }
 

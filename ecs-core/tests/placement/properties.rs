@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use ecs::cluster::{Cluster, HostPort, InstanceRegistration, InstanceStatus, Resources};
-use ecs::placement::rules::{BinpackField, SpreadField};
-use ecs::placement::{
+use ecs_core::cluster::{Cluster, HostPort, InstanceRegistration, InstanceStatus, Resources};
+use ecs_core::placement::rules::{BinpackField, SpreadField};
+use ecs_core::placement::{
     Constraint, IndexedScheduler, Outcome, PlacementRequest, ReferenceScheduler, Scheduler,
     Strategy, TaskRequirements,
 };
@@ -119,7 +119,7 @@ fn scenario() -> impl proptest::strategy::Strategy<Value = Scenario> {
 fn build(s: &Scenario) -> Cluster {
     let mut c = Cluster::new("p".parse().unwrap());
     for (i, spec) in s.instances.iter().enumerate() {
-        let id: ecs::InstanceId = format!("i-{i}").parse().unwrap();
+        let id: ecs_core::InstanceId = format!("i-{i}").parse().unwrap();
         let mut reg = InstanceRegistration::new(id.clone(), Resources::new(spec.cpu, spec.memory))
             .with_zone(spec.zone);
         if let Some(stack) = spec.stack {

@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StopTask};
-use ecs::runtime::{ContainerState, InMemoryRuntime, labels};
-use ecs::service::{CreateService, UpdateService};
-use ecs::store::{Kind, MemoryStore, Record, Store, Write};
-use ecs::task::{Task, TaskStatus};
-use ecs::{ClusterName, Ecs, InstanceId, ServiceName, TaskDefinition, TaskId};
+use ecs_core::cluster::Resources;
+use ecs_core::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StopTask};
+use ecs_core::runtime::{ContainerState, InMemoryRuntime, labels};
+use ecs_core::service::{CreateService, UpdateService};
+use ecs_core::store::{Kind, MemoryStore, Record, Store, Write};
+use ecs_core::task::{Task, TaskStatus};
+use ecs_core::{ClusterName, Ecs, InstanceId, ServiceName, TaskDefinition, TaskId};
 
 fn cluster() -> ClusterName {
     "dev".parse().unwrap()
@@ -55,15 +55,15 @@ struct SlowStore {
 
 #[async_trait::async_trait]
 impl Store for SlowStore {
-    async fn load(&self, kind: Kind) -> Result<Vec<Record>, ecs::Error> {
+    async fn load(&self, kind: Kind) -> Result<Vec<Record>, ecs_core::Error> {
         self.inner.load(kind).await
     }
 
-    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Record>, ecs::Error> {
+    async fn get(&self, kind: Kind, key: &str) -> Result<Option<Record>, ecs_core::Error> {
         self.inner.get(kind, key).await
     }
 
-    async fn commit(&self, writes: Vec<Write>) -> Result<Vec<u64>, ecs::Error> {
+    async fn commit(&self, writes: Vec<Write>) -> Result<Vec<u64>, ecs_core::Error> {
         // Applied at the end: a crash meanwhile loses the whole commit, as it would.
         tokio::time::sleep(self.latency).await;
         self.inner.commit(writes).await

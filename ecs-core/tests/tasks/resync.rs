@@ -2,18 +2,16 @@
 //! interval, and one per reopened event stream, however many tasks the instance runs
 //! (a counting runtime around the in-memory one, paused clock).
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::counting::Counting;
 use ecs_core::cluster::Resources;
 use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask};
 use ecs_core::runtime::InMemoryRuntime;
 use ecs_core::task::{StopCode, TaskStatus};
 use ecs_core::{ClusterName, Ecs, TaskDefinition};
-use support::counting::Counting;
 
 const APP: &str = r#"{"family": "app", "containerDefinitions": [
     {"name": "app", "image": "busybox", "memory": 16, "cpu": 16}]}"#;

@@ -1,24 +1,25 @@
 //! Services behind a load balancer, on the in-memory runtime with tokio's paused clock:
 //! tasks are registered only once RUNNING and HEALTHY, count as healthy only once the
 //! load balancer says so, and are drained (deregistered) before they are stopped during
-//! rolling updates, scale-in and draining. A recording load balancer checks it.
+//! rolling updates, scale-in and draining; the target is the container port's TCP binding.
+//! The fake load balancer (`support::fake_lb`) checks it.
 
-#[path = "support/services.rs"]
-mod support;
-
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::InstanceStatus;
-use ecs::control::UpdateContainerInstancesState;
-use ecs::load_balancer::{LoadBalancer, Target, TargetHealth, TargetState};
-use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
-use ecs::runtime::memory::Matcher;
-use ecs::runtime::{Behavior, HealthStatus};
-use ecs::service::{CreateService, DeploymentConfiguration, LoadBalancer as LbSpec, UpdateService};
-use ecs::task::{Event, StopCode, TaskStatus};
-use support::{Harness, cluster, web};
+use crate::support::fake_lb::FakeLb;
+use crate::support::services::{Harness, cluster, web};
+use ecs_core::cluster::InstanceStatus;
+use ecs_core::control::UpdateContainerInstancesState;
+use ecs_core::load_balancer::TargetState;
+use ecs_core::placement::api::{PlacementStrategy, PlacementStrategyType};
+use ecs_core::runtime::memory::Matcher;
+use ecs_core::runtime::{Behavior, HealthStatus};
+use ecs_core::service::{
+    CreateService, DeploymentConfiguration, LoadBalancer as LbSpec, UpdateService,
+};
+use ecs_core::task::{Event, StopCode, TaskStatus};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
@@ -28,103 +29,13 @@ const TD: &str = r#"{"family": "web", "containerDefinitions": [
      "portMappings": [{"containerPort": 80, "hostPort": 0}],
      "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#;
 
-/// A load balancer that keeps its targets in memory: a target turns healthy at the
-/// second health read after its registration; deregistration drains for `delay`.
-#[derive(Debug)]
-struct Recording {
-    delay: Duration,
-    targets: Mutex<HashMap<String, (Target, TargetState, u32)>>,
-    /// Targets in `Draining` or removed, by task id.
-    drained: Mutex<Vec<String>>,
-    /// The fewest healthy targets ever seen while some were registered.
-    min_healthy: Mutex<Option<usize>>,
-}
-
-impl Recording {
-    fn new(delay: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            delay,
-            targets: Mutex::new(HashMap::new()),
-            drained: Mutex::new(Vec::new()),
-            min_healthy: Mutex::new(None),
-        })
-    }
-
-    fn healthy(&self) -> usize {
-        self.targets
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|(_, s, _)| *s == TargetState::Healthy)
-            .count()
-    }
-
-    fn note(&self) {
-        let h = self.healthy();
-        let mut m = self.min_healthy.lock().unwrap();
-        *m = Some(m.map_or(h, |m| m.min(h)));
-    }
-}
-
-#[async_trait::async_trait]
-impl LoadBalancer for Recording {
-    fn name(&self) -> String {
-        "web-tg".into()
-    }
-
-    async fn register_targets(&self, targets: &[Target]) -> Result<(), ecs::Error> {
-        let mut map = self.targets.lock().unwrap();
-        for t in targets {
-            map.entry(t.id.clone())
-                .or_insert((t.clone(), TargetState::Initial, 0));
-        }
-        Ok(())
-    }
-
-    async fn deregister_targets(&self, targets: &[Target]) -> Result<(), ecs::Error> {
-        {
-            let mut map = self.targets.lock().unwrap();
-            for t in targets {
-                if let Some(e) = map.get_mut(&t.id) {
-                    e.1 = TargetState::Draining;
-                }
-            }
-        }
-        self.note();
-        tokio::time::sleep(self.delay).await;
-        let mut map = self.targets.lock().unwrap();
-        for t in targets {
-            map.remove(&t.id);
-            self.drained.lock().unwrap().push(t.id.clone());
-        }
-        Ok(())
-    }
-
-    async fn target_health(&self) -> Result<Vec<TargetHealth>, ecs::Error> {
-        let out = {
-            let mut map = self.targets.lock().unwrap();
-            for (_, state, reads) in map.values_mut() {
-                *reads += 1;
-                if *state == TargetState::Initial && *reads >= 2 {
-                    *state = TargetState::Healthy;
-                }
-            }
-            map.values()
-                .map(|(t, s, _)| TargetHealth::new(t.clone(), *s, None))
-                .collect()
-        };
-        self.note();
-        Ok(out)
-    }
-}
-
-async fn setup(lb: &Arc<Recording>, count: u32) -> Harness {
+async fn setup(lb: &Arc<FakeLb>, count: u32) -> Harness {
     setup_with(lb, count, |c| c).await
 }
 
 /// `setup`, with the service's request adjusted by `adjust` (placement, ...).
 async fn setup_with(
-    lb: &Arc<Recording>,
+    lb: &Arc<FakeLb>,
     count: u32,
     adjust: impl FnOnce(CreateService) -> CreateService,
 ) -> Harness {
@@ -153,7 +64,7 @@ async fn setup_with(
 
 /// Checks at every task event that a task asked to stop by the service was drained
 /// first, and that a registered task was RUNNING and HEALTHY.
-async fn watch_until(h: &Harness, lb: &Recording, done: impl Fn(&Harness) -> bool) {
+async fn watch_until(h: &Harness, lb: &FakeLb, done: impl Fn(&Harness) -> bool) {
     let mut events = h.ecs.subscribe();
     let mut asked: Vec<String> = Vec::new();
     tokio::time::timeout(Duration::from_secs(3600), async {
@@ -192,7 +103,7 @@ async fn watch_until(h: &Harness, lb: &Recording, done: impl Fn(&Harness) -> boo
 
 #[tokio::test(start_paused = true)]
 async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
-    let lb = Recording::new(Duration::from_secs(30));
+    let lb = FakeLb::new("web-tg", Duration::from_secs(30));
     let h = setup(&lb, 3).await;
     let s = h.steady(&web()).await;
     assert_eq!(s.running_count, 3);
@@ -260,7 +171,7 @@ async fn tasks_join_the_load_balancer_healthy_and_leave_it_drained() {
 /// every event, so that a stop that came first and a drain that caught up later fails.
 #[tokio::test(start_paused = true)]
 async fn draining_an_instance_drains_its_targets_before_stopping_them() {
-    let lb = Recording::new(Duration::from_secs(30));
+    let lb = FakeLb::new("web-tg", Duration::from_secs(30));
     // Spread over instances: two of the four tasks on i-0, the instance to drain.
     let h = setup_with(&lb, 4, |c| {
         c.with_placement_strategy(PlacementStrategy::new(
@@ -365,7 +276,7 @@ async fn draining_an_instance_drains_its_targets_before_stopping_them() {
 
 #[tokio::test(start_paused = true)]
 async fn a_crashed_task_leaves_the_load_balancer() {
-    let lb = Recording::new(Duration::from_secs(300));
+    let lb = FakeLb::new("web-tg", Duration::from_secs(300));
     let h = setup(&lb, 2).await;
     h.steady(&web()).await;
     let victim = h.live_tasks(&web()).remove(0);
@@ -416,7 +327,7 @@ async fn load_balancers_are_checked_when_the_service_is_created() {
         "target group \"nope\" is not registered",
     );
     h.ecs
-        .register_target_group("nope", Recording::new(Duration::ZERO));
+        .register_target_group("nope", FakeLb::new("web-tg", Duration::ZERO));
     refuse(
         LbSpec::target_group("nope", "app", 81),
         "maps no containerPort 81",
@@ -425,4 +336,36 @@ async fn load_balancers_are_checked_when_the_service_is_created() {
         LbSpec::target_group("nope", "db", 80),
         "container \"db\" is not in task definition web",
     );
+}
+
+/// The target must be the TCP binding of the container port, not a UDP one.
+#[tokio::test(start_paused = true)]
+async fn the_target_is_the_tcp_binding() {
+    let lb = FakeLb::new("a", Duration::from_secs(1));
+    let h = Harness::new(1).await;
+    h.register(
+        r#"{"family": "web", "containerDefinitions": [
+        {"name": "app", "image": "busybox", "memory": 64, "cpu": 64,
+         "portMappings": [{"containerPort": 80, "hostPort": 0, "protocol": "udp"},
+                          {"containerPort": 80, "hostPort": 0, "protocol": "tcp"}]}]}"#,
+    );
+    h.ecs.register_target_group("a", lb.clone());
+    h.ecs
+        .create_service(
+            CreateService::new(cluster(), web(), "web".parse().unwrap(), 1)
+                .with_load_balancer(LbSpec::target_group("a", "app", 80)),
+        )
+        .unwrap();
+    h.steady(&web()).await;
+    let task = h.live_tasks(&web()).remove(0);
+    let bindings = &task.containers[0].network_bindings;
+    let tcp = bindings
+        .iter()
+        .find(|b| b.protocol == ecs_core::task_definition::TransportProtocol::Tcp)
+        .unwrap()
+        .host_port;
+    let target = lb.targets.lock().unwrap()[&task.task_id.to_string()]
+        .0
+        .clone();
+    assert_eq!(target.address.port(), tcp, "{bindings:?}");
 }

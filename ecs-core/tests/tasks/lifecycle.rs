@@ -5,12 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StartTask, StopTask};
-use ecs::runtime::memory::{Matcher, Operation};
-use ecs::runtime::{Behavior, Capabilities, HealthStatus, InMemoryRuntime, RuntimeError, labels};
-use ecs::task::{ContainerStatus, Event, StopCode, Task, TaskStatus};
-use ecs::{ClusterName, Ecs, ResourceKind, TaskDefinition, TaskId};
+use ecs_core::cluster::Resources;
+use ecs_core::control::{
+    EcsConfig, ListTasks, RegisterContainerInstance, RunTask, StartTask, StopTask,
+};
+use ecs_core::runtime::memory::{Matcher, Operation};
+use ecs_core::runtime::{
+    Behavior, Capabilities, HealthStatus, InMemoryRuntime, RuntimeError, labels,
+};
+use ecs_core::task::{ContainerStatus, Event, StopCode, Task, TaskStatus};
+use ecs_core::{ClusterName, Ecs, ResourceKind, TaskDefinition, TaskId};
 use tokio::time::Instant;
 
 fn cluster() -> ClusterName {
@@ -810,7 +814,7 @@ async fn start_task_checks_every_instance_before_starting_any() {
         ))
         .unwrap_err();
     assert!(
-        matches!(err, ecs::Error::NotFound { kind: ResourceKind::ContainerInstance, ref id, .. } if id == "i-nope"),
+        matches!(err, ecs_core::Error::NotFound { kind: ResourceKind::ContainerInstance, ref id, .. } if id == "i-nope"),
         "{err}"
     );
     assert!(ecs.list_tasks(&ListTasks::new(cluster())).is_empty());

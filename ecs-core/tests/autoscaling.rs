@@ -1,32 +1,43 @@
 //! Service auto scaling on the in-memory runtime with tokio's paused clock: target
 //! tracking on CPU read from the containers' stats (out under load, in after it falls,
 //! cooldowns, min and max), step scaling with several steps on a custom metric, no
-//! flapping around the target, events, and validation.
+//! flapping around the target, events, and validation; a step at exactly the threshold,
+//! a larger scale-out within the cooldown, a manual count left outside the range.
+//!
+//! Those three are regression tests (found by review): their doc comments say what went
+//! wrong before the fix.
 
-#[path = "support/services.rs"]
 mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ecs::Error;
-use ecs::autoscaling::{
+use ecs_core::autoscaling::{
     ActivityStatus, AdjustmentType, Alarm, ComparisonOperator, Metric, MetricsSource,
     ScalableTarget, ScalingActivity, ScalingPolicy, ServiceRef, StepAdjustment, StepScaling,
     TargetTracking,
 };
-use ecs::autoscaling::{DeleteScalingPolicy, PutScalingPolicy, RegisterScalableTarget};
-use ecs::control::DeleteService;
-use ecs::runtime::memory::Matcher;
-use ecs::service::CreateService;
-use ecs::task::Event;
-use support::{Harness, cluster, web};
+use ecs_core::autoscaling::{DeleteScalingPolicy, PutScalingPolicy, RegisterScalableTarget};
+use ecs_core::control::DeleteService;
+use ecs_core::runtime::memory::Matcher;
+use ecs_core::service::{CreateService, UpdateService};
+use ecs_core::task::Event;
+use ecs_core::{Error, ResourceKind};
+use support::services::{Harness, cluster, web};
 use tokio::time::Instant;
 
 /// 512 CPU units per task: one whole CPU of use is 200%.
 const TD: &str = r#"{"family": "web", "containerDefinitions": [
     {"name": "app", "image": "busybox", "memory": 64, "cpu": 512,
      "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]}]}"#;
+
+/// 64 CPU units per task, a port and a health check (the definition of the load
+/// balancing tests, which the tests of a threshold, a cooldown and a manual count use).
+const CHECKED: &str = r#"{"family": "web", "containerDefinitions": [
+    {"name": "app", "image": "busybox", "memory": 64, "cpu": 64,
+     "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+     "portMappings": [{"containerPort": 80, "hostPort": 0}],
+     "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 5}}]}"#;
 
 async fn scalable(h: &Harness, count: u32, min: u32, max: u32) {
     h.register(TD);
@@ -262,6 +273,63 @@ async fn a_metric_hovering_around_the_target_does_not_flap() {
     assert_eq!(h.describe(&web()).desired_count, 4);
 }
 
+#[derive(Debug, Default)]
+struct Settable(Mutex<f64>);
+
+#[async_trait::async_trait]
+impl MetricsSource for Settable {
+    async fn sample(&self, _: &ServiceRef, _: &Metric) -> Option<f64> {
+        Some(*self.0.lock().unwrap())
+    }
+}
+
+/// Application Auto Scaling: during the scale-out cooldown "the scaling policy won't
+/// increase the desired capacity again unless either a larger scale out is triggered or
+/// the cooldown period ends". Here a larger scale-out waits out the whole cooldown.
+#[tokio::test(start_paused = true)]
+async fn a_larger_scale_out_is_not_held_back_by_the_cooldown() {
+    use ecs_core::autoscaling::TargetTracking;
+    let h = Harness::new(4).await;
+    h.register(CHECKED);
+    h.ecs
+        .create_service(CreateService::new(
+            cluster(),
+            web(),
+            "web".parse().unwrap(),
+            2,
+        ))
+        .unwrap();
+    h.steady(&web()).await;
+    h.ecs
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 40),
+        ))
+        .unwrap();
+    let source = Arc::new(Settable::default());
+    *source.0.lock().unwrap() = 100.0;
+    h.ecs.set_metrics_source(source.clone());
+    h.ecs
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
+            ScalingPolicy::target_tracking(
+                "cpu50",
+                TargetTracking::new(Metric::CpuUtilization, 50.0),
+            ),
+        ))
+        .unwrap();
+    h.wait_service(&web(), "4", |s| s.desired_count == 4).await;
+    // The load jumps: 4 tasks at 250% of a 50% target want 20.
+    *source.0.lock().unwrap() = 250.0;
+    tokio::time::sleep(Duration::from_secs(200)).await;
+    assert!(
+        h.describe(&web()).desired_count > 4,
+        "a larger scale-out waited for the cooldown"
+    );
+}
+
 /// A metric source whose values the test programs: a series, one per period, then the
 /// last value.
 #[derive(Debug, Default)]
@@ -373,6 +441,67 @@ async fn step_scaling_adds_by_the_size_of_the_breach() {
         .await;
 }
 
+#[derive(Debug)]
+struct Constant(f64);
+
+#[async_trait::async_trait]
+impl MetricsSource for Constant {
+    async fn sample(&self, _: &ServiceRef, _: &Metric) -> Option<f64> {
+        Some(self.0)
+    }
+}
+
+/// "Scale in when the queue is empty": LessThanOrEqualToThreshold 0 with a step whose
+/// upper bound is 0. Below the threshold, Application Auto Scaling's upper bound is
+/// inclusive: a breach of exactly 0 takes that step. Here no step matches.
+#[tokio::test(start_paused = true)]
+async fn a_step_at_exactly_the_threshold_of_a_lower_alarm_applies() {
+    let h = Harness::new(1).await;
+    h.register(CHECKED);
+    h.ecs
+        .create_service(CreateService::new(
+            cluster(),
+            web(),
+            "web".parse().unwrap(),
+            3,
+        ))
+        .unwrap();
+    h.steady(&web()).await;
+    h.ecs
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 5),
+        ))
+        .unwrap();
+    h.ecs.set_metrics_source(Arc::new(Constant(0.0)));
+    h.ecs
+        .put_scaling_policy(PutScalingPolicy::new(
+            cluster(),
+            web(),
+            ScalingPolicy::step_scaling(
+                "shrink",
+                StepScaling::new(
+                    Alarm::new(
+                        "queue-empty",
+                        Metric::Custom("Backlog".into()),
+                        ComparisonOperator::LessThanOrEqualToThreshold,
+                        0.0,
+                        1,
+                    ),
+                    AdjustmentType::ChangeInCapacity,
+                    vec![StepAdjustment::new(None, Some(0.0), -1)],
+                ),
+            ),
+        ))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(
+        h.describe(&web()).desired_count < 3,
+        "the alarm is in ALARM for 10 periods, yet no scale-in"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_count_outside_the_bounds_is_brought_inside_on_registration_only() {
     let h = Harness::new(1).await;
@@ -389,9 +518,44 @@ async fn a_count_outside_the_bounds_is_brought_inside_on_registration_only() {
     // delete, is ECS's way).
     let mut events = h.ecs.subscribe();
     h.ecs
-        .update_service(ecs::service::UpdateService::new(cluster(), web()).with_desired_count(0))
+        .update_service(
+            ecs_core::service::UpdateService::new(cluster(), web()).with_desired_count(0),
+        )
         .unwrap();
     assert!(quiet_for(&mut events, Duration::from_secs(600)).await);
+    assert_eq!(h.describe(&web()).desired_count, 0);
+    h.ecs
+        .delete_service(DeleteService::new(cluster(), web()))
+        .unwrap();
+}
+
+/// "Scale to 0, then delete": Application Auto Scaling moves the count inside the range
+/// when the target is registered, not on every later UpdateService. Here a manual count
+/// of 0 is put back to the minimum at the next period.
+#[tokio::test(start_paused = true)]
+async fn a_manual_count_outside_the_range_is_left_alone() {
+    let h = Harness::new(1).await;
+    h.register(CHECKED);
+    h.ecs
+        .create_service(CreateService::new(
+            cluster(),
+            web(),
+            "web".parse().unwrap(),
+            2,
+        ))
+        .unwrap();
+    h.steady(&web()).await;
+    h.ecs
+        .register_scalable_target(RegisterScalableTarget::new(
+            cluster(),
+            web(),
+            ScalableTarget::new(1, 4),
+        ))
+        .unwrap();
+    h.ecs
+        .update_service(UpdateService::new(cluster(), web()).with_desired_count(0))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(180)).await;
     assert_eq!(h.describe(&web()).desired_count, 0);
     h.ecs
         .delete_service(DeleteService::new(cluster(), web()))
@@ -441,7 +605,7 @@ async fn bad_scaling_requests_are_refused() {
         .ecs
         .put_scaling_policy(PutScalingPolicy::new(cluster(), web(), policy.clone()))
         .unwrap_err();
-    assert!(err.to_string().contains("no scalable target"), "{err}");
+    assert!(err.is_not_found(ResourceKind::ScalableTarget), "{err}");
     h.ecs
         .register_scalable_target(RegisterScalableTarget::new(
             cluster(),

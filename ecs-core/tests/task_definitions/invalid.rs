@@ -1,8 +1,8 @@
 //! Invalid task definitions: each is rejected with exactly the violations expected, each
 //! at its JSON path; malformed JSON and wrong shapes say where.
 
-use ecs::task_definition::{TaskDefinition, ViolationKind as K};
-use ecs::{Error, JsonPath};
+use ecs_core::task_definition::{TaskDefinition, ViolationKind as K};
+use ecs_core::{Error, JsonPath};
 
 /// Rejects `json` with exactly `expected` (in any order).
 #[track_caller]

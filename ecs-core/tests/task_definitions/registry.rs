@@ -1,8 +1,8 @@
 //! The task definition registry: revisions, describe by every form of reference, list,
 //! deregister, and nothing stored when registering fails.
 
-use ecs::task_definition::{ContainerDefinition, TaskDefinition, TaskDefinitionStatus};
-use ecs::{Error, Family, ResourceKind, TaskDefinitionRef, TaskDefinitionRegistry};
+use ecs_core::task_definition::{ContainerDefinition, TaskDefinition, TaskDefinitionStatus};
+use ecs_core::{Error, Family, ResourceKind, TaskDefinitionRef, TaskDefinitionRegistry};
 
 fn def(family: &str, image: &str) -> TaskDefinition {
     TaskDefinition::new(

@@ -1,9 +1,9 @@
-//! The project's own task definitions (`tests/data/taskdefs`): each loads, validates,
-//! writes back what it read, and means what it says.
+//! The project's own task definitions (`ecs-core/tests/data/taskdefs`): each loads,
+//! validates, writes back what it read, and means what it says.
 
 use std::path::{Path, PathBuf};
 
-use ecs::task_definition::{
+use ecs_core::task_definition::{
     ContainerCondition, NetworkMode, TaskDefinition, TaskDefinitionStatus, WarningKind,
 };
 use serde_json::Value;
@@ -22,7 +22,7 @@ fn fixtures() -> Vec<PathBuf> {
     files
 }
 
-fn load(name: &str) -> ecs::task_definition::Loaded {
+fn load(name: &str) -> ecs_core::task_definition::Loaded {
     let text = std::fs::read_to_string(fixture_dir().join(name)).expect(name);
     TaskDefinition::from_json(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -93,7 +93,7 @@ fn every_fixture_loads_validates_and_round_trips() {
 }
 
 fn warning_paths(
-    loaded: &ecs::task_definition::Loaded,
+    loaded: &ecs_core::task_definition::Loaded,
     pred: fn(&WarningKind) -> bool,
 ) -> Vec<String> {
     loaded
@@ -216,8 +216,8 @@ fn string_integers_are_read_and_reported() {
     let normalized = warning_paths(&l, |k| matches!(k, WarningKind::Normalized { .. }));
     assert_eq!(normalized.len(), 5, "{normalized:?}");
     assert!(
-        l.warnings.contains(&ecs::task_definition::Warning {
-            path: ecs::JsonPath::root()
+        l.warnings.contains(&ecs_core::task_definition::Warning {
+            path: ecs_core::JsonPath::root()
                 .key("containerDefinitions")
                 .index(0)
                 .key("memory"),

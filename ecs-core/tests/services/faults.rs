@@ -5,20 +5,17 @@
 //! are checked; once the faults stop, the service must converge to exactly its desired
 //! tasks, with no duplicate and no orphaned container.
 
-#[path = "support/services.rs"]
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use ecs::cluster::InstanceStatus;
-use ecs::control::{EcsConfig, UpdateContainerInstancesState};
-use ecs::runtime::memory::{Matcher, Operation};
-use ecs::runtime::{Behavior, HealthStatus, RuntimeError};
-use ecs::service::{CreateService, DeploymentConfiguration, ThrottleConfig, UpdateService};
-use ecs::task::{Event, StopCode, Task, TaskStatus};
-use ecs::{Ecs, InstanceId, TaskId};
-use support::{Harness, cluster, web};
+use crate::support::services::{Harness, cluster, web};
+use ecs_core::cluster::InstanceStatus;
+use ecs_core::control::{EcsConfig, UpdateContainerInstancesState};
+use ecs_core::runtime::memory::{Matcher, Operation};
+use ecs_core::runtime::{Behavior, HealthStatus, RuntimeError};
+use ecs_core::service::{CreateService, DeploymentConfiguration, ThrottleConfig, UpdateService};
+use ecs_core::task::{Event, StopCode, Task, TaskStatus};
+use ecs_core::{Ecs, InstanceId, TaskId};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 

@@ -2,20 +2,22 @@
 //! (`../shared/reference/aws-ecs-api/examples-1.json`) and the compatibility corpus of
 //! real files (`../shared/compat/taskdefs`). They are read in place, never copied here.
 //!
-//! `../shared` sits beside the repository on the project's machines. When it is absent
-//! these tests say so and pass, unless `ECS_REQUIRE_SHARED=1` (which `.ci/run` sets
-//! whenever `../shared` exists), so CI can never skip them silently.
+//! `../shared` sits beside the repository on the project's machines (`../../shared` from
+//! this crate, `ecs-core`). When it is absent these tests say so and pass, unless
+//! `ECS_REQUIRE_SHARED=1` (which `scripts/test`, and so `.ci/run`, sets whenever
+//! `../shared` exists), so CI can never skip them silently.
 
 use std::path::{Path, PathBuf};
 
-use ecs::Error;
-use ecs::task_definition::{TaskDefinition, ViolationKind, WarningKind};
+use ecs_core::Error;
+use ecs_core::task_definition::{TaskDefinition, ViolationKind, WarningKind};
 use serde_json::Value;
 
 fn shared(relative: &str) -> Option<PathBuf> {
     let root = std::env::var_os("ECS_SHARED_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+        // Beside the repository: the workspace's root is this crate's parent.
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
     let path = root.join(relative);
     if path.exists() {
         return Some(path);

@@ -1,10 +1,10 @@
 //! The cluster query language: every form the ECS docs show parses and selects what
 //! it says; malformed expressions say where and what was expected.
 
-use ecs::cluster::{Cluster, InstanceRegistration, Resources};
-use ecs::placement::query::{Query, QueryError};
-use ecs::placement::rules::Constraint;
-use ecs::placement::{IndexedScheduler, PlacementRequest, Scheduler, TaskRequirements};
+use ecs_core::cluster::{Cluster, InstanceRegistration, Resources};
+use ecs_core::placement::query::{Query, QueryError};
+use ecs_core::placement::rules::Constraint;
+use ecs_core::placement::{IndexedScheduler, PlacementRequest, Scheduler, TaskRequirements};
 
 /// A cluster of three instances:
 /// - i-a: t2.small in us-east-1a, stack=prod, agent 1.14.0, registered 2018-01-01
@@ -197,7 +197,7 @@ fn hostile_input_is_refused_not_a_crash() {
 
 #[test]
 fn task_definition_constraints_are_checked_at_registration() {
-    let err = ecs::TaskDefinition::from_json(
+    let err = ecs_core::TaskDefinition::from_json(
         r#"{"family": "f", "placementConstraints": [{"type": "memberOf", "expression": "attribute:x === y"}],
             "containerDefinitions": [{"name": "a", "image": "x", "memory": 8}]}"#,
     )

@@ -1,15 +1,12 @@
 //! A service controller racing requests on a multi-threaded runtime: a pass planned
 //! before a scale to zero or a deletion must not launch after the request returned.
-#[path = "support/services.rs"]
-mod support;
 
 use std::time::Duration;
 
-use ecs::control::DeleteService;
-use ecs::control::ListTasks;
-use ecs::service::{CreateService, UpdateService};
-use ecs::task::TaskStatus;
-use support::{Harness, cluster};
+use crate::support::services::{Harness, cluster};
+use ecs_core::control::{DeleteService, ListTasks};
+use ecs_core::service::{CreateService, UpdateService};
+use ecs_core::task::TaskStatus;
 
 const WEB: &str = r#"{"family": "web", "containerDefinitions": [
     {"name": "app", "image": "busybox", "memory": 16, "cpu": 16}]}"#;
@@ -23,7 +20,7 @@ async fn no_task_is_launched_after_scale_to_zero_or_delete_returns() {
     let mut stale = 0;
     let mut after_delete = 0;
     for i in 0..300 {
-        let name: ecs::ServiceName = format!("s{i}").parse().unwrap();
+        let name: ecs_core::ServiceName = format!("s{i}").parse().unwrap();
         h.ecs
             .create_service(CreateService::new(
                 cluster(),

@@ -6,18 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::autoscaling::{PutScalingPolicy, RegisterScalableTarget};
-use ecs::cluster::Resources;
-use ecs::control::{
+use ecs_core::autoscaling::{PutScalingPolicy, RegisterScalableTarget};
+use ecs_core::cluster::Resources;
+use ecs_core::control::{
     DeregisterContainerInstance, EcsConfig, ListTasks, OrphanPolicy, RegisterContainerInstance,
     RunTask, StartTask,
 };
-use ecs::placement::api::{PlacementStrategy, PlacementStrategyType};
-use ecs::runtime::{ContainerRuntime, ContainerSpec, InMemoryRuntime, PullPolicy, labels};
-use ecs::service::{CreateService, Service, UpdateService};
-use ecs::store::{Kind, MemoryStore, Store, StoreExt};
-use ecs::task::{StopCode, Task, TaskStatus};
-use ecs::{ClusterName, Ecs, Error, InstanceId, ServiceName, TaskDefinition};
+use ecs_core::placement::api::{PlacementStrategy, PlacementStrategyType};
+use ecs_core::runtime::{ContainerRuntime, ContainerSpec, InMemoryRuntime, PullPolicy, labels};
+use ecs_core::service::{CreateService, Service, UpdateService};
+use ecs_core::store::{Kind, MemoryStore, Store, StoreExt};
+use ecs_core::task::{StopCode, Task, TaskStatus};
+use ecs_core::{ClusterName, Ecs, Error, InstanceId, ServiceName, TaskDefinition};
 use tokio::time::timeout;
 
 const WEB: &str = r#"{"family": "web", "containerDefinitions": [
@@ -82,7 +82,7 @@ impl Engines {
                         i.clone(),
                         c.id.0.clone(),
                         c.labels.get(labels::TASK_ARN).cloned().unwrap_or_default(),
-                        c.state == ecs::runtime::ContainerState::Running,
+                        c.state == ecs_core::runtime::ContainerState::Running,
                     )
                 })
             })
@@ -309,7 +309,7 @@ async fn what_changed_while_it_was_down_is_reconciled() {
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     engines.register(&ecs).await;
     let reports = ecs.recovery_reports();
-    let all = |f: fn(&ecs::control::RecoveryReport) -> Vec<String>| -> Vec<String> {
+    let all = |f: fn(&ecs_core::control::RecoveryReport) -> Vec<String>| -> Vec<String> {
         reports.iter().flat_map(f).collect()
     };
     assert_eq!(
@@ -515,8 +515,8 @@ async fn two_control_planes_on_one_store_the_second_stops_acting() {
 
 #[tokio::test(start_paused = true)]
 async fn auto_scaling_settings_and_history_survive_a_restart() {
-    use ecs::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
-    use ecs::runtime::memory::Matcher;
+    use ecs_core::autoscaling::{Metric, ScalableTarget, ScalingPolicy, TargetTracking};
+    use ecs_core::runtime::memory::Matcher;
     let (store, engines, ecs) = with_service(2, web_service(2)).await;
     // Registered with its count below the minimum: an activity at once.
     ecs.register_scalable_target(RegisterScalableTarget::new(

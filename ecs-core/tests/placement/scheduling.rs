@@ -1,15 +1,15 @@
 //! Placement as ECS does it: filters, constraints, strategies, failures with reasons,
 //! reserved resources, dry runs, and both schedulers agreeing.
 
-use ecs::cluster::{Cluster, HostPort, InstanceRegistration, InstanceStatus, Resources};
-use ecs::placement::api::{PlacementConstraint, PlacementStrategy};
-use ecs::placement::rules::{BinpackField, SpreadField};
-use ecs::placement::{
+use ecs_core::cluster::{Cluster, HostPort, InstanceRegistration, InstanceStatus, Resources};
+use ecs_core::placement::api::{PlacementConstraint, PlacementStrategy};
+use ecs_core::placement::rules::{BinpackField, SpreadField};
+use ecs_core::placement::{
     Constraint, CustomConstraint, CustomStrategy, Failure, FailureReason, IndexedScheduler,
     Outcome, PlacementContext, PlacementRequest, ReferenceScheduler, Scheduler, Strategy,
     TaskRequirements,
 };
-use ecs::{Error, ResourceKind, TaskDefinition};
+use ecs_core::{Error, ResourceKind, TaskDefinition};
 
 fn instance(id: &str, cpu: u32, memory: u32, zone: &str) -> InstanceRegistration {
     InstanceRegistration::new(id.parse().unwrap(), Resources::new(cpu, memory)).with_zone(zone)
@@ -376,7 +376,11 @@ impl CustomStrategy for LowestRack {
     fn name(&self) -> &str {
         "lowest-rack"
     }
-    fn score(&self, instance: &ecs::cluster::ContainerInstance, _: &PlacementContext<'_>) -> i64 {
+    fn score(
+        &self,
+        instance: &ecs_core::cluster::ContainerInstance,
+        _: &PlacementContext<'_>,
+    ) -> i64 {
         instance
             .attribute("rack")
             .flatten()
@@ -395,7 +399,7 @@ impl CustomConstraint for AtMostTwo {
     }
     fn admits(
         &self,
-        instance: &ecs::cluster::ContainerInstance,
+        instance: &ecs_core::cluster::ContainerInstance,
         ctx: &PlacementContext<'_>,
     ) -> bool {
         ctx.group_tasks_on(instance) < 2

@@ -1,14 +1,15 @@
 //! The built-in TCP load balancer on real sockets (127.0.0.1) in real time: round robin
 //! and least connections, health checks (TCP and HTTP), retries past a dead target,
-//! draining, bind errors and shutdown. Waits poll a condition up to a deadline.
+//! draining, bind errors, a deregistration delay past ELB's limit, and shutdown. Waits
+//! poll a condition up to a deadline.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ecs::Error;
-use ecs::load_balancer::{
+use ecs_core::Error;
+use ecs_core::load_balancer::{
     Algorithm, HealthCheck, LoadBalancer, Matcher, Target, TargetHealth, TargetState,
     TcpLoadBalancer, TcpLoadBalancerConfig,
 };
@@ -618,4 +619,17 @@ async fn it_is_usable_as_a_trait_object() {
     lb.register_targets(&[a.target()]).await.unwrap();
     assert_eq!(lb.target_health().await.unwrap()[0].target, a.target());
     assert!(format!("{lb:?}").starts_with("TcpLoadBalancer { name: \"web\""));
+}
+
+/// A "never cut" deregistration delay used to overflow an Instant inside the library;
+/// it is refused with a clear error (ELB's limit is 3,600 s).
+#[tokio::test]
+async fn a_huge_deregistration_delay_is_refused() {
+    use ecs_core::load_balancer::{TcpLoadBalancer, TcpLoadBalancerConfig};
+    let err = TcpLoadBalancer::bind(
+        TcpLoadBalancerConfig::default().with_deregistration_delay(Duration::MAX),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("limit of 3600 s"), "{err}");
 }

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::cluster::Resources;
-use ecs::control::{EcsConfig, RegisterContainerInstance};
-use ecs::runtime::{HealthStatus, InMemoryRuntime};
-use ecs::service::Service;
-use ecs::task::{Task, TaskStatus};
-use ecs::{ClusterName, Ecs, InstanceId, ServiceName, TaskDefinition, TaskId};
+use ecs_core::cluster::Resources;
+use ecs_core::control::{EcsConfig, RegisterContainerInstance};
+use ecs_core::runtime::{HealthStatus, InMemoryRuntime};
+use ecs_core::service::Service;
+use ecs_core::task::{Task, TaskStatus};
+use ecs_core::{ClusterName, Ecs, InstanceId, ServiceName, TaskDefinition, TaskId};
 
 pub fn cluster() -> ClusterName {
     "dev".parse().unwrap()
@@ -79,7 +79,7 @@ impl Harness {
     pub fn live_tasks(&self, service: &ServiceName) -> Vec<Task> {
         let ids: Vec<TaskId> = self
             .ecs
-            .list_tasks(&ecs::control::ListTasks::new(cluster()));
+            .list_tasks(&ecs_core::control::ListTasks::new(cluster()));
         self.ecs
             .describe_tasks(&cluster(), &ids)
             .into_iter()

@@ -1,0 +1,11 @@
+//! Tasks on the in-memory runtime: their lifecycle from launch to STOPPED, and the resync
+//! that finds what the engine's events missed, at what it costs the engine.
+//!
+//! One test binary; each theme is a module in `tasks/`.
+
+mod support;
+
+#[path = "tasks/lifecycle.rs"]
+mod lifecycle;
+#[path = "tasks/resync.rs"]
+mod resync;
