@@ -3,9 +3,6 @@
 //! cooldowns, min and max), step scaling with several steps on a custom metric, no
 //! flapping around the target, events, and validation; a step at exactly the threshold,
 //! a larger scale-out within the cooldown, a manual count left outside the range.
-//!
-//! Those three are regression tests (found by review): their doc comments say what went
-//! wrong before the fix.
 
 mod support;
 
@@ -283,9 +280,11 @@ impl MetricsSource for Settable {
     }
 }
 
-/// Application Auto Scaling: during the scale-out cooldown "the scaling policy won't
-/// increase the desired capacity again unless either a larger scale out is triggered or
-/// the cooldown period ends". Here a larger scale-out waits out the whole cooldown.
+/// A larger scale-out is not held back by the scale-out cooldown: when the load jumps
+/// right after a scale-out, the desired count rises again within 200 s, before the
+/// cooldown ends. Application Auto Scaling: during the scale-out cooldown "the scaling
+/// policy won't increase the desired capacity again unless either a larger scale out is
+/// triggered or the cooldown period ends".
 #[tokio::test(start_paused = true)]
 async fn a_larger_scale_out_is_not_held_back_by_the_cooldown() {
     use ecs_core::autoscaling::TargetTracking;
@@ -451,9 +450,10 @@ impl MetricsSource for Constant {
     }
 }
 
-/// "Scale in when the queue is empty": LessThanOrEqualToThreshold 0 with a step whose
-/// upper bound is 0. Below the threshold, Application Auto Scaling's upper bound is
-/// inclusive: a breach of exactly 0 takes that step. Here no step matches.
+/// A step at exactly the threshold of a lower alarm applies. "Scale in when the queue is
+/// empty": LessThanOrEqualToThreshold 0 with a step whose upper bound is 0. Below the
+/// threshold, Application Auto Scaling's upper bound is inclusive, so a breach of exactly
+/// 0 takes that step: with the metric at 0, the service scales in within 10 periods.
 #[tokio::test(start_paused = true)]
 async fn a_step_at_exactly_the_threshold_of_a_lower_alarm_applies() {
     let h = Harness::new(1).await;
@@ -529,9 +529,10 @@ async fn a_count_outside_the_bounds_is_brought_inside_on_registration_only() {
         .unwrap();
 }
 
-/// "Scale to 0, then delete": Application Auto Scaling moves the count inside the range
-/// when the target is registered, not on every later UpdateService. Here a manual count
-/// of 0 is put back to the minimum at the next period.
+/// A manual count outside the target's range is left alone: Application Auto Scaling
+/// moves the count into the range only when the target is registered, not on every later
+/// UpdateService. A manual count of 0 (below the minimum of 1) stays 0, so that "scale to
+/// 0, then delete" works.
 #[tokio::test(start_paused = true)]
 async fn a_manual_count_outside_the_range_is_left_alone() {
     let h = Harness::new(1).await;

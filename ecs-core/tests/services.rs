@@ -3,9 +3,7 @@
 //! re-registered, DAEMON services, deletion, the requests refused, and the controller
 //! under random faults and racing requests.
 //!
-//! One test binary; each theme is a module in `services/`. A test whose doc comment tells
-//! of something going wrong is a regression test: the comment says what went wrong before
-//! its fix (found by review of the service controller).
+//! One test binary; each theme is a module in `services/`.
 
 mod support;
 

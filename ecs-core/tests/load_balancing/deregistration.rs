@@ -2,8 +2,6 @@
 //! target groups, a stop while the controller awaits the load balancer, a registration
 //! that failed in one target group of two; and a load balancer that hangs does not stall
 //! the service (in-memory runtime, tokio's paused clock, the fake load balancer).
-//!
-//! Each test failed before its fix (found by review).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +50,10 @@ async fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool
     }
 }
 
-/// A crashed task must leave every load balancer at once; with two target groups, the
-/// second keeps routing to the dead task for the first one's whole deregistration delay.
+/// A crashed task leaves every load balancer at once: with two target groups (each with
+/// a 300 s deregistration delay), a minute after the crash the task is draining in the
+/// first and no longer healthy in the second: the second's deregistration does not wait
+/// out the first one's delay (waiting would keep the second routing to the dead task).
 #[tokio::test(start_paused = true)]
 async fn a_crashed_task_leaves_every_load_balancer_at_once() {
     let (a, b) = (
@@ -76,8 +76,9 @@ async fn a_crashed_task_leaves_every_load_balancer_at_once() {
     );
 }
 
-/// A task that stops while the controller awaits the load balancer is forgotten by
-/// `observe` without ever being deregistered.
+/// A task that stops while the controller awaits the load balancer (held inside
+/// `target_health`) is still deregistered: once the controller goes on, the task is
+/// replaced and its target drained.
 #[tokio::test(start_paused = true)]
 async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
     let lb = FakeLb::new("a", Duration::from_secs(1));
@@ -121,8 +122,8 @@ async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
     );
 }
 
-/// A load balancer call that hangs stops the service's whole controller: here a
-/// scale-out never happens.
+/// A load balancer whose health calls hang does not stall the service's controller: a
+/// scale-out from 2 to 3 tasks still happens within 10 minutes.
 #[tokio::test(start_paused = true)]
 async fn a_hanging_load_balancer_does_not_stall_the_service() {
     let lb = FakeLb::new("a", Duration::from_secs(1));
@@ -141,9 +142,9 @@ async fn a_hanging_load_balancer_does_not_stall_the_service() {
     );
 }
 
-/// With two target groups, a registration that succeeds in the first and fails in the
-/// second is not remembered: the task is in the first one's rotation, and when it
-/// crashes nothing deregisters it there.
+/// With two target groups, a task whose registration succeeds in the first and fails in
+/// the second is remembered as a target of the first: when it crashes, it is
+/// deregistered there.
 #[tokio::test(start_paused = true)]
 async fn a_partly_registered_task_is_deregistered_when_it_crashes() {
     let (a, b) = (

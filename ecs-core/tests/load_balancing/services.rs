@@ -338,7 +338,7 @@ async fn load_balancers_are_checked_when_the_service_is_created() {
     );
 }
 
-/// The target must be the TCP binding of the container port, not a UDP one.
+/// The target is the TCP binding of the container port, not a UDP one of the same port.
 #[tokio::test(start_paused = true)]
 async fn the_target_is_the_tcp_binding() {
     let lb = FakeLb::new("a", Duration::from_secs(1));

@@ -621,8 +621,9 @@ async fn it_is_usable_as_a_trait_object() {
     assert!(format!("{lb:?}").starts_with("TcpLoadBalancer { name: \"web\""));
 }
 
-/// A "never cut" deregistration delay used to overflow an Instant inside the library;
-/// it is refused with a clear error (ELB's limit is 3,600 s).
+/// A deregistration delay past ELB's limit of 3,600 s (here a "never cut" `Duration::MAX`)
+/// is refused at bind with an error naming the limit, rather than overflowing an Instant
+/// inside the library.
 #[tokio::test]
 async fn a_huge_deregistration_delay_is_refused() {
     use ecs_core::load_balancer::{TcpLoadBalancer, TcpLoadBalancerConfig};

@@ -209,6 +209,10 @@ fn task_definition_constraints_are_checked_at_registration() {
     );
 }
 
+/// Edge cases of the language: a pattern that would escape its anchoring is refused,
+/// task:group takes group names rather than patterns, versions compare as versions
+/// (1.10.0 > 1.9), an instant selects the same whatever its spelling, and `&&` ends a
+/// bare pattern as it ends a value.
 #[test]
 fn review_findings_stay_fixed() {
     // A pattern that would escape its anchoring is refused.

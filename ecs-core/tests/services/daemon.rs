@@ -68,9 +68,10 @@ async fn a_daemon_service_follows_instances() {
     assert_eq!(on(&h), BTreeSet::from(["i-0".into()]));
 }
 
-/// A lost DAEMON instance is deregistered and registers again under the same id: the
-/// stale task of the old registration (never STOPPED, its engine gone) now looks like it
-/// is on the new instance and keeps the daemon off it forever.
+/// A DAEMON service returns to an instance that was lost, deregistered and registered
+/// again under the same id: the service reaches a steady state with two tasks again. The
+/// stale task of the old registration (never seen STOPPED, its engine gone) does not
+/// count as the daemon's task on the new registration.
 #[tokio::test(start_paused = true)]
 async fn daemon_returns_to_a_re_registered_instance() {
     use std::sync::Arc;

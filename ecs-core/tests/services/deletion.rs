@@ -39,8 +39,8 @@ async fn deleting_a_service_scales_it_to_zero_then_inactive() {
     h.steady(&web()).await;
 }
 
-/// Tasks on an instance that stays lost never reach STOPPED; deleted, their service never
-/// goes INACTIVE.
+/// A service deleted by force goes INACTIVE even when some of its tasks are on an
+/// instance that stays lost (tasks that may never be seen reaching STOPPED).
 #[tokio::test(start_paused = true)]
 async fn a_deleted_service_with_tasks_on_a_lost_instance_goes_inactive() {
     let h = Harness::new(2).await;

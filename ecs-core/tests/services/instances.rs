@@ -131,8 +131,9 @@ async fn a_lost_instance_has_its_tasks_replaced_after_the_timeout() {
     .await;
 }
 
-/// Tasks on an instance that stays lost never reach STOPPED; they keep their old
-/// deployment alive, so a later deployment never completes.
+/// An instance that stays lost does not block later deployments: its tasks, which may
+/// never be seen reaching STOPPED, do not keep their old deployment alive, and a new
+/// task definition's deployment completes.
 #[tokio::test(start_paused = true)]
 async fn a_lost_instance_does_not_block_later_deployments() {
     let h = Harness::new(2).await;
@@ -162,7 +163,8 @@ async fn a_lost_instance_does_not_block_later_deployments() {
     .await;
 }
 
-/// Even deregistering the lost instance (force) does not release the deployment.
+/// Deregistering a lost instance (by force) releases the deployment its tasks belonged
+/// to: a new task definition's deployment completes.
 #[tokio::test(start_paused = true)]
 async fn deregistering_a_lost_instance_releases_its_deployment() {
     let h = Harness::new(2).await;
@@ -196,9 +198,9 @@ async fn deregistering_a_lost_instance_releases_its_deployment() {
     .await;
 }
 
-/// The agent pump of a deregistered instance keeps running and reports "disconnected"
-/// for any later instance registered under the same id: the new instance is taken for
-/// lost and a REPLICA service's tasks on it are replaced although it is healthy.
+/// An instance registered again under the id of a deregistered, disconnected one is
+/// reported connected: the old registration's agent does not report for the new one
+/// (which would have it taken for lost, and its tasks replaced, although it is healthy).
 #[tokio::test(start_paused = true)]
 async fn a_stale_agent_does_not_mark_a_re_registered_instance_lost() {
     use std::sync::Arc;

@@ -11,8 +11,9 @@ use ecs_core::task::TaskStatus;
 const WEB: &str = r#"{"family": "web", "containerDefinitions": [
     {"name": "app", "image": "busybox", "memory": 16, "cpu": 16}]}"#;
 
-/// A pass planned on a snapshot launches after a concurrent UpdateService (desired 0)
-/// or DeleteService has returned.
+/// No task of a service is created after a concurrent UpdateService (desired 0) or
+/// DeleteService has returned, even if the controller is mid-pass with a plan made on
+/// an older snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_task_is_launched_after_scale_to_zero_or_delete_returns() {
     let h = Harness::new(4).await;

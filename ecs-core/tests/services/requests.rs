@@ -108,8 +108,9 @@ fn create_service_reads_the_aws_cli_input() {
     assert!(err.to_string().contains("desiredCount"), "{err}");
 }
 
-/// 10 placement constraints (ECS's maximum) pass validation, but every launch adds
-/// internal constraints and the placement limit check refuses them: nothing is ever placed.
+/// A service with 10 placement constraints (ECS's maximum) is placed and reaches a
+/// steady state: the internal constraints every launch adds do not count against the
+/// limit.
 #[tokio::test(start_paused = true)]
 async fn ten_constraints_place() {
     let h = Harness::new(1).await;
@@ -125,7 +126,8 @@ async fn ten_constraints_place() {
     h.steady(&web()).await;
 }
 
-/// DAEMON: 9 constraints, plus the per-instance one and RequiresAttributes.
+/// A DAEMON service with 9 placement constraints is placed and reaches a steady state,
+/// beside the per-instance constraint and RequiresAttributes its launches add.
 #[tokio::test(start_paused = true)]
 async fn daemon_with_nine_constraints_places() {
     let h = Harness::new(1).await;
@@ -141,7 +143,7 @@ async fn daemon_with_nine_constraints_places() {
     h.steady(&web()).await;
 }
 
-/// UpdateService accepts a placement strategy for a DAEMON service (CreateService refuses).
+/// UpdateService refuses a placement strategy for a DAEMON service, as CreateService does.
 #[tokio::test(start_paused = true)]
 async fn daemon_update_with_placement_strategy_is_refused() {
     let h = Harness::new(1).await;
@@ -161,8 +163,8 @@ async fn daemon_update_with_placement_strategy_is_refused() {
     assert!(h.ecs.update_service(u).is_err(), "accepted");
 }
 
-/// create_service outside a Tokio runtime is refused, leaving nothing behind (it used
-/// to panic in tokio::spawn after taking the name).
+/// CreateService outside a Tokio runtime is refused with an error naming the missing
+/// runtime, and leaves nothing behind: the name is not taken.
 #[test]
 fn create_service_outside_a_runtime_is_refused_cleanly() {
     let ecs = ecs_core::Ecs::new(EcsConfig::default());
