@@ -1,5 +1,6 @@
-//! Tasks on the in-memory runtime: their lifecycle from launch to STOPPED, and the resync
-//! that finds what the engine's events missed, at what it costs the engine.
+//! Tasks on the in-memory runtime: their lifecycle from launch to STOPPED, RunTask's
+//! overrides, and the resync that finds what the engine's events missed, at what it
+//! costs the engine.
 //!
 //! One test binary; each theme is a module in `tasks/`.
 
@@ -7,5 +8,7 @@ mod support;
 
 #[path = "tasks/lifecycle.rs"]
 mod lifecycle;
+#[path = "tasks/overrides.rs"]
+mod overrides;
 #[path = "tasks/resync.rs"]
 mod resync;

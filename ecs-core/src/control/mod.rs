@@ -342,6 +342,11 @@ impl Ecs {
             .registry
             .resolve_active(&request.task_definition)?
             .clone();
+        // Placed by, and run as, the overridden definition.
+        let td = match &request.overrides {
+            Some(o) => o.apply("RunTask", &td)?,
+            None => td,
+        };
         self.ops().launch(request, &td, Vec::new(), &|_| true)
     }
 
@@ -382,13 +387,18 @@ impl Ecs {
                     });
                 }
             }
-            td.clone()
+            match &request.overrides {
+                Some(o) => o.apply("StartTask", td)?,
+                None => td.clone(),
+            }
         };
         let mut out = RunTaskOutput::default();
         for instance in &request.container_instances {
             let mut one = RunTask::new(cluster.clone(), request.task_definition.clone(), 1);
             one.started_by = request.started_by.clone();
             one.group = request.group.clone();
+            one.overrides = request.overrides.clone();
+            one.enable_execute_command = request.enable_execute_command;
             one.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
                 crate::placement::api::PlacementConstraintType::MemberOf,
                 Some(&format!("ec2InstanceId == '{instance}'")),

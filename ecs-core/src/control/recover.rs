@@ -478,10 +478,8 @@ impl Ecs {
                 let never_created = task.containers.iter().all(|c| c.runtime_id.is_none())
                     && task.started_at.is_none();
                 // (Its definition is there: `open` checked every live task's.)
-                let (Some(entry), Ok(td)) = (
-                    s.tasks.get(&task.task_id),
-                    s.registry.describe(&task.task_definition),
-                ) else {
+                let (Some(entry), Ok(td)) = (s.tasks.get(&task.task_id), s.definition_of(&task))
+                else {
                     continue;
                 };
                 if containers.is_empty() && !never_created {
@@ -492,7 +490,7 @@ impl Ecs {
                     self.state().clone(),
                     agent.clone(),
                     task.task_id.clone(),
-                    td,
+                    &td,
                     &task_context(&task),
                     entry.stop.subscribe(),
                     self.config(),
@@ -608,6 +606,8 @@ fn adopt_orphan(
                 cluster: cluster.clone(),
                 instance: instance.clone(),
                 started_by: deployment_for(s, cluster, &group, &reference),
+                overrides: Default::default(),
+                enable_execute_command: false,
                 group,
                 allocation: Default::default(),
                 created_at: now,
@@ -665,7 +665,7 @@ fn stopped_with_instance(task: &mut Task, now: jiff::Timestamp) {
 
 /// Reserves a reloaded task's resources on its instance, as placement did.
 fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, Error> {
-    let td = s.registry.describe(&task.task_definition).map_err(|_| {
+    let td = s.definition_of(task).map_err(|_| {
         dangling(
             Kind::Task,
             task.task_id.as_str(),
@@ -673,7 +673,7 @@ fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, 
             &task.task_definition,
         )
     })?;
-    let needs = TaskRequirements::from_task_definition(td);
+    let needs = TaskRequirements::from_task_definition(&td);
     let c = s
         .clusters
         .get_mut(&task.cluster)

@@ -11,7 +11,8 @@ use crate::placement::{Constraint, PlacementRequest, Scheduler};
 use crate::runtime::{Capabilities, HealthStatus, TaskContext};
 use crate::state::{Tables, TaskEntry};
 use crate::task::{
-    Container, ContainerStatus, Event, RunTask, RunTaskOutput, Task, TaskFailure, TaskStatus,
+    Container, ContainerStatus, Event, RunTask, RunTaskOutput, Task, TaskFailure, TaskOverride,
+    TaskStatus,
 };
 use crate::task_definition::TaskDefinition;
 use crate::{Error, ResourceKind};
@@ -140,6 +141,8 @@ impl Ops {
                 instance,
                 group,
                 started_by: request.started_by.clone(),
+                overrides: request.overrides.clone().unwrap_or_default(),
+                enable_execute_command: request.enable_execute_command,
                 allocation,
                 created_at: self.state.now(),
             },
@@ -172,6 +175,8 @@ pub(crate) struct NewTask {
     pub(crate) instance: InstanceId,
     pub(crate) group: TaskGroup,
     pub(crate) started_by: Option<String>,
+    pub(crate) overrides: TaskOverride,
+    pub(crate) enable_execute_command: bool,
     pub(crate) allocation: AllocationId,
     pub(crate) created_at: jiff::Timestamp,
 }
@@ -189,6 +194,10 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
         task_definition: TaskDefinitionRef::new(family, revision),
         group: who.group,
         started_by: who.started_by,
+        overrides: who.overrides.shown(td),
+        cpu: td.cpu.clone(),
+        memory: td.memory.clone(),
+        enable_execute_command: who.enable_execute_command,
         last_status: TaskStatus::Provisioning,
         desired_status: TaskStatus::Running,
         health_status: HealthStatus::Unknown,
@@ -199,6 +208,9 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
                 name: c.name().to_owned(),
                 image: c.image.clone().unwrap_or_default(),
                 essential: c.is_essential(),
+                cpu: c.cpu.map(|v| v.to_string()),
+                memory: c.memory.map(|v| v.to_string()),
+                memory_reservation: c.memory_reservation.map(|v| v.to_string()),
                 runtime_id: None,
                 last_status: ContainerStatus::Pending,
                 exit_code: None,

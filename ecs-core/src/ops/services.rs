@@ -222,6 +222,9 @@ impl Ops {
         if let Some(g) = update.health_check_grace_period_seconds {
             svc.health_check_grace_period_seconds = g;
         }
+        if let Some(e) = update.enable_execute_command {
+            svc.enable_execute_command = e;
+        }
         let td = new_td.unwrap_or_else(|| svc.task_definition.clone());
         if td != svc.task_definition || update.force_new_deployment {
             for d in &mut svc.deployments {

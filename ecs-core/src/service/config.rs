@@ -210,6 +210,9 @@ pub struct CreateService {
     /// Tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+    /// Lets ExecuteCommand run commands in the service's tasks.
+    #[serde(default)]
+    pub enable_execute_command: bool,
 }
 
 /// ECS accepts a cluster's name or its ARN (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`).
@@ -248,7 +251,14 @@ impl CreateService {
             health_check_grace_period_seconds: None,
             load_balancers: Vec::new(),
             tags: Vec::new(),
+            enable_execute_command: false,
         }
+    }
+
+    /// With ExecuteCommand enabled (or not) for its tasks.
+    pub fn with_execute_command(mut self, enable: bool) -> Self {
+        self.enable_execute_command = enable;
+        self
     }
 
     /// A DAEMON service: one task of `task_definition` on each instance.
@@ -438,6 +448,10 @@ pub struct UpdateService {
     /// Starts a new deployment even with the same task definition.
     #[serde(default)]
     pub force_new_deployment: bool,
+    /// Enables or disables ExecuteCommand for the tasks started from now on (as in
+    /// ECS, tasks already running keep what they were started with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_execute_command: Option<bool>,
 }
 
 impl UpdateService {
@@ -453,6 +467,7 @@ impl UpdateService {
             placement_constraints: None,
             health_check_grace_period_seconds: None,
             force_new_deployment: false,
+            enable_execute_command: None,
         }
     }
 

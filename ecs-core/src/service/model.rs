@@ -190,6 +190,9 @@ pub struct Service {
     pub load_balancers: Vec<LoadBalancer>,
     /// Tags.
     pub tags: Vec<Tag>,
+    /// Whether its tasks are started with ExecuteCommand enabled.
+    #[serde(default)]
+    pub enable_execute_command: bool,
     /// The start throttle.
     pub throttle: Throttle,
     /// Whether the service is in a steady state: its PRIMARY deployment COMPLETED and
@@ -226,6 +229,7 @@ impl Service {
             health_check_grace_period_seconds: r.health_check_grace_period_seconds.unwrap_or(0),
             load_balancers: r.load_balancers.clone(),
             tags: r.tags.clone(),
+            enable_execute_command: r.enable_execute_command,
             throttle: Throttle::default(),
             steady: false,
             created_at: now,

@@ -28,6 +28,7 @@ use crate::registry::TaskDefinitionRegistry;
 use crate::runtime::HealthStatus;
 use crate::service::{ServiceEntry, ServiceLimits};
 use crate::task::{Container, Event, StopCode, Task, TaskStatus};
+use crate::task_definition::TaskDefinition;
 
 use journal::Journal;
 
@@ -110,6 +111,21 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// The task definition `task` runs: its revision, with the task's overrides applied
+    /// (what it was placed by and its containers were made from).
+    pub(crate) fn definition_of(
+        &self,
+        task: &Task,
+    ) -> Result<std::borrow::Cow<'_, TaskDefinition>, Error> {
+        let td = self.registry.describe(&task.task_definition)?;
+        if task.overrides.changes_nothing() {
+            return Ok(std::borrow::Cow::Borrowed(td));
+        }
+        task.overrides
+            .apply("RunTask", td)
+            .map(std::borrow::Cow::Owned)
+    }
+
     /// Notes that a task changed, for the durable copy.
     pub(crate) fn task_changed(&mut self, id: &TaskId) {
         if let Some(dirty) = &mut self.dirty_tasks {

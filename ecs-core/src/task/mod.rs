@@ -2,10 +2,12 @@
 //! timestamps, in ECS's vocabulary; the events published when they change; and the
 //! requests that run and list them ([`RunTask`], [`ListTasks`]).
 
+mod overrides;
 mod requests;
 
 use std::sync::Arc;
 
+pub use overrides::{ContainerOverride, MAX_OVERRIDES_CHARS, TaskOverride};
 pub use requests::{
     ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure,
 };
@@ -78,6 +80,15 @@ pub struct Container {
     pub image: String,
     /// Whether the task stops when it stops.
     pub essential: bool,
+    /// Its CPU units, as ECS shows them (overrides included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// Its hard memory limit in MiB, as ECS shows it (overrides included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Its soft memory limit in MiB, as ECS shows it (overrides included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<String>,
     /// The engine's id, once created.
     pub runtime_id: Option<ContainerId>,
     /// Its status.
@@ -112,6 +123,20 @@ pub struct Task {
     pub group: TaskGroup,
     /// Who started it (a service's deployment id, a user tag ...).
     pub started_by: Option<String>,
+    /// What RunTask or StartTask overrode of its task definition, as ECS shows it: an
+    /// entry per container.
+    #[serde(default)]
+    pub overrides: TaskOverride,
+    /// The task's CPU units as ECS shows them (the task definition's, or the
+    /// override's), when set at task level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    /// The task's memory in MiB as ECS shows it, when set at task level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Whether ExecuteCommand may run commands in its containers.
+    #[serde(default)]
+    pub enable_execute_command: bool,
     /// Where it is.
     pub last_status: TaskStatus,
     /// Where it is going: RUNNING or STOPPED.

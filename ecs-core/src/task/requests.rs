@@ -4,7 +4,7 @@
 use crate::Error;
 use crate::ids::{Arn, ClusterName, InstanceId, TaskDefinitionRef, TaskGroup, TaskId};
 use crate::placement::api::{PlacementConstraint, PlacementStrategy};
-use crate::task::{Task, TaskStatus};
+use crate::task::{Task, TaskOverride, TaskStatus};
 use crate::task_definition::TaskDefinition;
 
 /// RunTask: `count` tasks of a task definition on a cluster, placed by the scheduler.
@@ -26,6 +26,10 @@ pub struct RunTask {
     pub placement_strategy: Vec<PlacementStrategy>,
     /// Constraints, in RunTask's shape (added to the task definition's).
     pub placement_constraints: Vec<PlacementConstraint>,
+    /// What the tasks change of their task definition (placed by the overridden sizes).
+    pub overrides: Option<TaskOverride>,
+    /// Lets ExecuteCommand run commands in the tasks' containers.
+    pub enable_execute_command: bool,
 }
 
 impl RunTask {
@@ -39,7 +43,21 @@ impl RunTask {
             started_by: None,
             placement_strategy: Vec::new(),
             placement_constraints: Vec::new(),
+            overrides: None,
+            enable_execute_command: false,
         }
+    }
+
+    /// With these overrides.
+    pub fn with_overrides(mut self, overrides: TaskOverride) -> Self {
+        self.overrides = Some(overrides);
+        self
+    }
+
+    /// With ExecuteCommand enabled (or not).
+    pub fn with_execute_command(mut self, enable: bool) -> Self {
+        self.enable_execute_command = enable;
+        self
     }
 }
 
@@ -121,6 +139,10 @@ pub struct StartTask {
     pub group: Option<TaskGroup>,
     /// A tag for who started them (at most 36 characters).
     pub started_by: Option<String>,
+    /// What the tasks change of their task definition.
+    pub overrides: Option<TaskOverride>,
+    /// Lets ExecuteCommand run commands in the tasks' containers.
+    pub enable_execute_command: bool,
 }
 
 impl StartTask {
@@ -136,7 +158,21 @@ impl StartTask {
             container_instances,
             group: None,
             started_by: None,
+            overrides: None,
+            enable_execute_command: false,
         }
+    }
+
+    /// With these overrides.
+    pub fn with_overrides(mut self, overrides: TaskOverride) -> Self {
+        self.overrides = Some(overrides);
+        self
+    }
+
+    /// With ExecuteCommand enabled (or not).
+    pub fn with_execute_command(mut self, enable: bool) -> Self {
+        self.enable_execute_command = enable;
+        self
     }
 
     /// Tagged with who started them.

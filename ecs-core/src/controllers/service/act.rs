@@ -110,6 +110,7 @@ pub(super) fn act(
         let mut request = RunTask::new(key.0.clone(), primary.task_definition.clone(), count);
         request.group = Some(crate::ids::TaskGroup::Service(key.1.clone()));
         request.started_by = Some(primary.id.to_string());
+        request.enable_execute_command = service.enable_execute_command;
         request.placement_strategy = service.placement_strategy.clone();
         request.placement_constraints = service.placement_constraints.clone();
         let mut extra = Vec::new();
