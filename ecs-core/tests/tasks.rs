@@ -1,6 +1,6 @@
 //! Tasks on the in-memory runtime: their lifecycle from launch to STOPPED, RunTask's
-//! overrides, and the resync that finds what the engine's events missed, at what it
-//! costs the engine.
+//! overrides, containers restarted in place by their restart policy, and the resync
+//! that finds what the engine's events missed, at what it costs the engine.
 //!
 //! One test binary; each theme is a module in `tasks/`.
 
@@ -10,5 +10,7 @@ mod support;
 mod lifecycle;
 #[path = "tasks/overrides.rs"]
 mod overrides;
+#[path = "tasks/restart_policy.rs"]
+mod restart_policy;
 #[path = "tasks/resync.rs"]
 mod resync;

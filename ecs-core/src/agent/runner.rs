@@ -35,6 +35,35 @@ struct Slot {
     start_seq: Option<usize>,
     exit_code: Option<i32>,
     health: HealthStatus,
+    /// Its `restartPolicy`, when enabled.
+    restart: Option<Restart>,
+    /// When it last started (its first start, or its last restart in place).
+    last_start: Option<Instant>,
+    /// When it was last seen to exit.
+    exited_at: Option<Instant>,
+}
+
+/// A container's restart policy (ECS's `restartPolicy`): restarted in place when it
+/// exits with a code not ignored, once it has run for the attempt period.
+struct Restart {
+    ignored_exit_codes: Vec<i32>,
+    attempt_period: Duration,
+}
+
+impl Restart {
+    /// ECS's default `restartAttemptPeriod`: 300 seconds.
+    const DEFAULT_PERIOD: Duration = Duration::from_secs(300);
+
+    fn of(c: &crate::task_definition::ContainerDefinition) -> Option<Self> {
+        let policy = c.restart_policy.as_ref().filter(|p| p.enabled)?;
+        Some(Self {
+            ignored_exit_codes: policy.ignored_exit_codes.clone().unwrap_or_default(),
+            attempt_period: policy
+                .restart_attempt_period
+                .and_then(|s| u64::try_from(s).ok())
+                .map_or(Self::DEFAULT_PERIOD, Duration::from_secs),
+        })
+    }
 }
 
 impl Slot {
@@ -103,6 +132,9 @@ impl Runner {
                 start_seq: None,
                 exit_code: None,
                 health: HealthStatus::Unknown,
+                restart: Restart::of(c),
+                last_start: None,
+                exited_at: None,
             })
             .collect();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -175,6 +207,9 @@ impl Runner {
             };
             if status != ContainerStatus::Pending {
                 slot.started_at = Some(Instant::now());
+                // Its restart policy's period counts from here: when it started before
+                // is not known.
+                slot.last_start = slot.started_at;
                 slot.start_seq = Some(seq);
                 seq += 1;
             }
@@ -420,9 +455,28 @@ impl Runner {
             .await
             .map_err(|e| Self::failed(format!("CannotStartContainerError: {e}")))?;
         self.slots[i].started_at = Some(Instant::now());
+        self.slots[i].last_start = self.slots[i].started_at;
         self.slots[i].start_seq = Some(self.slots.iter().filter(|s| s.start_seq.is_some()).count());
-        let mut ports = rt
-            .inspect_container(&id)
+        let ports = self.published_ports(i, &id).await;
+        self.state.update_container(&self.task_id, &name, |c| {
+            if c.last_status == ContainerStatus::Pending {
+                c.last_status = ContainerStatus::Running;
+            }
+            c.network_bindings = ports;
+        });
+        Ok(())
+    }
+
+    /// The ports container `i` (started as `id`) publishes, as the engine says.
+    async fn published_ports(
+        &self,
+        i: usize,
+        id: &ContainerId,
+    ) -> Vec<crate::runtime::PortBinding> {
+        let mut ports = self
+            .agent
+            .runtime
+            .inspect_container(id)
             .await
             .map(|info| info.ports)
             .unwrap_or_default();
@@ -441,13 +495,7 @@ impl Runner {
                 })
                 .collect();
         }
-        self.state.update_container(&self.task_id, &name, |c| {
-            if c.last_status == ContainerStatus::Pending {
-                c.last_status = ContainerStatus::Running;
-            }
-            c.network_bindings = ports;
-        });
-        Ok(())
+        ports
     }
 
     async fn wait(&mut self, deadline: Option<Instant>) -> Wake {
@@ -471,12 +519,14 @@ impl Runner {
         }
     }
 
-    /// RUNNING until an essential container exits or a stop is requested.
+    /// RUNNING until an essential container exits (and is not restarted in place) or a
+    /// stop is requested.
     async fn watch_running(&mut self) -> Cause {
         loop {
             if let Some(cause) = self.stop_requested() {
                 return cause;
             }
+            self.restart_exited().await;
             if let Some(s) = self.essential_exit() {
                 return essential_exited(&s.name);
             }
@@ -484,6 +534,49 @@ impl Runner {
                 Wake::Signal(s) => self.hear(s),
                 Wake::Stop | Wake::Deadline => {}
             }
+        }
+    }
+
+    /// Restarts in place, as its restart policy says, each container that exited with a
+    /// code it does not ignore after running for its attempt period; one that exited
+    /// sooner stays exited (ECS: "a container that isn't able to run for this period
+    /// and exits early is not restarted"). A restart the engine refuses leaves it
+    /// exited.
+    async fn restart_exited(&mut self) {
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let (Some(restart), Some(code), Some(id), Some(since), Some(exited)) = (
+                &slot.restart,
+                slot.exit_code,
+                slot.id.clone(),
+                slot.last_start,
+                slot.exited_at,
+            ) else {
+                continue;
+            };
+            let ran = exited.saturating_duration_since(since);
+            if restart.ignored_exit_codes.contains(&code) || ran < restart.attempt_period {
+                continue;
+            }
+            let name = slot.name.clone();
+            if let Err(e) = self.agent.runtime.start_container(&id).await {
+                tracing::warn!(task = %self.task_id, container = %name, error = %e, "restarting a container in place");
+                // Not again: it stays exited, as one the policy does not restart.
+                self.slots[i].restart = None;
+                continue;
+            }
+            let slot = &mut self.slots[i];
+            slot.exit_code = None;
+            slot.last_start = Some(Instant::now());
+            tracing::info!(task = %self.task_id, container = %name, exit_code = code, "restarted in place by its restart policy");
+            // A port the engine chose may change with the restart.
+            let ports = self.published_ports(i, &id).await;
+            self.state.update_container(&self.task_id, &name, |c| {
+                c.last_status = ContainerStatus::Running;
+                c.exit_code = None;
+                c.restart_count += 1;
+                c.network_bindings = ports;
+            });
         }
     }
 
@@ -507,6 +600,7 @@ impl Runner {
                     return;
                 }
                 slot.exit_code = Some(exit_code);
+                slot.exited_at = Some(Instant::now());
                 self.state.update_container(&self.task_id, &name, |c| {
                     c.last_status = ContainerStatus::Stopped;
                     c.exit_code = Some(exit_code);

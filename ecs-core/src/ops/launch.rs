@@ -217,6 +217,7 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
                 reason: None,
                 health_status: HealthStatus::Unknown,
                 network_bindings: Vec::new(),
+                restart_count: 0,
             })
             .collect(),
         created_at: who.created_at,

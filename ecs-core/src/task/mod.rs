@@ -101,6 +101,9 @@ pub struct Container {
     pub health_status: HealthStatus,
     /// Its published ports.
     pub network_bindings: Vec<PortBinding>,
+    /// How many times its restart policy restarted it in place.
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 /// A task. It serializes as DescribeTasks' members are spelled (`taskArn`,
