@@ -5,12 +5,18 @@
 //! ```
 //!
 //! A backend is one implementation of `ContainerRuntime`. This one ignores images (each
-//! "container" is its command run by the host's `sh`), supports host networking only,
-//! stops with SIGTERM then SIGKILL, and reports exits as events. It declares exactly
-//! that in its capabilities, so a task definition that needs more (health checks,
-//! bridge networking, volumes ...) is refused instead of half-run.
+//! "container" is its command run on the host), supports host networking only, stops
+//! with SIGTERM then SIGKILL, reports exits as events, keeps what each process writes
+//! (its logs), and runs ExecuteCommand's commands as more local processes (without a
+//! terminal: both streams come as standard output when one is asked for). It declares
+//! exactly that in its capabilities, so a task definition that needs more (health
+//! checks, bridge networking, volumes ...) is refused instead of half-run.
+//!
+//! `cargo test --features conformance --example process_backend` runs the conformance
+//! suite's checks of logs and exec against it.
 
 use std::collections::BTreeMap;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,16 +26,23 @@ use ecs::cluster::Resources;
 use ecs::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
 use ecs::runtime::{
     Capabilities, ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
-    ContainerSpec, ContainerState, ContainerStats, HostInfo, PullPolicy, RuntimeError,
+    ContainerSpec, ContainerState, ContainerStats, ExecChunk, ExecInput, ExecSession, ExecSpec,
+    HostInfo, LogLine, LogOptions, PullPolicy, RuntimeError, StdStream,
 };
 use ecs::task::TaskStatus;
 use futures::stream::BoxStream;
-use tokio::sync::broadcast;
+use futures::{FutureExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::sync::{broadcast, mpsc};
 
 struct Proc {
     spec: ContainerSpec,
     state: ContainerState,
     pid: Option<u32>,
+    /// What it wrote, line by line.
+    output: Vec<LogLine>,
+    /// Readers following its output, until it exits.
+    followers: Vec<mpsc::UnboundedSender<LogLine>>,
 }
 
 /// Runs each container as a child process of this program.
@@ -55,6 +68,27 @@ impl ProcessRuntime {
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
     }
 
+    /// Keeps each line `pipe` gives as written on `stream`, and hands it to followers,
+    /// until the pipe ends.
+    async fn collect(
+        &self,
+        id: &ContainerId,
+        stream: StdStream,
+        pipe: Option<impl AsyncRead + Unpin>,
+    ) {
+        let Some(pipe) = pipe else {
+            return;
+        };
+        let mut lines = BufReader::new(pipe).lines();
+        while let Ok(Some(text)) = lines.next_line().await {
+            let line = LogLine::new(stream, Some(jiff::Timestamp::now()), text);
+            let _ = self.with(id, |p| {
+                p.followers.retain(|f| f.send(line.clone()).is_ok());
+                p.output.push(line);
+            });
+        }
+    }
+
     fn info(id: &ContainerId, p: &Proc) -> ContainerInfo {
         ContainerInfo::new(
             id.clone(),
@@ -76,6 +110,7 @@ impl ContainerRuntime for ProcessRuntime {
         c.host_network = true;
         c.graceful_stop = true;
         c.events = true;
+        c.execute_command = true;
         c
     }
 
@@ -103,6 +138,8 @@ impl ContainerRuntime for ProcessRuntime {
                 spec: spec.clone(),
                 state: ContainerState::Created,
                 pid: None,
+                output: Vec::new(),
+                followers: Vec::new(),
             },
         );
         Ok(id)
@@ -123,9 +160,14 @@ impl ContainerRuntime for ProcessRuntime {
         let mut child = tokio::process::Command::new(program)
             .args(args)
             .envs(&spec.environment)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| RuntimeError::InvalidRequest(format!("{program}: {e}")))?;
         let pid = child.id();
+        // Its output is read to its end before its exit is reported.
+        let (out, err) = (child.stdout.take(), child.stderr.take());
         self.with(id, |p| {
             p.state = ContainerState::Running;
             p.pid = pid;
@@ -137,7 +179,22 @@ impl ContainerRuntime for ProcessRuntime {
         let me = self.clone();
         let id = id.clone();
         tokio::spawn(async move {
-            let status = child.wait().await;
+            let output = async {
+                tokio::join!(
+                    me.collect(&id, StdStream::Stdout, out),
+                    me.collect(&id, StdStream::Stderr, err)
+                )
+            };
+            let mut output = std::pin::pin!(output);
+            let (status, drained) = tokio::select! {
+                status = child.wait() => (status, false),
+                _ = &mut output => (child.wait().await, true),
+            };
+            // What it wrote before it exited, read to the pipes' end (children it left
+            // behind may hold them open: not waited for beyond a moment).
+            if !drained {
+                let _ = tokio::time::timeout(Duration::from_secs(2), output).await;
+            }
             // Killed by a signal: 128 + signal, as engines report it.
             let code = status.ok().map_or(137, |s| {
                 s.code().unwrap_or_else(|| {
@@ -145,10 +202,12 @@ impl ContainerRuntime for ProcessRuntime {
                 })
             });
             let _ = me.with(&id, |p| {
-                p.state = ContainerState::Exited { exit_code: code }
+                p.state = ContainerState::Exited { exit_code: code };
+                // Following readers reach their end.
+                p.followers.clear();
             });
             let _ = me.events.send(ContainerEvent {
-                id,
+                id: id.clone(),
                 kind: ContainerEventKind::Die { exit_code: code },
             });
         });
@@ -221,6 +280,107 @@ impl ContainerRuntime for ProcessRuntime {
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError> {
         Ok(ecs::runtime::broadcast_events(self.events.subscribe()))
     }
+
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        let (backlog, live) = self.with(id, |p| {
+            // The tail counts every line, then the options choose among them.
+            let from = options
+                .tail
+                .map_or(0, |n| p.output.len().saturating_sub(n as usize));
+            let backlog: Vec<LogLine> = p.output[from..].to_vec();
+            let live = (options.follow && p.state == ContainerState::Running).then(|| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                p.followers.push(tx);
+                rx
+            });
+            (backlog, live)
+        })?;
+        let later = futures::stream::unfold(live, |rx| async move {
+            let mut rx = rx?;
+            rx.recv().await.map(|line| (line, Some(rx)))
+        });
+        let (options, timestamps) = (options.clone(), options.timestamps);
+        Ok(Box::pin(
+            futures::stream::iter(backlog)
+                .chain(later)
+                .filter(move |l| futures::future::ready(options.selects(l.stream, l.timestamp)))
+                .map(move |mut l| {
+                    if !timestamps {
+                        l.timestamp = None;
+                    }
+                    Ok(l)
+                }),
+        ))
+    }
+
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {
+        let (running, environment) = self.with(id, |p| {
+            (
+                p.state == ContainerState::Running,
+                p.spec.environment.clone(),
+            )
+        })?;
+        if !running {
+            return Err(RuntimeError::Conflict(format!("{id} is not running")));
+        }
+        let (program, args) = spec
+            .command
+            .split_first()
+            .ok_or_else(|| RuntimeError::InvalidRequest("exec: no command".into()))?;
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .envs(&environment)
+            .stdin(if spec.interactive {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| RuntimeError::InvalidRequest(format!("{program}: {e}")))?;
+        let stdin = child.stdin.take().map(|i| Box::pin(i) as ExecInput);
+        // No terminal here: asked for one, both streams come as standard output.
+        let err_stream = if spec.tty {
+            StdStream::Stdout
+        } else {
+            StdStream::Stderr
+        };
+        let chunks = |stream: StdStream, pipe: Option<Box<dyn AsyncRead + Unpin + Send>>| {
+            futures::stream::unfold(pipe, move |pipe| async move {
+                let mut pipe = pipe?;
+                let mut buf = vec![0; 8192];
+                match pipe.read(&mut buf).await {
+                    Ok(0) | Err(_) => None,
+                    Ok(n) => Some((Ok(ExecChunk::new(stream, &buf[..n])), Some(pipe))),
+                }
+            })
+        };
+        let out = child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn AsyncRead + Unpin + Send>);
+        let err = child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn AsyncRead + Unpin + Send>);
+        let output =
+            futures::stream::select(chunks(StdStream::Stdout, out), chunks(err_stream, err));
+        let exit_code = async move {
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| RuntimeError::Unavailable(e.to_string()))?;
+            Ok(status.code().unwrap_or_else(|| {
+                128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(9)
+            }))
+        };
+        Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -257,4 +417,32 @@ async fn main() -> Result<(), ecs::Error> {
     println!("task {}: {:?}", task.last_status, task.stopped_reason);
     assert_eq!(task.container("worker").and_then(|c| c.exit_code), Some(3));
     Ok(())
+}
+
+/// The conformance suite's checks of what containers write and run, against this
+/// backend (the others need what it does not declare).
+#[cfg(all(test, feature = "conformance"))]
+mod tests {
+    use std::sync::Arc;
+
+    use ecs::conformance::{self, Fixture};
+
+    fn fixture() -> Fixture {
+        Fixture {
+            runtime: Arc::new(super::ProcessRuntime::new()),
+            image: "none".into(),
+            missing_image: "none".into(),
+            prefix: format!("ecs-conf-process-{}", std::process::id()),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn local_processes_pass_the_logs_checks() {
+        conformance::container_logs(&fixture()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn local_processes_pass_the_exec_checks() {
+        conformance::execute_command(&fixture()).await;
+    }
 }

@@ -98,6 +98,23 @@ impl ContainerRuntime for Counted {
     ) -> Result<futures::stream::BoxStream<'static, ContainerEvent>, RuntimeError> {
         self.inner.events().await
     }
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &ecs::runtime::LogOptions,
+    ) -> Result<
+        futures::stream::BoxStream<'static, Result<ecs::runtime::LogLine, RuntimeError>>,
+        RuntimeError,
+    > {
+        self.inner.container_logs(id, options).await
+    }
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        spec: &ecs::runtime::ExecSpec,
+    ) -> Result<ecs::runtime::ExecSession, RuntimeError> {
+        self.inner.exec(id, spec).await
+    }
 }
 
 /// The pid of the process whose command line is exactly `cmdline` (NUL-separated).

@@ -1,18 +1,23 @@
 //! The only file that speaks bollard's types: container specs to Docker's create body,
-//! Docker's answers to the core's types, Docker's errors to [`RuntimeError`].
+//! Docker's answers to the core's types, Docker's errors to [`RuntimeError`], log frames
+//! to lines, exec requests and their output.
 
 use std::collections::{BTreeMap, HashMap};
 
+use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
+use bollard::exec::{CreateExecOptions, StartExecOptions};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EventMessage, HealthConfig,
-    HealthStatusEnum, HostConfig, PortBinding as DockerPortBinding, PortSummaryTypeEnum,
-    ResourcesUlimits,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EventMessage, ExecInspectResponse,
+    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig,
+    PortBinding as DockerPortBinding, PortSummaryTypeEnum, ResourcesUlimits,
 };
+use bollard::query_parameters::{LogsOptions, LogsOptionsBuilder};
 use ecs_core::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
-    HealthStatus, MountSpec, RuntimeError,
+    ExecChunk, ExecSpec, HealthStatus, LogLine, LogOptions, LoggingSpec, MountSpec, RuntimeError,
+    StdStream,
 };
 use ecs_core::task_definition::{NetworkMode, TransportProtocol};
 
@@ -109,6 +114,7 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
                 .map(|(h, ip)| format!("{h}:{ip}"))
                 .collect()
         }),
+        log_config: spec.logging.as_ref().map(log_config),
         ..Default::default()
     };
     let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
@@ -149,6 +155,106 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         host_config: Some(host_config),
         ..Default::default()
     }
+}
+
+/// A container's log driver and its options as Docker takes them (`HostConfig.LogConfig`):
+/// the task definition's, as they are (Docker's own drivers and option names).
+fn log_config(logging: &LoggingSpec) -> HostConfigLogConfig {
+    HostConfigLogConfig {
+        typ: Some(logging.driver.as_str().to_owned()),
+        config: (!logging.options.is_empty()).then(|| {
+            logging
+                .options
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
+    }
+}
+
+/// Docker's query for `options`. Its `since` and `until` are whole seconds (bollard sends
+/// them as integers), so the query takes the whole seconds around them and
+/// [`log_lines`]' caller keeps only the lines within them, by the lines' own
+/// nanosecond times (asked for always). Its `tail` counts lines over both streams before
+/// the other filters, as [`LogOptions::tail`] means it.
+pub(crate) fn logs_options(options: &LogOptions) -> LogsOptions {
+    let seconds = |t: jiff::Timestamp, up: bool| {
+        let s = t.as_second() + i64::from(up && t.subsec_nanosecond() > 0);
+        i32::try_from(s).unwrap_or(if s < 0 { 1 } else { i32::MAX })
+    };
+    let mut b = LogsOptionsBuilder::new()
+        .follow(options.follow)
+        .stdout(options.stdout)
+        .stderr(options.stderr)
+        .timestamps(true);
+    if let Some(since) = options.since {
+        // 0 means "from the start": a time before the epoch is that too.
+        b = b.since(seconds(since, false).max(0));
+    }
+    if let Some(until) = options.until {
+        // 0 means "no end": the first second is the earliest end Docker can take.
+        b = b.until(seconds(until, true).max(1));
+    }
+    if let Some(tail) = options.tail {
+        b = b.tail(&tail.to_string());
+    }
+    b.build()
+}
+
+/// The lines of one frame of Docker's log stream (written with their times).
+pub(crate) fn log_lines(frame: LogOutput) -> Vec<LogLine> {
+    let (stream, bytes) = match frame {
+        LogOutput::StdErr { message } => (StdStream::Stderr, message),
+        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+            (StdStream::Stdout, message)
+        }
+        LogOutput::StdIn { .. } => return Vec::new(),
+    };
+    LogLine::parse_chunk(stream, &bytes)
+}
+
+/// An exec's creation request for `spec`.
+pub(crate) fn exec_options(spec: &ExecSpec) -> CreateExecOptions<String> {
+    CreateExecOptions {
+        cmd: Some(spec.command.clone()),
+        attach_stdin: Some(spec.interactive),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(spec.tty),
+        ..Default::default()
+    }
+}
+
+/// How an exec created for `spec` is started: attached, on a terminal if asked.
+pub(crate) fn exec_start(spec: &ExecSpec) -> StartExecOptions {
+    StartExecOptions {
+        detach: false,
+        tty: spec.tty,
+        output_capacity: None,
+    }
+}
+
+/// A chunk of an exec's output (a terminal's comes as one stream: standard output).
+pub(crate) fn exec_chunk(frame: LogOutput) -> Option<ExecChunk> {
+    match frame {
+        LogOutput::StdErr { message } => Some(ExecChunk::new(StdStream::Stderr, message.to_vec())),
+        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+            Some(ExecChunk::new(StdStream::Stdout, message.to_vec()))
+        }
+        LogOutput::StdIn { .. } => None,
+    }
+}
+
+/// An exec's exit code once it has exited (`None` while it runs).
+pub(crate) fn exec_exit_code(r: &ExecInspectResponse) -> Option<i32> {
+    if r.running == Some(true) {
+        return None;
+    }
+    Some(
+        r.exit_code
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(-1),
+    )
 }
 
 pub(crate) fn info(r: ContainerInspectResponse) -> ContainerInfo {

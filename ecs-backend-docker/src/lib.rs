@@ -31,10 +31,10 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 use ecs_core::cluster::Resources;
 use ecs_core::runtime::{
     Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
-    ContainerStats, HostInfo, PullPolicy, RuntimeError,
+    ContainerStats, ExecSession, ExecSpec, HostInfo, LogLine, LogOptions, PullPolicy, RuntimeError,
 };
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
 /// A Docker engine as a container instance's runtime.
@@ -340,6 +340,95 @@ impl ContainerRuntime for DockerRuntime {
             stream
                 .take_while(|r| futures::future::ready(r.is_ok()))
                 .filter_map(|r| futures::future::ready(r.ok().and_then(convert::event))),
+        ))
+    }
+
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        // An unknown container is an error of the call; Docker would say it only in the
+        // stream.
+        self.docker
+            .inspect_container(&id.0, None)
+            .await
+            .map_err(convert::error)?;
+        // The client's timeout bounds the wait for Docker's answer, not the stream that
+        // follows it: following lasts as long as the container runs.
+        let frames = self
+            .docker
+            .logs(&id.0, Some(convert::logs_options(options)));
+        let (options, timestamps) = (options.clone(), options.timestamps);
+        let lines = frames
+            .map(|frame| match frame {
+                Ok(frame) => convert::log_lines(frame).into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(convert::error(e))],
+            })
+            .flat_map(futures::stream::iter)
+            // Docker's own since and until are whole seconds: these are the lines' times.
+            .filter(move |line| {
+                futures::future::ready(match line {
+                    Ok(l) => options.selects(l.stream, l.timestamp),
+                    Err(_) => true,
+                })
+            })
+            .map(move |line| {
+                line.map(|mut l| {
+                    if !timestamps {
+                        l.timestamp = None;
+                    }
+                    l
+                })
+            });
+        Ok(Box::pin(lines))
+    }
+
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {
+        if spec.command.is_empty() {
+            return Err(RuntimeError::InvalidRequest("exec: no command".into()));
+        }
+        let created = self
+            .docker
+            .create_exec(&id.0, convert::exec_options(spec))
+            .await
+            .map_err(convert::error)?;
+        // As for logs, the client's timeout bounds the answer, not the session.
+        let docker = self.docker.clone();
+        let started = docker
+            .start_exec(&created.id, Some(convert::exec_start(spec)))
+            .await
+            .map_err(convert::error)?;
+        let bollard::exec::StartExecResults::Attached { output, input } = started else {
+            return Err(RuntimeError::Unavailable(format!(
+                "exec {} in {id} started detached",
+                created.id
+            )));
+        };
+        let output = output.filter_map(|frame| {
+            futures::future::ready(match frame {
+                Ok(frame) => convert::exec_chunk(frame).map(Ok),
+                Err(e) => Some(Err(convert::error(e))),
+            })
+        });
+        // Its exit code, once Docker says it no longer runs.
+        let exec_id = created.id;
+        let exit_code = async move {
+            loop {
+                let r = docker
+                    .inspect_exec(&exec_id)
+                    .await
+                    .map_err(convert::error)?;
+                if let Some(code) = convert::exec_exit_code(&r) {
+                    return Ok(code);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        Ok(ExecSession::new(
+            Box::pin(output),
+            spec.interactive.then_some(input),
+            exit_code.boxed(),
         ))
     }
 }

@@ -30,7 +30,12 @@ async fn proxy(socket: String) -> (u16, Arc<AtomicUsize>) {
                 };
                 let (mut from_client, mut to_client) = tcp.into_split();
                 let (mut from_engine, mut to_engine) = engine.into_split();
-                let answers = tokio::io::copy(&mut from_engine, &mut to_client);
+                let answers = async {
+                    let _ = tokio::io::copy(&mut from_engine, &mut to_client).await;
+                    // The engine ending its side ends the client's: a hijacked
+                    // connection (an exec's output) ends so, not by HTTP's framing.
+                    let _ = to_client.shutdown().await;
+                };
                 let requests = async {
                     let mut buf = vec![0u8; 16 * 1024];
                     while let Ok(n) = from_client.read(&mut buf).await {

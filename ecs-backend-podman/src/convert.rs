@@ -1,19 +1,21 @@
 //! The only file that speaks podman-api's types: container specs to libpod's create
-//! options, libpod's answers to the core's types, its errors to [`RuntimeError`].
+//! options, libpod's answers to the core's types, its errors to [`RuntimeError`], log
+//! chunks to lines, exec requests and their output.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ecs_core::runtime::{
-    ContainerId, ContainerInfo, ContainerSpec, ContainerState, HealthStatus, MountSpec,
-    RuntimeError,
+    ContainerId, ContainerInfo, ContainerSpec, ContainerState, EngineLogDriver, ExecChunk,
+    ExecSpec, HealthStatus, LogLine, LogOptions, LoggingSpec, MountSpec, RuntimeError, StdStream,
 };
 use ecs_core::task_definition::NetworkMode;
+use podman_api::conn::TtyChunk;
 use podman_api::models::{
     ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, ListContainer,
     NamedVolume, Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
 };
-use podman_api::opts::ContainerCreateOpts;
+use podman_api::opts::{ContainerCreateOpts, ContainerLogsOpts, ExecCreateOpts, ExecStartOpts};
 
 const MIB: i64 = 1 << 20;
 
@@ -176,6 +178,138 @@ pub(crate) fn create_opts(
     Ok(b.build())
 }
 
+/// The body of libpod's create request for `spec`: [`create_opts`] as podman-api writes
+/// them, and the container's log configuration as libpod reads it. (podman-api's own
+/// `log_configuration` writes Docker's shape, `{"Type", "Config"}`, where libpod's spec
+/// generator reads `{"driver", "options", "size"}`: libpod would silently keep its
+/// default driver.)
+pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> Result<String, RuntimeError> {
+    let opts = create_opts(spec, publish_ip)?;
+    let Some(logging) = &spec.logging else {
+        return opts
+            .serialize()
+            .map_err(|e| RuntimeError::InvalidRequest(format!("libpod create body: {e}")));
+    };
+    let mut body: serde_json::Value = opts
+        .serialize()
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .ok_or_else(|| RuntimeError::InvalidRequest("libpod create body".into()))?;
+    body["log_configuration"] = log_configuration(logging)?;
+    Ok(body.to_string())
+}
+
+/// A log driver and its options as libpod 4.3 takes them: `json-file` as itself, `local`
+/// (Docker's, which libpod lacks) as libpod's own file format `k8s-file`; `max-size` (in
+/// Docker's units, 1024-based) as libpod's `size` in bytes, `tag` as itself. libpod keeps
+/// one file, truncated at its size: `max-file`, `compress` and Docker's other options have
+/// no equivalent there and are left out.
+fn log_configuration(logging: &LoggingSpec) -> Result<serde_json::Value, RuntimeError> {
+    let driver = match logging.driver {
+        EngineLogDriver::JsonFile => "json-file",
+        EngineLogDriver::Local => "k8s-file",
+        other => {
+            return Err(RuntimeError::Unsupported {
+                runtime: "podman".into(),
+                capability: format!("the {other} log driver"),
+            });
+        }
+    };
+    let mut config = serde_json::json!({ "driver": driver });
+    if let Some(size) = logging.options.get("max-size") {
+        let bytes = ecs_core::runtime::log_size_bytes(size).ok_or_else(|| {
+            RuntimeError::InvalidRequest(format!("log option max-size {size:?} is not a size"))
+        })?;
+        config["size"] = bytes.into();
+    }
+    if let Some(tag) = logging.options.get("tag") {
+        config["options"] = serde_json::json!({ "tag": tag });
+    }
+    Ok(config)
+}
+
+/// libpod's query for `options`. Its `since` and `until` take nanoseconds (as RFC 3339)
+/// but exclude their bounds: a nanosecond each way includes them, as the options mean.
+/// Its `tail` counts lines over both streams before the other filters, as
+/// [`LogOptions::tail`] means it. Lines always come with their times (whole seconds in
+/// libpod 4.3's answer).
+pub(crate) fn logs_opts(options: &LogOptions) -> ContainerLogsOpts {
+    let nano = jiff::SignedDuration::from_nanos(1);
+    let mut b = ContainerLogsOpts::builder()
+        .follow(options.follow)
+        .stdout(options.stdout)
+        .stderr(options.stderr)
+        .timestamps(options.timestamps);
+    if let Some(since) = options.since {
+        b = b.since(since.checked_sub(nano).unwrap_or(since).to_string());
+    }
+    if let Some(until) = options.until {
+        b = b.until(until.checked_add(nano).unwrap_or(until).to_string());
+    }
+    if let Some(tail) = options.tail {
+        b = b.tail(tail.to_string());
+    }
+    b.build()
+}
+
+/// The lines of one chunk of libpod's log stream (`timestamps`: each with its time).
+pub(crate) fn log_lines(chunk: TtyChunk, timestamps: bool) -> Vec<LogLine> {
+    let (stream, bytes) = match chunk {
+        TtyChunk::StdOut(bytes) => (StdStream::Stdout, bytes),
+        TtyChunk::StdErr(bytes) => (StdStream::Stderr, bytes),
+        TtyChunk::StdIn(_) => return Vec::new(),
+    };
+    if timestamps {
+        LogLine::parse_chunk(stream, &bytes)
+    } else {
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        text.split('\n')
+            .map(|line| LogLine::new(stream, None, line))
+            .collect()
+    }
+}
+
+/// An exec's creation request for `spec`.
+pub(crate) fn exec_opts(spec: &ExecSpec) -> ExecCreateOpts {
+    ExecCreateOpts::builder()
+        .command(&spec.command)
+        .attach_stdin(spec.interactive)
+        .attach_stdout(true)
+        .attach_stderr(true)
+        .tty(spec.tty)
+        .build()
+}
+
+/// How an exec created for `spec` is started: attached, on a terminal if asked.
+pub(crate) fn exec_start(spec: &ExecSpec) -> ExecStartOpts {
+    ExecStartOpts::builder().tty(spec.tty).build()
+}
+
+/// A chunk of an exec's output (a terminal's comes as one stream: standard output).
+pub(crate) fn exec_chunk(chunk: TtyChunk) -> Option<ExecChunk> {
+    match chunk {
+        TtyChunk::StdOut(bytes) => Some(ExecChunk::new(StdStream::Stdout, bytes)),
+        TtyChunk::StdErr(bytes) => Some(ExecChunk::new(StdStream::Stderr, bytes)),
+        TtyChunk::StdIn(_) => None,
+    }
+}
+
+/// An exec's exit code from libpod's inspect of it (untyped in podman-api: `{"Running":
+/// .., "ExitCode": ..}`), once it has exited.
+pub(crate) fn exec_exit_code(inspect: &serde_json::Value) -> Option<i32> {
+    if inspect.get("Running").and_then(serde_json::Value::as_bool) != Some(false) {
+        return None;
+    }
+    Some(
+        inspect
+            .get("ExitCode")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|c| i32::try_from(c).ok())
+            .unwrap_or(-1),
+    )
+}
+
 /// The engine host's default ulimit `name` (`nofile=S:H` in containers.conf's
 /// `default_ulimits`), else this process's own limits (`/proc/self/limits`).
 fn default_ulimit(name: &str) -> Option<(u64, u64)> {
@@ -313,6 +447,9 @@ pub(crate) fn error(endpoint: &str, e: podman_api::Error) -> RuntimeError {
         _ if message.contains("already in use") || message.contains("address already in use") => {
             RuntimeError::Conflict(message)
         }
+        // libpod's ErrCtrStateInvalid, answered with a 500 (an exec in a container that
+        // is not running: "can only create exec sessions on running containers").
+        _ if message.contains("container state improper") => RuntimeError::Conflict(message),
         _ => RuntimeError::Unavailable(format!("Podman at {endpoint}: {code}: {message}")),
     };
     match e {

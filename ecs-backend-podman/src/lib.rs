@@ -33,14 +33,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use containers_api::conn::hyper::{self, Body, Client, Response, StatusCode};
+use containers_api::conn::{Headers, Payload, RequestClient, Transport};
 use ecs_core::cluster::Resources;
 use ecs_core::runtime::{
     Capabilities, ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
-    ContainerSpec, ContainerStats, HealthCheckSpec, HealthStatus, HostInfo, PullPolicy,
-    RuntimeError,
+    ContainerSpec, ContainerStats, ExecSession, ExecSpec, HealthCheckSpec, HealthStatus, HostInfo,
+    LogLine, LogOptions, PullPolicy, RuntimeError,
 };
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use podman_api::Podman;
 use podman_api::opts::{
     ContainerDeleteOpts, ContainerListFilter, ContainerListOpts, ContainerStatsOpts, EventsOpts,
@@ -53,6 +55,9 @@ use tokio::time::Instant;
 #[derive(Debug, Clone)]
 pub struct PodmanRuntime {
     podman: Podman,
+    /// The same engine through podman-api's transport, for the one request podman-api
+    /// cannot write as libpod reads it (a create with a log configuration).
+    raw: Arc<RequestClient<containers_api::conn::Error>>,
     /// Where the engine is, for errors.
     endpoint: Arc<str>,
     publish_ip: String,
@@ -72,9 +77,10 @@ impl PodmanRuntime {
     /// `podman system service tcp://HOST:PORT` serves plain TCP without any
     /// authentication: expose it only on loopback, or behind TLS.
     pub fn connect(address: &str) -> Result<Self, RuntimeError> {
-        let podman = match Endpoint::parse(address)? {
+        let endpoint = Endpoint::parse(address)?;
+        let podman = match &endpoint {
             Endpoint::Unix(path) => Podman::unix(path),
-            Endpoint::Tcp(authority) => Podman::tcp(&authority).map_err(|e| {
+            Endpoint::Tcp(authority) => Podman::tcp(authority).map_err(|e| {
                 RuntimeError::InvalidRequest(format!("Podman address {address}: {e}"))
             })?,
             Endpoint::Tls(_) => {
@@ -85,7 +91,9 @@ impl PodmanRuntime {
                 )));
             }
         };
-        Ok(Self::with_client(podman, address))
+        let raw = raw_client(&endpoint, None)
+            .map_err(|e| RuntimeError::InvalidRequest(format!("Podman address {address}: {e}")))?;
+        Ok(Self::with_client(podman, raw, address))
     }
 
     /// Connects to libpod over TLS at `tcp://HOST:PORT` (or `https://HOST:PORT`),
@@ -127,7 +135,17 @@ impl PodmanRuntime {
                 cert_dir.display()
             ))
         })?;
-        Ok(Self::with_client(podman, &format!("https://{authority}")))
+        let raw = raw_client(&Endpoint::Tls(authority.clone()), Some(cert_dir)).map_err(|e| {
+            RuntimeError::InvalidRequest(format!(
+                "Podman over TLS at {address} with the certificates in {}: {e}",
+                cert_dir.display()
+            ))
+        })?;
+        Ok(Self::with_client(
+            podman,
+            raw,
+            &format!("https://{authority}"),
+        ))
     }
 
     /// Connects to `CONTAINER_HOST` (`unix://PATH` or `tcp://HOST:PORT`), over TLS with
@@ -151,9 +169,14 @@ impl PodmanRuntime {
         Self::connect(&host)
     }
 
-    fn with_client(podman: Podman, endpoint: &str) -> Self {
+    fn with_client(
+        podman: Podman,
+        raw: RequestClient<containers_api::conn::Error>,
+        endpoint: &str,
+    ) -> Self {
         Self {
             podman,
+            raw: Arc::new(raw),
             endpoint: endpoint.into(),
             publish_ip: "0.0.0.0".into(),
             epoch: Instant::now(),
@@ -294,13 +317,23 @@ impl ContainerRuntime for PodmanRuntime {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
-        let created = self
-            .podman
-            .containers()
-            .create(&convert::create_opts(spec, &self.publish_ip)?)
+        // podman-api's create, but with the log configuration libpod reads (see
+        // `convert::create_body`).
+        let endpoint = podman_api::LATEST_API_VERSION.make_endpoint("/libpod/containers/create");
+        let created: serde_json::Value = self
+            .raw
+            .post_json(
+                endpoint,
+                Payload::Json(convert::create_body(spec, &self.publish_ip)?),
+                Headers::none(),
+            )
             .await
-            .map_err(|e| self.error(e))?;
-        let id = ContainerId(created.id);
+            .map_err(|e| self.error(podman_api::Error::Error(e)))?;
+        let id = created
+            .get("Id")
+            .and_then(serde_json::Value::as_str)
+            .map(|id| ContainerId(id.to_owned()))
+            .ok_or_else(|| RuntimeError::Unavailable(format!("libpod created no id: {created}")))?;
         if let Some(check) = &spec.health_check {
             self.checks
                 .lock()
@@ -474,6 +507,155 @@ impl ContainerRuntime for PodmanRuntime {
         .filter_map(futures::future::ready);
         Ok(Box::pin(merged))
     }
+
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        // An unknown container is an error of the call, not of the stream.
+        let container = self.podman.containers().get(&id.0);
+        container.inspect().await.map_err(|e| self.error(e))?;
+        // podman-api's stream borrows its container: a task owns both and forwards the
+        // lines, until they end or the reader goes.
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let opts = convert::logs_opts(options);
+        let timestamps = options.timestamps;
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut chunks = container.logs(&opts);
+            loop {
+                let chunk = tokio::select! {
+                    chunk = chunks.next() => chunk,
+                    () = tx.closed() => return,
+                };
+                let lines = match chunk {
+                    None => return,
+                    Some(Ok(chunk)) => convert::log_lines(chunk, timestamps)
+                        .into_iter()
+                        .map(Ok)
+                        .collect(),
+                    Some(Err(e)) => vec![Err(me.error(e))],
+                };
+                for line in lines {
+                    if tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|line| (line, rx))
+        })))
+    }
+
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {
+        use tokio_util::compat::FuturesAsyncWriteCompatExt;
+        if spec.command.is_empty() {
+            return Err(RuntimeError::InvalidRequest("exec: no command".into()));
+        }
+        let exec = self
+            .podman
+            .containers()
+            .get(&id.0)
+            .create_exec(&convert::exec_opts(spec))
+            .await
+            .map_err(|e| self.error(e))?;
+        let session = exec
+            .start(&convert::exec_start(spec))
+            .await
+            .map_err(|e| self.error(e))?
+            .ok_or_else(|| {
+                RuntimeError::Unavailable(format!("exec {} in {id} started detached", exec.id()))
+            })?;
+        let (output, input) = session.split();
+        let me = self.clone();
+        let output = output.filter_map(move |chunk| {
+            futures::future::ready(match chunk {
+                Ok(chunk) => convert::exec_chunk(chunk).map(Ok),
+                Err(e) => Some(Err(me.error(podman_api::Error::Error(e)))),
+            })
+        });
+        let stdin: Option<ecs_core::runtime::ExecInput> = spec
+            .interactive
+            .then(|| Box::pin(input.compat_write()) as ecs_core::runtime::ExecInput);
+        // Its exit code, once libpod says it no longer runs.
+        let me = self.clone();
+        let exit_code = async move {
+            loop {
+                let inspect = exec.inspect().await.map_err(|e| me.error(e))?;
+                if let Some(code) = convert::exec_exit_code(&inspect) {
+                    return Ok(code);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
+    }
+}
+
+/// A client of the engine at `endpoint` on podman-api's own transport (the certificates
+/// in `cert_dir` for TLS), answering libpod's errors as podman-api does.
+fn raw_client(
+    endpoint: &Endpoint,
+    cert_dir: Option<&Path>,
+) -> Result<RequestClient<containers_api::conn::Error>, String> {
+    use containers_api::url::url::Url;
+    let transport = match endpoint {
+        Endpoint::Unix(path) => Transport::Unix {
+            client: Client::builder()
+                .pool_max_idle_per_host(0)
+                .build(containers_api::conn::get_unix_connector()),
+            path: path.into(),
+        },
+        Endpoint::Tcp(authority) => Transport::Tcp {
+            client: Client::builder().build(containers_api::conn::get_http_connector()),
+            host: Url::parse(&format!("tcp://{authority}")).map_err(|e| e.to_string())?,
+        },
+        Endpoint::Tls(authority) => {
+            let certs = cert_dir.ok_or("TLS needs a certificate directory")?;
+            Transport::EncryptedTcp {
+                client: Client::builder().build(
+                    containers_api::conn::get_https_connector(certs, true)
+                        .map_err(|e| e.to_string())?,
+                ),
+                host: Url::parse(&format!("https://{authority}")).map_err(|e| e.to_string())?,
+            }
+        }
+    };
+    Ok(RequestClient::new(transport, Box::new(libpod_answer)))
+}
+
+/// libpod's answer, or its error as a fault with libpod's message (`message: cause`).
+fn libpod_answer(
+    response: Response<Body>,
+) -> std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Response<Body>, containers_api::conn::Error>>
+            + Send
+            + Sync,
+    >,
+> {
+    Box::pin(async move {
+        let status = response.status();
+        if status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS {
+            return Ok(response);
+        }
+        let bytes = hyper::body::to_bytes(response.into_body()).await?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .map(|v| {
+                let field = |k: &str| v.get(k).and_then(|m| m.as_str()).unwrap_or("").to_owned();
+                format!("{}: {}", field("message"), field("cause"))
+            })
+            .filter(|m| m != ": ")
+            .unwrap_or(text);
+        Err(containers_api::conn::Error::Fault {
+            code: status,
+            message,
+        })
+    })
 }
 
 /// Where a Podman engine listens, from an address such as `unix:///run/podman/podman.sock`,

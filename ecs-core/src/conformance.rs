@@ -4,8 +4,8 @@
 //! `ecs-core`'s tests; the Docker and Podman backends run the same functions against
 //! real engines.
 //!
-//! Checks that need an optional capability (health checks, stats) run only when the
-//! runtime declares it, and say so.
+//! Checks that need an optional capability (health checks, stats, execute command) run
+//! only when the runtime declares it, and say so.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,14 +13,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::time::{Instant, timeout};
 
 use crate::cluster::Resources;
 use crate::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
 use crate::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
-    ContainerSpec, ContainerState, HealthCheckSpec, HealthStatus, PortSpec, PullPolicy,
-    RuntimeError, labels,
+    ContainerSpec, ContainerState, ExecSpec, HealthCheckSpec, HealthStatus, LogLine, LogOptions,
+    PortSpec, PullPolicy, RuntimeError, StdStream, labels,
 };
 use crate::task::{StopCode, TaskStatus};
 use crate::task_definition::{TaskDefinition, TransportProtocol};
@@ -678,6 +679,285 @@ pub async fn task_lifecycle(f: &Fixture) {
     );
 }
 
+/// What `container_logs` answers with `options` (not following), all of it.
+async fn read_logs(f: &Fixture, id: &ContainerId, options: LogOptions) -> Vec<LogLine> {
+    let stream = f
+        .runtime
+        .container_logs(id, &options)
+        .await
+        .unwrap_or_else(|e| panic!("logs of {id} with {options:?}: {e}"));
+    timeout(PATIENCE, stream.collect::<Vec<_>>())
+        .await
+        .unwrap_or_else(|_| panic!("the logs of {id} did not end within {PATIENCE:?}"))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("logs of {id}: {e}"))
+}
+
+/// The messages of `lines` written on `stream`, in order.
+fn messages(lines: &[LogLine], stream: StdStream) -> Vec<&str> {
+    lines
+        .iter()
+        .filter(|l| l.stream == stream)
+        .map(|l| l.message.as_str())
+        .collect()
+}
+
+/// Starts a container running `script` and waits until it has exited with 0 and its
+/// logs hold `lines` lines (an engine copies a container's output as it comes).
+async fn run_to_exit(f: &Fixture, what: &str, script: &str, lines: usize) -> ContainerId {
+    let id = f
+        .runtime
+        .create_container(&f.spec(what, script))
+        .await
+        .expect("create");
+    f.runtime.start_container(&id).await.expect("start");
+    let state = wait_state(f, &id, |s| matches!(s, ContainerState::Exited { .. })).await;
+    assert_eq!(state, ContainerState::Exited { exit_code: 0 }, "{script}");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let got = read_logs(f, &id, LogOptions::default()).await;
+        if got.len() >= lines {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{script}: {lines} lines not in the logs within {PATIENCE:?}: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    id
+}
+
+/// What a container writes is read back, as the options select it: standard output and
+/// error told apart, each line with its time (or without when not asked for); `tail`;
+/// `since` and `until`; an exited container's output still readable; `follow`
+/// delivering a line written after the call, and ending when the container stops.
+pub async fn container_logs(f: &Fixture) {
+    // Both streams, read once the container has exited.
+    let id = run_to_exit(
+        f,
+        "logs",
+        "echo out1; echo err1 >&2; echo out2; echo err2 >&2; echo 'out 3'",
+        5,
+    )
+    .await;
+    let all = read_logs(f, &id, LogOptions::default()).await;
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert_eq!(messages(&all, StdStream::Stdout), ["out1", "out2", "out 3"]);
+    assert_eq!(messages(&all, StdStream::Stderr), ["err1", "err2"]);
+    assert!(all.iter().all(|l| l.timestamp.is_some()), "{all:?}");
+    let stdout = read_logs(f, &id, LogOptions::default().only(StdStream::Stdout)).await;
+    assert_eq!(
+        messages(&stdout, StdStream::Stdout),
+        ["out1", "out2", "out 3"]
+    );
+    assert_eq!(stdout.len(), 3, "only standard output: {stdout:?}");
+    let stderr = read_logs(f, &id, LogOptions::default().only(StdStream::Stderr)).await;
+    assert_eq!(messages(&stderr, StdStream::Stderr), ["err1", "err2"]);
+    assert_eq!(stderr.len(), 2, "only standard error: {stderr:?}");
+    let bare = read_logs(f, &id, LogOptions::default().without_timestamps()).await;
+    assert_eq!(bare.len(), 5);
+    assert!(bare.iter().all(|l| l.timestamp.is_none()), "{bare:?}");
+    f.cleanup(&id).await;
+
+    // The last lines.
+    let id = run_to_exit(f, "logs-tail", "echo l1; echo l2; echo l3; echo l4", 4).await;
+    let tail = read_logs(f, &id, LogOptions::default().with_tail(2)).await;
+    assert_eq!(messages(&tail, StdStream::Stdout), ["l3", "l4"], "{tail:?}");
+    let none = read_logs(f, &id, LogOptions::default().with_tail(0)).await;
+    assert!(none.is_empty(), "tail 0: {none:?}");
+    f.cleanup(&id).await;
+
+    // Since and until, around a second between two lines written two seconds apart
+    // (the engine's own times: Podman's are whole seconds).
+    let id = run_to_exit(f, "logs-since", "echo before; sleep 2; echo after", 2).await;
+    let all = read_logs(f, &id, LogOptions::default()).await;
+    let before = all
+        .iter()
+        .find(|l| l.message == "before")
+        .and_then(|l| l.timestamp)
+        .unwrap_or_else(|| panic!("no time on the line written first: {all:?}"));
+    let mid = before + jiff::SignedDuration::from_secs(1);
+    let since = read_logs(f, &id, LogOptions::default().with_since(mid)).await;
+    assert_eq!(
+        messages(&since, StdStream::Stdout),
+        ["after"],
+        "since {mid}"
+    );
+    let until = read_logs(f, &id, LogOptions::default().with_until(mid)).await;
+    assert_eq!(
+        messages(&until, StdStream::Stdout),
+        ["before"],
+        "until {mid}"
+    );
+    f.cleanup(&id).await;
+
+    // Follow: a line written after the call comes, and the stream ends when the
+    // container stops.
+    let id = f
+        .runtime
+        .create_container(&f.spec(
+            "logs-follow",
+            "echo first; sleep 3; echo second; sleep 1; exit 0",
+        ))
+        .await
+        .expect("create");
+    f.runtime.start_container(&id).await.expect("start");
+    let deadline = Instant::now() + PATIENCE;
+    while read_logs(f, &id, LogOptions::default()).await.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no first line within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let followed = f
+        .runtime
+        .container_logs(&id, &LogOptions::default().following())
+        .await
+        .expect("follow");
+    let so_far = read_logs(f, &id, LogOptions::default()).await;
+    assert_eq!(
+        messages(&so_far, StdStream::Stdout),
+        ["first"],
+        "the second line was already written when following began: this check needs \
+         the follow call within 3 s of the first line"
+    );
+    let lines = timeout(PATIENCE, followed.collect::<Vec<_>>())
+        .await
+        .expect("a followed stream ends when its container stops")
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("followed lines");
+    assert_eq!(messages(&lines, StdStream::Stdout), ["first", "second"]);
+    let state = f
+        .runtime
+        .inspect_container(&id)
+        .await
+        .expect("inspect")
+        .state;
+    assert_eq!(state, ContainerState::Exited { exit_code: 0 });
+    f.cleanup(&id).await;
+
+    let ghost =
+        ContainerId("0000000000000000000000000000000000000000000000000000000000000000".into());
+    assert!(matches!(
+        f.runtime
+            .container_logs(&ghost, &LogOptions::default())
+            .await,
+        Err(RuntimeError::NotFound(_))
+    ));
+}
+
+/// Commands run in a running container: their output on both streams and their exit
+/// code, zero or not; an interactive one reads what is written to its input (`cat`
+/// echoes it back) and exits when the input closes; one on a terminal gets its output
+/// on one stream. A container that is not running refuses them.
+pub async fn execute_command(f: &Fixture) {
+    if !f.runtime.capabilities().execute_command {
+        eprintln!(
+            "{}: no execute command declared; check skipped by capability",
+            f.runtime.name()
+        );
+        return;
+    }
+    let id = f
+        .runtime
+        .create_container(&f.spec("exec", "trap 'exit 0' TERM; while true; do sleep 1; done"))
+        .await
+        .expect("create");
+    f.runtime.start_container(&id).await.expect("start");
+    wait_state(f, &id, |s| *s == ContainerState::Running).await;
+    let sh = |script: &str| ExecSpec::new(vec!["sh".into(), "-c".into(), script.into()]);
+    let run = |spec: ExecSpec| {
+        let id = id.clone();
+        async move {
+            let session = f.runtime.exec(&id, &spec).await.expect("exec");
+            timeout(PATIENCE, session.wait())
+                .await
+                .unwrap_or_else(|_| panic!("{spec:?} did not end within {PATIENCE:?}"))
+                .unwrap_or_else(|e| panic!("{spec:?}: {e}"))
+        }
+    };
+    let ok = run(sh("echo hello; echo oops >&2")).await;
+    assert_eq!(
+        (ok.stdout.as_str(), ok.stderr.as_str(), ok.exit_code),
+        ("hello\n", "oops\n", 0)
+    );
+    let failed = run(sh("echo bye; exit 3")).await;
+    assert_eq!((failed.stdout.as_str(), failed.exit_code), ("bye\n", 3));
+    let plain = run(ExecSpec::new(vec!["echo".into(), "two words".into()])).await;
+    assert_eq!((plain.stdout.as_str(), plain.exit_code), ("two words\n", 0));
+
+    // Interactive: what goes in comes back, and closing the input ends it.
+    let session = f
+        .runtime
+        .exec(&id, &ExecSpec::new(vec!["cat".into()]).interactive())
+        .await
+        .expect("exec cat");
+    let crate::runtime::ExecSession {
+        mut output,
+        stdin,
+        exit_code,
+        ..
+    } = session;
+    let mut stdin = stdin.expect("an interactive session has an input");
+    stdin.write_all(b"ping\n").await.expect("write");
+    stdin.flush().await.expect("flush");
+    let mut echoed = Vec::new();
+    timeout(PATIENCE, async {
+        while !echoed.ends_with(b"ping\n") {
+            let chunk = output
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("cat's output ended before it echoed: {echoed:?}"))
+                .expect("cat's output");
+            assert_eq!(chunk.stream, StdStream::Stdout);
+            echoed.extend(chunk.data);
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("cat did not echo its input within {PATIENCE:?}"));
+    assert_eq!(echoed, b"ping\n");
+    stdin.shutdown().await.expect("close the input");
+    drop(stdin);
+    let rest = timeout(PATIENCE, output.collect::<Vec<_>>())
+        .await
+        .expect("cat's output ends once its input is closed");
+    assert!(rest.iter().all(|c| c.is_ok()), "{rest:?}");
+    let code = timeout(PATIENCE, exit_code)
+        .await
+        .expect("cat exits once its input is closed")
+        .expect("exit code");
+    assert_eq!(code, 0);
+
+    // On a terminal: one stream, a terminal's line ends.
+    let tty = run(sh("echo on a terminal").with_tty()).await;
+    assert_eq!(tty.exit_code, 0);
+    assert!(tty.stderr.is_empty(), "{tty:?}");
+    assert_eq!(tty.stdout.trim_end(), "on a terminal", "{tty:?}");
+
+    f.runtime
+        .stop_container(&id, Duration::from_secs(10))
+        .await
+        .expect("stop");
+    assert!(
+        matches!(
+            f.runtime.exec(&id, &sh("echo no")).await,
+            Err(RuntimeError::Conflict(_))
+        ),
+        "exec in a stopped container"
+    );
+    f.cleanup(&id).await;
+    let ghost =
+        ContainerId("0000000000000000000000000000000000000000000000000000000000000000".into());
+    assert!(matches!(
+        f.runtime.exec(&ghost, &sh("echo no")).await,
+        Err(RuntimeError::NotFound(_))
+    ));
+}
+
 /// Runs every check, in order. Whatever a failing check leaves behind (containers
 /// labelled with this run's prefix) is removed before the failure is reported.
 pub async fn run_all(f: &Fixture) {
@@ -706,5 +986,7 @@ async fn checks(f: &Fixture) {
     health_checks(f).await;
     list_agrees_with_inspect(f).await;
     stats(f).await;
+    container_logs(f).await;
+    execute_command(f).await;
     task_lifecycle(f).await;
 }

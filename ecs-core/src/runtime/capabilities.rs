@@ -31,6 +31,8 @@ pub struct Capabilities {
     pub events: bool,
     /// Stops with SIGTERM then SIGKILL after a timeout.
     pub graceful_stop: bool,
+    /// Runs commands in running containers (ExecuteCommand).
+    pub execute_command: bool,
 }
 
 impl Capabilities {
@@ -48,6 +50,7 @@ impl Capabilities {
         stats: true,
         events: true,
         graceful_stop: true,
+        execute_command: true,
     };
 
     /// Nothing beyond running containers.
@@ -64,6 +67,7 @@ impl Capabilities {
         stats: false,
         events: false,
         graceful_stop: false,
+        execute_command: false,
     };
 
     /// The capabilities `td` needs: the task definition feature that needs it, and the
@@ -122,6 +126,7 @@ impl Capabilities {
             Requirement::NoneNetwork => self.none_network,
             Requirement::Privileged => self.privileged,
             Requirement::Volumes => self.volumes,
+            Requirement::ExecuteCommand => self.execute_command,
         }
     }
 
@@ -165,11 +170,14 @@ pub enum Requirement {
     Privileged,
     /// `volumes`, `mountPoints`, `volumesFrom`.
     Volumes,
+    /// ExecuteCommand into a task's containers (`enableExecuteCommand`: a task's, not
+    /// its definition's, so never in [`Capabilities::required_by`]).
+    ExecuteCommand,
 }
 
 impl Requirement {
     /// Every requirement.
-    pub const ALL: [Requirement; 9] = [
+    pub const ALL: [Requirement; 10] = [
         Requirement::HealthChecks,
         Requirement::Init,
         Requirement::Ulimits,
@@ -179,6 +187,7 @@ impl Requirement {
         Requirement::NoneNetwork,
         Requirement::Privileged,
         Requirement::Volumes,
+        Requirement::ExecuteCommand,
     ];
 
     /// The task definition feature, as the JSON names it.
@@ -193,6 +202,7 @@ impl Requirement {
             Requirement::NoneNetwork => "networkMode none",
             Requirement::Privileged => "privileged",
             Requirement::Volumes => "volumes",
+            Requirement::ExecuteCommand => "enableExecuteCommand",
         }
     }
 
@@ -208,6 +218,7 @@ impl Requirement {
             Requirement::NoneNetwork => "ecs.capability.network.none",
             Requirement::Privileged => "ecs.capability.privileged-container",
             Requirement::Volumes => "ecs.capability.volumes",
+            Requirement::ExecuteCommand => "ecs.capability.execute-command",
         }
     }
 }

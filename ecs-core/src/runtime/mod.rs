@@ -8,7 +8,9 @@
 
 mod capabilities;
 mod error;
+mod exec;
 pub mod labels;
+mod logs;
 pub mod memory;
 mod spec;
 mod types;
@@ -21,8 +23,10 @@ use futures::stream::BoxStream;
 
 pub use capabilities::{Capabilities, Requirement};
 pub use error::RuntimeError;
+pub use exec::{ExecChunk, ExecInput, ExecOutcome, ExecSession, ExecSpec};
+pub use logs::{EngineLogDriver, LogLine, LogOptions, LoggingSpec, StdStream, log_size_bytes};
 pub use memory::{Behavior, InMemoryRuntime};
-pub use spec::{TaskContext, container_spec, engine_name};
+pub use spec::{TaskContext, container_spec, engine_name, logging_spec};
 pub use types::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
     ContainerStats, HealthCheckSpec, HealthStatus, HostInfo, MountSpec, PortBinding, PortSpec,
@@ -85,6 +89,22 @@ pub trait ContainerRuntime: Send + Sync {
 
     /// Container events from now on. The stream ends when the engine goes away.
     async fn events(&self) -> Result<BoxStream<'static, ContainerEvent>, RuntimeError>;
+
+    /// What a container wrote on its standard output and error, as `options` select it:
+    /// the lines written so far, and with `follow` those written later until it stops.
+    /// An exited container's output stays readable until it is removed. An unknown
+    /// container is [`RuntimeError::NotFound`], here rather than in the stream.
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError>;
+
+    /// Starts `spec`'s command in a running container. A container that is not running
+    /// is [`RuntimeError::Conflict`], an unknown one [`RuntimeError::NotFound`]; a
+    /// runtime that cannot (see [`Capabilities::execute_command`]) says
+    /// [`RuntimeError::Unsupported`].
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError>;
 }
 
 /// A broadcast receiver of container events as the stream [`ContainerRuntime::events`]

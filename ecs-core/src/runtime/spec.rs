@@ -4,8 +4,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::labels;
+use super::logs::{EngineLogDriver, LoggingSpec};
 use super::types::{ContainerSpec, HealthCheckSpec, MountSpec, PortSpec, UlimitSpec};
-use crate::task_definition::{ContainerDefinition, HealthCheck, NetworkMode, TaskDefinition};
+use crate::task_definition::{
+    ContainerDefinition, HealthCheck, LogConfiguration, LogDriver, NetworkMode, TaskDefinition,
+};
 
 /// Who a container belongs to: written into its labels and its engine-side name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,11 +54,28 @@ fn health(hc: &HealthCheck) -> HealthCheckSpec {
     }
 }
 
+/// Where an engine keeps a container's output under `log`: the drivers that write on the
+/// engine's host (`json-file`, `local`) with their options; every other driver
+/// (`awslogs`, `awsfirelens`, `splunk`, and `syslog`, `journald`, `gelf`, `fluentd`,
+/// which need a daemon of their own) leaves the engine's default driver, so the output
+/// stays readable through the engine.
+pub fn logging_spec(log: &LogConfiguration) -> Option<LoggingSpec> {
+    let driver = match log.log_driver {
+        LogDriver::JsonFile => EngineLogDriver::JsonFile,
+        LogDriver::Local => EngineLogDriver::Local,
+        _ => return None,
+    };
+    Some(LoggingSpec::new(
+        driver,
+        log.options.clone().unwrap_or_default(),
+    ))
+}
+
 /// The spec for container `c` of `td` in the task `ctx`.
 ///
 /// Volumes: a host `sourcePath` is a bind mount; any other volume is an engine volume
 /// named after the task (`ecs-TASKID-VOLUME`, task-scoped) or, for `shared` Docker
-/// volumes, after the volume itself.
+/// volumes, after the volume itself. Logs: see [`logging_spec`].
 pub fn container_spec(
     td: &TaskDefinition,
     c: &ContainerDefinition,
@@ -194,5 +214,6 @@ pub fn container_spec(
         .map(|h| (h.hostname.clone(), h.ip_address.clone()))
         .collect();
     spec.stop_timeout = seconds(c.stop_timeout, 30);
+    spec.logging = c.log_configuration.as_ref().and_then(logging_spec);
     spec
 }

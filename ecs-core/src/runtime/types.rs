@@ -176,6 +176,8 @@ pub struct ContainerSpec {
     pub extra_hosts: Vec<(String, String)>,
     /// Seconds between SIGTERM and SIGKILL when stopped.
     pub stop_timeout: Duration,
+    /// Where the engine keeps its output: `None` for the engine's default driver.
+    pub logging: Option<super::LoggingSpec>,
 }
 
 impl ContainerSpec {
@@ -206,6 +208,7 @@ impl ContainerSpec {
             volumes_from: Vec::new(),
             extra_hosts: Vec::new(),
             stop_timeout: Duration::from_secs(30),
+            logging: None,
         }
     }
 }

@@ -272,6 +272,23 @@ pub enum WarningKind {
         /// What the feature is.
         feature: &'static str,
     },
+    /// A log driver that needs what is not here (a daemon of its own, a remote
+    /// service): the container keeps the engine's default driver, so its output stays
+    /// readable through the engine.
+    #[error(
+        "the {driver} log driver is not run here: the output stays with the engine's default \
+         driver, readable with GetContainerLogs"
+    )]
+    LogDriverNotRun {
+        /// The driver.
+        driver: &'static str,
+    },
+    /// A value honoured here that ECS's API does not list, so AWS may refuse it.
+    #[error("{value:?} is not one of ECS's values: honoured here, but AWS may refuse it")]
+    NotInEcs {
+        /// The value.
+        value: &'static str,
+    },
     /// A container with no memory setting at all, in a task without task-level memory.
     #[error(
         "no memory, memoryReservation or task-level memory: the scheduler reserves nothing \

@@ -208,6 +208,9 @@ api_enum!(
         Splunk = "splunk",
         /// FireLens log routing (AWS only).
         Awsfirelens = "awsfirelens",
+        /// Docker's compact local file format. Not among the drivers ECS's API lists:
+        /// accepted here with a warning, for definitions written for a local engine.
+        Local = "local",
     }
 );
 

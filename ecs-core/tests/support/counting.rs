@@ -108,4 +108,23 @@ impl ContainerRuntime for Counting {
         self.count("events");
         self.inner.events().await
     }
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &ecs_core::runtime::LogOptions,
+    ) -> Result<
+        futures::stream::BoxStream<'static, Result<ecs_core::runtime::LogLine, RuntimeError>>,
+        RuntimeError,
+    > {
+        self.count("container_logs");
+        self.inner.container_logs(id, options).await
+    }
+    async fn exec(
+        &self,
+        id: &ContainerId,
+        spec: &ecs_core::runtime::ExecSpec,
+    ) -> Result<ecs_core::runtime::ExecSession, RuntimeError> {
+        self.count("exec");
+        self.inner.exec(id, spec).await
+    }
 }

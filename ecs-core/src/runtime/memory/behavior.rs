@@ -146,6 +146,10 @@ pub enum Operation {
     Stats,
     /// `list_containers`.
     List,
+    /// `container_logs`.
+    Logs,
+    /// `exec`.
+    Exec,
 }
 
 /// What a container's command would do on a real engine, read from the few shell idioms

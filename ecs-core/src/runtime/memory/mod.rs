@@ -11,8 +11,16 @@
 //! `sleep N` runs N seconds, `exit N` exits with N, `trap 'exit 0' TERM` answers SIGTERM,
 //! a shell as PID 1 without a trap or an init ignores it, `while true` runs forever, a
 //! health check of `false` fails.
+//!
+//! Output too: `echo hello` writes a line on standard output, `echo oops >&2` on
+//! standard error, each at its time (after the `sleep`s before it), read back with
+//! [`container_logs`](ContainerRuntime::container_logs); [`InMemoryRuntime::write_output`]
+//! writes more as the container's process would. [`exec`](ContainerRuntime::exec) runs
+//! the same idioms (`echo`, `sleep`, `exit N`, `false`, and `cat`, which copies an
+//! interactive session's input back). The timestamps are wall time on tokio's clock.
 
 mod behavior;
+mod script;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,12 +28,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use tokio::sync::{broadcast, watch};
+use futures::{FutureExt, StreamExt};
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 pub use behavior::{Behavior, Matcher, Operation};
 
+use super::exec::{ExecChunk, ExecInput, ExecSession, ExecSpec};
 use super::labels;
+use super::logs::{LogLine, LogOptions, StdStream};
 use super::types::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
     ContainerStats, HealthStatus, HostInfo, PortBinding, PullPolicy,
@@ -71,6 +83,32 @@ struct State {
     latency: Duration,
     /// `None` once the instance is lost: event streams end.
     events: Option<broadcast::Sender<ContainerEvent>>,
+    /// The wall time of the containers' output.
+    clock: WallClock,
+}
+
+/// Wall time on tokio's clock (a paused clock moves it too).
+#[derive(Debug, Clone, Copy)]
+struct WallClock {
+    base: Instant,
+    wall: Timestamp,
+}
+
+impl WallClock {
+    fn new() -> Self {
+        Self {
+            base: Instant::now(),
+            wall: Timestamp::now(),
+        }
+    }
+
+    /// The wall time at `t`.
+    fn at(&self, t: Instant) -> Timestamp {
+        SignedDuration::try_from(t.saturating_duration_since(self.base))
+            .ok()
+            .and_then(|d| self.wall.checked_add(d).ok())
+            .unwrap_or(self.wall)
+    }
 }
 
 #[derive(Debug)]
@@ -87,6 +125,20 @@ struct Sim {
     /// Since when the current `behavior.cpu` applies.
     cpu_mark: Option<Instant>,
     exited: watch::Sender<bool>,
+    /// What it wrote, in order, kept until it is removed (across restarts, as engines
+    /// keep it).
+    output: Vec<LogLine>,
+    /// What its command will write in this run, and when.
+    pending: VecDeque<(Instant, StdStream, String)>,
+    /// The open `follow` readers of its output.
+    followers: Vec<mpsc::UnboundedSender<LogLine>>,
+}
+
+impl Sim {
+    fn write(&mut self, line: LogLine) {
+        self.followers.retain(|f| f.send(line.clone()).is_ok());
+        self.output.push(line);
+    }
 }
 
 impl InMemoryRuntime {
@@ -115,6 +167,7 @@ impl InMemoryRuntime {
                     unavailable: false,
                     latency: Duration::ZERO,
                     events: Some(events),
+                    clock: WallClock::new(),
                 }),
             }),
         }
@@ -245,6 +298,36 @@ impl InMemoryRuntime {
         c.info.state = ContainerState::Exited { exit_code };
         c.run += 1;
         c.exited.send_replace(true);
+        end_output(&mut s, id);
+        Ok(())
+    }
+
+    /// Writes `text` on the container's `stream` now, a line per line of it, as its
+    /// process would: for tests of what reads its output (a `follow` reader gets it at
+    /// once). Only a running container writes: [`RuntimeError::Conflict`] otherwise.
+    pub fn write_output(
+        &self,
+        id: &ContainerId,
+        stream: StdStream,
+        text: &str,
+    ) -> Result<(), RuntimeError> {
+        let now = Instant::now();
+        let mut s = self.state();
+        flush_output(&mut s, id, now);
+        let at = s.clock.at(now);
+        let c = s
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+        if c.info.state != ContainerState::Running {
+            return Err(RuntimeError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        for line in text.split('\n') {
+            c.write(LogLine::new(stream, Some(at), line));
+        }
         Ok(())
     }
 
@@ -393,7 +476,33 @@ fn emit(s: &State, id: &ContainerId, kind: ContainerEventKind) {
     }
 }
 
+/// Writes what the container's command has written by `now`.
+fn flush_output(s: &mut State, id: &ContainerId, now: Instant) {
+    let clock = s.clock;
+    let Some(c) = s.containers.get_mut(id) else {
+        return;
+    };
+    while let Some((at, stream, line)) = c.pending.pop_front() {
+        if at > now {
+            c.pending.push_front((at, stream, line));
+            break;
+        }
+        c.write(LogLine::new(stream, Some(clock.at(at)), line));
+    }
+}
+
+/// The container stopped: what its command wrote until now stays, the rest never comes,
+/// and `follow` readers reach their end.
+fn end_output(s: &mut State, id: &ContainerId) {
+    flush_output(s, id, Instant::now());
+    if let Some(c) = s.containers.get_mut(id) {
+        c.pending.clear();
+        c.followers.clear();
+    }
+}
+
 fn exit(s: &mut State, id: &ContainerId, exit_code: i32, oom: bool) {
+    end_output(s, id);
     let Some(c) = s.containers.get_mut(id) else {
         return;
     };
@@ -504,6 +613,9 @@ impl ContainerRuntime for InMemoryRuntime {
                 cpu_before_ns: 0.0,
                 cpu_mark: None,
                 exited,
+                output: Vec::new(),
+                pending: VecDeque::new(),
+                followers: Vec::new(),
             },
         );
         Ok(id)
@@ -512,7 +624,7 @@ impl ContainerRuntime for InMemoryRuntime {
     async fn start_container(&self, id: &ContainerId) -> Result<(), RuntimeError> {
         self.enter(Operation::Start).await?;
         self.container_fault_by_id(Operation::Start, id)?;
-        let (run, behavior, has_check) = {
+        let ((run, behavior, has_check), writes) = {
             let mut s = self.state();
             let Some(c) = s.containers.get(id) else {
                 return Err(RuntimeError::NotFound(id.to_string()));
@@ -563,14 +675,37 @@ impl ContainerRuntime for InMemoryRuntime {
             c.info.ports = ports;
             c.info.oom_killed = false;
             c.info.health = HealthStatus::Unknown;
-            c.started = Some(Instant::now());
+            let now = Instant::now();
+            c.started = Some(now);
             c.cpu_before_ns = 0.0;
             c.cpu_mark = c.started;
             c.exited.send_replace(false);
+            let argv: Vec<String> = c
+                .spec
+                .entry_point
+                .iter()
+                .flatten()
+                .chain(c.spec.command.iter().flatten())
+                .cloned()
+                .collect();
+            let plan = if argv.is_empty() {
+                Vec::new()
+            } else {
+                script::output(&script::script_of(&argv), &c.spec.environment)
+            };
+            c.pending = plan
+                .iter()
+                .map(|(after, stream, line)| (now + *after, *stream, line.clone()))
+                .collect();
+            let mut writes: Vec<Duration> = plan.iter().map(|(after, _, _)| *after).collect();
+            writes.dedup();
             let out = (c.run, c.behavior.clone(), c.spec.health_check.is_some());
             emit(&s, id, ContainerEventKind::Start);
-            out
+            (out, writes)
         };
+        for after in writes {
+            self.after(id, run, after, |s, id| flush_output(s, id, Instant::now()));
+        }
         if let Some(d) = behavior.run_for {
             let code = behavior.exit_code;
             self.after(id, run, d, move |s, id| exit(s, id, code, false));
@@ -712,5 +847,106 @@ impl ContainerRuntime for InMemoryRuntime {
             )));
         };
         Ok(super::broadcast_events(events.subscribe()))
+    }
+
+    async fn container_logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        self.enter(Operation::Logs).await?;
+        let mut s = self.state();
+        flush_output(&mut s, id, Instant::now());
+        let c = s
+            .containers
+            .get_mut(id)
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+        let shown = {
+            let options = options.clone();
+            move |mut line: LogLine| {
+                if !options.timestamps {
+                    line.timestamp = None;
+                }
+                line
+            }
+        };
+        // The tail counts every line written, then the options select among them.
+        let from = options.tail.map_or(0, |n| {
+            c.output
+                .len()
+                .saturating_sub(usize::try_from(n).unwrap_or(usize::MAX))
+        });
+        let backlog: Vec<Result<LogLine, RuntimeError>> = c.output[from..]
+            .iter()
+            .filter(|l| options.selects(l.stream, l.timestamp))
+            .cloned()
+            .map(|l| Ok(shown(l)))
+            .collect();
+        let backlog = futures::stream::iter(backlog);
+        if !(options.follow && c.info.state == ContainerState::Running) {
+            return Ok(Box::pin(backlog));
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        c.followers.push(tx);
+        let options = options.clone();
+        let later = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|line| (line, rx))
+        })
+        .filter(move |l| futures::future::ready(options.selects(l.stream, l.timestamp)))
+        .map(move |l| Ok(shown(l)));
+        Ok(Box::pin(backlog.chain(later)))
+    }
+
+    async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {
+        self.enter(Operation::Exec).await?;
+        if !self.capabilities().execute_command {
+            return Err(RuntimeError::Unsupported {
+                runtime: self.name(),
+                capability: "execute command".into(),
+            });
+        }
+        if spec.command.is_empty() {
+            return Err(RuntimeError::InvalidRequest("exec: no command".into()));
+        }
+        let (environment, mut exited) = {
+            let s = self.state();
+            let c = s
+                .containers
+                .get(id)
+                .ok_or_else(|| RuntimeError::NotFound(id.to_string()))?;
+            if c.info.state != ContainerState::Running {
+                return Err(RuntimeError::Conflict(format!(
+                    "container {id} is not running"
+                )));
+            }
+            (c.spec.environment.clone(), c.exited.subscribe())
+        };
+        let steps = script::steps(&script::script_of(&spec.command), &environment);
+        let (out, output) = mpsc::unbounded_channel();
+        let (code_tx, code) = oneshot::channel();
+        let (stdin, input) = if spec.interactive {
+            let (ours, theirs) = tokio::io::duplex(64 << 10);
+            (Some(Box::pin(ours) as ExecInput), Some(theirs))
+        } else {
+            (None, None)
+        };
+        let tty = spec.tty;
+        tokio::spawn(async move {
+            let code = tokio::select! {
+                code = script::run(steps, input, out, tty) => code,
+                // The container stopped (or was removed) under it: killed with it.
+                _ = exited.wait_for(|done| *done) => 137,
+            };
+            let _ = code_tx.send(code);
+        });
+        let output = futures::stream::unfold(output, |mut rx| async move {
+            rx.recv().await.map(|chunk: ExecChunk| (Ok(chunk), rx))
+        });
+        let exit_code = async move {
+            code.await.map_err(|_| {
+                RuntimeError::Unavailable("the exec session ended without an exit code".into())
+            })
+        };
+        Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
     }
 }

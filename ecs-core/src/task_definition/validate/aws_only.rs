@@ -131,11 +131,14 @@ pub(super) fn check(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
             match log.log_driver {
                 LogDriver::Awslogs => aws(
                     log_path.key("logDriver"),
-                    "the awslogs log driver (CloudWatch Logs)",
+                    "the awslogs log driver (CloudWatch Logs; the output stays readable \
+                     here with GetContainerLogs, which names its log stream)",
                 ),
-                LogDriver::Awsfirelens => {
-                    aws(log_path.key("logDriver"), "the awsfirelens log driver")
-                }
+                LogDriver::Awsfirelens => aws(
+                    log_path.key("logDriver"),
+                    "the awsfirelens log driver (the output stays readable here with \
+                     GetContainerLogs)",
+                ),
                 _ => {}
             }
             if log.secret_options.as_ref().is_some_and(|l| !l.is_empty()) {

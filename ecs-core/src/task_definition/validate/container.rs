@@ -6,7 +6,7 @@ use crate::json_path::JsonPath;
 use crate::task_definition::TaskDefinition;
 use crate::task_definition::container::{ContainerDefinition, HealthCheck, LinuxParameters};
 use crate::task_definition::diagnostics::{ViolationKind, WarningKind};
-use crate::task_definition::enums::{Compatibility, NetworkMode, ResourceType};
+use crate::task_definition::enums::{Compatibility, LogDriver, NetworkMode, ResourceType};
 
 /// The smallest memory limit Docker accepts, in MiB.
 const MIN_MEMORY_MIB: i64 = 6;
@@ -40,6 +40,13 @@ pub(super) fn check(
     r.range(path.key("startTimeout"), c.start_timeout, 0, max_timeout);
     r.range(path.key("stopTimeout"), c.stop_timeout, 0, max_timeout);
     environment(c, path, r);
+    if let Some(log) = &c.log_configuration {
+        log_driver(
+            log.log_driver,
+            &path.key("logConfiguration").key("logDriver"),
+            r,
+        );
+    }
     if let Some(lp) = &c.linux_parameters {
         linux_parameters(lp, &path.key("linuxParameters"), r);
     }
@@ -149,6 +156,27 @@ fn resources(c: &ContainerDefinition, path: &JsonPath, task_memory: Option<u32>,
             r.warning(path.clone(), WarningKind::NoMemory);
         }
         None => {}
+    }
+}
+
+/// What a log driver does here: `json-file` runs on the engine; `local` too, though ECS's
+/// API does not list it; the AWS ones are reported as AWS-only (elsewhere); those that
+/// need a daemon or service of their own are not run, the output kept by the engine's
+/// default driver.
+fn log_driver(driver: LogDriver, path: &JsonPath, r: &mut Report) {
+    match driver {
+        LogDriver::Local => r.warning(path.clone(), WarningKind::NotInEcs { value: "local" }),
+        LogDriver::Syslog
+        | LogDriver::Journald
+        | LogDriver::Gelf
+        | LogDriver::Fluentd
+        | LogDriver::Splunk => r.warning(
+            path.clone(),
+            WarningKind::LogDriverNotRun {
+                driver: driver.as_str(),
+            },
+        ),
+        _ => {}
     }
 }
 
