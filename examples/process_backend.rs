@@ -23,7 +23,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ecs::TaskDefinition;
 use ecs::cluster::Resources;
-use ecs::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
+use ecs::control::{
+    Ecs, EcsConfig, ExecuteCommand, GetContainerLogs, RegisterContainerInstance, RunTask,
+};
 use ecs::runtime::{
     Capabilities, ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
     ContainerSpec, ContainerState, ContainerStats, ExecChunk, ExecInput, ExecSession, ExecSpec,
@@ -401,13 +403,49 @@ async fn main() -> Result<(), ecs::Error> {
                  "command": ["sh", "-c", "echo hello from a local process; exit 0"]},
                 {"name": "worker", "image": "none", "memory": 16,
                  "environment": [{"name": "WHO", "value": "world"}],
-                 "command": ["sh", "-c", "sleep 1; echo goodbye, $WHO; exit 3"],
+                 "command": ["sh", "-c", "sleep 5; echo goodbye, $WHO; exit 3"],
                  "dependsOn": [{"containerName": "greeter", "condition": "SUCCESS"}]}]}"#,
         )?
         .definition,
     )?;
-    let out = ecs.run_task(RunTask::new(Clone::clone(&cluster), "hello".parse()?, 1))?;
+    let out = ecs.run_task(
+        RunTask::new(Clone::clone(&cluster), "hello".parse()?, 1).with_execute_command(true),
+    )?;
     let id = out.tasks[0].task_id.clone();
+    ecs.wait_for(&id, |t| t.last_status == TaskStatus::Running)
+        .await?;
+    // The greeter has exited, its task runs on: what it wrote is still there.
+    let logs = ecs
+        .get_container_logs(GetContainerLogs::new(
+            cluster.clone(),
+            id.clone(),
+            "greeter".parse()?,
+        ))
+        .await?;
+    let lines: Vec<_> = logs.lines.collect().await;
+    for line in lines {
+        let line = line?;
+        println!("greeter said on {}: {}", line.stream, line.message);
+    }
+    // A command in the worker, while it runs.
+    let exec = ecs
+        .execute_command(
+            ExecuteCommand::new(cluster.clone(), id.clone(), "sh -c 'echo I am $WHO'", false)
+                .with_container("worker".parse()?),
+        )
+        .await?;
+    let done = exec
+        .session
+        .wait()
+        .await
+        .map_err(|error| ecs::Error::Runtime {
+            instance: "this-host".into(),
+            error,
+        })?;
+    println!(
+        "exec in worker: {:?}, exit code {}",
+        done.stdout, done.exit_code
+    );
     let task = ecs
         .wait_for(&id, |t| t.last_status == TaskStatus::Stopped)
         .await?;

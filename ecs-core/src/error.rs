@@ -263,6 +263,8 @@ pub enum ResourceKind {
     ContainerInstance,
     /// A task.
     Task,
+    /// A container of a task (named by its name and its task).
+    Container,
     /// A service.
     Service,
     /// A target group (a load balancer registered with the control plane).
@@ -282,6 +284,7 @@ impl std::fmt::Display for ResourceKind {
             ResourceKind::TaskDefinition => "task definition",
             ResourceKind::ContainerInstance => "container instance",
             ResourceKind::Task => "task",
+            ResourceKind::Container => "container",
             ResourceKind::Service => "service",
             ResourceKind::TargetGroup => "target group",
             ResourceKind::ScalableTarget => "scalable target",

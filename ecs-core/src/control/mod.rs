@@ -51,7 +51,9 @@
 //! in `controllers`. Nothing in the crate imports this module (the runtime conformance
 //! suite uses it as a user does).
 
+mod exec;
 mod instances;
+mod logs;
 mod recover;
 mod scaling;
 mod services;
@@ -66,6 +68,8 @@ pub use crate::cluster::{
 pub use crate::config::{EcsConfig, OrphanPolicy};
 pub use crate::service::{CreateService, DeleteService, UpdateService};
 pub use crate::task::{ListTasks, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure};
+pub use exec::{ExecuteCommand, ExecuteCommandOutput, NOT_ENABLED};
+pub use logs::{AwsLogStream, GetContainerLogs, GetContainerLogsOutput};
 pub use recover::RecoveryReport;
 
 use crate::agent::Agent;
