@@ -145,6 +145,44 @@ impl DockerRuntime {
     }
 }
 
+impl DockerRuntime {
+    /// Docker's log stream for `options`, its lines within `options` by their own times.
+    fn logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>> {
+        // The client's timeout bounds the wait for Docker's answer, not the stream that
+        // follows it: following lasts as long as the container runs.
+        let frames = self
+            .docker
+            .logs(&id.0, Some(convert::logs_options(options)));
+        let (options, timestamps) = (options.clone(), options.timestamps);
+        let lines = frames
+            .map(|frame| match frame {
+                Ok(frame) => convert::log_lines(frame).into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(convert::error(e))],
+            })
+            .flat_map(futures::stream::iter)
+            // Docker's own since and until are whole seconds: these are the lines' times.
+            .filter(move |line| {
+                futures::future::ready(match line {
+                    Ok(l) => options.selects(l.stream, l.timestamp),
+                    Err(_) => true,
+                })
+            })
+            .map(move |line| {
+                line.map(|mut l| {
+                    if !timestamps {
+                        l.timestamp = None;
+                    }
+                    l
+                })
+            });
+        Box::pin(lines)
+    }
+}
+
 /// Whether an image reference names a tag or a digest (`repo:tag`, `repo@sha256:...`); a
 /// registry port (`host:5000/repo`) is not a tag.
 fn has_tag_or_digest(image: &str) -> bool {
@@ -348,40 +386,21 @@ impl ContainerRuntime for DockerRuntime {
         id: &ContainerId,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        let now = jiff::Timestamp::now();
         // An unknown container is an error of the call; Docker would say it only in the
         // stream.
         self.docker
             .inspect_container(&id.0, None)
             .await
             .map_err(convert::error)?;
-        // The client's timeout bounds the wait for Docker's answer, not the stream that
-        // follows it: following lasts as long as the container runs.
-        let frames = self
-            .docker
-            .logs(&id.0, Some(convert::logs_options(options)));
-        let (options, timestamps) = (options.clone(), options.timestamps);
-        let lines = frames
-            .map(|frame| match frame {
-                Ok(frame) => convert::log_lines(frame).into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(convert::error(e))],
-            })
-            .flat_map(futures::stream::iter)
-            // Docker's own since and until are whole seconds: these are the lines' times.
-            .filter(move |line| {
-                futures::future::ready(match line {
-                    Ok(l) => options.selects(l.stream, l.timestamp),
-                    Err(_) => true,
-                })
-            })
-            .map(move |line| {
-                line.map(|mut l| {
-                    if !timestamps {
-                        l.timestamp = None;
-                    }
-                    l
-                })
-            });
-        Ok(Box::pin(lines))
+        // bollard sends a request when its stream is first polled: a tail with follow
+        // is read as the lines up to now, then those after now.
+        Ok(match ecs_core::runtime::split_follow(options, now) {
+            Some((backlog, later)) => {
+                Box::pin(self.logs(id, &backlog).chain(self.logs(id, &later)))
+            }
+            None => self.logs(id, options),
+        })
     }
 
     async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {

@@ -513,40 +513,22 @@ impl ContainerRuntime for PodmanRuntime {
         id: &ContainerId,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogLine, RuntimeError>>, RuntimeError> {
+        let now = jiff::Timestamp::now();
         // An unknown container is an error of the call, not of the stream.
-        let container = self.podman.containers().get(&id.0);
-        container.inspect().await.map_err(|e| self.error(e))?;
-        // podman-api's stream borrows its container: a task owns both and forwards the
-        // lines, until they end or the reader goes.
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let opts = convert::logs_opts(options);
-        let timestamps = options.timestamps;
-        let me = self.clone();
-        tokio::spawn(async move {
-            let mut chunks = container.logs(&opts);
-            loop {
-                let chunk = tokio::select! {
-                    chunk = chunks.next() => chunk,
-                    () = tx.closed() => return,
-                };
-                let lines = match chunk {
-                    None => return,
-                    Some(Ok(chunk)) => convert::log_lines(chunk, timestamps)
-                        .into_iter()
-                        .map(Ok)
-                        .collect(),
-                    Some(Err(e)) => vec![Err(me.error(e))],
-                };
-                for line in lines {
-                    if tx.send(line).await.is_err() {
-                        return;
-                    }
-                }
+        self.podman
+            .containers()
+            .get(&id.0)
+            .inspect()
+            .await
+            .map_err(|e| self.error(e))?;
+        // A tail with follow is read as the lines up to now, then those after now (the
+        // engine counts the tail when it receives the request).
+        Ok(match ecs_core::runtime::split_follow(options, now) {
+            Some((backlog, later)) => {
+                Box::pin(self.logs(id, &backlog).chain(self.logs(id, &later)))
             }
-        });
-        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|line| (line, rx))
-        })))
+            None => self.logs(id, options),
+        })
     }
 
     async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError> {
@@ -591,6 +573,47 @@ impl ContainerRuntime for PodmanRuntime {
             }
         };
         Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
+    }
+}
+
+impl PodmanRuntime {
+    /// libpod's log stream for `options`. podman-api's stream borrows its container: a
+    /// task owns both and forwards the lines, until they end or the reader goes.
+    fn logs(
+        &self,
+        id: &ContainerId,
+        options: &LogOptions,
+    ) -> BoxStream<'static, Result<LogLine, RuntimeError>> {
+        let container = self.podman.containers().get(&id.0);
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let opts = convert::logs_opts(options);
+        let timestamps = options.timestamps;
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut chunks = container.logs(&opts);
+            loop {
+                let chunk = tokio::select! {
+                    chunk = chunks.next() => chunk,
+                    () = tx.closed() => return,
+                };
+                let lines = match chunk {
+                    None => return,
+                    Some(Ok(chunk)) => convert::log_lines(chunk, timestamps)
+                        .into_iter()
+                        .map(Ok)
+                        .collect(),
+                    Some(Err(e)) => vec![Err(me.error(e))],
+                };
+                for line in lines {
+                    if tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|line| (line, rx))
+        }))
     }
 }
 

@@ -793,8 +793,8 @@ pub async fn container_logs(f: &Fixture) {
     );
     f.cleanup(&id).await;
 
-    // Follow: a line written after the call comes, and the stream ends when the
-    // container stops.
+    // Follow (after the last line so far): a line written after the call comes, and the
+    // stream ends when the container stops.
     let id = f
         .runtime
         .create_container(&f.spec(
@@ -814,7 +814,7 @@ pub async fn container_logs(f: &Fixture) {
     }
     let followed = f
         .runtime
-        .container_logs(&id, &LogOptions::default().following())
+        .container_logs(&id, &LogOptions::default().following().with_tail(1))
         .await
         .expect("follow");
     let so_far = read_logs(f, &id, LogOptions::default()).await;

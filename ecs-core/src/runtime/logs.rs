@@ -193,6 +193,29 @@ impl LogLine {
     }
 }
 
+/// For a backend whose engine applies `tail` when it receives a request (which may be a
+/// moment after the call, as clients send a streaming request when it is first polled):
+/// `options` with `follow` and a `tail` as two reads that mean exactly what the options
+/// do, at `now` (the call): the last lines up to `now` without following, then, following,
+/// the lines written after `now`. `None` when one read is exact already (no `follow`, or
+/// no `tail`: every line from `since` on comes whenever the engine starts reading).
+pub fn split_follow(options: &LogOptions, now: Timestamp) -> Option<(LogOptions, LogOptions)> {
+    options.tail?;
+    if !options.follow {
+        return None;
+    }
+    let mut backlog = options.clone();
+    backlog.follow = false;
+    backlog.until = Some(options.until.map_or(now, |u| u.min(now)));
+    let after = now
+        .checked_add(jiff::SignedDuration::from_nanos(1))
+        .unwrap_or(now);
+    let mut later = options.clone();
+    later.tail = None;
+    later.since = Some(options.since.map_or(after, |s| s.max(after)));
+    Some((backlog, later))
+}
+
 /// A log driver an engine runs for a container here: the ones of a task definition's
 /// `logConfiguration` that write the output on the engine's host, where the engine reads
 /// it back (the others, such as `awslogs`, leave the container on the engine's default
@@ -312,6 +335,24 @@ mod tests {
         assert!(!o.selects(StdStream::Stderr, Some(t("2026-01-01T00:00:02.1Z"))));
         assert!(!o.selects(StdStream::Stdout, Some(t("2026-01-01T00:00:01.5Z"))));
         assert!(o.selects(StdStream::Stderr, None));
+    }
+
+    #[test]
+    fn following_with_a_tail_reads_up_to_now_then_after_it() {
+        let now: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
+        assert_eq!(split_follow(&LogOptions::default().following(), now), None);
+        assert_eq!(split_follow(&LogOptions::default().with_tail(3), now), None);
+        let (backlog, later) =
+            split_follow(&LogOptions::default().following().with_tail(3), now).unwrap();
+        assert_eq!(
+            (backlog.follow, backlog.tail, backlog.until),
+            (false, Some(3), Some(now))
+        );
+        assert_eq!((later.follow, later.tail), (true, None));
+        assert_eq!(
+            later.since,
+            Some("2026-01-01T00:00:10.000000001Z".parse().unwrap())
+        );
     }
 
     #[test]

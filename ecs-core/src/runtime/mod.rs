@@ -24,7 +24,9 @@ use futures::stream::BoxStream;
 pub use capabilities::{Capabilities, Requirement};
 pub use error::RuntimeError;
 pub use exec::{ExecChunk, ExecInput, ExecOutcome, ExecSession, ExecSpec};
-pub use logs::{EngineLogDriver, LogLine, LogOptions, LoggingSpec, StdStream, log_size_bytes};
+pub use logs::{
+    EngineLogDriver, LogLine, LogOptions, LoggingSpec, StdStream, log_size_bytes, split_follow,
+};
 pub use memory::{Behavior, InMemoryRuntime};
 pub use spec::{TaskContext, container_spec, engine_name, logging_spec};
 pub use types::{
