@@ -191,6 +191,7 @@ async fn library(rt: Arc<dyn ContainerRuntime>, n: u32, tag: &str) -> Run {
             let ids: Vec<TaskId> = ids.iter().cloned().collect();
             running.extend(
                 ecs.describe_tasks(&cluster, &ids)
+                    .unwrap()
                     .into_iter()
                     .filter(|t| t.last_status == TaskStatus::Running)
                     .map(|t| t.task_id),

@@ -80,9 +80,10 @@ async fn engines_alone(n: usize) -> i64 {
 async fn running(ecs: &Ecs, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let ids = ecs.list_tasks(&ListTasks::new(cluster()));
+        let ids = ecs.list_tasks(ListTasks::new(cluster())).unwrap();
         let up = ecs
             .describe_tasks(&cluster(), &ids)
+            .unwrap()
             .iter()
             .filter(|t| t.last_status == TaskStatus::Running)
             .count();

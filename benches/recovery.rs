@@ -28,8 +28,9 @@ fn cluster() -> ClusterName {
 }
 
 fn running(ecs: &Ecs) -> usize {
-    let ids = ecs.list_tasks(&ListTasks::new(cluster()));
+    let ids = ecs.list_tasks(ListTasks::new(cluster())).unwrap();
     ecs.describe_tasks(&cluster(), &ids)
+        .unwrap()
         .iter()
         .filter(|t| t.last_status == TaskStatus::Running)
         .count()

@@ -161,7 +161,7 @@ impl ContainerRuntime for ProcessRuntime {
             .ok_or_else(|| RuntimeError::InvalidRequest("no command".into()))?;
         let mut child = tokio::process::Command::new(program)
             .args(args)
-            .envs(&spec.environment)
+            .envs(spec.full_environment())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -323,7 +323,11 @@ impl ContainerRuntime for ProcessRuntime {
         let (running, environment) = self.with(id, |p| {
             (
                 p.state == ContainerState::Running,
-                p.spec.environment.clone(),
+                // Its variables and its secrets, as the container was given them.
+                p.spec
+                    .full_environment()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
             )
         })?;
         if !running {

@@ -246,6 +246,7 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     .expect("two resyncs tried while the engine was down");
     let during = ecs
         .describe_tasks(&cluster, std::slice::from_ref(&id))
+        .unwrap()
         .remove(0);
     assert_eq!(during.last_status, TaskStatus::Running);
 
@@ -265,6 +266,7 @@ async fn survives_restart(rt: Arc<dyn ContainerRuntime>, instance: &str, pid: &s
     );
     let after = ecs
         .describe_tasks(&cluster, std::slice::from_ref(&id))
+        .unwrap()
         .remove(0);
     assert_eq!(after.last_status, TaskStatus::Running);
     assert_eq!(

@@ -226,8 +226,8 @@ async fn no_request_fails_during_a_rolling_deployment_and_a_scale_in() {
     assert_eq!(lb.stats().failed, 0);
 
     // Every task of the service, of both revisions, answered.
-    let ids = ecs.list_tasks(&ListTasks::new(cluster.clone()));
-    let tasks = ecs.describe_tasks(&cluster, &ids);
+    let ids = ecs.list_tasks(ListTasks::new(cluster.clone())).unwrap();
+    let tasks = ecs.describe_tasks(&cluster, &ids).unwrap();
     assert_eq!(tasks.len(), 6, "3 of v1, 3 of v2");
     let answered: BTreeSet<&str> = answers
         .keys()

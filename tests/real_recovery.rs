@@ -92,9 +92,10 @@ async fn child_main(store: &str, cluster: ClusterName) {
             .describe_service(&cluster, &web())
             .unwrap()
             .desired_count;
-        let ids = ecs.list_tasks(&ListTasks::new(cluster.clone()));
+        let ids = ecs.list_tasks(ListTasks::new(cluster.clone())).unwrap();
         let live: Vec<_> = ecs
             .describe_tasks(&cluster, &ids)
+            .unwrap()
             .into_iter()
             .filter(|t| t.last_status != TaskStatus::Stopped)
             .collect();

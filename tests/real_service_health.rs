@@ -128,8 +128,8 @@ impl Harness {
     }
 
     fn tasks(&self, filter: &ListTasks) -> Vec<Task> {
-        let ids = self.ecs.list_tasks(filter);
-        self.ecs.describe_tasks(&self.cluster, &ids)
+        let ids = self.ecs.list_tasks(filter.clone()).unwrap();
+        self.ecs.describe_tasks(&self.cluster, &ids).unwrap()
     }
 
     fn live(&self) -> Vec<Task> {

@@ -92,9 +92,11 @@ impl Scenario {
     fn live(&self) -> Vec<Task> {
         let ids = self
             .ecs
-            .list_tasks(&ecs::control::ListTasks::new(self.cluster.clone()));
+            .list_tasks(ecs::control::ListTasks::new(self.cluster.clone()))
+            .unwrap();
         self.ecs
             .describe_tasks(&self.cluster, &ids)
+            .unwrap()
             .into_iter()
             .filter(|t| t.last_status != TaskStatus::Stopped)
             .collect()

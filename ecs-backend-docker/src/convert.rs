@@ -15,9 +15,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{LogsOptions, LogsOptionsBuilder};
 use ecs_core::runtime::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
-    ExecChunk, ExecSpec, HealthStatus, LogLine, LogOptions, LoggingSpec, MountSpec, RuntimeError,
-    StdStream,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerNetwork,
+    ContainerSpec, ContainerState, ExecChunk, ExecSpec, HealthStatus, LogLine, LogOptions,
+    LoggingSpec, MountSpec, RuntimeError, StdStream,
 };
 use ecs_core::task_definition::{NetworkMode, TransportProtocol};
 
@@ -123,8 +123,7 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         cmd: spec.command.clone(),
         entrypoint: spec.entry_point.clone(),
         env: Some(
-            spec.environment
-                .iter()
+            spec.full_environment()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
         ),
@@ -428,6 +427,20 @@ pub(crate) fn event(e: EventMessage) -> Option<ContainerEvent> {
 }
 
 /// Docker's errors by what the caller can do about them.
+/// A network's first IPv4 subnet and its gateway, where its containers reach the host.
+pub(crate) fn container_network(
+    network: &bollard::models::NetworkInspect,
+) -> Option<ContainerNetwork> {
+    network
+        .ipam
+        .as_ref()?
+        .config
+        .as_ref()?
+        .iter()
+        .filter_map(|c| ContainerNetwork::parse(c.gateway.as_deref(), c.subnet.as_deref()?))
+        .find(|n| n.gateway.is_ipv4())
+}
+
 pub(crate) fn error(e: DockerError) -> RuntimeError {
     match e {
         DockerError::DockerResponseServerError {

@@ -214,6 +214,12 @@ impl ContainerRuntime for DockerRuntime {
         if let Some(arch) = info.architecture {
             host.attributes.insert("ecs.cpu-architecture".into(), arch);
         }
+        // Containers on the default bridge reach the host at its gateway. (An engine
+        // without one still registers: its containers get no metadata endpoint.)
+        let bridge = self.docker.inspect_network("bridge", None).await.ok();
+        if let Some(network) = bridge.as_ref().and_then(convert::container_network) {
+            host = host.with_container_network(network);
+        }
         Ok(host)
     }
 

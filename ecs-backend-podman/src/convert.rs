@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ecs_core::runtime::{
-    ContainerId, ContainerInfo, ContainerSpec, ContainerState, EngineLogDriver, ExecChunk,
-    ExecSpec, HealthStatus, LogLine, LogOptions, LoggingSpec, MountSpec, RuntimeError, StdStream,
+    ContainerId, ContainerInfo, ContainerNetwork, ContainerSpec, ContainerState, EngineLogDriver,
+    ExecChunk, ExecSpec, HealthStatus, LogLine, LogOptions, LoggingSpec, MountSpec, RuntimeError,
+    StdStream,
 };
 use ecs_core::task_definition::NetworkMode;
 use podman_api::conn::TtyChunk;
@@ -38,7 +39,7 @@ pub(crate) fn create_opts(
         .name(&spec.name)
         .image(&spec.image)
         .labels(spec.labels.clone())
-        .env(spec.environment.clone())
+        .env(spec.full_environment())
         .stop_timeout(spec.stop_timeout.as_secs());
     if let Some(command) = &spec.command {
         b = b.command(command);
@@ -438,6 +439,16 @@ pub(crate) fn list_info(c: ListContainer) -> ContainerInfo {
 /// recurses for most variants: errors are only ever moved.)
 /// podman-api's error as a runtime error; `endpoint` (the engine's address) is named when
 /// the engine could not be reached or answered something unexpected.
+/// A network's first IPv4 subnet and its gateway, where its containers reach the host.
+pub(crate) fn container_network(network: &podman_api::models::Network) -> Option<ContainerNetwork> {
+    network
+        .subnets
+        .as_ref()?
+        .iter()
+        .filter_map(|s| ContainerNetwork::parse(s.gateway.as_deref(), s.subnet.as_deref()?))
+        .find(|n| n.gateway.is_ipv4())
+}
+
 pub(crate) fn error(endpoint: &str, e: podman_api::Error) -> RuntimeError {
     use podman_api::Error as E;
     let fault = |code: u16, message: String| match code {

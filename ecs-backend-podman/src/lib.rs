@@ -302,6 +302,11 @@ impl ContainerRuntime for PodmanRuntime {
                 },
             );
         }
+        // Containers on the default network (`podman`) reach the host at its gateway.
+        let network = self.podman.networks().get("podman").inspect().await.ok();
+        if let Some(network) = network.as_ref().and_then(convert::container_network) {
+            out = out.with_container_network(network);
+        }
         Ok(out)
     }
 

@@ -39,6 +39,15 @@ pub struct EcsConfig {
     /// cluster it manages but belong to no task it knows (see
     /// [`Ecs::open`](crate::Ecs::open)).
     pub orphans: OrphanPolicy,
+    /// Where containers' `secrets` and `environmentFiles` are read from (none by
+    /// default: a task that has some then stops, `ResourceInitializationError`). See
+    /// [`secrets`](crate::secrets).
+    pub secret_provider: Option<std::sync::Arc<dyn crate::secrets::SecretProvider>>,
+    /// Whether containers get `ECS_CONTAINER_METADATA_URI_V4`, the task metadata
+    /// endpoint (v4), served at each engine's gateway (on by default).
+    pub metadata_endpoint: bool,
+    /// The endpoint's port at each address (0, the default: any free port).
+    pub metadata_port: u16,
 }
 
 impl Default for EcsConfig {
@@ -53,6 +62,9 @@ impl Default for EcsConfig {
             autoscaling: crate::autoscaling::AutoScalingConfig::default(),
             stopped_task_ttl: Duration::from_secs(3600),
             orphans: OrphanPolicy::default(),
+            secret_provider: None,
+            metadata_endpoint: true,
+            metadata_port: 0,
         }
     }
 }

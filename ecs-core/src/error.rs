@@ -182,6 +182,15 @@ pub enum Error {
         /// What the operating system said.
         message: String,
     },
+    /// The task metadata endpoint could not listen where an engine's containers reach
+    /// the host.
+    #[error("task metadata endpoint cannot listen on {address}: {message}")]
+    MetadataEndpoint {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// What the operating system said.
+        message: String,
+    },
     /// A load balancer failed or refused an operation (it is shut down, its
     /// configuration could not be written ...). Implementations of
     /// [`LoadBalancer`](crate::load_balancer::LoadBalancer) report their own failures

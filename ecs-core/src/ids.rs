@@ -287,6 +287,13 @@ pub enum TaskGroup {
 }
 
 impl TaskGroup {
+    /// Whether it reads back as itself: a `Custom` group that spells a service's or a
+    /// family's (`service:web`), or that breaks the rules of groups (empty, longer than
+    /// 255 characters), does not.
+    pub fn is_well_formed(&self) -> bool {
+        self.to_string().parse::<TaskGroup>().as_ref() == Ok(self)
+    }
+
     /// The service whose task this is, if any.
     pub fn service(&self) -> Option<&ServiceName> {
         match self {
@@ -467,6 +474,21 @@ mod tests {
     }
 
     #[test]
+    fn task_groups_read_back_and_old_records_always_load() {
+        for text in ["service:web", "family:web", "batch"] {
+            let g: TaskGroup = text.parse().unwrap();
+            assert!(g.is_well_formed());
+            assert_eq!(serde_json::to_string(&g).unwrap(), format!("{text:?}"));
+        }
+        assert!(!TaskGroup::Custom("service:web".into()).is_well_formed());
+        // Earlier versions stored any string: it still loads, as a group of its own.
+        let old: TaskGroup = serde_json::from_str("\"service:\"").unwrap();
+        assert_eq!(old, TaskGroup::Custom("service:".into()));
+        let long: TaskGroup = serde_json::from_str(&format!("{:?}", "x".repeat(300))).unwrap();
+        assert_eq!(long, TaskGroup::Custom("x".repeat(300)));
+    }
+
+    #[test]
     fn arns_display_and_parse() {
         let arn = ArnScope::default().arn("task-definition/web:1");
         assert_eq!(
@@ -504,6 +526,23 @@ serde_as_text!(
     InstanceId,
     TaskId,
     TaskDefinitionRef,
-    TaskGroup,
     Arn
 );
+
+impl serde::Serialize for TaskGroup {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Leniently: a group this library's earlier versions took as any string, and stored,
+/// that no longer parses is kept as a [`TaskGroup::Custom`] group (a stored task must
+/// always load).
+impl<'de> serde::Deserialize<'de> for TaskGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(text
+            .parse()
+            .unwrap_or_else(|_| TaskGroup::Custom(text.into_owned())))
+    }
+}

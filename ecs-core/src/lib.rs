@@ -75,6 +75,7 @@ pub(crate) mod ops;
 pub mod placement;
 mod registry;
 pub mod runtime;
+pub mod secrets;
 pub mod service;
 pub(crate) mod state;
 pub mod store;

@@ -53,7 +53,8 @@ fn invalid(err: Error) -> (&'static str, &'static str) {
 }
 
 fn no_tasks(ecs: &Ecs) -> bool {
-    ecs.list_tasks(&ecs_core::control::ListTasks::new(dev()))
+    ecs.list_tasks(ecs_core::control::ListTasks::new(dev()))
+        .unwrap()
         .is_empty()
 }
 
@@ -104,6 +105,13 @@ async fn started_by_and_group_follow_ecs_rules() {
     r.group = Some("service:web".parse().unwrap());
     assert_eq!(invalid(ecs.run_task(r).unwrap_err()), ("RunTask", "group"));
     assert!(no_tasks(&ecs));
+    // A group of one's own that spells a service's, or that is empty, is no group of
+    // one's own.
+    for group in ["service:web", ""] {
+        let mut r = RunTask::new(dev(), "web".parse().unwrap(), 1);
+        r.group = Some(TaskGroup::Custom(group.into()));
+        assert_eq!(invalid(ecs.run_task(r).unwrap_err()), ("RunTask", "group"));
+    }
     // The allowed ones run, and the group is typed on the task.
     let mut r = RunTask::new(dev(), "web".parse().unwrap(), 1);
     r.started_by = Some("ci/job-7_a".into());
@@ -365,5 +373,5 @@ fn operations_that_start_background_work_refuse_to_run_outside_tokio() {
         ),
         "{err:?}"
     );
-    assert!(ecs.list_services(&dev()).is_empty());
+    assert!(ecs.list_services(&dev()).unwrap().is_empty());
 }

@@ -69,6 +69,7 @@ async fn wait(ecs: &Ecs, id: &TaskId, what: &str, condition: impl Fn(&Task) -> b
             panic!(
                 "{what} not within an hour: {:?}",
                 ecs.describe_tasks(&cluster(), std::slice::from_ref(id))
+                    .unwrap()
             )
         })
         .unwrap()

@@ -60,16 +60,16 @@ async fn stopped_tasks_are_forgotten_after_their_ttl_from_memory_and_store() {
 
     // Visible for the TTL.
     tokio::time::sleep(Duration::from_secs(540)).await;
-    assert_eq!(ecs.describe_tasks(&dev(), &ids).len(), 3);
-    assert_eq!(ecs.list_tasks(&stopped()).len(), 2);
+    assert_eq!(ecs.describe_tasks(&dev(), &ids).unwrap().len(), 3);
+    assert_eq!(ecs.list_tasks(stopped()).unwrap().len(), 2);
 
     // Then gone, from memory and from the store; the running one stays.
     tokio::time::sleep(Duration::from_secs(120)).await;
     ecs.flush().await.unwrap();
-    let left = ecs.describe_tasks(&dev(), &ids);
+    let left = ecs.describe_tasks(&dev(), &ids).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].task_id, ids[2]);
-    assert!(ecs.list_tasks(&stopped()).is_empty());
+    assert!(ecs.list_tasks(stopped()).unwrap().is_empty());
     let records = store.load(Kind::Task).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].key, ids[2].to_string());
@@ -78,5 +78,5 @@ async fn stopped_tasks_are_forgotten_after_their_ttl_from_memory_and_store() {
     ecs.halt().await;
     drop(ecs);
     let ecs = Ecs::open(config, store.clone()).await.unwrap();
-    assert_eq!(ecs.describe_tasks(&dev(), &ids).len(), 1);
+    assert_eq!(ecs.describe_tasks(&dev(), &ids).unwrap().len(), 1);
 }

@@ -50,13 +50,13 @@ struct Picture {
 
 async fn picture(ecs: &Ecs, store: &MemoryStore) -> Picture {
     ecs.flush().await.unwrap();
-    let mut all = ecs.list_tasks(&ListTasks::new(dev())).len();
+    let mut all = ecs.list_tasks(ListTasks::new(dev())).unwrap().len();
     // ListTasks without a status lists both; count them once.
     let mut stopped = ListTasks::new(dev());
     stopped.desired_status = Some(TaskStatus::Stopped);
     let mut running = ListTasks::new(dev());
     running.desired_status = Some(TaskStatus::Running);
-    let split = ecs.list_tasks(&stopped).len() + ecs.list_tasks(&running).len();
+    let split = ecs.list_tasks(stopped).unwrap().len() + ecs.list_tasks(running).unwrap().len();
     all = all.max(split);
     Picture {
         tasks: all,

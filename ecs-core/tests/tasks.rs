@@ -8,9 +8,13 @@ mod support;
 
 #[path = "tasks/lifecycle.rs"]
 mod lifecycle;
+#[path = "tasks/metadata.rs"]
+mod metadata;
 #[path = "tasks/overrides.rs"]
 mod overrides;
 #[path = "tasks/restart_policy.rs"]
 mod restart_policy;
 #[path = "tasks/resync.rs"]
 mod resync;
+#[path = "tasks/secrets.rs"]
+mod secrets;

@@ -44,6 +44,9 @@ pub(crate) struct Agent {
     pub(crate) epoch: u64,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
+    /// The task metadata endpoint's base URI for this engine's containers, if they
+    /// have one.
+    pub(crate) metadata_base: Option<String>,
     routes: Mutex<Routes>,
     /// Counts the event streams opened: the agent resyncs when it changes, since events
     /// may have been missed while no stream was open.
@@ -65,6 +68,7 @@ impl Agent {
         instance: InstanceId,
         epoch: u64,
         runtime: Arc<dyn ContainerRuntime>,
+        metadata_base: Option<String>,
     ) -> Self {
         let capabilities = runtime.capabilities();
         Self {
@@ -73,6 +77,7 @@ impl Agent {
             epoch,
             runtime,
             capabilities,
+            metadata_base,
             routes: Mutex::new(HashMap::new()),
             streams: watch::Sender::new(0),
         }

@@ -20,6 +20,9 @@ use crate::state::{State, StopRequest};
 use crate::task::{ContainerStatus, StopCode, TaskStatus};
 use crate::task_definition::{ContainerCondition, TaskDefinition};
 
+/// The variable that gives each container its task metadata endpoint (v4).
+const METADATA_URI_VARIABLE: &str = "ECS_CONTAINER_METADATA_URI_V4";
+
 /// One container as the runner tracks it.
 struct Slot {
     name: String,
@@ -41,6 +44,12 @@ struct Slot {
     last_start: Option<Instant>,
     /// When it was last seen to exit.
     exited_at: Option<Instant>,
+    /// How many times its restart policy restarted it.
+    restarts: u32,
+    /// Whether its last exit was confirmed with the engine (after a restart).
+    exit_confirmed: bool,
+    /// Its definition, when it has `secrets` or `environmentFiles` to resolve at start.
+    secret_sources: Option<Arc<crate::task_definition::ContainerDefinition>>,
 }
 
 /// A container's restart policy (ECS's `restartPolicy`): restarted in place when it
@@ -87,6 +96,7 @@ pub(crate) struct Runner {
     events: mpsc::UnboundedReceiver<Signal>,
     stop: watch::Receiver<Option<StopRequest>>,
     pull_policy: crate::runtime::PullPolicy,
+    secret_provider: Option<Arc<dyn crate::secrets::SecretProvider>>,
 }
 
 enum Wake {
@@ -106,13 +116,26 @@ impl Runner {
         config: &EcsConfig,
     ) -> Self {
         let names: Vec<&str> = td.containers().iter().map(|c| c.name()).collect();
+        let metadata_uri = |name: &str| {
+            agent
+                .metadata_base
+                .as_ref()
+                .map(|base| format!("{base}/{task_id}/{name}"))
+        };
         let slots = td
             .containers()
             .iter()
             .map(|c| Slot {
                 name: c.name().to_owned(),
                 essential: c.is_essential(),
-                spec: container_spec(td, c, ctx),
+                spec: {
+                    let mut spec = container_spec(td, c, ctx);
+                    if let Some(uri) = metadata_uri(c.name()) {
+                        spec.environment
+                            .insert(METADATA_URI_VARIABLE.to_owned(), uri);
+                    }
+                    spec
+                },
                 depends_on: c
                     .depends_on()
                     .iter()
@@ -135,6 +158,11 @@ impl Runner {
                 restart: Restart::of(c),
                 last_start: None,
                 exited_at: None,
+                restarts: 0,
+                exit_confirmed: false,
+                secret_sources: (c.secrets.as_ref().is_some_and(|s| !s.is_empty())
+                    || c.environment_files.as_ref().is_some_and(|f| !f.is_empty()))
+                .then(|| Arc::new(c.clone())),
             })
             .collect();
         let (events_tx, events) = mpsc::unbounded_channel();
@@ -147,6 +175,7 @@ impl Runner {
             events,
             stop,
             pull_policy: config.pull_policy,
+            secret_provider: config.secret_provider.clone(),
         }
     }
 
@@ -300,6 +329,20 @@ impl Runner {
     async fn start(&mut self) -> Result<(), Cause> {
         self.state
             .update_task(&self.task_id, |t| t.last_status = TaskStatus::Pending);
+        // Secrets and environment files first: a task that cannot have them creates
+        // nothing.
+        for i in 0..self.slots.len() {
+            let Some(c) = self.slots[i].secret_sources.clone() else {
+                continue;
+            };
+            let vars = crate::secrets::resolve::environment(self.secret_provider.as_deref(), &c)
+                .await
+                .map_err(Self::failed)?;
+            // Their names, never their values.
+            let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+            tracing::debug!(task = %self.task_id, container = %self.slots[i].name, ?names, "secrets and environment files resolved");
+            self.slots[i].spec.secrets = vars.into_iter().collect();
+        }
         let policy = self.pull_policy;
         let images: std::collections::BTreeSet<String> =
             self.slots.iter().map(|s| s.spec.image.clone()).collect();
@@ -543,7 +586,12 @@ impl Runner {
     /// and exits early is not restarted"). A restart the engine refuses leaves it
     /// exited.
     async fn restart_exited(&mut self) {
+        self.confirm_exits().await;
         for i in 0..self.slots.len() {
+            if self.stop_requested().is_some() {
+                // Stopping: nothing is started again.
+                return;
+            }
             let slot = &self.slots[i];
             let (Some(restart), Some(code), Some(id), Some(since), Some(exited)) = (
                 &slot.restart,
@@ -568,6 +616,8 @@ impl Runner {
             let slot = &mut self.slots[i];
             slot.exit_code = None;
             slot.last_start = Some(Instant::now());
+            slot.restarts += 1;
+            slot.health = HealthStatus::Unknown;
             tracing::info!(task = %self.task_id, container = %name, exit_code = code, "restarted in place by its restart policy");
             // A port the engine chose may change with the restart.
             let ports = self.published_ports(i, &id).await;
@@ -576,6 +626,43 @@ impl Runner {
                 c.exit_code = None;
                 c.restart_count += 1;
                 c.network_bindings = ports;
+                // A new run: its health is checked afresh.
+                c.health_status = HealthStatus::Unknown;
+            });
+            let task_health = self.task_health();
+            self.state
+                .update_task(&self.task_id, |t| t.health_status = task_health);
+        }
+    }
+
+    /// An exit heard for a container restarted in place may be older than its restart
+    /// (a resync's list taken before it, or the engine's `die` event arriving after the
+    /// list reported it): each is checked with the engine, and one whose container runs
+    /// is dropped.
+    async fn confirm_exits(&mut self) {
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            let (true, false, Some(_), Some(id)) = (
+                slot.restarts > 0,
+                slot.exit_confirmed,
+                slot.exit_code,
+                slot.id.clone(),
+            ) else {
+                continue;
+            };
+            let Ok(info) = self.agent.runtime.inspect_container(&id).await else {
+                continue;
+            };
+            if info.state != ContainerState::Running {
+                self.slots[i].exit_confirmed = true;
+                continue;
+            }
+            let name = self.slots[i].name.clone();
+            self.slots[i].exit_code = None;
+            self.slots[i].exited_at = None;
+            self.state.update_container(&self.task_id, &name, |c| {
+                c.last_status = ContainerStatus::Running;
+                c.exit_code = None;
             });
         }
     }
@@ -601,6 +688,7 @@ impl Runner {
                 }
                 slot.exit_code = Some(exit_code);
                 slot.exited_at = Some(Instant::now());
+                slot.exit_confirmed = false;
                 self.state.update_container(&self.task_id, &name, |c| {
                     c.last_status = ContainerStatus::Stopped;
                     c.exit_code = Some(exit_code);

@@ -83,7 +83,7 @@ impl Cluster {
             return Err(Error::already_exists(
                 ResourceKind::ContainerInstance,
                 &registration.id,
-                None,
+                Some(&self.name),
             ));
         }
         for (name, value) in &registration.attributes {
@@ -113,7 +113,11 @@ impl Cluster {
         self.slots.push(Some((instance, class)));
         match self.slots.last() {
             Some(Some((instance, _))) => Ok(instance),
-            _ => Err(Error::not_found(ResourceKind::ContainerInstance, slot)),
+            _ => Err(Error::not_found_in(
+                ResourceKind::ContainerInstance,
+                slot,
+                &self.name,
+            )),
         }
     }
 
@@ -126,7 +130,11 @@ impl Cluster {
     ) -> Result<ContainerInstance, Error> {
         let slot = self.slot(id)?;
         let Some((instance, class)) = self.slots[slot as usize].as_ref() else {
-            return Err(Error::not_found(ResourceKind::ContainerInstance, id));
+            return Err(Error::not_found_in(
+                ResourceKind::ContainerInstance,
+                id,
+                &self.name,
+            ));
         };
         if instance.tasks > 0 && !force {
             return Err(Error::InstanceHasTasks {
@@ -143,7 +151,11 @@ impl Cluster {
         }
         self.by_id.remove(id);
         let Some((mut instance, _)) = self.slots[slot as usize].take() else {
-            return Err(Error::not_found(ResourceKind::ContainerInstance, id));
+            return Err(Error::not_found_in(
+                ResourceKind::ContainerInstance,
+                id,
+                &self.name,
+            ));
         };
         instance.status = InstanceStatus::Inactive;
         Ok(instance)
@@ -298,7 +310,7 @@ impl Cluster {
         self.by_id
             .get(id)
             .copied()
-            .ok_or_else(|| Error::not_found(ResourceKind::ContainerInstance, id))
+            .ok_or_else(|| Error::not_found_in(ResourceKind::ContainerInstance, id, &self.name))
     }
 
     /// The instance in `slot`. Callers pass slots taken from the index, `by_id` or the

@@ -15,7 +15,8 @@
 //!   methods): [`RunTask`], [`StartTask`], [`StopTask`], [`ListTasks`],
 //!   [`CreateService`], [`UpdateService`], [`DeleteService`],
 //!   [`RegisterContainerInstance`], [`UpdateContainerInstancesState`],
-//!   [`DeregisterContainerInstance`], and auto scaling's
+//!   [`DeregisterContainerInstance`], [`GetContainerLogs`], [`ExecuteCommand`], and auto
+//!   scaling's
 //!   [`RegisterScalableTarget`](crate::autoscaling::RegisterScalableTarget),
 //!   [`PutScalingPolicy`](crate::autoscaling::PutScalingPolicy) and
 //!   [`DeleteScalingPolicy`](crate::autoscaling::DeleteScalingPolicy).
@@ -23,7 +24,8 @@
 //! - **Async only where it waits**: for a container engine
 //!   ([`Ecs::register_container_instance`] asks the engine for its host and its
 //!   containers), for the store ([`Ecs::open`], [`Ecs::flush`], [`Ecs::shutdown`],
-//!   [`Ecs::halt`]) or for a state ([`Ecs::wait_for`], [`Ecs::wait_for_service`]).
+//!   [`Ecs::halt`]), for a state ([`Ecs::wait_for`], [`Ecs::wait_for_service`]) or for
+//!   what an engine streams ([`Ecs::get_container_logs`], [`Ecs::execute_command`]).
 //!   Every other operation checks its request, changes the state under its one lock and
 //!   returns what ECS returns; the work it starts on the engines follows in the
 //!   background, seen through [`Ecs::subscribe`] and the `wait_for` methods. Those that
@@ -34,12 +36,16 @@
 //! - **Refused where ECS refuses**, before anything changes: ECS's limits (RunTask's
 //!   `count` 1 to 10, StartTask's 10 instances, UpdateContainerInstancesState's 10,
 //!   `startedBy`'s length and characters, a task definition of at most 64 KiB of JSON,
-//!   5 placement strategies and 10 constraints, a service's own task group) as
-//!   [`Error::InvalidParameter`] naming the operation and the member; a task that cannot
-//!   be placed is a failure in the answer naming what the instances lacked and on how
-//!   many (`ATTRIBUTE`: "2 container instances lack the attribute
-//!   ecs.capability.docker-plugin.local"). Reads are not paginated: an embedding
-//!   program reads what it holds (ECS's page sizes belong to an API server).
+//!   overrides of at most 8192 characters, a service's own task group) as
+//!   [`Error::InvalidParameter`] naming the operation and the member (placement's 5
+//!   strategies and 10 constraints, and a service's members, as
+//!   [`Error::InvalidPlacement`] and [`Error::InvalidService`], which name the member
+//!   too); a task that cannot be placed is a failure in the answer naming what the
+//!   instances lacked and on how many (`ATTRIBUTE`: "2 container instances lack the
+//!   attribute ecs.capability.container-health-check"). Reads of an unknown cluster are
+//!   [`Error::NotFound`], as ECS's `ClusterNotFoundException`; reads are not paginated:
+//!   an embedding program reads what it holds (ECS's page sizes belong to an API
+//!   server).
 //! - **Errors say what happened**: [`Error::NotFound`] and [`Error::AlreadyExists`] with
 //!   the [`ResourceKind`] and the cluster, an engine's error as the
 //!   `source` of [`Error::Runtime`].
@@ -267,6 +273,8 @@ impl Ecs {
         &self,
         request: RegisterContainerInstance,
     ) -> Result<(), Error> {
+        // Its agent runs on Tokio: refused before anything is registered.
+        needs_runtime("RegisterContainerInstance")?;
         let RegisterContainerInstance {
             cluster,
             instance: id,
@@ -298,6 +306,7 @@ impl Ecs {
         for a in runtime.capabilities().attributes() {
             registration.attributes.insert(a.to_owned(), None);
         }
+        let metadata_base = self.metadata_base(host.container_network).await?;
         let agent = {
             let mut s = self.state().lock();
             s.next_agent += 1;
@@ -308,7 +317,13 @@ impl Ecs {
                 .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             c.cluster.register_instance(registration)?;
             c.agents.insert(id.clone(), epoch);
-            let agent = Arc::new(Agent::new(cluster.clone(), id.clone(), epoch, runtime));
+            let agent = Arc::new(Agent::new(
+                cluster.clone(),
+                id.clone(),
+                epoch,
+                runtime,
+                metadata_base,
+            ));
             self.ops().fleet.insert(agent.clone());
             agent
         };
@@ -316,6 +331,24 @@ impl Ecs {
         self.state()
             .instances_changed(cluster, std::slice::from_ref(&id));
         Ok(())
+    }
+
+    /// The task metadata endpoint's base URI for containers of `network`, listening
+    /// first if it does not yet; none without a network or with the endpoint off.
+    pub(super) async fn metadata_base(
+        &self,
+        network: Option<crate::runtime::ContainerNetwork>,
+    ) -> Result<Option<String>, Error> {
+        let (Some(network), true) = (network, self.config().metadata_endpoint) else {
+            return Ok(None);
+        };
+        let base = self
+            .plane
+            .controllers
+            .metadata
+            .base(self.ops(), network, self.config().metadata_port)
+            .await?;
+        Ok(Some(base))
     }
 
     /// Runs an agent's resync and event pump, until it is deregistered or the control
@@ -368,6 +401,11 @@ impl Ecs {
                 .get(cluster)
                 .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
             let td = s.registry.resolve_active(&request.task_definition)?;
+            // What the tasks run: the overridden definition (a GPU override needs GPUs).
+            let td = match &request.overrides {
+                Some(o) => o.apply("StartTask", td)?,
+                None => td.clone(),
+            };
             for instance in &request.container_instances {
                 let agent = c
                     .agents
@@ -378,7 +416,7 @@ impl Ecs {
                         Error::not_found_in(ResourceKind::ContainerInstance, instance, cluster)
                     })?;
                 // Name the capability it lacks rather than a placement failure.
-                let missing = agent.capabilities.missing_for(td);
+                let missing = agent.capabilities.missing_for(&td);
                 if !missing.is_empty() {
                     return Err(Error::Unsupported {
                         instance: instance.to_string(),
@@ -391,10 +429,7 @@ impl Ecs {
                     });
                 }
             }
-            match &request.overrides {
-                Some(o) => o.apply("StartTask", td)?,
-                None => td.clone(),
-            }
+            td
         };
         let mut out = RunTaskOutput::default();
         for instance in &request.container_instances {
@@ -403,11 +438,11 @@ impl Ecs {
             one.group = request.group.clone();
             one.overrides = request.overrides.clone();
             one.enable_execute_command = request.enable_execute_command;
-            one.placement_constraints = vec![crate::placement::api::PlacementConstraint::new(
-                crate::placement::api::PlacementConstraintType::MemberOf,
-                Some(&format!("ec2InstanceId == '{instance}'")),
-            )];
-            let placed = self.ops().launch(one, &td, Vec::new(), &|_| true)?;
+            // The instance named: the scheduler's own constraint, not one of the
+            // request's ten.
+            let on =
+                crate::placement::Constraint::member_of(&format!("ec2InstanceId == '{instance}'"))?;
+            let placed = self.ops().launch(one, &td, vec![on], &|_| true)?;
             out.tasks.extend(placed.tasks);
             out.failures
                 .extend(placed.failures.into_iter().map(|mut f| {
@@ -437,24 +472,35 @@ impl Ecs {
 
     /// The tasks with these ids (unknown ids are skipped, as DescribeTasks reports them
     /// as failures).
-    pub fn describe_tasks(&self, cluster: &ClusterName, ids: &[TaskId]) -> Vec<Task> {
+    pub fn describe_tasks(
+        &self,
+        cluster: &ClusterName,
+        ids: &[TaskId],
+    ) -> Result<Vec<Task>, Error> {
         let s = self.state().lock();
-        ids.iter()
+        if !s.clusters.contains_key(cluster) {
+            return Err(Error::not_found(ResourceKind::Cluster, cluster));
+        }
+        Ok(ids
+            .iter()
             .filter_map(|id| s.tasks.get(id))
             .filter(|e| e.task.cluster == *cluster)
             .map(|e| (*e.task).clone())
-            .collect()
+            .collect())
     }
 
     /// The ids of the cluster's tasks matching the request's filters (ListTasks).
-    pub fn list_tasks(&self, request: &ListTasks) -> Vec<TaskId> {
+    pub fn list_tasks(&self, request: ListTasks) -> Result<Vec<TaskId>, Error> {
         let s = self.state().lock();
-        s.tasks
+        if !s.clusters.contains_key(&request.cluster) {
+            return Err(Error::not_found(ResourceKind::Cluster, &request.cluster));
+        }
+        Ok(s.tasks
             .values()
             .map(|e| &e.task)
             .filter(|t| request.matches(t))
             .map(|t| t.task_id.clone())
-            .collect()
+            .collect())
     }
 
     /// Waits until `task` satisfies `condition` (checked now and at each of its changes).

@@ -158,12 +158,7 @@ impl Ecs {
     /// conflicts with the first's, and it stops acting (its store error says so).
     /// Must be called within a Tokio runtime.
     pub async fn open(config: EcsConfig, store: Arc<dyn Store>) -> Result<Ecs, Error> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Store {
-                path: None,
-                reason: "Ecs::open runs the control plane's loops on Tokio: call it within a Tokio runtime".into(),
-            });
-        }
+        super::needs_runtime("Ecs::open")?;
         let loaded = Loaded::read(store.as_ref()).await?;
         let floor = loaded.newest();
         let ecs = Ecs::build(config, Some(Arc::new(Journal::new(store))), floor);
@@ -392,6 +387,15 @@ impl Ecs {
                 instance: id.to_string(),
                 error: e,
             })?;
+        // Where its new tasks' containers reach the metadata endpoint. (Containers
+        // adopted keep the address they were created with: the same only with a fixed
+        // `EcsConfig::metadata_port`.)
+        let network = runtime
+            .describe_host()
+            .await
+            .ok()
+            .and_then(|h| h.container_network);
+        let metadata_base = self.metadata_base(network).await?;
         let mut report = RecoveryReport {
             cluster: Some(cluster.clone()),
             instance: Some(id.clone()),
@@ -437,6 +441,7 @@ impl Ecs {
                 id.clone(),
                 epoch,
                 runtime.clone(),
+                metadata_base,
             ));
             self.ops().fleet.insert(agent.clone());
             let by_task = group_by_task(&found);

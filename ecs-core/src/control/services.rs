@@ -41,13 +41,20 @@ impl Ecs {
 
     /// The named services of a cluster (DescribeServices); INACTIVE ones are still
     /// described. Unknown names are skipped.
-    pub fn describe_services(&self, cluster: &ClusterName, names: &[ServiceName]) -> Vec<Service> {
+    pub fn describe_services(
+        &self,
+        cluster: &ClusterName,
+        names: &[ServiceName],
+    ) -> Result<Vec<Service>, Error> {
         let s = self.state().lock();
-        names
+        if !s.clusters.contains_key(cluster) {
+            return Err(Error::not_found(ResourceKind::Cluster, cluster));
+        }
+        Ok(names
             .iter()
             .filter_map(|n| s.services.get(&(cluster.clone(), n.clone())))
             .map(|e| e.service.clone())
-            .collect()
+            .collect())
     }
 
     /// One service.
@@ -65,13 +72,16 @@ impl Ecs {
     }
 
     /// The names of a cluster's ACTIVE and DRAINING services (ListServices).
-    pub fn list_services(&self, cluster: &ClusterName) -> Vec<ServiceName> {
+    pub fn list_services(&self, cluster: &ClusterName) -> Result<Vec<ServiceName>, Error> {
         let s = self.state().lock();
-        s.services
+        if !s.clusters.contains_key(cluster) {
+            return Err(Error::not_found(ResourceKind::Cluster, cluster));
+        }
+        Ok(s.services
             .iter()
             .filter(|((c, _), e)| c == cluster && e.service.status != ServiceStatus::Inactive)
             .map(|((_, n), _)| n.clone())
-            .collect()
+            .collect())
     }
 
     /// Makes a load balancer (one target group) available to services, which name it in

@@ -8,6 +8,7 @@
 
 pub(crate) mod engine_stats;
 pub(crate) mod load_balancing;
+pub(crate) mod metadata;
 pub(crate) mod retention;
 pub(crate) mod scaler;
 pub(crate) mod service;
@@ -34,6 +35,8 @@ pub(crate) struct Context {
     scaler_started: AtomicBool,
     /// Whether the retention loop runs.
     retention_started: AtomicBool,
+    /// The task metadata endpoint's listeners.
+    pub(crate) metadata: metadata::Endpoints,
 }
 
 impl Context {
@@ -44,6 +47,7 @@ impl Context {
             engine_stats: EngineStats::default(),
             scaler_started: AtomicBool::new(false),
             retention_started: AtomicBool::new(false),
+            metadata: metadata::Endpoints::default(),
         }
     }
 

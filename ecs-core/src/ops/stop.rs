@@ -22,7 +22,7 @@ impl Ops {
                 .tasks
                 .get(task)
                 .filter(|e| e.task.cluster == *cluster)
-                .ok_or_else(|| Error::not_found(ResourceKind::Task, task))?;
+                .ok_or_else(|| Error::not_found_in(ResourceKind::Task, task, cluster))?;
             entry.stop.send_if_modified(|current| {
                 if current.is_some() {
                     return false;
@@ -44,6 +44,6 @@ impl Ops {
         s.tasks
             .get(task)
             .map(|e| (*e.task).clone())
-            .ok_or_else(|| Error::not_found(ResourceKind::Task, task))
+            .ok_or_else(|| Error::not_found_in(ResourceKind::Task, task, cluster))
     }
 }

@@ -30,9 +30,9 @@ pub use logs::{
 pub use memory::{Behavior, InMemoryRuntime};
 pub use spec::{TaskContext, container_spec, engine_name, logging_spec};
 pub use types::{
-    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerSpec, ContainerState,
-    ContainerStats, HealthCheckSpec, HealthStatus, HostInfo, MountSpec, PortBinding, PortSpec,
-    PullPolicy, UlimitSpec,
+    ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerNetwork,
+    ContainerSpec, ContainerState, ContainerStats, HealthCheckSpec, HealthStatus, HostInfo,
+    MountSpec, PortBinding, PortSpec, PullPolicy, UlimitSpec,
 };
 
 /// A container engine on one container instance.

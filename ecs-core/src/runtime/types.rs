@@ -138,6 +138,10 @@ pub struct ContainerSpec {
     pub command: Option<Vec<String>>,
     /// Environment variables.
     pub environment: BTreeMap<String, String>,
+    /// Environment variables whose values are secrets (the container's `secrets` and
+    /// `environmentFiles`, resolved): given to the container with `environment` (they
+    /// win over it: an engine sets them last), redacted in `Debug`.
+    pub secrets: BTreeMap<String, crate::secrets::SecretValue>,
     /// Labels (the library's own and the definition's `dockerLabels`).
     pub labels: BTreeMap<String, String>,
     /// Ports to publish.
@@ -181,6 +185,17 @@ pub struct ContainerSpec {
 }
 
 impl ContainerSpec {
+    /// Every environment variable the container is given: `environment`, then
+    /// `secrets` (a secret wins over a plain variable of the same name). The one place
+    /// a backend reads secrets' values.
+    pub fn full_environment(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.environment
+            .iter()
+            .filter(|(k, _)| !self.secrets.contains_key(*k))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(self.secrets.iter().map(|(k, v)| (k.as_str(), v.expose())))
+    }
+
     /// A spec with a name and an image and nothing else (bridge networking, 30 s stop).
     pub fn new(name: impl Into<String>, image: impl Into<String>) -> Self {
         Self {
@@ -189,6 +204,7 @@ impl ContainerSpec {
             entry_point: None,
             command: None,
             environment: BTreeMap::new(),
+            secrets: BTreeMap::new(),
             labels: BTreeMap::new(),
             ports: Vec::new(),
             cpu_shares: None,
@@ -359,6 +375,73 @@ pub struct HostInfo {
     pub attributes: BTreeMap<String, String>,
     /// The engine and its version, e.g. `docker 20.10.24`.
     pub engine_version: String,
+    /// The engine's default container network: where its containers reach the host
+    /// (the task metadata endpoint), and the addresses they come from. `None`: they
+    /// cannot reach it, and get no endpoint.
+    pub container_network: Option<ContainerNetwork>,
+}
+
+/// An engine's default container network (its bridge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContainerNetwork {
+    /// Where its containers reach the host.
+    pub gateway: std::net::IpAddr,
+    /// Its subnet's address.
+    pub subnet: std::net::IpAddr,
+    /// Its subnet's prefix length.
+    pub prefix_len: u8,
+}
+
+impl ContainerNetwork {
+    /// The network of `subnet` (`"172.17.0.0/16"`) whose host is at `gateway`, or at
+    /// the subnet's first address when the engine does not say (Docker's default bridge
+    /// does not); `None` when either does not parse.
+    ///
+    /// ```
+    /// use ecs_core::runtime::ContainerNetwork;
+    /// let bridge = ContainerNetwork::parse(None, "172.17.0.0/16").unwrap();
+    /// assert_eq!(bridge.gateway.to_string(), "172.17.0.1");
+    /// assert!(bridge.contains("172.17.3.4".parse().unwrap()));
+    /// assert!(!bridge.contains("172.18.0.2".parse().unwrap()));
+    /// ```
+    pub fn parse(gateway: Option<&str>, subnet: &str) -> Option<Self> {
+        let (address, prefix) = subnet.split_once('/')?;
+        let subnet: std::net::IpAddr = address.parse().ok()?;
+        let gateway = match gateway {
+            Some(g) => g.parse().ok()?,
+            None => match subnet {
+                std::net::IpAddr::V4(v4) => {
+                    std::net::Ipv4Addr::from(u32::from(v4).checked_add(1)?).into()
+                }
+                std::net::IpAddr::V6(v6) => {
+                    std::net::Ipv6Addr::from(u128::from(v6).checked_add(1)?).into()
+                }
+            },
+        };
+        Some(Self {
+            gateway,
+            subnet,
+            prefix_len: prefix.parse().ok()?,
+        })
+    }
+
+    /// Whether `ip` is an address of this network.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match (self.subnet, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let bits = u32::from(self.prefix_len.min(32));
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let bits = u32::from(self.prefix_len.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 impl HostInfo {
@@ -374,7 +457,14 @@ impl HostInfo {
                 ),
             ]),
             engine_version: engine_version.into(),
+            container_network: None,
         }
+    }
+
+    /// With its default container network.
+    pub fn with_container_network(mut self, network: ContainerNetwork) -> Self {
+        self.container_network = Some(network);
+        self
     }
 }
 

@@ -184,7 +184,6 @@ impl TaskOverride {
                 "{size} characters of JSON, above ECS's limit of {MAX_OVERRIDES_CHARS}"
             )));
         }
-        let mut effective = td.clone();
         let mut seen = Vec::new();
         for (j, o) in self.container_overrides.iter().enumerate() {
             let at = format!("containerOverrides[{j}]");
@@ -210,16 +209,37 @@ impl TaskOverride {
             if o.memory_reservation.is_some_and(|v| v <= 0) {
                 return Err(refuse(format!("{at}.memoryReservation: must be positive")));
             }
-            let family = td.family().to_owned();
+            if !td.containers().iter().any(|c| c.name() == name) {
+                return Err(refuse(format!(
+                    "{at}.name: {name:?} is not a container of task definition {}",
+                    td.family()
+                )));
+            }
+        }
+        let effective = self.merged(td);
+        match effective.validate() {
+            Ok(_) => Ok(effective),
+            Err(Error::Invalid(violations)) => Err(refuse(format!(
+                "task definition {} with these overrides breaks ECS's rules: {violations}",
+                td.family()
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `td` with the overrides applied, unchecked: for a task whose overrides were
+    /// checked when it was run (a restarted control plane must load it whatever the
+    /// rules have become since).
+    pub(crate) fn merged(&self, td: &TaskDefinition) -> TaskDefinition {
+        let mut effective = td.clone();
+        for o in &self.container_overrides {
             let Some(c) = effective
                 .container_definitions
                 .iter_mut()
                 .flatten()
-                .find(|c| c.name() == name)
+                .find(|c| Some(c.name()) == o.name.as_deref())
             else {
-                return Err(refuse(format!(
-                    "{at}.name: {name:?} is not a container of task definition {family}"
-                )));
+                continue;
             };
             if let Some(command) = &o.command {
                 c.command = Some(command.clone());
@@ -261,14 +281,7 @@ impl TaskOverride {
         if let Some(role) = &self.execution_role_arn {
             effective.execution_role_arn = Some(role.clone());
         }
-        match effective.validate() {
-            Ok(_) => Ok(effective),
-            Err(Error::Invalid(violations)) => Err(refuse(format!(
-                "task definition {} with these overrides breaks ECS's rules: {violations}",
-                td.family()
-            ))),
-            Err(e) => Err(e),
-        }
+        effective
     }
 
     /// As ECS shows a task's overrides: one entry per container of `td`, in definition

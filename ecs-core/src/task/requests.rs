@@ -83,14 +83,7 @@ impl RunTask {
         if let Some(by) = &self.started_by {
             started_by(OP, by, 128)?;
         }
-        if let Some(TaskGroup::Service(s)) = &self.group {
-            return Err(Error::InvalidParameter {
-                operation: OP,
-                member: "group",
-                reason: format!("service:{s} is the group of a service's tasks"),
-            });
-        }
-        Ok(())
+        check_group(OP, self.group.as_ref())
     }
 
     /// Its group, or RunTask's default: `family:` and the task definition's family.
@@ -100,6 +93,24 @@ impl RunTask {
             None => Ok(TaskGroup::Family(td.family().parse()?)),
         }
     }
+}
+
+/// A group RunTask and StartTask take: not a service's (a service's tasks are its
+/// own), and well formed.
+fn check_group(operation: &'static str, group: Option<&TaskGroup>) -> Result<(), Error> {
+    let reason = match group {
+        Some(TaskGroup::Service(s)) => format!("service:{s} is the group of a service's tasks"),
+        Some(g) if !g.is_well_formed() => format!(
+            "{:?} is not a group of one's own (1 to 255 characters, not service:NAME)",
+            g.to_string()
+        ),
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidParameter {
+        operation,
+        member: "group",
+        reason,
+    })
 }
 
 /// `startedBy`'s rule: at most `max` letters, digits, `-`, `/` and `_`.
@@ -196,14 +207,7 @@ impl StartTask {
         if let Some(by) = &self.started_by {
             started_by(OP, by, 36)?;
         }
-        if let Some(TaskGroup::Service(s)) = &self.group {
-            return Err(Error::InvalidParameter {
-                operation: OP,
-                member: "group",
-                reason: format!("service:{s} is the group of a service's tasks"),
-            });
-        }
-        Ok(())
+        check_group(OP, self.group.as_ref())
     }
 }
 

@@ -103,7 +103,8 @@ async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
     h.runtime(&victim.container_instance).kill(&c, 1).unwrap();
     wait_until("victim STOPPED", Duration::from_secs(60), || {
         h.ecs
-            .describe_tasks(&cluster(), std::slice::from_ref(&victim.task_id))[0]
+            .describe_tasks(&cluster(), std::slice::from_ref(&victim.task_id))
+            .unwrap()[0]
             .last_status
             == TaskStatus::Stopped
     })

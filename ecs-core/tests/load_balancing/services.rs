@@ -83,7 +83,10 @@ async fn watch_until(h: &Harness, lb: &FakeLb, done: impl Fn(&Harness) -> bool) 
                 );
             }
             for (id, _) in lb.targets.lock().unwrap().iter() {
-                let tasks = h.ecs.describe_tasks(&cluster(), &[id.parse().unwrap()]);
+                let tasks = h
+                    .ecs
+                    .describe_tasks(&cluster(), &[id.parse().unwrap()])
+                    .unwrap();
                 let t = &tasks[0];
                 assert!(
                     t.last_status == TaskStatus::Running,
@@ -227,7 +230,10 @@ async fn draining_an_instance_drains_its_targets_before_stopping_them() {
         // Every target, replacements included, is a RUNNING and HEALTHY task.
         let targets: Vec<String> = lb.targets.lock().unwrap().keys().cloned().collect();
         for id in targets {
-            let t = &h.ecs.describe_tasks(&cluster(), &[id.parse().unwrap()])[0];
+            let t = &h
+                .ecs
+                .describe_tasks(&cluster(), &[id.parse().unwrap()])
+                .unwrap()[0];
             assert!(
                 t.last_status == TaskStatus::Running && t.health_status == HealthStatus::Healthy,
                 "a target before it was RUNNING and HEALTHY: {t:?}"
@@ -257,7 +263,7 @@ async fn draining_an_instance_drains_its_targets_before_stopping_them() {
         lb.min_healthy.lock().unwrap()
     );
     let ids: Vec<_> = on_drained.iter().map(|i| i.parse().unwrap()).collect();
-    for t in h.ecs.describe_tasks(&cluster(), &ids) {
+    for t in h.ecs.describe_tasks(&cluster(), &ids).unwrap() {
         assert_eq!(
             t.stopped_reason.as_deref(),
             Some("Container instance is draining"),

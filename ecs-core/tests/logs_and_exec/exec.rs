@@ -135,7 +135,7 @@ async fn refused_unless_the_task_or_its_service_enabled_it() {
         loop {
             let mut list = ecs_core::control::ListTasks::new(cluster());
             list.service_name = Some("sh".into());
-            let tasks = ecs.list_tasks(&list);
+            let tasks = ecs.list_tasks(list).unwrap();
             if let Some(id) = tasks.first() {
                 return id.clone();
             }

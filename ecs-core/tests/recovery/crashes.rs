@@ -109,8 +109,9 @@ impl World {
     }
 
     fn live(ecs: &Ecs) -> Vec<Task> {
-        let ids = ecs.list_tasks(&ListTasks::new(cluster()));
+        let ids = ecs.list_tasks(ListTasks::new(cluster())).unwrap();
         ecs.describe_tasks(&cluster(), &ids)
+            .unwrap()
             .into_iter()
             .filter(|t| t.last_status != TaskStatus::Stopped)
             .collect()
@@ -302,6 +303,7 @@ async fn one_seed(seed: u64) {
         for t in &d.standalone {
             assert_eq!(
                 ecs.describe_tasks(&cluster(), std::slice::from_ref(t))
+                    .unwrap()
                     .len(),
                 1,
                 "seed {seed}: standalone task {t} lost"

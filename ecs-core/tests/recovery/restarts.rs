@@ -154,8 +154,9 @@ async fn wait_service(ecs: &Ecs, what: &str, f: impl Fn(&Service) -> bool) -> Se
 }
 
 fn live(ecs: &Ecs) -> Vec<Task> {
-    let ids = ecs.list_tasks(&ListTasks::new(cluster()));
+    let ids = ecs.list_tasks(ListTasks::new(cluster())).unwrap();
     ecs.describe_tasks(&cluster(), &ids)
+        .unwrap()
         .into_iter()
         .filter(|t| t.last_status != TaskStatus::Stopped)
         .collect()
@@ -330,6 +331,7 @@ async fn what_changed_while_it_was_down_is_reconciled() {
     );
     let gone = ecs
         .describe_tasks(&cluster(), std::slice::from_ref(&removed.task_id))
+        .unwrap()
         .remove(0);
     assert_eq!(gone.last_status, TaskStatus::Stopped);
     assert!(
@@ -637,6 +639,7 @@ async fn a_task_with_an_exited_init_container_is_adopted_as_running() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     let now = ecs
         .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id))
+        .unwrap()
         .remove(0);
     assert_eq!(now.last_status, TaskStatus::Running);
 }
@@ -671,6 +674,7 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
     let ecs = Ecs::open(config(), store.clone()).await.unwrap();
     let t = ecs
         .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id))
+        .unwrap()
         .remove(0);
     assert_eq!(t.last_status, TaskStatus::Stopped);
     assert_eq!(t.stop_code, Some(StopCode::TerminationNotice));

@@ -32,8 +32,11 @@ async fn deleting_a_service_scales_it_to_zero_then_inactive() {
         .await;
     assert_eq!(s.running_count, 0);
     assert!(h.live_tasks(&web()).is_empty());
-    assert!(h.ecs.list_services(&cluster()).is_empty());
-    assert_eq!(h.ecs.describe_services(&cluster(), &[web()]).len(), 1);
+    assert!(h.ecs.list_services(&cluster()).unwrap().is_empty());
+    assert_eq!(
+        h.ecs.describe_services(&cluster(), &[web()]).unwrap().len(),
+        1
+    );
     // The name is free again.
     h.ecs.create_service(service(1)).unwrap();
     h.steady(&web()).await;

@@ -53,7 +53,7 @@ async fn a_service_reaches_a_steady_state_spread_across_zones() {
         per_instance.values().copied().collect::<Vec<_>>(),
         [2, 2, 2]
     );
-    assert_eq!(h.ecs.list_services(&cluster()), [web()]);
+    assert_eq!(h.ecs.list_services(&cluster()).unwrap(), [web()]);
 }
 
 #[tokio::test(start_paused = true)]

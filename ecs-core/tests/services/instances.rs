@@ -72,7 +72,10 @@ async fn draining_moves_service_tasks_and_leaves_standalone_ones() {
             break;
         }
     }
-    let still = h.ecs.describe_tasks(&cluster(), &[standalone.task_id]);
+    let still = h
+        .ecs
+        .describe_tasks(&cluster(), &[standalone.task_id])
+        .unwrap();
     assert_eq!(still[0].last_status, TaskStatus::Running);
     assert_eq!(still[0].desired_status, TaskStatus::Running);
 }

@@ -50,10 +50,11 @@ async fn no_task_is_launched_after_scale_to_zero_or_delete_returns() {
         }
         let t0 = jiff::Timestamp::now();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let ids = h.ecs.list_tasks(&ListTasks::new(cluster()));
+        let ids = h.ecs.list_tasks(ListTasks::new(cluster())).unwrap();
         let late = h
             .ecs
             .describe_tasks(&cluster(), &ids)
+            .unwrap()
             .into_iter()
             .filter(|t| t.group.to_string() == format!("service:{name}") && t.created_at > t0)
             .count();

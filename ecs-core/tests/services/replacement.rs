@@ -31,7 +31,7 @@ async fn a_crashed_task_is_replaced() {
     let live = h.live_tasks(&web());
     assert_eq!(live.len(), 3);
     assert!(live.iter().all(|t| t.task_id != victim.task_id));
-    let stopped = h.ecs.describe_tasks(&cluster(), &[victim.task_id]);
+    let stopped = h.ecs.describe_tasks(&cluster(), &[victim.task_id]).unwrap();
     assert_eq!(
         stopped[0].stop_code,
         Some(StopCode::EssentialContainerExited)
@@ -97,7 +97,8 @@ async fn unhealthy_within_the_grace_period_is_left_alone() {
     tokio::time::sleep(Duration::from_secs(1800)).await;
     let now = h
         .ecs
-        .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id));
+        .describe_tasks(&cluster(), std::slice::from_ref(&task.task_id))
+        .unwrap();
     assert_eq!(now[0].desired_status, TaskStatus::Running);
     assert_eq!(now[0].health_status, HealthStatus::Unhealthy);
 }

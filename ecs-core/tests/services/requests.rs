@@ -74,7 +74,7 @@ async fn bad_requests_are_refused_with_the_member_at_fault() {
         .unwrap_err();
     assert!(err.is_not_found(ResourceKind::Service), "{err}");
     // Nothing was half-made: the one valid service is the only one.
-    assert_eq!(h.ecs.list_services(&cluster()), [web()]);
+    assert_eq!(h.ecs.list_services(&cluster()).unwrap(), [web()]);
 }
 
 #[test]
@@ -173,5 +173,5 @@ fn create_service_outside_a_runtime_is_refused_cleanly() {
         .unwrap();
     let err = ecs.create_service(service(1)).unwrap_err();
     assert!(err.to_string().contains("within a Tokio runtime"), "{err}");
-    assert!(ecs.list_services(&cluster()).is_empty());
+    assert!(ecs.list_services(&cluster()).unwrap().is_empty());
 }

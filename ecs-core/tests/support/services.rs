@@ -79,9 +79,11 @@ impl Harness {
     pub fn live_tasks(&self, service: &ServiceName) -> Vec<Task> {
         let ids: Vec<TaskId> = self
             .ecs
-            .list_tasks(&ecs_core::control::ListTasks::new(cluster()));
+            .list_tasks(ecs_core::control::ListTasks::new(cluster()))
+            .unwrap();
         self.ecs
             .describe_tasks(&cluster(), &ids)
+            .unwrap()
             .into_iter()
             .filter(|t| t.group.to_string() == format!("service:{service}"))
             .filter(|t| t.last_status != TaskStatus::Stopped)

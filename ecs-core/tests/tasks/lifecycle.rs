@@ -60,6 +60,7 @@ async fn wait(ecs: &Ecs, id: &TaskId, what: &str, condition: impl Fn(&Task) -> b
             panic!(
                 "timed out waiting for {what}: {:?}",
                 ecs.describe_tasks(&cluster(), std::slice::from_ref(id))
+                    .unwrap()
             )
         })
         .unwrap()
@@ -656,29 +657,31 @@ async fn list_and_describe_tasks() {
     let others = ecs.run_task(req).unwrap().tasks;
     let mut f = ListTasks::new(cluster());
     f.family = Some("web".into());
-    assert_eq!(ecs.list_tasks(&f), std::slice::from_ref(&web));
+    assert_eq!(ecs.list_tasks(f).unwrap(), std::slice::from_ref(&web));
     // A group of the caller's naming is no service's.
     let mut f = ListTasks::new(cluster());
     f.service_name = Some("api".into());
-    assert_eq!(ecs.list_tasks(&f).len(), 0);
+    assert_eq!(ecs.list_tasks(f).unwrap().len(), 0);
     let mut f = ListTasks::new(cluster());
     f.started_by = Some("me".into());
     f.container_instance = Some("i-1".parse().unwrap());
-    assert_eq!(ecs.list_tasks(&f).len(), 2);
+    assert_eq!(ecs.list_tasks(f).unwrap().len(), 2);
     ecs.stop_task(StopTask::new(cluster(), web.clone()).with_reason("done"))
         .unwrap();
     stopped(&ecs, &web).await;
     let mut f = ListTasks::new(cluster());
     f.desired_status = Some(TaskStatus::Running);
-    assert_eq!(ecs.list_tasks(&f).len(), 2);
-    let described = ecs.describe_tasks(
-        &cluster(),
-        &[
-            web.clone(),
-            others[0].task_id.clone(),
-            "nope".parse().unwrap(),
-        ],
-    );
+    assert_eq!(ecs.list_tasks(f).unwrap().len(), 2);
+    let described = ecs
+        .describe_tasks(
+            &cluster(),
+            &[
+                web.clone(),
+                others[0].task_id.clone(),
+                "nope".parse().unwrap(),
+            ],
+        )
+        .unwrap();
     assert_eq!(described.len(), 2);
     assert!(
         ecs.stop_task(StopTask::new("elsewhere".parse().unwrap(), web.clone()).with_reason("x"))
@@ -786,6 +789,7 @@ async fn a_task_is_not_stopped_behind_an_unavailable_engine() {
     tokio::time::sleep(Duration::from_secs(60)).await;
     let t = ecs
         .describe_tasks(&cluster(), std::slice::from_ref(&id))
+        .unwrap()
         .remove(0);
     assert_eq!(t.last_status, TaskStatus::Stopping);
     let held = ecs
@@ -817,7 +821,11 @@ async fn start_task_checks_every_instance_before_starting_any() {
         matches!(err, ecs_core::Error::NotFound { kind: ResourceKind::ContainerInstance, ref id, .. } if id == "i-nope"),
         "{err}"
     );
-    assert!(ecs.list_tasks(&ListTasks::new(cluster())).is_empty());
+    assert!(
+        ecs.list_tasks(ListTasks::new(cluster()))
+            .unwrap()
+            .is_empty()
+    );
     assert!(rt.containers().is_empty());
     let out = ecs
         .start_task(

@@ -214,7 +214,8 @@ async fn overrides_ecs_refuses_are_refused_and_start_nothing() {
     ));
     assert!(rt.containers().is_empty());
     assert!(
-        ecs.list_tasks(&ecs_core::control::ListTasks::new(dev()))
+        ecs.list_tasks(ecs_core::control::ListTasks::new(dev()))
+            .unwrap()
             .is_empty()
     );
 }

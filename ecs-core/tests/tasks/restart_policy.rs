@@ -134,3 +134,40 @@ async fn the_default_period_is_300_seconds_and_a_disabled_policy_restarts_nothin
     .await;
     assert_eq!(stopped.containers[0].restart_count, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_non_essential_container_is_restarted_while_the_task_runs_on() {
+    let ecs = Ecs::new(EcsConfig::default());
+    ecs.create_cluster(dev()).unwrap();
+    let rt = InMemoryRuntime::new(Resources::new(4096, 8192));
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        dev(),
+        "i-1".parse().unwrap(),
+        Arc::new(rt.clone()),
+    ))
+    .await
+    .unwrap();
+    let json = r#"{"family": "pair", "containerDefinitions": [
+        {"name": "main", "image": "busybox", "memory": 64, "command": ["sleep", "3600"]},
+        {"name": "helper", "image": "busybox", "memory": 64, "essential": false,
+         "command": ["sh", "-c", "sleep 90; exit 2"],
+         "restartPolicy": {"enabled": true, "restartAttemptPeriod": 60}}]}"#;
+    ecs.register_task_definition(TaskDefinition::from_json(json).unwrap().definition)
+        .unwrap();
+    let id = ecs
+        .run_task(RunTask::new(dev(), "pair".parse().unwrap(), 1))
+        .unwrap()
+        .tasks
+        .remove(0)
+        .task_id;
+    let restarted = until(&ecs, &id, "the helper restarted", |t| {
+        t.container("helper").unwrap().restart_count == 1
+    })
+    .await;
+    assert_eq!(restarted.last_status, TaskStatus::Running);
+    assert_eq!(
+        restarted.container("helper").unwrap().last_status,
+        ContainerStatus::Running
+    );
+    assert_eq!(restarted.container("main").unwrap().restart_count, 0);
+}

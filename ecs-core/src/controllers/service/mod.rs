@@ -107,14 +107,14 @@ fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Opt
     let (seen, service) = {
         let mut state = ctx.state().lock();
         let seen = observe(ctx, &state, key, memory, now)?;
-        let service = record(ctx, &mut state, key, &memory.me, &seen)?;
-        (seen, service)
+        let recorded = record(ctx, &mut state, key, &memory.me, &seen)?;
+        (seen, recorded)
     };
+    let (service, daemon) = service;
     let Observed {
         tasks,
         unregister,
         mut wake_at,
-        daemon: seen_daemon,
         ..
     } = seen;
     for (links, targets) in unregister {
@@ -155,7 +155,7 @@ fn reconcile(ctx: &Context, key: &ServiceKey, memory: &mut Memory) -> Option<Opt
         maximum_percent: max,
         tasks: &plan_tasks,
         may_start: !throttled && !primary_failed && service.status == ServiceStatus::Active,
-        daemon_instances: seen_daemon.as_ref(),
+        daemon_instances: daemon.as_ref(),
     });
     act(ctx, key, &service, decision, memory);
     settle(ctx, key, memory);

@@ -19,8 +19,10 @@ pub(super) struct Observed {
     /// The deployment of each task that stayed healthy for the stability window in this
     /// pass, for the first time.
     pub(super) proved: Vec<Option<String>>,
-    /// A DAEMON service's eligible instances.
-    pub(super) daemon: Option<BTreeSet<InstanceId>>,
+    /// For a DAEMON service, the instances that may take its tasks (ACTIVE, neither
+    /// lost nor draining); which of them its task definition and constraints admit is
+    /// decided when recording, against the definition a rollback may have changed.
+    pub(super) daemon_candidates: Option<BTreeSet<InstanceId>>,
     /// Targets of tasks that stopped while still registered with a load balancer.
     pub(super) unregister: Vec<(Vec<lb::Link>, Vec<crate::load_balancer::Target>)>,
     /// When to look again at the latest.
@@ -104,22 +106,18 @@ pub(super) fn observe(
             InstanceState::Draining
         }
     };
-    let daemon =
+    let daemon_candidates =
         (entry.service.scheduling_strategy == SchedulingStrategy::Daemon).then(|| {
             match (cluster, draining) {
-                (Some(c), false) => daemon_instances(
-                    &c.cluster,
-                    &entry.service,
-                    state.registry.describe(&entry.service.task_definition).ok(),
-                ),
+                (Some(c), false) => c
+                    .cluster
+                    .instances()
+                    .map(|i| i.id().clone())
+                    .filter(|i| instance_state(i) == InstanceState::Active)
+                    .collect(),
                 _ => BTreeSet::new(),
             }
         });
-    let daemon = daemon.map(|set| {
-        set.into_iter()
-            .filter(|i| instance_state(i) == InstanceState::Active)
-            .collect::<BTreeSet<_>>()
-    });
 
     // The tasks, for the planner.
     let grace = Duration::from_secs(u64::from(entry.service.health_check_grace_period_seconds));
@@ -210,7 +208,7 @@ pub(super) fn observe(
         gone,
         failed,
         proved,
-        daemon,
+        daemon_candidates,
         unregister,
         wake_at: earliest(wake_at, lost_at.get()),
     })

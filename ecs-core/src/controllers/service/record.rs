@@ -3,25 +3,29 @@
 //! a DAEMON service's count, and tasks that proved themselves (the throttle lifts, the
 //! breaker forgives). The one step of a pass that writes the service before the plan.
 
-use super::observe::Observed;
+use super::observe::{Observed, daemon_instances};
 use super::*;
 
 /// Writes `seen` into the service, under the same lock as the observation, and
 /// returns the service as the planner is to see it (a rollback the breaker made in
-/// this pass included). `None` when the service is gone.
+/// this pass included), with a DAEMON service's eligible instances. `None` when the
+/// service is gone.
 pub(super) fn record(
     ctx: &Context,
     state: &mut Tables,
     key: &ServiceKey,
     me: &Arc<Notify>,
     seen: &Observed,
-) -> Option<Service> {
+) -> Option<(Service, Option<BTreeSet<InstanceId>>)> {
     let config = ctx.config();
     let now = ctx.state().now();
-    let entry = state
-        .services
-        .get_mut(key)
-        .filter(|e| Arc::ptr_eq(&e.wake, me))?;
+    let Tables {
+        services,
+        clusters,
+        registry,
+        ..
+    } = state;
+    let entry = services.get_mut(key).filter(|e| Arc::ptr_eq(&e.wake, me))?;
     for id in &seen.gone {
         entry.tasks.remove(id);
     }
@@ -61,8 +65,23 @@ pub(super) fn record(
         trip_breaker(entry, b, &mut events, now);
     }
 
-    // A DAEMON service's count follows its eligible instances.
-    if let Some(set) = &seen.daemon {
+    // A DAEMON service's count follows its eligible instances, by the definition it
+    // deploys now (after a rollback, the one it went back to).
+    let daemon = seen.daemon_candidates.as_ref().map(|candidates| {
+        let admitted = match clusters.get(&key.0) {
+            Some(c) => daemon_instances(
+                &c.cluster,
+                &entry.service,
+                registry.describe(&entry.service.task_definition).ok(),
+            ),
+            None => BTreeSet::new(),
+        };
+        admitted
+            .intersection(candidates)
+            .cloned()
+            .collect::<BTreeSet<_>>()
+    });
+    if let Some(set) = &daemon {
         let n = u32::try_from(set.len()).unwrap_or(u32::MAX);
         if entry.service.desired_count != n {
             // As after an update: steady again only once a pass has seen the new count
@@ -95,5 +114,5 @@ pub(super) fn record(
     for m in events {
         push_event(ctx.state(), key, entry, m);
     }
-    Some(entry.service.clone())
+    Some((entry.service.clone(), daemon))
 }

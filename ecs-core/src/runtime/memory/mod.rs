@@ -145,7 +145,14 @@ impl InMemoryRuntime {
     /// An engine on a host offering `resources`, where every image can be pulled.
     pub fn new(resources: Resources) -> Self {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let host = HostInfo::linux(resources, "in-memory 1");
+        // Its containers are in this process: they reach it on the loopback.
+        let host = HostInfo::linux(resources, "in-memory 1").with_container_network(
+            super::ContainerNetwork {
+                gateway: std::net::Ipv4Addr::LOCALHOST.into(),
+                subnet: std::net::Ipv4Addr::new(127, 0, 0, 0).into(),
+                prefix_len: 8,
+            },
+        );
         Self {
             inner: Arc::new(Inner {
                 name: "in-memory".to_owned(),
@@ -691,7 +698,7 @@ impl ContainerRuntime for InMemoryRuntime {
             let plan = if argv.is_empty() {
                 Vec::new()
             } else {
-                script::output(&script::script_of(&argv), &c.spec.environment)
+                script::output(&script::script_of(&argv), &environment_of(&c.spec))
             };
             c.pending = plan
                 .iter()
@@ -919,7 +926,7 @@ impl ContainerRuntime for InMemoryRuntime {
                     "container {id} is not running"
                 )));
             }
-            (c.spec.environment.clone(), c.exited.subscribe())
+            (environment_of(&c.spec), c.exited.subscribe())
         };
         let steps = script::steps(&script::script_of(&spec.command), &environment);
         let (out, output) = mpsc::unbounded_channel();
@@ -949,4 +956,11 @@ impl ContainerRuntime for InMemoryRuntime {
         };
         Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
     }
+}
+
+/// What a container's commands see of its environment: its variables and its secrets.
+fn environment_of(spec: &ContainerSpec) -> BTreeMap<String, String> {
+    spec.full_environment()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
 }

@@ -117,13 +117,15 @@ pub(super) fn check(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
         if c.environment_files.as_ref().is_some_and(|l| !l.is_empty()) {
             aws(
                 path.key("environmentFiles"),
-                "environment files in Amazon S3",
+                "environment files in Amazon S3 (read here through the program's \
+                 SecretProvider, EcsConfig::secret_provider)",
             );
         }
         if c.secrets.as_ref().is_some_and(|l| !l.is_empty()) {
             aws(
                 path.key("secrets"),
-                "secrets from Secrets Manager or SSM Parameter Store",
+                "secrets from Secrets Manager or SSM Parameter Store (read here through \
+                 the program's SecretProvider, EcsConfig::secret_provider)",
             );
         }
         if let Some(log) = &c.log_configuration {

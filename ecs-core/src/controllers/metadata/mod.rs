@@ -1,0 +1,209 @@
+//! The task metadata endpoint (v4) containers read through
+//! `ECS_CONTAINER_METADATA_URI_V4`: an HTTP server reached by each engine's containers at
+//! their bridge's gateway, answering, for a container, `/v4/TASK/CONTAINER` (itself), `.../task` (its task and every container),
+//! `.../stats` and `.../task/stats` (engine statistics), in ECS's JSON shapes. It reads
+//! the state and asks the engines; it writes nothing.
+
+mod shapes;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::extract::{Path, State as Shared};
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::Error;
+use crate::cluster::attributes;
+use crate::ids::TaskId;
+use crate::ops::Ops;
+use crate::runtime::ContainerNetwork;
+use crate::task::Task;
+use crate::task_definition::TaskDefinition;
+
+/// The endpoint: one listener on every address of the host (an engine's bridge may
+/// come up only with its first container: Podman's does), answering only the loopback
+/// and the container networks of the engines registered; each engine's containers are
+/// given the address of its gateway.
+#[derive(Default)]
+pub(crate) struct Endpoints {
+    /// Where it listens, once it does.
+    bound: tokio::sync::Mutex<Option<SocketAddr>>,
+    /// The networks it answers.
+    networks: Arc<RwLock<Vec<ContainerNetwork>>>,
+}
+
+impl Endpoints {
+    /// The base URI (`http://GATEWAY:PORT/v4`) of the endpoint for containers of
+    /// `network`, which it answers from now on; listening first (on `port`, 0 for any
+    /// free one) if it does not yet.
+    pub(crate) async fn base(
+        &self,
+        ops: &Arc<Ops>,
+        network: ContainerNetwork,
+        port: u16,
+    ) -> Result<String, Error> {
+        let mut bound = self.bound.lock().await;
+        let local = match *bound {
+            Some(local) => local,
+            None => {
+                let wanted = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+                let failed = |e: std::io::Error| Error::MetadataEndpoint {
+                    address: wanted,
+                    message: e.to_string(),
+                };
+                let listener = tokio::net::TcpListener::bind(wanted)
+                    .await
+                    .map_err(failed)?;
+                let local = listener.local_addr().map_err(failed)?;
+                let app = router(ops.clone(), self.networks.clone())
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                ops.supervisor.spawn(async move {
+                    if let Err(e) = axum::serve(listener, app).await {
+                        tracing::warn!(%local, error = %e, "the task metadata endpoint stopped");
+                    }
+                });
+                tracing::info!(%local, "task metadata endpoint listening");
+                *bound = Some(local);
+                local
+            }
+        };
+        let mut networks = self.networks.write().unwrap_or_else(|e| e.into_inner());
+        if !networks.contains(&network) {
+            networks.push(network);
+        }
+        Ok(format!(
+            "http://{}/v4",
+            SocketAddr::new(network.gateway, local.port())
+        ))
+    }
+}
+
+/// Answers only the loopback and the engines' container networks.
+async fn only_containers(
+    axum::extract::State(networks): axum::extract::State<Arc<RwLock<Vec<ContainerNetwork>>>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let ip = peer.ip().to_canonical();
+    let known = ip.is_loopback()
+        || networks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|n| n.contains(ip));
+    if known {
+        next.run(request).await
+    } else {
+        axum::response::IntoResponse::into_response(StatusCode::FORBIDDEN)
+    }
+}
+
+fn router(ops: Arc<Ops>, networks: Arc<RwLock<Vec<ContainerNetwork>>>) -> axum::Router {
+    axum::Router::new()
+        .route("/v4/{task}/{container}", get(container))
+        .route("/v4/{task}/{container}/task", get(task))
+        .route("/v4/{task}/{container}/stats", get(container_stats))
+        .route("/v4/{task}/{container}/task/stats", get(task_stats))
+        .with_state(ops)
+        .layer(axum::middleware::from_fn_with_state(
+            networks,
+            only_containers,
+        ))
+}
+
+/// A task and the definition it runs, its availability zone; 404 for a task or a
+/// container that is not there.
+fn find(
+    ops: &Ops,
+    task: &str,
+    container: &str,
+) -> Result<(Arc<Task>, TaskDefinition, Option<String>), StatusCode> {
+    let id: TaskId = task.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    let s = ops.state.lock();
+    let task = s
+        .tasks
+        .get(&id)
+        .map(|e| e.task.clone())
+        .ok_or(StatusCode::NOT_FOUND)?;
+    if task.container(container).is_none() {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    let td = s
+        .definition_of(&task)
+        .map_err(|_| StatusCode::NOT_FOUND)?
+        .into_owned();
+    let zone = s
+        .clusters
+        .get(&task.cluster)
+        .and_then(|c| c.cluster.instance(&task.container_instance))
+        .and_then(|i| i.attribute(attributes::AVAILABILITY_ZONE).flatten())
+        .map(str::to_owned);
+    Ok((task, td, zone))
+}
+
+async fn container(
+    Shared(ops): Shared<Arc<Ops>>,
+    Path((task, name)): Path<(String, String)>,
+) -> Result<Json<Value>, StatusCode> {
+    let (task, td, _) = find(&ops, &task, &name)?;
+    let c = task.container(&name).ok_or(StatusCode::NOT_FOUND)?;
+    Ok(Json(shapes::container(&task, c, &td)))
+}
+
+async fn task(
+    Shared(ops): Shared<Arc<Ops>>,
+    Path((task, name)): Path<(String, String)>,
+) -> Result<Json<Value>, StatusCode> {
+    let (task, td, zone) = find(&ops, &task, &name)?;
+    let place = shapes::Place {
+        availability_zone: zone.as_deref(),
+    };
+    Ok(Json(shapes::task(&task, &td, &place)))
+}
+
+/// The statistics of `task`'s containers, by engine id (`null` for one not running).
+async fn stats_of(ops: &Ops, task: &Task) -> serde_json::Map<String, Value> {
+    let agent = ops.fleet.get(&task.cluster, &task.container_instance);
+    let mut out = serde_json::Map::new();
+    for c in &task.containers {
+        let Some(id) = &c.runtime_id else {
+            continue;
+        };
+        let sample = match &agent {
+            Some(a) => a.runtime.container_stats(id).await.ok(),
+            None => None,
+        };
+        out.insert(
+            id.to_string(),
+            shapes::stats(c, sample.as_ref(), ops.state.now()),
+        );
+    }
+    out
+}
+
+async fn container_stats(
+    Shared(ops): Shared<Arc<Ops>>,
+    Path((task, name)): Path<(String, String)>,
+) -> Result<Json<Value>, StatusCode> {
+    let (task, _, _) = find(&ops, &task, &name)?;
+    let c = task.container(&name).ok_or(StatusCode::NOT_FOUND)?;
+    let all = stats_of(&ops, &task).await;
+    let mine = c
+        .runtime_id
+        .as_ref()
+        .and_then(|id| all.get(&id.to_string()).cloned())
+        .unwrap_or(Value::Null);
+    Ok(Json(mine))
+}
+
+async fn task_stats(
+    Shared(ops): Shared<Arc<Ops>>,
+    Path((task, name)): Path<(String, String)>,
+) -> Result<Json<Value>, StatusCode> {
+    let (task, _, _) = find(&ops, &task, &name)?;
+    Ok(Json(Value::Object(stats_of(&ops, &task).await)))
+}

@@ -1,0 +1,112 @@
+//! The task metadata endpoint (v4) on real Docker and real Podman, read from inside the
+//! container: it fetches `$ECS_CONTAINER_METADATA_URI_V4` and `.../task` (at the
+//! engine's bridge gateway) with busybox's nc and writes the answers to a host directory
+//! the test reads. (It asks until its own status reads RUNNING: the engine runs it
+//! before the agent has heard it started.)
+
+#[path = "support/engines.rs"]
+mod engines;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask};
+use ecs::runtime::ContainerRuntime;
+use ecs::task::{StopCode, TaskStatus};
+use ecs::{ClusterName, Ecs, TaskDefinition};
+use serde_json::Value;
+use tokio::time::timeout;
+
+async fn metadata_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
+    let out = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        out.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let ecs = Ecs::new(EcsConfig::default());
+    let cluster: ClusterName = format!("meta-{instance}-{}", std::process::id())
+        .parse()
+        .unwrap();
+    ecs.create_cluster(cluster.clone()).unwrap();
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster.clone(),
+        instance.parse().unwrap(),
+        runtime,
+    ))
+    .await
+    .unwrap();
+    let family = format!("meta-{}", std::process::id());
+    // busybox's static wget cannot resolve anything (it crashes): a plain HTTP/1.0 GET
+    // through nc, headers cut off.
+    std::fs::write(
+        out.path().join("get.sh"),
+        "get() { r=${1#http://}; hp=${r%%/*}; p=/${r#*/}; \
+         printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$p\" \"$hp\" \
+         | nc \"${hp%:*}\" \"${hp#*:}\" | sed '1,/^\\r$/d'; }\n\
+         i=0; while [ $i -lt 100 ]; do i=$((i+1)); \
+           get \"$ECS_CONTAINER_METADATA_URI_V4\" > /out/me.json; \
+           grep -q '\"KnownStatus\":\"RUNNING\"' /out/me.json && break; sleep 0.2; done\n\
+         get \"$ECS_CONTAINER_METADATA_URI_V4/task\" > /out/task.json\n",
+    )
+    .unwrap();
+    let json = format!(
+        r#"{{"family": "{family}", "volumes": [{{"name": "out", "host": {{"sourcePath": "{dir}"}}}}],
+            "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 32,
+              "command": ["sh", "/out/get.sh"],
+              "mountPoints": [{{"sourceVolume": "out", "containerPath": "/out"}}]}}]}}"#,
+        dir = out.path().display(),
+        image = engines::image(),
+    );
+    ecs.register_task_definition(TaskDefinition::from_json(&json).unwrap().definition)
+        .unwrap();
+    let task = ecs
+        .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))
+        .unwrap()
+        .tasks
+        .remove(0);
+    let stopped = timeout(
+        Duration::from_secs(120),
+        ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Stopped),
+    )
+    .await
+    .expect("STOPPED within 2 minutes")
+    .unwrap();
+    assert_eq!(stopped.stop_code, Some(StopCode::EssentialContainerExited));
+    assert_eq!(
+        stopped.containers[0].exit_code,
+        Some(0),
+        "{instance}: the container could not read its endpoint"
+    );
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(out.path().join(name)).unwrap();
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{instance}: {name}: {e}: {text:?}"))
+    };
+    let me = read("me.json");
+    assert_eq!(me["Name"], "app", "{instance}");
+    assert_eq!(
+        me["DockerId"],
+        stopped.containers[0]
+            .runtime_id
+            .as_ref()
+            .unwrap()
+            .to_string(),
+        "{instance}"
+    );
+    assert_eq!(me["KnownStatus"], "RUNNING");
+    let whole = read("task.json");
+    assert_eq!(whole["TaskARN"], task.task_arn.to_string(), "{instance}");
+    assert_eq!(whole["Cluster"], cluster.to_string());
+    assert_eq!(whole["Family"], family);
+    assert_eq!(whole["Containers"][0]["Name"], "app");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_container_reads_its_task_metadata() {
+    metadata_on("i-docker", Arc::new(engines::docker())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_podman_container_reads_its_task_metadata() {
+    metadata_on("i-podman", Arc::new(engines::podman())).await;
+}
