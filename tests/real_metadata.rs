@@ -2,7 +2,8 @@
 //! container: it fetches `$ECS_CONTAINER_METADATA_URI_V4` and `.../task` (at the
 //! engine's bridge gateway) with busybox's nc and writes the answers to a host directory
 //! the test reads. (It asks until its own status reads RUNNING: the engine runs it
-//! before the agent has heard it started.)
+//! before the agent has heard it started; and asks again when busybox's nc returns
+//! nothing, which it sometimes does when its input ends first.)
 
 #[path = "support/engines.rs"]
 mod engines;
@@ -47,7 +48,9 @@ async fn metadata_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
          i=0; while [ $i -lt 100 ]; do i=$((i+1)); \
            get \"$ECS_CONTAINER_METADATA_URI_V4\" > /out/me.json; \
            grep -q '\"KnownStatus\":\"RUNNING\"' /out/me.json && break; sleep 0.2; done\n\
-         get \"$ECS_CONTAINER_METADATA_URI_V4/task\" > /out/task.json\n",
+         i=0; while [ $i -lt 20 ]; do i=$((i+1)); \
+           get \"$ECS_CONTAINER_METADATA_URI_V4/task\" > /out/task.json; \
+           grep -q TaskARN /out/task.json && break; sleep 0.2; done\n",
     )
     .unwrap();
     let json = format!(

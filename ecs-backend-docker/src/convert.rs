@@ -426,7 +426,6 @@ pub(crate) fn event(e: EventMessage) -> Option<ContainerEvent> {
     Some(ContainerEvent { id, kind })
 }
 
-/// Docker's errors by what the caller can do about them.
 /// A network's first IPv4 subnet and its gateway, where its containers reach the host.
 pub(crate) fn container_network(
     network: &bollard::models::NetworkInspect,
@@ -441,6 +440,7 @@ pub(crate) fn container_network(
         .find(|n| n.gateway.is_ipv4())
 }
 
+/// Docker's errors by what the caller can do about them.
 pub(crate) fn error(e: DockerError) -> RuntimeError {
     match e {
         DockerError::DockerResponseServerError {

@@ -435,10 +435,6 @@ pub(crate) fn list_info(c: ListContainer) -> ContainerInfo {
     out
 }
 
-/// libpod's errors by what the caller can do about them. (podman-api's `Error::clone`
-/// recurses for most variants: errors are only ever moved.)
-/// podman-api's error as a runtime error; `endpoint` (the engine's address) is named when
-/// the engine could not be reached or answered something unexpected.
 /// A network's first IPv4 subnet and its gateway, where its containers reach the host.
 pub(crate) fn container_network(network: &podman_api::models::Network) -> Option<ContainerNetwork> {
     network
@@ -449,6 +445,10 @@ pub(crate) fn container_network(network: &podman_api::models::Network) -> Option
         .find(|n| n.gateway.is_ipv4())
 }
 
+/// libpod's errors by what the caller can do about them. (podman-api's `Error::clone`
+/// recurses for most variants: errors are only ever moved.)
+/// podman-api's error as a runtime error; `endpoint` (the engine's address) is named when
+/// the engine could not be reached or answered something unexpected.
 pub(crate) fn error(endpoint: &str, e: podman_api::Error) -> RuntimeError {
     use podman_api::Error as E;
     let fault = |code: u16, message: String| match code {

@@ -20,6 +20,9 @@ use crate::state::{State, StopRequest};
 use crate::task::{ContainerStatus, StopCode, TaskStatus};
 use crate::task_definition::{ContainerCondition, TaskDefinition};
 
+/// How long a task waits for its secrets and environment files.
+const SECRETS_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The variable that gives each container its task metadata endpoint (v4).
 const METADATA_URI_VARIABLE: &str = "ECS_CONTAINER_METADATA_URI_V4";
 
@@ -76,6 +79,12 @@ impl Restart {
 }
 
 impl Slot {
+    /// An exit heard for a container restarted in place that the engine has not
+    /// confirmed: it may be older than the restart.
+    fn unconfirmed_exit(&self) -> bool {
+        self.restarts > 0 && self.exit_code.is_some() && !self.exit_confirmed
+    }
+
     fn running(&self) -> bool {
         self.started_at.is_some() && self.exit_code.is_none()
     }
@@ -259,11 +268,12 @@ impl Runner {
             .update_task(&self.task_id, |t| t.health_status = health);
     }
 
-    /// An essential container that has exited, if one has: the task must stop.
+    /// An essential container that has exited, if one has: the task must stop. (Not a
+    /// restarted one whose exit the engine has not confirmed yet.)
     fn essential_exit(&self) -> Option<&Slot> {
         self.slots
             .iter()
-            .find(|s| s.essential && s.exit_code.is_some())
+            .find(|s| s.essential && s.exit_code.is_some() && !s.unconfirmed_exit())
     }
 
     /// The task it runs.
@@ -335,9 +345,26 @@ impl Runner {
             let Some(c) = self.slots[i].secret_sources.clone() else {
                 continue;
             };
-            let vars = crate::secrets::resolve::environment(self.secret_provider.as_deref(), &c)
-                .await
-                .map_err(Self::failed)?;
+            // A provider may hang: a stop request wins over it, and it has a deadline.
+            let provider = self.secret_provider.clone();
+            let resolve = tokio::time::timeout(
+                SECRETS_TIMEOUT,
+                crate::secrets::resolve::environment(provider.as_deref(), &c),
+            );
+            let mut stop = self.stop.clone();
+            let vars = tokio::select! {
+                resolved = resolve => match resolved {
+                    Ok(vars) => vars.map_err(Self::failed)?,
+                    Err(_) => return Err(Self::failed(format!(
+                        "ResourceInitializationError: unable to pull secrets or registry auth: \
+                         the secret provider did not answer within {}s",
+                        SECRETS_TIMEOUT.as_secs()
+                    ))),
+                },
+                _ = stop.wait_for(Option::is_some) => {
+                    return Err(self.stop_requested().unwrap_or_else(|| Self::failed("stopped".into())));
+                }
+            };
             // Their names, never their values.
             let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
             tracing::debug!(task = %self.task_id, container = %self.slots[i].name, ?names, "secrets and environment files resolved");
@@ -602,6 +629,9 @@ impl Runner {
             ) else {
                 continue;
             };
+            if slot.unconfirmed_exit() {
+                continue;
+            }
             let ran = exited.saturating_duration_since(since);
             if restart.ignored_exit_codes.contains(&code) || ran < restart.attempt_period {
                 continue;
@@ -651,6 +681,8 @@ impl Runner {
                 continue;
             };
             let Ok(info) = self.agent.runtime.inspect_container(&id).await else {
+                // Unconfirmed: not acted on (see `unconfirmed_exit`); asked again at the
+                // next wake.
                 continue;
             };
             if info.state != ContainerState::Running {

@@ -29,8 +29,8 @@
 //!   Every other operation checks its request, changes the state under its one lock and
 //!   returns what ECS returns; the work it starts on the engines follows in the
 //!   background, seen through [`Ecs::subscribe`] and the `wait_for` methods. Those that
-//!   start background work (RunTask, StartTask, CreateService, RegisterScalableTarget)
-//!   need a Tokio runtime and return [`Error::NoRuntime`] outside one. The embedding's
+//!   start background work (RunTask, StartTask, CreateService, RegisterScalableTarget,
+//!   RegisterContainerInstance, and [`Ecs::open`]) need a Tokio runtime and return [`Error::NoRuntime`] outside one. The embedding's
 //!   own wiring, which no ECS operation does ([`Ecs::register_target_group`],
 //!   [`Ecs::set_service_limits`], [`Ecs::set_metrics_source`]), is synchronous too.
 //! - **Refused where ECS refuses**, before anything changes: ECS's limits (RunTask's

@@ -15,7 +15,7 @@ use super::{SecretError, SecretProvider, SecretValue};
 /// | `arn:aws:s3:::BUCKET/KEY` (an environment file) | `s3/BUCKET/KEY` |
 ///
 /// A file's one trailing newline is not part of the value. References that would climb
-/// out of the folder (`..`) are refused.
+/// out of the folder (`..`) are refused; symbolic links inside it are followed.
 #[derive(Debug, Clone)]
 pub struct LocalSecrets {
     root: PathBuf,
@@ -45,14 +45,19 @@ impl LocalSecrets {
     }
 
     async fn read(&self, reference: &str, path: &Path) -> Result<Option<String>, SecretError> {
-        // What tokio's `fs` does, without its feature: a blocking read on the blocking pool.
+        // What tokio's `fs` does, without its feature: a blocking read on the blocking
+        // pool (read in place outside a Tokio runtime, where there is none).
         let owned = path.to_owned();
-        let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(owned))
-            .await
-            .map_err(|e| SecretError::Unavailable {
-                reference: reference.to_owned(),
-                reason: format!("reading {}: {e}", path.display()),
-            })?;
+        let read = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle
+                .spawn_blocking(move || std::fs::read_to_string(owned))
+                .await
+                .map_err(|e| SecretError::Unavailable {
+                    reference: reference.to_owned(),
+                    reason: format!("reading {}: {e}", path.display()),
+                })?,
+            Err(_) => std::fs::read_to_string(owned),
+        };
         match read {
             Ok(mut text) => {
                 if text.ends_with('\n') {
@@ -148,7 +153,7 @@ impl SecretProvider for LocalSecrets {
             }
             Some(("ssm", resource)) => {
                 resource
-                    .strip_prefix("parameter")
+                    .strip_prefix("parameter/")
                     .ok_or_else(|| SecretError::Invalid {
                         reference: value_from.to_owned(),
                         reason: "an SSM ARN names parameter/NAME".to_owned(),

@@ -7,7 +7,7 @@
 mod shapes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use axum::Json;
 use axum::extract::{Path, State as Shared};
@@ -58,8 +58,10 @@ impl Endpoints {
                     .await
                     .map_err(failed)?;
                 let local = listener.local_addr().map_err(failed)?;
-                let app = router(ops.clone(), self.networks.clone())
-                    .into_make_service_with_connect_info::<SocketAddr>();
+                // The router holds the commands weakly: a connection still open when the
+                // control plane ends keeps nothing of it alive.
+                let app = router(Arc::downgrade(ops), self.networks.clone())
+                    .into_make_service_with_connect_info::<Peer>();
                 ops.supervisor.spawn(async move {
                     if let Err(e) = axum::serve(listener, app).await {
                         tracing::warn!(%local, error = %e, "the task metadata endpoint stopped");
@@ -81,20 +83,52 @@ impl Endpoints {
     }
 }
 
-/// Answers only the loopback and the engines' container networks.
+/// Both ends of a connection.
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    remote: SocketAddr,
+    /// The address it reached: `None` when the system would not say.
+    local: Option<SocketAddr>,
+}
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self {
+            remote: *stream.remote_addr(),
+            local: stream.io().local_addr().ok(),
+        }
+    }
+}
+
+/// Whether a connection from `remote` that reached `local` is a container's (or this
+/// host's own): it came over the loopback, or from a registered engine's container
+/// network to that network's gateway. Anything arriving on another address of the host
+/// (a LAN's, whatever its source claims) is refused.
+fn admitted(remote: IpAddr, local: Option<IpAddr>, networks: &[ContainerNetwork]) -> bool {
+    let (remote, local) = (remote.to_canonical(), local.map(|l| l.to_canonical()));
+    if remote.is_loopback() && local.is_some_and(|l| l.is_loopback()) {
+        return true;
+    }
+    networks
+        .iter()
+        .any(|n| n.contains(remote) && local == Some(n.gateway))
+}
+
+/// Answers only containers (see [`admitted`]).
 async fn only_containers(
     axum::extract::State(networks): axum::extract::State<Arc<RwLock<Vec<ContainerNetwork>>>>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<Peer>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let ip = peer.ip().to_canonical();
-    let known = ip.is_loopback()
-        || networks
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .any(|n| n.contains(ip));
+    let known = admitted(
+        peer.remote.ip(),
+        peer.local.map(|l| l.ip()),
+        &networks.read().unwrap_or_else(|e| e.into_inner()),
+    );
     if known {
         next.run(request).await
     } else {
@@ -102,7 +136,7 @@ async fn only_containers(
     }
 }
 
-fn router(ops: Arc<Ops>, networks: Arc<RwLock<Vec<ContainerNetwork>>>) -> axum::Router {
+fn router(ops: Weak<Ops>, networks: Arc<RwLock<Vec<ContainerNetwork>>>) -> axum::Router {
     axum::Router::new()
         .route("/v4/{task}/{container}", get(container))
         .route("/v4/{task}/{container}/task", get(task))
@@ -113,6 +147,11 @@ fn router(ops: Arc<Ops>, networks: Arc<RwLock<Vec<ContainerNetwork>>>) -> axum::
             networks,
             only_containers,
         ))
+}
+
+/// The control plane, while it lasts.
+fn live(ops: &Weak<Ops>) -> Result<Arc<Ops>, StatusCode> {
+    ops.upgrade().ok_or(StatusCode::SERVICE_UNAVAILABLE)
 }
 
 /// A task and the definition it runs, its availability zone; 404 for a task or a
@@ -146,18 +185,20 @@ fn find(
 }
 
 async fn container(
-    Shared(ops): Shared<Arc<Ops>>,
+    Shared(ops): Shared<Weak<Ops>>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
+    let ops = live(&ops)?;
     let (task, td, _) = find(&ops, &task, &name)?;
     let c = task.container(&name).ok_or(StatusCode::NOT_FOUND)?;
     Ok(Json(shapes::container(&task, c, &td)))
 }
 
 async fn task(
-    Shared(ops): Shared<Arc<Ops>>,
+    Shared(ops): Shared<Weak<Ops>>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
+    let ops = live(&ops)?;
     let (task, td, zone) = find(&ops, &task, &name)?;
     let place = shapes::Place {
         availability_zone: zone.as_deref(),
@@ -186,9 +227,10 @@ async fn stats_of(ops: &Ops, task: &Task) -> serde_json::Map<String, Value> {
 }
 
 async fn container_stats(
-    Shared(ops): Shared<Arc<Ops>>,
+    Shared(ops): Shared<Weak<Ops>>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
+    let ops = live(&ops)?;
     let (task, _, _) = find(&ops, &task, &name)?;
     let c = task.container(&name).ok_or(StatusCode::NOT_FOUND)?;
     let all = stats_of(&ops, &task).await;
@@ -201,9 +243,37 @@ async fn container_stats(
 }
 
 async fn task_stats(
-    Shared(ops): Shared<Arc<Ops>>,
+    Shared(ops): Shared<Weak<Ops>>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
+    let ops = live(&ops)?;
     let (task, _, _) = find(&ops, &task, &name)?;
     Ok(Json(Value::Object(stats_of(&ops, &task).await)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_containers_and_this_host_are_admitted() {
+        let bridge = ContainerNetwork::parse(None, "172.17.0.0/16").unwrap();
+        let nets = [bridge];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // A container, to its bridge's gateway.
+        assert!(admitted(ip("172.17.0.5"), Some(ip("172.17.0.1")), &nets));
+        // This host, over the loopback.
+        assert!(admitted(ip("127.0.0.1"), Some(ip("127.0.0.1")), &nets));
+        assert!(admitted(
+            ip("::ffff:127.0.0.1"),
+            Some(ip("::ffff:127.0.0.1")),
+            &nets
+        ));
+        // The same source arriving on another address (a LAN's): refused.
+        assert!(!admitted(ip("172.17.0.5"), Some(ip("192.168.1.10")), &nets));
+        // Another source to the gateway, or an unknown local end: refused.
+        assert!(!admitted(ip("10.1.2.3"), Some(ip("172.17.0.1")), &nets));
+        assert!(!admitted(ip("172.17.0.5"), None, &nets));
+        assert!(!admitted(ip("10.88.0.2"), Some(ip("10.88.0.1")), &nets));
+    }
 }
