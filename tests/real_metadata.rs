@@ -9,34 +9,16 @@
 mod engines;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask};
+use ecs::Ecs;
+use ecs::control::{EcsConfig, RunTask};
 use ecs::runtime::ContainerRuntime;
-use ecs::task::{StopCode, TaskStatus};
-use ecs::{ClusterName, Ecs, TaskDefinition};
 use serde_json::Value;
-use tokio::time::timeout;
 
 async fn metadata_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
-    let out = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        out.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let out = engines::out_dir();
     let ecs = Ecs::new(EcsConfig::default());
-    let cluster: ClusterName = format!("meta-{instance}-{}", std::process::id())
-        .parse()
-        .unwrap();
-    ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_container_instance(RegisterContainerInstance::new(
-        cluster.clone(),
-        instance.parse().unwrap(),
-        runtime,
-    ))
-    .await
-    .unwrap();
+    let cluster = engines::cluster_of_one(&ecs, "meta", instance, runtime).await;
     let family = format!("meta-{}", std::process::id());
     // busybox's static wget cannot resolve anything (it crashes): a plain HTTP/1.0 GET
     // through nc, headers cut off.
@@ -53,34 +35,12 @@ async fn metadata_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
            grep -q TaskARN /out/task.json && break; sleep 0.2; done\n",
     )
     .unwrap();
-    let json = format!(
-        r#"{{"family": "{family}", "volumes": [{{"name": "out", "host": {{"sourcePath": "{dir}"}}}}],
-            "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 32,
-              "command": ["sh", "/out/get.sh"],
-              "mountPoints": [{{"sourceVolume": "out", "containerPath": "/out"}}]}}]}}"#,
-        dir = out.path().display(),
-        image = engines::image(),
-    );
-    ecs.register_task_definition(TaskDefinition::from_json(&json).unwrap().definition)
+    let container = r#", "memory": 32, "command": ["sh", "/out/get.sh"]"#;
+    ecs.register_task_definition(engines::out_task(&family, out.path(), container))
         .unwrap();
-    let task = ecs
-        .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))
-        .unwrap()
-        .tasks
-        .remove(0);
-    let stopped = timeout(
-        Duration::from_secs(120),
-        ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Stopped),
-    )
-    .await
-    .expect("STOPPED within 2 minutes")
-    .unwrap();
-    assert_eq!(stopped.stop_code, Some(StopCode::EssentialContainerExited));
-    assert_eq!(
-        stopped.containers[0].exit_code,
-        Some(0),
-        "{instance}: the container could not read its endpoint"
-    );
+    // Exit 0: the container read its endpoint.
+    let request = RunTask::new(cluster.clone(), family.parse().unwrap(), 1);
+    let stopped = engines::run_to_exit(&ecs, request).await;
     let read = |name: &str| -> Value {
         let text = std::fs::read_to_string(out.path().join(name)).unwrap();
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{instance}: {name}: {e}: {text:?}"))
@@ -98,7 +58,7 @@ async fn metadata_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
     );
     assert_eq!(me["KnownStatus"], "RUNNING");
     let whole = read("task.json");
-    assert_eq!(whole["TaskARN"], task.task_arn.to_string(), "{instance}");
+    assert_eq!(whole["TaskARN"], stopped.task_arn.to_string(), "{instance}");
     assert_eq!(whole["Cluster"], cluster.to_string());
     assert_eq!(whole["Family"], family);
     assert_eq!(whole["Containers"][0]["Name"], "app");

@@ -9,43 +9,22 @@ mod engines;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
+use ecs::Ecs;
+use ecs::control::{EcsConfig, RunTask, StopTask};
 use ecs::runtime::ContainerRuntime;
 use ecs::task::{ContainerStatus, TaskStatus};
-use ecs::{ClusterName, Ecs, TaskDefinition};
 use tokio::time::timeout;
 
 async fn restarted_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
-    let out = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        out.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let out = engines::out_dir();
     let ecs = Ecs::new(EcsConfig::default());
-    let cluster: ClusterName = format!("restart-{instance}-{}", std::process::id())
-        .parse()
-        .unwrap();
-    ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_container_instance(RegisterContainerInstance::new(
-        cluster.clone(),
-        instance.parse().unwrap(),
-        runtime,
-    ))
-    .await
-    .unwrap();
+    let cluster = engines::cluster_of_one(&ecs, "restart", instance, runtime).await;
     let family = format!("restart-{}", std::process::id());
-    let json = format!(
-        r#"{{"family": "{family}", "volumes": [{{"name": "out", "host": {{"sourcePath": "{dir}"}}}}],
-            "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 32,
-              "command": ["sh", "-c", "echo started >> /out/starts; sleep 61; exit 1"],
-              "restartPolicy": {{"enabled": true, "restartAttemptPeriod": 60}},
-              "stopTimeout": 2,
-              "mountPoints": [{{"sourceVolume": "out", "containerPath": "/out"}}]}}]}}"#,
-        dir = out.path().display(),
-        image = engines::image(),
-    );
-    ecs.register_task_definition(TaskDefinition::from_json(&json).unwrap().definition)
+    let container = r#", "memory": 32,
+        "command": ["sh", "-c", "echo started >> /out/starts; sleep 61; exit 1"],
+        "restartPolicy": {"enabled": true, "restartAttemptPeriod": 60},
+        "stopTimeout": 2"#;
+    ecs.register_task_definition(engines::out_task(&family, out.path(), container))
         .unwrap();
     let task = ecs
         .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))

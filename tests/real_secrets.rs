@@ -7,14 +7,11 @@
 mod engines;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use ecs::control::{EcsConfig, RegisterContainerInstance, RunTask};
+use ecs::Ecs;
+use ecs::control::{EcsConfig, RunTask};
 use ecs::runtime::ContainerRuntime;
 use ecs::secrets::LocalSecrets;
-use ecs::task::{StopCode, TaskStatus};
-use ecs::{ClusterName, Ecs, TaskDefinition};
-use tokio::time::timeout;
 
 async fn secrets_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
     let secrets = tempfile::tempdir().unwrap();
@@ -26,56 +23,22 @@ async fn secrets_on(instance: &str, runtime: Arc<dyn ContainerRuntime>) {
     put("secretsmanager/prod/db", r#"{"password": "s3cr3t-db"}"#);
     put("ssm/app/token", "t0k3n\n");
     put("s3/config/app.env", "FROM_FILE=f1l3\n");
-    let out = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        out.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let out = engines::out_dir();
 
     let mut config = EcsConfig::default();
     config.secret_provider = Some(Arc::new(LocalSecrets::new(secrets.path())));
     let ecs = Ecs::new(config);
-    let cluster: ClusterName = format!("secrets-{instance}-{}", std::process::id())
-        .parse()
-        .unwrap();
-    ecs.create_cluster(cluster.clone()).unwrap();
-    ecs.register_container_instance(RegisterContainerInstance::new(
-        cluster.clone(),
-        instance.parse().unwrap(),
-        runtime,
-    ))
-    .await
-    .unwrap();
+    let cluster = engines::cluster_of_one(&ecs, "secrets", instance, runtime).await;
     let family = format!("secrets-{}", std::process::id());
-    let json = format!(
-        r#"{{"family": "{family}", "volumes": [{{"name": "out", "host": {{"sourcePath": "{dir}"}}}}],
-            "containerDefinitions": [{{"name": "app", "image": "{image}", "memory": 32,
-              "command": ["sh", "-c", "echo \"$DB_PASSWORD|$TOKEN|$FROM_FILE\" > /out/env"],
-              "secrets": [
-                {{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-Ab12Cd:password::"}},
-                {{"name": "TOKEN", "valueFrom": "/app/token"}}],
-              "environmentFiles": [{{"value": "arn:aws:s3:::config/app.env", "type": "s3"}}],
-              "mountPoints": [{{"sourceVolume": "out", "containerPath": "/out"}}]}}]}}"#,
-        dir = out.path().display(),
-        image = engines::image(),
-    );
-    ecs.register_task_definition(TaskDefinition::from_json(&json).unwrap().definition)
+    let container = r#", "memory": 32,
+        "command": ["sh", "-c", "echo \"$DB_PASSWORD|$TOKEN|$FROM_FILE\" > /out/env"],
+        "secrets": [
+          {"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-Ab12Cd:password::"},
+          {"name": "TOKEN", "valueFrom": "/app/token"}],
+        "environmentFiles": [{"value": "arn:aws:s3:::config/app.env", "type": "s3"}]"#;
+    ecs.register_task_definition(engines::out_task(&family, out.path(), container))
         .unwrap();
-    let task = ecs
-        .run_task(RunTask::new(cluster.clone(), family.parse().unwrap(), 1))
-        .unwrap()
-        .tasks
-        .remove(0);
-    let stopped = timeout(
-        Duration::from_secs(120),
-        ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Stopped),
-    )
-    .await
-    .expect("STOPPED within 2 minutes")
-    .unwrap();
-    assert_eq!(stopped.stop_code, Some(StopCode::EssentialContainerExited));
-    assert_eq!(stopped.containers[0].exit_code, Some(0), "{stopped:?}");
+    engines::run_to_exit(&ecs, RunTask::new(cluster, family.parse().unwrap(), 1)).await;
     let env = std::fs::read_to_string(out.path().join("env")).unwrap();
     assert_eq!(env.trim(), "s3cr3t-db|t0k3n|f1l3", "{instance}");
 }

@@ -1,6 +1,6 @@
 //! What the tests on real engines share: where `scripts/engines` put the engines (its
-//! `ECS_*` variables, else its defaults), runtimes connected to them, and HTTP to a
-//! published port.
+//! `ECS_*` variables, else its defaults), runtimes connected to them, HTTP to a
+//! published port, and one-task runs whose container writes what it saw to the host.
 
 #![allow(dead_code)]
 
@@ -90,4 +90,74 @@ pub async fn wait_for_service(
             ecs.describe_service(cluster, service)
         ),
     }
+}
+
+/// A host directory the engines' containers write into (as root: it is world-writable),
+/// for tests that read what a container saw. Mounted at `/out` by [`out_task`].
+pub fn out_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    dir
+}
+
+/// A task definition of `family`: one container `app` of the test image with
+/// `container` (more of its members, JSON, starting with a comma or empty), `out`
+/// mounted at `/out`.
+pub fn out_task(family: &str, out: &std::path::Path, container: &str) -> ecs::TaskDefinition {
+    let json = format!(
+        r#"{{"family": "{family}", "volumes": [{{"name": "out", "host": {{"sourcePath": "{dir}"}}}}],
+            "containerDefinitions": [{{"name": "app", "image": "{image}",
+              "mountPoints": [{{"sourceVolume": "out", "containerPath": "/out"}}]{container}}}]}}"#,
+        dir = out.display(),
+        image = image(),
+    );
+    ecs::TaskDefinition::from_json(&json)
+        .unwrap_or_else(|e| panic!("{e}: {json}"))
+        .definition
+}
+
+/// A cluster `PREFIX-INSTANCE-PID` of `ecs` with one instance, `instance`, on `runtime`.
+pub async fn cluster_of_one(
+    ecs: &Ecs,
+    prefix: &str,
+    instance: &str,
+    runtime: std::sync::Arc<dyn ecs::runtime::ContainerRuntime>,
+) -> ClusterName {
+    let cluster: ClusterName = format!("{prefix}-{instance}-{}", std::process::id())
+        .parse()
+        .unwrap();
+    ecs.create_cluster(cluster.clone()).unwrap();
+    ecs.register_container_instance(ecs::control::RegisterContainerInstance::new(
+        cluster.clone(),
+        instance.parse().unwrap(),
+        runtime,
+    ))
+    .await
+    .unwrap();
+    cluster
+}
+
+/// Runs one task of `request` and waits (2 minutes at most) until it is STOPPED, after
+/// its essential container exited 0.
+pub async fn run_to_exit(ecs: &Ecs, request: ecs::control::RunTask) -> ecs::task::Task {
+    let task = ecs.run_task(request).unwrap().tasks.remove(0);
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(120),
+        ecs.wait_for(&task.task_id, |t| {
+            t.last_status == ecs::task::TaskStatus::Stopped
+        }),
+    )
+    .await
+    .expect("STOPPED within 2 minutes")
+    .unwrap();
+    assert_eq!(
+        stopped.stop_code,
+        Some(ecs::task::StopCode::EssentialContainerExited)
+    );
+    assert_eq!(stopped.containers[0].exit_code, Some(0), "{stopped:?}");
+    stopped
 }
