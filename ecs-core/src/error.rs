@@ -276,8 +276,6 @@ pub enum ResourceKind {
     Container,
     /// A service.
     Service,
-    /// A target group (a load balancer registered with the control plane).
-    TargetGroup,
     /// An Application Auto Scaling scalable target.
     ScalableTarget,
     /// An auto scaling policy.
@@ -295,7 +293,6 @@ impl std::fmt::Display for ResourceKind {
             ResourceKind::Task => "task",
             ResourceKind::Container => "container",
             ResourceKind::Service => "service",
-            ResourceKind::TargetGroup => "target group",
             ResourceKind::ScalableTarget => "scalable target",
             ResourceKind::ScalingPolicy => "scaling policy",
             ResourceKind::Allocation => "allocation",

@@ -26,12 +26,14 @@ impl Ops {
     /// concurrent update or deletion never gets tasks it no longer wants.
     pub(crate) fn launch(
         &self,
-        request: RunTask,
+        mut request: RunTask,
         td: &TaskDefinition,
         extra: Vec<Constraint>,
         still_wanted: &dyn Fn(&Tables) -> bool,
     ) -> Result<RunTaskOutput, Error> {
+        // Settled once: each task of the request is of this group.
         let group = request.group_or_family(td)?;
+        request.group = Some(group.clone());
         let mut placement = PlacementRequest::for_task_definition(td, request.count)?
             .with_group(group.to_string())
             .with_api_strategies(&request.placement_strategy)?
