@@ -66,6 +66,7 @@ async fn engines_alone(n: usize) -> i64 {
             task_id: format!("{i:032x}"),
             service: None,
             group: "family:app".into(),
+            service_connect: None,
         };
         let spec = container_spec(&td, &td.containers()[0], &ctx);
         let rt = &engines[i % INSTANCES];

@@ -115,6 +115,14 @@ impl ContainerRuntime for Counted {
     ) -> Result<ecs::runtime::ExecSession, RuntimeError> {
         self.inner.exec(id, spec).await
     }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<ecs::runtime::ContainerNetwork, RuntimeError> {
+        self.inner.ensure_network(name, labels).await
+    }
 }
 
 /// The pid of the process whose command line is exactly `cmdline` (NUL-separated).

@@ -1,6 +1,6 @@
 //! Services on the in-memory runtime with tokio's paused clock: deployments, the
 //! replacement of tasks that die or turn unhealthy, instances draining, lost and
-//! re-registered, DAEMON services, deletion, the requests refused, and the controller
+//! re-registered, DAEMON services, deletion, Service Connect, the requests refused, and the controller
 //! under random faults and racing requests.
 //!
 //! One test binary; each theme is a module in `services/`.
@@ -23,6 +23,8 @@ mod races;
 mod replacement;
 #[path = "services/requests.rs"]
 mod requests;
+#[path = "services/service_connect.rs"]
+mod service_connect;
 
 use ecs_core::placement::api::{PlacementStrategy, PlacementStrategyType};
 use ecs_core::service::CreateService;

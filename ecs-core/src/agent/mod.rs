@@ -7,7 +7,8 @@
 pub(crate) mod runner;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -15,9 +16,33 @@ use tokio::sync::{mpsc, watch};
 
 use crate::ids::{ClusterName, InstanceId};
 use crate::runtime::{
-    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, labels,
+    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerNetwork, ContainerRuntime,
+    labels,
 };
 use crate::state::State;
+
+/// How an engine's containers reach the task metadata endpoint: its port, the engine's
+/// default network, and the networks the endpoint answers (shared with it; a runner
+/// adds the Service Connect networks it puts containers on).
+#[derive(Debug, Clone)]
+pub(crate) struct MetadataAccess {
+    pub(crate) port: u16,
+    pub(crate) default: ContainerNetwork,
+    pub(crate) admitted: Arc<RwLock<Vec<ContainerNetwork>>>,
+}
+
+impl MetadataAccess {
+    /// The endpoint's base URI (`http://GATEWAY:PORT/v4`) for containers of `network`
+    /// (the engine's default one when `None`), which it answers from now on.
+    pub(crate) fn base(&self, network: Option<ContainerNetwork>) -> String {
+        let network = network.unwrap_or(self.default);
+        let mut admitted = self.admitted.write().unwrap_or_else(|e| e.into_inner());
+        if !admitted.contains(&network) {
+            admitted.push(network);
+        }
+        format!("http://{}/v4", SocketAddr::new(network.gateway, self.port))
+    }
+}
 
 /// What a task's runner hears of its containers.
 #[derive(Debug)]
@@ -44,9 +69,8 @@ pub(crate) struct Agent {
     pub(crate) epoch: u64,
     pub(crate) runtime: Arc<dyn ContainerRuntime>,
     pub(crate) capabilities: Capabilities,
-    /// The task metadata endpoint's base URI for this engine's containers, if they
-    /// have one.
-    pub(crate) metadata_base: Option<String>,
+    /// How this engine's containers reach the task metadata endpoint, if they do.
+    pub(crate) metadata: Option<MetadataAccess>,
     routes: Mutex<Routes>,
     /// Counts the event streams opened: the agent resyncs when it changes, since events
     /// may have been missed while no stream was open.
@@ -68,7 +92,7 @@ impl Agent {
         instance: InstanceId,
         epoch: u64,
         runtime: Arc<dyn ContainerRuntime>,
-        metadata_base: Option<String>,
+        metadata: Option<MetadataAccess>,
     ) -> Self {
         let capabilities = runtime.capabilities();
         Self {
@@ -77,7 +101,7 @@ impl Agent {
             epoch,
             runtime,
             capabilities,
-            metadata_base,
+            metadata,
             routes: Mutex::new(HashMap::new()),
             streams: watch::Sender::new(0),
         }

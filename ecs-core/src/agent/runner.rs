@@ -127,9 +127,9 @@ impl Runner {
         let names: Vec<&str> = td.containers().iter().map(|c| c.name()).collect();
         let metadata_uri = |name: &str| {
             agent
-                .metadata_base
+                .metadata
                 .as_ref()
-                .map(|base| format!("{base}/{task_id}/{name}"))
+                .map(|m| format!("{}/{task_id}/{name}", m.base(None)))
         };
         let slots = td
             .containers()
@@ -370,6 +370,7 @@ impl Runner {
             tracing::debug!(task = %self.task_id, container = %self.slots[i].name, ?names, "secrets and environment files resolved");
             self.slots[i].spec.secrets = vars.into_iter().collect();
         }
+        self.join_network().await?;
         let policy = self.pull_policy;
         let images: std::collections::BTreeSet<String> =
             self.slots.iter().map(|s| s.spec.image.clone()).collect();
@@ -426,6 +427,48 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Makes the Service Connect network its containers join, if they join one, and
+    /// points their metadata endpoint at that network's gateway.
+    async fn join_network(&mut self) -> Result<(), Cause> {
+        let Some(network) = self
+            .slots
+            .iter()
+            .find_map(|s| s.spec.network.as_ref().map(|n| n.network.clone()))
+        else {
+            return Ok(());
+        };
+        let labels = std::collections::BTreeMap::from([(
+            labels::CLUSTER.to_owned(),
+            self.agent.cluster.to_string(),
+        )]);
+        let runtime = self.agent.runtime.clone();
+        let made = runtime.ensure_network(&network, &labels);
+        let mut stop = self.stop.clone();
+        let made = tokio::select! {
+            made = made => made,
+            _ = stop.wait_for(Option::is_some) => {
+                return Err(self.stop_requested().unwrap_or_else(|| Self::failed("stopped".into())));
+            }
+        };
+        let made = made.map_err(|e| {
+            Self::failed(format!(
+                "ResourceInitializationError: the Service Connect network {network} could not be made: {e}"
+            ))
+        })?;
+        if let Some(m) = &self.agent.metadata {
+            let base = m.base(Some(made));
+            for s in &mut self.slots {
+                if s.spec.environment.contains_key(METADATA_URI_VARIABLE) {
+                    s.spec.environment.insert(
+                        METADATA_URI_VARIABLE.to_owned(),
+                        format!("{base}/{}/{}", self.task_id, s.name),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     fn readiness(&self, i: usize) -> Readiness {

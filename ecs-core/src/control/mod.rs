@@ -306,7 +306,7 @@ impl Ecs {
         for a in runtime.capabilities().attributes() {
             registration.attributes.insert(a.to_owned(), None);
         }
-        let metadata_base = self.metadata_base(host.container_network).await?;
+        let metadata = self.metadata_access(host.container_network).await?;
         let agent = {
             let mut s = self.state().lock();
             s.next_agent += 1;
@@ -322,7 +322,7 @@ impl Ecs {
                 id.clone(),
                 epoch,
                 runtime,
-                metadata_base,
+                metadata,
             ));
             self.ops().fleet.insert(agent.clone());
             agent
@@ -333,22 +333,23 @@ impl Ecs {
         Ok(())
     }
 
-    /// The task metadata endpoint's base URI for containers of `network`, listening
-    /// first if it does not yet; none without a network or with the endpoint off.
-    pub(super) async fn metadata_base(
+    /// How containers of an engine whose default network is `network` reach the task
+    /// metadata endpoint, listening first if it does not yet; none without a network or
+    /// with the endpoint off.
+    pub(super) async fn metadata_access(
         &self,
         network: Option<crate::runtime::ContainerNetwork>,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<crate::agent::MetadataAccess>, Error> {
         let (Some(network), true) = (network, self.config().metadata_endpoint) else {
             return Ok(None);
         };
-        let base = self
+        let access = self
             .plane
             .controllers
             .metadata
-            .base(self.ops(), network, self.config().metadata_port)
+            .access(self.ops(), network, self.config().metadata_port)
             .await?;
-        Ok(Some(base))
+        Ok(Some(access))
     }
 
     /// Runs an agent's resync and event pump, until it is deregistered or the control

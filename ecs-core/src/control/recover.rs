@@ -340,6 +340,7 @@ impl Ecs {
                     wake,
                     changed: watch::channel(0).0,
                     last_completed: record.last_completed.clone(),
+                    last_completed_connect: record.last_completed_connect.clone(),
                     breaker: record.breaker.clone(),
                 },
             );
@@ -395,7 +396,7 @@ impl Ecs {
             .await
             .ok()
             .and_then(|h| h.container_network);
-        let metadata_base = self.metadata_base(network).await?;
+        let metadata = self.metadata_access(network).await?;
         let mut report = RecoveryReport {
             cluster: Some(cluster.clone()),
             instance: Some(id.clone()),
@@ -441,7 +442,7 @@ impl Ecs {
                 id.clone(),
                 epoch,
                 runtime.clone(),
-                metadata_base,
+                metadata,
             ));
             self.ops().fleet.insert(agent.clone());
             let by_task = group_by_task(&found);
@@ -613,6 +614,7 @@ fn adopt_orphan(
                 started_by: deployment_for(s, cluster, &group, &reference),
                 overrides: Default::default(),
                 enable_execute_command: false,
+                service_connect: None,
                 group,
                 allocation: Default::default(),
                 created_at: now,

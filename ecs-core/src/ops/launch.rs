@@ -42,6 +42,14 @@ impl Ops {
             .iter()
             .map(|r| r.attribute().to_owned())
             .collect();
+        let mut required = required;
+        if request.service_connect.is_some() {
+            required.push(
+                crate::runtime::Requirement::ServiceConnect
+                    .attribute()
+                    .to_owned(),
+            );
+        }
         placement = placement.with_constraint(Constraint::RequiresAttributes(required));
         placement.internal += 1;
         for c in extra {
@@ -145,6 +153,7 @@ impl Ops {
                 started_by: request.started_by.clone(),
                 overrides: request.overrides.clone().unwrap_or_default(),
                 enable_execute_command: request.enable_execute_command,
+                service_connect: request.service_connect.clone(),
                 allocation,
                 created_at: self.state.now(),
             },
@@ -179,6 +188,7 @@ pub(crate) struct NewTask {
     pub(crate) started_by: Option<String>,
     pub(crate) overrides: TaskOverride,
     pub(crate) enable_execute_command: bool,
+    pub(crate) service_connect: Option<crate::service::TaskServiceConnect>,
     pub(crate) allocation: AllocationId,
     pub(crate) created_at: jiff::Timestamp,
 }
@@ -200,6 +210,7 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
         cpu: td.cpu.clone(),
         memory: td.memory.clone(),
         enable_execute_command: who.enable_execute_command,
+        service_connect: who.service_connect,
         last_status: TaskStatus::Provisioning,
         desired_status: TaskStatus::Running,
         health_status: HealthStatus::Unknown,
@@ -242,5 +253,6 @@ pub(crate) fn task_context(task: &Task) -> TaskContext {
         task_id: task.task_id.to_string(),
         service: task.group.service().map(ToString::to_string),
         group: task.group.to_string(),
+        service_connect: task.service_connect.clone(),
     }
 }

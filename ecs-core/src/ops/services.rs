@@ -10,8 +10,8 @@ use tokio::sync::{Notify, watch};
 use super::Ops;
 use crate::ids::TaskDefinitionRef;
 use crate::service::{
-    CreateService, Deployment, DeploymentStatus, SchedulingStrategy, Service, ServiceEntry,
-    ServiceStatus, UpdateService,
+    CreateService, Deployment, DeploymentStatus, SchedulingStrategy, Service,
+    ServiceConnectConfiguration, ServiceEntry, ServiceStatus, UpdateService,
 };
 use crate::state::{ServiceKey, Tables};
 use crate::task_definition::TaskDefinition;
@@ -86,6 +86,53 @@ pub(crate) fn check_constraint_count(
     Ok(())
 }
 
+/// ECS's checks of `serviceConnectConfiguration` with the task definition, and that no
+/// other live service of the namespace offers one of its names (the names of a
+/// namespace are unique in it).
+pub(crate) fn check_service_connect(
+    state: &Tables,
+    key: &ServiceKey,
+    config: Option<&ServiceConnectConfiguration>,
+    td: &TaskDefinition,
+) -> Result<(), Error> {
+    let Some(mine) = config
+        .map(|c| c.for_task(td, key.0.as_str()))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(());
+    };
+    for ((cluster, name), e) in &state.services {
+        if (cluster, name) == (&key.0, &key.1) || e.service.status == ServiceStatus::Inactive {
+            continue;
+        }
+        let Some(theirs) = &e.service.service_connect_configuration else {
+            continue;
+        };
+        if theirs.namespace_name(cluster.as_str()) != mine.namespace {
+            continue;
+        }
+        for (discovery, dns) in theirs.offered(cluster.as_str()) {
+            if let Some(clash) = mine
+                .endpoints
+                .iter()
+                .find(|m| m.discovery_name == discovery || m.dns_name == dns)
+            {
+                return Err(Error::InvalidService(format!(
+                    "serviceConnectConfiguration: service {name} of cluster {cluster} already offers {:?} in namespace {}",
+                    if clash.dns_name == dns {
+                        &dns
+                    } else {
+                        &discovery
+                    },
+                    mine.namespace
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn not_found(key: &ServiceKey) -> Error {
     Error::not_found_in(ResourceKind::Service, &key.1, &key.0)
 }
@@ -138,15 +185,21 @@ impl Ops {
             let definition = s.registry.resolve_active(&request.task_definition)?;
             check_load_balancers(&s, &request.load_balancers, definition)?;
             check_constraint_count(&request.placement_constraints, definition)?;
+            check_service_connect(
+                &s,
+                &key,
+                request.service_connect_configuration.as_ref(),
+                definition,
+            )?;
             let td = concrete_ref(definition)?;
             let arn = self
                 .config
                 .arn_scope
                 .arn(format!("service/{}/{}", key.0, key.1));
             let mut service = Service::from_request(&request, arn, td.clone(), self.state.now());
-            service
-                .deployments
-                .push(Deployment::new(td, service.desired_count, self.state.now()));
+            let mut first = Deployment::new(td, service.desired_count, self.state.now());
+            first.service_connect_configuration = service.service_connect_configuration.clone();
+            service.deployments.push(first);
             s.services.insert(
                 key,
                 ServiceEntry {
@@ -155,6 +208,7 @@ impl Ops {
                     wake: wake.clone(),
                     changed: watch::channel(0).0,
                     last_completed: None,
+                    last_completed_connect: None,
                     breaker: Default::default(),
                 },
             );
@@ -194,6 +248,22 @@ impl Ops {
             }
             None => None,
         };
+        // The configuration the tasks will have, with the definition they will run.
+        let current = s.services.get(key).map(|e| &e.service);
+        let connect = update
+            .service_connect_configuration
+            .clone()
+            .or_else(|| current.and_then(|c| c.service_connect_configuration.clone()));
+        if update.service_connect_configuration.is_some() || new_td.is_some() {
+            let definition = match &update.task_definition {
+                Some(r) => s.registry.resolve_active(r)?,
+                None => match current {
+                    Some(c) => s.registry.describe(&c.task_definition)?,
+                    None => return Err(not_found(key)),
+                },
+            };
+            check_service_connect(&s, key, connect.as_ref(), definition)?;
+        }
         let entry = live_service(&mut s, key)?;
         if entry.service.status != ServiceStatus::Active {
             return Err(Error::ServiceConflict {
@@ -226,14 +296,17 @@ impl Ops {
             svc.enable_execute_command = e;
         }
         let td = new_td.unwrap_or_else(|| svc.task_definition.clone());
-        if td != svc.task_definition || update.force_new_deployment {
+        let connect_changed = connect != svc.service_connect_configuration;
+        svc.service_connect_configuration = connect.clone();
+        if td != svc.task_definition || update.force_new_deployment || connect_changed {
             for d in &mut svc.deployments {
                 d.status = DeploymentStatus::Active;
                 d.desired_count = 0;
             }
             svc.task_definition = td.clone();
-            svc.deployments
-                .insert(0, Deployment::new(td, svc.desired_count, self.state.now()));
+            let mut next = Deployment::new(td, svc.desired_count, self.state.now());
+            next.service_connect_configuration = connect;
+            svc.deployments.insert(0, next);
         } else if let Some(primary) = svc
             .deployments
             .iter_mut()

@@ -33,6 +33,8 @@ pub struct Capabilities {
     pub graceful_stop: bool,
     /// Runs commands in running containers (ExecuteCommand).
     pub execute_command: bool,
+    /// Makes bridge networks with DNS among their containers (Service Connect).
+    pub service_connect: bool,
 }
 
 impl Capabilities {
@@ -51,6 +53,7 @@ impl Capabilities {
         events: true,
         graceful_stop: true,
         execute_command: true,
+        service_connect: true,
     };
 
     /// Nothing beyond running containers.
@@ -68,6 +71,7 @@ impl Capabilities {
         events: false,
         graceful_stop: false,
         execute_command: false,
+        service_connect: false,
     };
 
     /// The capabilities `td` needs: the task definition feature that needs it, and the
@@ -127,6 +131,7 @@ impl Capabilities {
             Requirement::Privileged => self.privileged,
             Requirement::Volumes => self.volumes,
             Requirement::ExecuteCommand => self.execute_command,
+            Requirement::ServiceConnect => self.service_connect,
         }
     }
 
@@ -173,11 +178,14 @@ pub enum Requirement {
     /// ExecuteCommand into a task's containers (`enableExecuteCommand`: a task's, not
     /// its definition's, so never in [`Capabilities::required_by`]).
     ExecuteCommand,
+    /// Service Connect (`serviceConnectConfiguration`: a service's, not its task
+    /// definition's, so never in [`Capabilities::required_by`]).
+    ServiceConnect,
 }
 
 impl Requirement {
     /// Every requirement.
-    pub const ALL: [Requirement; 10] = [
+    pub const ALL: [Requirement; 11] = [
         Requirement::HealthChecks,
         Requirement::Init,
         Requirement::Ulimits,
@@ -188,6 +196,7 @@ impl Requirement {
         Requirement::Privileged,
         Requirement::Volumes,
         Requirement::ExecuteCommand,
+        Requirement::ServiceConnect,
     ];
 
     /// The task definition feature, as the JSON names it.
@@ -203,6 +212,7 @@ impl Requirement {
             Requirement::Privileged => "privileged",
             Requirement::Volumes => "volumes",
             Requirement::ExecuteCommand => "enableExecuteCommand",
+            Requirement::ServiceConnect => "serviceConnectConfiguration",
         }
     }
 
@@ -219,6 +229,7 @@ impl Requirement {
             Requirement::Privileged => "ecs.capability.privileged-container",
             Requirement::Volumes => "ecs.capability.volumes",
             Requirement::ExecuteCommand => "ecs.capability.execute-command",
+            Requirement::ServiceConnect => "ecs.capability.service-connect-v1",
         }
     }
 }

@@ -32,7 +32,7 @@ pub use spec::{TaskContext, container_spec, engine_name, logging_spec};
 pub use types::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerNetwork,
     ContainerSpec, ContainerState, ContainerStats, HealthCheckSpec, HealthStatus, HostInfo,
-    MountSpec, PortBinding, PortSpec, PullPolicy, UlimitSpec,
+    MountSpec, NetworkAttachment, PortBinding, PortSpec, PullPolicy, UlimitSpec,
 };
 
 /// A container engine on one container instance.
@@ -107,6 +107,23 @@ pub trait ContainerRuntime: Send + Sync {
     /// runtime that cannot (see [`Capabilities::execute_command`]) says
     /// [`RuntimeError::Unsupported`].
     async fn exec(&self, id: &ContainerId, spec: &ExecSpec) -> Result<ExecSession, RuntimeError>;
+
+    /// Makes the bridge network `name` present, with DNS among its containers (a
+    /// container's [`NetworkAttachment::aliases`] resolve to it from the others): created
+    /// with `labels` if missing, kept as it is if present. Returns where its containers
+    /// reach the host. A runtime that cannot (see [`Capabilities::service_connect`])
+    /// says [`RuntimeError::Unsupported`], as this default does.
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<ContainerNetwork, RuntimeError> {
+        let _ = (name, labels);
+        Err(RuntimeError::Unsupported {
+            runtime: self.name(),
+            capability: "service connect networks".into(),
+        })
+    }
 }
 
 /// A broadcast receiver of container events as the stream [`ContainerRuntime::events`]

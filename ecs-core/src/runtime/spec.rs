@@ -23,6 +23,9 @@ pub struct TaskContext {
     pub group: String,
     /// The service, for a service's tasks.
     pub service: Option<String>,
+    /// Its place in a Service Connect namespace: every container joins the namespace's
+    /// network, answering there to its endpoints' names.
+    pub service_connect: Option<crate::service::TaskServiceConnect>,
 }
 
 /// The engine-side name of a task's container: `ecs-FAMILY-REVISION-CONTAINER-TASKID`,
@@ -215,5 +218,13 @@ pub fn container_spec(
         .collect();
     spec.stop_timeout = seconds(c.stop_timeout, 30);
     spec.logging = c.log_configuration.as_ref().and_then(logging_spec);
+    spec.network = ctx
+        .service_connect
+        .as_ref()
+        .filter(|_| matches!(mode, NetworkMode::Bridge | NetworkMode::Awsvpc))
+        .map(|sc| super::NetworkAttachment {
+            network: sc.network.clone(),
+            aliases: sc.aliases_of(c.name()),
+        });
     spec
 }

@@ -182,6 +182,20 @@ pub struct ContainerSpec {
     pub stop_timeout: Duration,
     /// Where the engine keeps its output: `None` for the engine's default driver.
     pub logging: Option<super::LoggingSpec>,
+    /// The engine network it joins instead of the engine's default bridge (bridge mode
+    /// only), made with [`ensure_network`](super::ContainerRuntime::ensure_network),
+    /// and the names it answers to there: Service Connect's.
+    pub network: Option<NetworkAttachment>,
+}
+
+/// A container's place on an engine network of the library's own (a Service Connect
+/// namespace's): the network, and the names the network's DNS gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkAttachment {
+    /// The engine network's name.
+    pub network: String,
+    /// DNS names that resolve to this container for the network's other containers.
+    pub aliases: Vec<String>,
 }
 
 impl ContainerSpec {
@@ -225,6 +239,7 @@ impl ContainerSpec {
             extra_hosts: Vec::new(),
             stop_timeout: Duration::from_secs(30),
             logging: None,
+            network: None,
         }
     }
 }

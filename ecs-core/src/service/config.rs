@@ -213,6 +213,9 @@ pub struct CreateService {
     /// Lets ExecuteCommand run commands in the service's tasks.
     #[serde(default)]
     pub enable_execute_command: bool,
+    /// Service Connect: the service's tasks reachable by name in a namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<super::ServiceConnectConfiguration>,
 }
 
 /// ECS accepts a cluster's name or its ARN (`arn:aws:ecs:REGION:ACCOUNT:cluster/NAME`).
@@ -252,7 +255,14 @@ impl CreateService {
             load_balancers: Vec::new(),
             tags: Vec::new(),
             enable_execute_command: false,
+            service_connect_configuration: None,
         }
+    }
+
+    /// With Service Connect.
+    pub fn with_service_connect(mut self, c: super::ServiceConnectConfiguration) -> Self {
+        self.service_connect_configuration = Some(c);
+        self
     }
 
     /// With ExecuteCommand enabled (or not) for its tasks.
@@ -452,6 +462,9 @@ pub struct UpdateService {
     /// ECS, tasks already running keep what they were started with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_execute_command: Option<bool>,
+    /// A new Service Connect configuration: starts a new deployment when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<super::ServiceConnectConfiguration>,
 }
 
 impl UpdateService {
@@ -468,7 +481,14 @@ impl UpdateService {
             health_check_grace_period_seconds: None,
             force_new_deployment: false,
             enable_execute_command: None,
+            service_connect_configuration: None,
         }
+    }
+
+    /// Changes the Service Connect configuration.
+    pub fn with_service_connect(mut self, c: super::ServiceConnectConfiguration) -> Self {
+        self.service_connect_configuration = Some(c);
+        self
     }
 
     /// Changes the desired count.

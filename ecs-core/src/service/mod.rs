@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: CreateService and UpdateService in the API's shapes, with validation.
 //! - [`model`]: what DescribeServices returns: deployments, events, the throttle.
+//! - [`connect`]: Service Connect: tasks reachable by name in a namespace.
 //! - [`plan`]: the scheduler's decision as a pure function (what to start and stop).
 //!
 //! Each service's controller (one reconciler per service, woken by task and instance
@@ -39,6 +40,7 @@
 //! ```
 
 pub mod config;
+pub mod connect;
 pub mod model;
 pub mod plan;
 
@@ -51,6 +53,10 @@ use tokio::sync::Notify;
 pub use config::{
     CreateService, DeleteService, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
     SchedulingStrategy, ServiceLimits, Tag, UpdateService,
+};
+pub use connect::{
+    ServiceConnectClientAlias, ServiceConnectConfiguration, ServiceConnectEndpoint,
+    ServiceConnectService, TaskServiceConnect,
 };
 pub use model::{
     Deployment, DeploymentId, DeploymentStatus, RolloutState, Service, ServiceEvent, ServiceStatus,
@@ -131,6 +137,8 @@ pub(crate) struct ServiceEntry {
     pub(crate) changed: tokio::sync::watch::Sender<u64>,
     /// The last deployment that COMPLETED: where a rollback returns.
     pub(crate) last_completed: Option<(DeploymentId, TaskDefinitionRef)>,
+    /// That deployment's Service Connect configuration.
+    pub(crate) last_completed_connect: Option<ServiceConnectConfiguration>,
     /// What the circuit breaker has counted.
     pub(crate) breaker: BreakerCount,
 }

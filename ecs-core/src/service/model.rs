@@ -93,6 +93,9 @@ pub struct Deployment {
     pub created_at: jiff::Timestamp,
     /// When it last changed.
     pub updated_at: jiff::Timestamp,
+    /// The Service Connect configuration its tasks are started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<super::ServiceConnectConfiguration>,
 }
 
 impl Deployment {
@@ -119,6 +122,7 @@ impl Deployment {
             rollout_state: RolloutState::InProgress,
             created_at: now,
             updated_at: now,
+            service_connect_configuration: None,
         }
     }
 }
@@ -193,6 +197,9 @@ pub struct Service {
     /// Whether its tasks are started with ExecuteCommand enabled.
     #[serde(default)]
     pub enable_execute_command: bool,
+    /// Its Service Connect configuration (the PRIMARY deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_configuration: Option<super::ServiceConnectConfiguration>,
     /// The start throttle.
     pub throttle: Throttle,
     /// Whether the service is in a steady state: its PRIMARY deployment COMPLETED and
@@ -230,6 +237,7 @@ impl Service {
             load_balancers: r.load_balancers.clone(),
             tags: r.tags.clone(),
             enable_execute_command: r.enable_execute_command,
+            service_connect_configuration: r.service_connect_configuration.clone(),
             throttle: Throttle::default(),
             steady: false,
             created_at: now,

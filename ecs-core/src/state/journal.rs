@@ -225,13 +225,17 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
         let key = scoped_key(cluster, name.as_str());
         let known = written.services.get(&key);
         if known.is_none_or(|r| {
-            r.service != e.service || r.last_completed != e.last_completed || r.breaker != e.breaker
+            r.service != e.service
+                || r.last_completed != e.last_completed
+                || r.last_completed_connect != e.last_completed_connect
+                || r.breaker != e.breaker
         }) {
             out.push(Change::Service(
                 key.clone(),
                 ServiceRecord {
                     service: e.service.clone(),
                     last_completed: e.last_completed.clone(),
+                    last_completed_connect: e.last_completed_connect.clone(),
                     breaker: e.breaker.clone(),
                 },
             ));

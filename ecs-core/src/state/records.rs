@@ -66,6 +66,9 @@ pub(crate) struct ServiceRecord {
     pub(crate) service: Service,
     pub(crate) last_completed: Option<(DeploymentId, TaskDefinitionRef)>,
     /// (Absent from records written before it was kept.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_completed_connect: Option<crate::service::ServiceConnectConfiguration>,
+    /// (Absent from records written before it was kept.)
     #[serde(default)]
     pub(crate) breaker: BreakerCount,
 }

@@ -140,6 +140,10 @@ pub struct Task {
     /// Whether ExecuteCommand may run commands in its containers.
     #[serde(default)]
     pub enable_execute_command: bool,
+    /// Its place in its service's Service Connect namespace: the network its
+    /// containers join and the names they answer to there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect: Option<crate::service::TaskServiceConnect>,
     /// Where it is.
     pub last_status: TaskStatus,
     /// Where it is going: RUNNING or STOPPED.

@@ -30,6 +30,9 @@ pub struct RunTask {
     pub overrides: Option<TaskOverride>,
     /// Lets ExecuteCommand run commands in the tasks' containers.
     pub enable_execute_command: bool,
+    /// A Service Connect service's tasks' place in its namespace (set by services'
+    /// controllers: RunTask's own tasks take no part, as in ECS).
+    pub(crate) service_connect: Option<crate::service::TaskServiceConnect>,
 }
 
 impl RunTask {
@@ -45,6 +48,7 @@ impl RunTask {
             placement_constraints: Vec::new(),
             overrides: None,
             enable_execute_command: false,
+            service_connect: None,
         }
     }
 

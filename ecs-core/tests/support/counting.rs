@@ -127,4 +127,13 @@ impl ContainerRuntime for Counting {
         self.count("exec");
         self.inner.exec(id, spec).await
     }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> Result<ecs_core::runtime::ContainerNetwork, RuntimeError> {
+        self.count("ensure_network");
+        self.inner.ensure_network(name, labels).await
+    }
 }

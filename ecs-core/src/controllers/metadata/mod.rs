@@ -16,6 +16,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use crate::Error;
+use crate::agent::MetadataAccess;
 use crate::cluster::attributes;
 use crate::ids::TaskId;
 use crate::ops::Ops;
@@ -36,15 +37,15 @@ pub(crate) struct Endpoints {
 }
 
 impl Endpoints {
-    /// The base URI (`http://GATEWAY:PORT/v4`) of the endpoint for containers of
-    /// `network`, which it answers from now on; listening first (on `port`, 0 for any
+    /// How containers of an engine whose default network is `network` reach the
+    /// endpoint, which answers them from now on; listening first (on `port`, 0 for any
     /// free one) if it does not yet.
-    pub(crate) async fn base(
+    pub(crate) async fn access(
         &self,
         ops: &Arc<Ops>,
         network: ContainerNetwork,
         port: u16,
-    ) -> Result<String, Error> {
+    ) -> Result<MetadataAccess, Error> {
         let mut bound = self.bound.lock().await;
         let local = match *bound {
             Some(local) => local,
@@ -72,14 +73,13 @@ impl Endpoints {
                 local
             }
         };
-        let mut networks = self.networks.write().unwrap_or_else(|e| e.into_inner());
-        if !networks.contains(&network) {
-            networks.push(network);
-        }
-        Ok(format!(
-            "http://{}/v4",
-            SocketAddr::new(network.gateway, local.port())
-        ))
+        let access = MetadataAccess {
+            port: local.port(),
+            default: network,
+            admitted: self.networks.clone(),
+        };
+        access.base(None);
+        Ok(access)
     }
 }
 

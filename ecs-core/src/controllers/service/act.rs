@@ -111,6 +111,18 @@ pub(super) fn act(
         request.group = Some(crate::ids::TaskGroup::Service(key.1.clone()));
         request.started_by = Some(primary.id.to_string());
         request.enable_execute_command = service.enable_execute_command;
+        request.service_connect = match primary
+            .service_connect_configuration
+            .as_ref()
+            .map(|c| c.for_task(td, key.0.as_str()))
+            .transpose()
+        {
+            Ok(connect) => connect.flatten(),
+            Err(e) => {
+                messages.push(format!("{tag} cannot start tasks: {e}."));
+                break;
+            }
+        };
         request.placement_strategy = service.placement_strategy.clone();
         request.placement_constraints = service.placement_constraints.clone();
         let mut extra = Vec::new();

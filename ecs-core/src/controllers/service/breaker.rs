@@ -61,6 +61,8 @@ pub(super) fn trip_breaker(
     }
     let mut rollback =
         crate::service::Deployment::new(td.clone(), entry.service.desired_count, now);
+    rollback.service_connect_configuration = entry.last_completed_connect.clone();
+    entry.service.service_connect_configuration = entry.last_completed_connect.clone();
     rollback.rollout_state_reason = format!(
         "ECS deployment circuit breaker: rolling back to deploymentId {back_to} after {failed_id} failed."
     );

@@ -96,6 +96,7 @@ pub(super) fn settle(ctx: &Context, key: &ServiceKey, memory: &mut Memory) {
         p.rollout_state_reason = format!("ECS deployment {} completed.", p.id);
         p.updated_at = ctx.state().now();
         entry.last_completed = Some((p.id.clone(), p.task_definition.clone()));
+        entry.last_completed_connect = p.service_connect_configuration.clone();
         messages.push(format!("{tag} (deployment {}) deployment completed.", p.id));
     }
     let svc = &mut entry.service;

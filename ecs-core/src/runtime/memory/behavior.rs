@@ -150,6 +150,8 @@ pub enum Operation {
     Logs,
     /// `exec`.
     Exec,
+    /// `ensure_network`.
+    Network,
 }
 
 /// What a container's command would do on a real engine, read from the few shell idioms

@@ -68,6 +68,8 @@ struct State {
     images: BTreeSet<String>,
     /// Engine volumes, created on first use by a mount, as engines do.
     volumes: BTreeSet<String>,
+    /// Networks made by `ensure_network`, with their labels.
+    networks: BTreeMap<String, BTreeMap<String, String>>,
     pullable: BTreeSet<String>,
     pull_any: bool,
     containers: BTreeMap<ContainerId, Sim>,
@@ -162,6 +164,7 @@ impl InMemoryRuntime {
                 state: Mutex::new(State {
                     images: BTreeSet::new(),
                     volumes: BTreeSet::new(),
+                    networks: BTreeMap::new(),
                     pullable: BTreeSet::new(),
                     pull_any: true,
                     containers: BTreeMap::new(),
@@ -379,6 +382,29 @@ impl InMemoryRuntime {
         self.state().volumes.iter().cloned().collect()
     }
 
+    /// The networks [`ensure_network`](ContainerRuntime::ensure_network) made.
+    pub fn networks(&self) -> Vec<String> {
+        self.state().networks.keys().cloned().collect()
+    }
+
+    /// The running containers that `name` resolves to on `network`, as its DNS would
+    /// answer another container there: those attached to it with `name` among their
+    /// aliases.
+    pub fn resolve(&self, network: &str, name: &str) -> Vec<ContainerId> {
+        self.state()
+            .containers
+            .values()
+            .filter(|c| c.info.state == ContainerState::Running)
+            .filter(|c| {
+                c.spec
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| n.network == network && n.aliases.iter().any(|a| a == name))
+            })
+            .map(|c| c.info.id.clone())
+            .collect()
+    }
+
     /// The spec a container was created from.
     pub fn spec(&self, id: &ContainerId) -> Option<ContainerSpec> {
         self.state().containers.get(id).map(|c| c.spec.clone())
@@ -593,6 +619,11 @@ impl ContainerRuntime for InMemoryRuntime {
                 "the container name {} is already in use",
                 spec.name
             )));
+        }
+        if let Some(n) = &spec.network {
+            if !s.networks.contains_key(&n.network) {
+                return Err(RuntimeError::NotFound(format!("network {}", n.network)));
+            }
         }
         for m in &spec.mounts {
             if let super::types::MountSpec::Volume { name, .. } = m {
@@ -955,6 +986,29 @@ impl ContainerRuntime for InMemoryRuntime {
             })
         };
         Ok(ExecSession::new(Box::pin(output), stdin, exit_code.boxed()))
+    }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<super::ContainerNetwork, RuntimeError> {
+        self.enter(Operation::Network).await?;
+        if !self.capabilities().service_connect {
+            return Err(RuntimeError::Unsupported {
+                runtime: self.name(),
+                capability: "service connect networks".into(),
+            });
+        }
+        self.state()
+            .networks
+            .entry(name.to_owned())
+            .or_insert_with(|| labels.clone());
+        // Its containers are in this process, as on the default network.
+        self.inner
+            .host
+            .container_network
+            .ok_or_else(|| RuntimeError::Unavailable("no container network".into()))
     }
 }
 
