@@ -9,9 +9,10 @@ use bollard::errors::Error as DockerError;
 use bollard::exec::{CreateExecOptions, StartExecOptions};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EventMessage, ExecInspectResponse,
-    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig,
-    PortBinding as DockerPortBinding, PortSummaryTypeEnum, ResourcesUlimits,
+    ContainerSummaryHealthStatusEnum, ContainerSummaryStateEnum, EndpointSettings, EventMessage,
+    ExecInspectResponse, HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Ipam,
+    NetworkCreateRequest, NetworkingConfig, PortBinding as DockerPortBinding, PortSummaryTypeEnum,
+    ResourcesUlimits,
 };
 use bollard::query_parameters::{LogsOptions, LogsOptionsBuilder};
 use ecs_core::runtime::{
@@ -78,6 +79,9 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         // awsvpc runs as bridge locally.
         _ => "bridge",
     };
+    // Service Connect's network replaces the default bridge, in bridge mode only.
+    let joined = spec.network.as_ref().filter(|_| network_mode == "bridge");
+    let links: Vec<String> = spec.links.iter().map(|(n, a)| format!("{n}:{a}")).collect();
     let host_config = HostConfig {
         // Docker refuses shares below 2.
         cpu_shares: spec.cpu_shares.map(|c| i64::from(c.max(2))),
@@ -95,13 +99,16 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
                 .collect()
         }),
         binds: (!binds.is_empty()).then_some(binds),
-        network_mode: Some(network_mode.to_owned()),
+        network_mode: Some(
+            joined
+                .map_or(network_mode, |n| n.network.as_str())
+                .to_owned(),
+        ),
         port_bindings: (!port_bindings.is_empty() && network_mode == "bridge")
             .then_some(port_bindings),
         privileged: spec.privileged.then_some(true),
         readonly_rootfs: spec.readonly_root_filesystem.then_some(true),
-        links: (!spec.links.is_empty())
-            .then(|| spec.links.iter().map(|(n, a)| format!("{n}:{a}")).collect()),
+        links: (!links.is_empty()).then(|| links.clone()),
         volumes_from: (!spec.volumes_from.is_empty()).then(|| {
             spec.volumes_from
                 .iter()
@@ -152,6 +159,33 @@ pub(crate) fn create_body(spec: &ContainerSpec, publish_ip: &str) -> ContainerCr
         hostname: spec.hostname.clone(),
         stop_timeout: i64::try_from(spec.stop_timeout.as_secs()).ok(),
         host_config: Some(host_config),
+        networking_config: joined.map(|n| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                n.network.clone(),
+                EndpointSettings {
+                    // The network's embedded DNS answers these names with this container.
+                    aliases: (!n.aliases.is_empty()).then(|| n.aliases.clone()),
+                    // Docker reads legacy links on a user-defined network from here (only
+                    // the default bridge reads HostConfig's), as its CLI sends them.
+                    links: (!links.is_empty()).then_some(links),
+                    ..Default::default()
+                },
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The create request of Service Connect's network `name`: a bridge (user-defined, so
+/// with Docker's embedded DNS) labelled `labels`.
+pub(crate) fn network_create(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> NetworkCreateRequest {
+    NetworkCreateRequest {
+        name: name.to_owned(),
+        driver: Some("bridge".into()),
+        labels: Some(labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         ..Default::default()
     }
 }
@@ -426,13 +460,10 @@ pub(crate) fn event(e: EventMessage) -> Option<ContainerEvent> {
     Some(ContainerEvent { id, kind })
 }
 
-/// A network's first IPv4 subnet and its gateway, where its containers reach the host.
-pub(crate) fn container_network(
-    network: &bollard::models::NetworkInspect,
-) -> Option<ContainerNetwork> {
-    network
-        .ipam
-        .as_ref()?
+/// A network's first IPv4 subnet and its gateway (from its IPAM configuration: inspect's
+/// and the list's), where its containers reach the host.
+pub(crate) fn container_network(ipam: Option<&Ipam>) -> Option<ContainerNetwork> {
+    ipam?
         .config
         .as_ref()?
         .iter()
@@ -461,6 +492,44 @@ pub(crate) fn error(e: DockerError) -> RuntimeError {
     }
 }
 
+/// Of the networks Docker lists, those named exactly `name` (its name filter matches
+/// parts of names): the one to keep, and the ids of the others. The one kept is the
+/// oldest, the one any caller may already have been given (ties, and times that do not
+/// parse, go to the smallest id), so that every caller keeps the same one.
+pub(crate) fn settled<'a>(
+    networks: &'a [bollard::models::Network],
+    name: &str,
+) -> Option<(&'a bollard::models::Network, Vec<String>)> {
+    let mut named: Vec<_> = networks
+        .iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .map(|n| {
+            let created = n
+                .created
+                .as_deref()
+                .and_then(|c| c.parse::<jiff::Timestamp>().ok())
+                .unwrap_or(jiff::Timestamp::MAX);
+            (created, n.id.as_deref().unwrap_or(""), n)
+        })
+        .collect();
+    named.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut named = named.into_iter().map(|(_, _, n)| n);
+    let keep = named.next()?;
+    Some((keep, named.filter_map(|n| n.id.clone()).collect()))
+}
+
+/// Whether Docker refused a network's name as ambiguous: more than one network has it
+/// (Docker 20.10 creates a second network of a name in use; see `settle_network`).
+pub(crate) fn ambiguous(e: &DockerError) -> bool {
+    matches!(
+        e,
+        DockerError::DockerResponseServerError {
+            status_code: 400,
+            message,
+        } if message.contains("ambiguous")
+    )
+}
+
 /// Whether Docker answered "not modified" (already started, already stopped).
 pub(crate) fn not_modified(e: &DockerError) -> bool {
     matches!(
@@ -474,10 +543,75 @@ pub(crate) fn not_modified(e: &DockerError) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use bollard::models::{ContainerSummaryHealth, PortSummary};
-    use ecs_core::runtime::PortBinding;
+    use bollard::models::{ContainerSummaryHealth, Network, PortSummary};
+    use ecs_core::runtime::{NetworkAttachment, PortBinding};
 
     use super::*;
+
+    fn on_network(mode: NetworkMode) -> ContainerCreateBody {
+        let mut spec = ContainerSpec::new("web", "busybox");
+        spec.network_mode = mode;
+        spec.links = vec![("db-1".into(), "db".into())];
+        spec.network = Some(NetworkAttachment {
+            network: "ecs-sc-ns".into(),
+            aliases: vec!["web".into(), "web.ns".into()],
+        });
+        create_body(&spec, "0.0.0.0")
+    }
+
+    #[test]
+    fn a_bridge_container_joins_its_network_with_its_aliases_and_links() {
+        for mode in [NetworkMode::Bridge, NetworkMode::Awsvpc] {
+            let body = on_network(mode);
+            let host = body.host_config.unwrap();
+            assert_eq!(host.network_mode.as_deref(), Some("ecs-sc-ns"));
+            assert_eq!(host.links, Some(vec!["db-1:db".to_owned()]));
+            let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+            assert_eq!(endpoints.len(), 1);
+            let endpoint = &endpoints["ecs-sc-ns"];
+            assert_eq!(
+                endpoint.aliases,
+                Some(vec!["web".to_owned(), "web.ns".to_owned()])
+            );
+            assert_eq!(endpoint.links, Some(vec!["db-1:db".to_owned()]));
+        }
+    }
+
+    #[test]
+    fn host_and_none_modes_join_no_network() {
+        for (mode, name) in [(NetworkMode::Host, "host"), (NetworkMode::None, "none")] {
+            let body = on_network(mode);
+            assert_eq!(
+                body.host_config.unwrap().network_mode.as_deref(),
+                Some(name)
+            );
+            assert!(body.networking_config.is_none());
+        }
+    }
+
+    #[test]
+    fn of_duplicate_networks_the_oldest_is_kept() {
+        let network = |id: &str, name: &str, created: &str| Network {
+            id: Some(id.into()),
+            name: Some(name.into()),
+            created: Some(created.into()),
+            ..Default::default()
+        };
+        let listed = [
+            // Docker's times drop trailing zeros: as text, this one sorts first.
+            network("aaa", "ns", "2026-12-03T07:16:13.95Z"),
+            network("ccc", "ns", "2026-12-03T07:16:13.9Z"),
+            network("bbb", "ns-other", "2020-01-01T00:00:00Z"),
+            // As old as ccc: the smaller id is kept.
+            network("ddd", "ns", "2026-12-03T07:16:13.900Z"),
+        ];
+        let (keep, others) = settled(&listed, "ns").unwrap();
+        assert_eq!(keep.id.as_deref(), Some("ccc"));
+        assert_eq!(others, ["ddd", "aaa"]);
+        assert!(settled(&listed, "missing").is_none());
+        let (keep, others) = settled(&listed, "ns-other").unwrap();
+        assert_eq!((keep.id.as_deref(), others.len()), (Some("bbb"), 0));
+    }
 
     fn summary(state: ContainerSummaryStateEnum, status: &str) -> ContainerSummary {
         ContainerSummary {

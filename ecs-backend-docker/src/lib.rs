@@ -19,19 +19,21 @@
 mod convert;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StatsOptionsBuilder,
-    StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::{API_DEFAULT_VERSION, Docker};
 use ecs_core::cluster::Resources;
 use ecs_core::runtime::{
-    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerRuntime, ContainerSpec,
-    ContainerStats, ExecSession, ExecSpec, HostInfo, LogLine, LogOptions, PullPolicy, RuntimeError,
+    Capabilities, ContainerEvent, ContainerId, ContainerInfo, ContainerNetwork, ContainerRuntime,
+    ContainerSpec, ContainerStats, ExecSession, ExecSpec, HostInfo, LogLine, LogOptions,
+    PullPolicy, RuntimeError,
 };
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
@@ -145,7 +147,65 @@ impl DockerRuntime {
     }
 }
 
+/// One lock per network name, for every runtime of this process: Docker 20.10 does not
+/// refuse a second network of a name in use (API 1.41's `CheckDuplicate` is off by
+/// default and not in bollard's request; and creates at once all pass its check anyway),
+/// so two creates at once would make two. Held from the inspect to the create.
+static NETWORK_LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+fn network_lock(name: &str) -> Arc<tokio::sync::Mutex<()>> {
+    NETWORK_LOCKS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_owned())
+        .or_default()
+        .clone()
+}
+
+/// Where the containers of network `name` reach the host, from its IPAM configuration.
+fn network_of(
+    name: &str,
+    ipam: Option<&bollard::models::Ipam>,
+) -> Result<ContainerNetwork, RuntimeError> {
+    convert::container_network(ipam).ok_or_else(|| {
+        RuntimeError::Unavailable(format!("Docker's network {name} has no IPv4 subnet"))
+    })
+}
+
 impl DockerRuntime {
+    /// The network `name` once only one network has that name: Docker 20.10 makes a
+    /// second one when two creates race (another process's, which the in-process lock
+    /// does not see), and then refuses the name as ambiguous everywhere (a container on
+    /// it does not start). The oldest is kept and the others removed; a removal Docker
+    /// refuses (containers are attached) leaves that one.
+    async fn settle_network(&self, name: &str) -> Result<ContainerNetwork, RuntimeError> {
+        let filters = HashMap::from([("name".to_owned(), vec![name.to_owned()])]);
+        let options = ListNetworksOptionsBuilder::new().filters(&filters).build();
+        let listed = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(convert::error)?;
+        let (keep, others) = convert::settled(&listed, name)
+            .ok_or_else(|| RuntimeError::NotFound(format!("network {name}")))?;
+        for id in others {
+            match self
+                .docker
+                .remove_network(&id)
+                .await
+                .map_err(convert::error)
+            {
+                // Removed by another caller settling it at the same time.
+                Ok(()) | Err(RuntimeError::NotFound(_)) => {}
+                Err(e) => {
+                    tracing::warn!(network = name, %id, error = %e, "a duplicate network stays");
+                }
+            }
+        }
+        network_of(name, keep.ipam.as_ref())
+    }
+
     /// Docker's log stream for `options`, its lines within `options` by their own times.
     fn logs(
         &self,
@@ -197,6 +257,8 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     fn capabilities(&self) -> Capabilities {
+        // All, Service Connect's networks included (user-defined bridges have Docker's
+        // embedded DNS).
         Capabilities::ALL
     }
 
@@ -217,7 +279,10 @@ impl ContainerRuntime for DockerRuntime {
         // Containers on the default bridge reach the host at its gateway. (An engine
         // without one still registers: its containers get no metadata endpoint.)
         let bridge = self.docker.inspect_network("bridge", None).await.ok();
-        if let Some(network) = bridge.as_ref().and_then(convert::container_network) {
+        if let Some(network) = bridge
+            .as_ref()
+            .and_then(|b| convert::container_network(b.ipam.as_ref()))
+        {
             host = host.with_container_network(network);
         }
         Ok(host)
@@ -229,6 +294,17 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<ContainerId, RuntimeError> {
+        if let Some(attachment) = &spec.network {
+            // Docker 20.10 creates a container on a network that does not exist, and
+            // refuses only to start it: say it here, as the other runtimes do.
+            if let Err(e) = self.docker.inspect_network(&attachment.network, None).await {
+                if convert::ambiguous(&e) {
+                    self.settle_network(&attachment.network).await?;
+                } else {
+                    return Err(convert::error(e));
+                }
+            }
+        }
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
@@ -455,6 +531,37 @@ impl ContainerRuntime for DockerRuntime {
             spec.interactive.then_some(input),
             exit_code.boxed(),
         ))
+    }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<ContainerNetwork, RuntimeError> {
+        let lock = network_lock(name);
+        let _only_caller = lock.lock().await;
+        match self.docker.inspect_network(name, None).await {
+            Ok(network) => return network_of(name, network.ipam.as_ref()),
+            Err(e) if convert::ambiguous(&e) => return self.settle_network(name).await,
+            Err(e) => match convert::error(e) {
+                RuntimeError::NotFound(_) => {}
+                other => return Err(other),
+            },
+        }
+        match self
+            .docker
+            .create_network(convert::network_create(name, labels))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => match convert::error(e) {
+                // Engines from API 1.44 on refuse a name in use: someone else made it.
+                RuntimeError::Conflict(_) => {}
+                other => return Err(other),
+            },
+        }
+        // Ours, or another process's too, made between the inspect and the create.
+        self.settle_network(name).await
     }
 }
 

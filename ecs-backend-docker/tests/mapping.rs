@@ -1,14 +1,247 @@
 //! A task definition's container, as Docker creates it: every field the backend maps,
-//! checked through Docker's own inspect (raw bollard), not through the backend.
+//! checked through Docker's own inspect (raw bollard), not through the backend. And
+//! Service Connect's networks on the real engine: the aliases its DNS answers (one
+//! container fetching a page from another by its alias), legacy links there, two
+//! ensures at once, and the duplicate networks Docker 20.10 lets a race make.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::models::NetworkCreateRequest;
+use bollard::query_parameters::ListNetworksOptionsBuilder;
 use ecs_backend_docker::DockerRuntime;
 use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
+use ecs_core::runtime::{
+    ContainerId, ContainerRuntime, ContainerSpec, ContainerState, LogOptions, NetworkAttachment,
+    StdStream,
+};
 use ecs_core::task::TaskStatus;
 use ecs_core::{Ecs, TaskDefinition};
+use futures::StreamExt;
+use tokio::time::Instant;
+
+/// How long a container may take to get where a test waits for it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn host() -> String {
+    std::env::var("ECS_DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+fn image() -> String {
+    std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into())
+}
+
+fn runtime() -> DockerRuntime {
+    DockerRuntime::connect(&host()).expect("docker (run scripts/engines)")
+}
+
+fn raw() -> Docker {
+    let host = host();
+    let socket = host
+        .strip_prefix("unix://")
+        .unwrap_or_else(|| panic!("ECS_DOCKER_HOST={host}: this test needs a unix:// socket"));
+    Docker::connect_with_unix(socket, 60, bollard::API_DEFAULT_VERSION).unwrap()
+}
+
+/// The ids of the networks named exactly `name`.
+async fn networks_named(raw: &Docker, name: &str) -> Vec<String> {
+    let filters = HashMap::from([("name".to_owned(), vec![name.to_owned()])]);
+    raw.list_networks(Some(
+        ListNetworksOptionsBuilder::new().filters(&filters).build(),
+    ))
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|n| n.name.as_deref() == Some(name))
+    .filter_map(|n| n.id)
+    .collect()
+}
+
+/// Removes every network named `name` (a run that failed may have left some).
+async fn remove_networks(raw: &Docker, name: &str) {
+    for id in networks_named(raw, name).await {
+        raw.remove_network(&id).await.unwrap();
+    }
+}
+
+/// Waits until `id` has exited; its exit code.
+async fn exit_code(runtime: &DockerRuntime, id: &ContainerId) -> i32 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = runtime.inspect_container(id).await.unwrap().state;
+        if let ContainerState::Exited { exit_code } = state {
+            return exit_code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} still {state:?} after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What `id` wrote on its standard output, line by line.
+async fn stdout(runtime: &DockerRuntime, id: &ContainerId) -> Vec<String> {
+    let lines = runtime
+        .container_logs(id, &LogOptions::default())
+        .await
+        .unwrap();
+    let lines: Vec<_> = tokio::time::timeout(PATIENCE, lines.collect())
+        .await
+        .expect("the logs of an exited container end");
+    lines
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|l| l.stream == StdStream::Stdout)
+        .map(|l| l.message)
+        .collect()
+}
+
+/// A server reached by its Service Connect alias, and by a legacy link, from a client
+/// on the same network: Docker's embedded DNS answers both names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_connect_aliases_resolve_on_docker() {
+    let runtime = runtime();
+    let raw = raw();
+    let network_name = "ecs-test-dns-net";
+    let network = runtime
+        .ensure_network(
+            network_name,
+            &BTreeMap::from([("ecs.test".into(), "dns".into())]),
+        )
+        .await
+        .expect("ensure_network");
+    let pid = std::process::id();
+    let attach = |aliases: &[&str]| {
+        Some(NetworkAttachment {
+            network: network_name.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        })
+    };
+    let mut server = ContainerSpec::new(format!("ecs-dns-server-{pid}"), image());
+    server.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "mkdir -p /www && echo hello-from-server > /www/index.html && \
+         exec httpd -f -p 8080 -h /www"
+            .into(),
+    ]);
+    server.network = attach(&["svc-alias"]);
+    // httpd as PID 1 ignores SIGTERM: no need to wait long for it.
+    server.stop_timeout = Duration::from_secs(1);
+    let mut client = ContainerSpec::new(format!("ecs-dns-client-{pid}"), image());
+    // The server may not listen yet: the client asks again, within its own deadline.
+    client.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "fetch() { for i in $(seq 1 50); do wget -qO- \"http://$1:8080/\" && return 0; \
+         sleep 0.2; done; return 1; }; fetch svc-alias && fetch linked-server"
+            .into(),
+    ]);
+    client.network = attach(&[]);
+    client.links = vec![(server.name.clone(), "linked-server".into())];
+
+    let server_id = runtime
+        .create_container(&server)
+        .await
+        .expect("create server");
+    runtime
+        .start_container(&server_id)
+        .await
+        .expect("start server");
+    let client_id = runtime
+        .create_container(&client)
+        .await
+        .expect("create client");
+    runtime
+        .start_container(&client_id)
+        .await
+        .expect("start client");
+    let code = exit_code(&runtime, &client_id).await;
+    let out = stdout(&runtime, &client_id).await;
+    let inspected = raw.inspect_container(&server_id.0, None).await.unwrap();
+    runtime
+        .stop_container(&server_id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    runtime.remove_container(&client_id).await.unwrap();
+    runtime.remove_container(&server_id).await.unwrap();
+
+    assert_eq!(code, 0, "the client's output: {out:?}");
+    assert_eq!(out, ["hello-from-server"; 2]);
+    // On the network instead of the default bridge, with its alias, at an address of the
+    // subnet ensure_network gave.
+    assert_eq!(
+        inspected.host_config.unwrap().network_mode.as_deref(),
+        Some(network_name)
+    );
+    let networks = inspected.network_settings.unwrap().networks.unwrap();
+    assert_eq!(networks.keys().collect::<Vec<_>>(), [network_name]);
+    let endpoint = &networks[network_name];
+    assert!(
+        endpoint
+            .aliases
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|a| a == "svc-alias")),
+        "{endpoint:?}"
+    );
+    let ip = endpoint.ip_address.as_deref().unwrap().parse().unwrap();
+    assert!(network.contains(ip), "{ip} outside {network:?}");
+}
+
+/// Callers ensuring a missing network at once (of different runtimes of one process) all
+/// get the same one, and the engine has one network of that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensuring_a_network_at_once_makes_one_on_docker() {
+    let raw = raw();
+    let name = "ecs-test-race-net";
+    remove_networks(&raw, name).await;
+    let runtimes: Vec<_> = (0..4).map(|_| runtime()).collect();
+    let labels = BTreeMap::new();
+    let ensured =
+        futures::future::join_all(runtimes.iter().map(|r| r.ensure_network(name, &labels))).await;
+    let found = networks_named(&raw, name).await;
+    remove_networks(&raw, name).await;
+    let ensured: Vec<_> = ensured.into_iter().map(Result::unwrap).collect();
+    assert!(ensured.iter().all(|n| *n == ensured[0]), "{ensured:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+/// Docker 20.10 makes a second network of a name in use (as another process's create
+/// racing this one's would): ensuring it keeps the oldest and removes the other, and a
+/// container can be created on it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_networks_are_settled_on_docker() {
+    let raw = raw();
+    let runtime = runtime();
+    let name = "ecs-test-dup-net";
+    remove_networks(&raw, name).await;
+    let create = || NetworkCreateRequest {
+        name: name.to_owned(),
+        driver: Some("bridge".into()),
+        ..Default::default()
+    };
+    let oldest = raw.create_network(create()).await.unwrap().id;
+    raw.create_network(create()).await.unwrap();
+    assert_eq!(
+        networks_named(&raw, name).await.len(),
+        2,
+        "this engine refuses a name in use: nothing to settle"
+    );
+    let ensured = runtime.ensure_network(name, &BTreeMap::new()).await;
+    let left = networks_named(&raw, name).await;
+    let kept = raw.inspect_network(&oldest, None).await;
+    remove_networks(&raw, name).await;
+    let ensured = ensured.expect("ensure_network with a duplicate");
+    assert_eq!(left, [oldest]);
+    let kept = kept.unwrap().ipam.unwrap().config.unwrap();
+    assert_eq!(
+        kept[0].subnet.as_deref(),
+        Some(format!("{}/{}", ensured.subnet, ensured.prefix_len).as_str())
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mapped_field_reaches_docker() {

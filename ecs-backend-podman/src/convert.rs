@@ -14,9 +14,11 @@ use ecs_core::task_definition::NetworkMode;
 use podman_api::conn::TtyChunk;
 use podman_api::models::{
     ContainerMount, InspectContainerData, LinuxCpu, LinuxMemory, LinuxResources, ListContainer,
-    NamedVolume, Namespace, PortMapping, PosixRlimit, Schema2HealthConfig,
+    NamedVolume, Namespace, PerNetworkOptions, PortMapping, PosixRlimit, Schema2HealthConfig,
 };
-use podman_api::opts::{ContainerCreateOpts, ContainerLogsOpts, ExecCreateOpts, ExecStartOpts};
+use podman_api::opts::{
+    ContainerCreateOpts, ContainerLogsOpts, ExecCreateOpts, ExecStartOpts, NetworkCreateOpts,
+};
 
 const MIB: i64 = 1 << 20;
 
@@ -57,6 +59,20 @@ pub(crate) fn create_opts(
         nsmode: Some(nsmode.to_owned()),
         value: None,
     });
+    // Service Connect's network replaces the default one (`podman`), in bridge mode only:
+    // its DNS (aardvark-dns) answers the aliases with this container. (Links, which libpod
+    // lacks, stay unmapped, as without it.)
+    if let Some(attachment) = spec.network.as_ref().filter(|_| nsmode == "bridge") {
+        b = b.networks([(
+            attachment.network.clone(),
+            PerNetworkOptions {
+                aliases: (!attachment.aliases.is_empty()).then(|| attachment.aliases.clone()),
+                interface_name: None,
+                static_ips: None,
+                static_mac: None,
+            },
+        )]);
+    }
     if nsmode == "bridge" && !spec.ports.is_empty() {
         b = b.portmappings(spec.ports.iter().map(|p| PortMapping {
             container_port: Some(p.container_port),
@@ -435,6 +451,17 @@ pub(crate) fn list_info(c: ListContainer) -> ContainerInfo {
     out
 }
 
+/// The create request of Service Connect's network `name`: a bridge with DNS among its
+/// containers (aardvark-dns; libpod's default network has none), labelled `labels`.
+pub(crate) fn network_create(name: &str, labels: &BTreeMap<String, String>) -> NetworkCreateOpts {
+    NetworkCreateOpts::builder()
+        .name(name)
+        .driver("bridge")
+        .dns_enabled(true)
+        .labels(labels.clone())
+        .build()
+}
+
 /// A network's first IPv4 subnet and its gateway, where its containers reach the host.
 pub(crate) fn container_network(network: &podman_api::models::Network) -> Option<ContainerNetwork> {
     network
@@ -461,6 +488,9 @@ pub(crate) fn error(endpoint: &str, e: podman_api::Error) -> RuntimeError {
         // libpod's ErrCtrStateInvalid, answered with a 500 (an exec in a container that
         // is not running: "can only create exec sessions on running containers").
         _ if message.contains("container state improper") => RuntimeError::Conflict(message),
+        // A create on a network that does not exist, answered with a 500 ("unable to find
+        // network with name or ID N: network not found").
+        _ if message.contains("network not found") => RuntimeError::NotFound(message),
         _ => RuntimeError::Unavailable(format!("Podman at {endpoint}: {code}: {message}")),
     };
     match e {
@@ -499,10 +529,57 @@ pub(crate) fn not_modified(e: &podman_api::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use ecs_core::runtime::PortBinding;
+    use ecs_core::runtime::{NetworkAttachment, PortBinding};
     use ecs_core::task_definition::TransportProtocol;
 
     use super::*;
+
+    /// The create body of a container of `mode` attached to a Service Connect network.
+    fn on_network(mode: NetworkMode) -> serde_json::Value {
+        let mut spec = ContainerSpec::new("web", "busybox");
+        spec.network_mode = mode;
+        spec.network = Some(NetworkAttachment {
+            network: "ecs-sc-ns".into(),
+            aliases: vec!["web".into(), "web.ns".into()],
+        });
+        serde_json::from_str(&create_body(&spec, "0.0.0.0").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_bridge_container_joins_its_network_with_its_aliases() {
+        for mode in [NetworkMode::Bridge, NetworkMode::Awsvpc] {
+            let body = on_network(mode);
+            assert_eq!(body["netns"]["nsmode"], "bridge");
+            assert_eq!(
+                body["Networks"],
+                serde_json::json!({"ecs-sc-ns": {"aliases": ["web", "web.ns"]}})
+            );
+        }
+    }
+
+    #[test]
+    fn host_and_none_modes_join_no_network() {
+        for (mode, name) in [(NetworkMode::Host, "host"), (NetworkMode::None, "none")] {
+            let body = on_network(mode);
+            assert_eq!(body["netns"]["nsmode"], name);
+            assert!(body.get("Networks").is_none(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_missing_network_is_not_found() {
+        // libpod 4.3's answer to a create on a network that does not exist.
+        let e = podman_api::Error::Fault {
+            code: containers_api::conn::hyper::StatusCode::INTERNAL_SERVER_ERROR,
+            message: "unable to find network with name or ID ecs-x: network not found: \
+                      network not found"
+                .into(),
+        };
+        assert!(matches!(
+            error("unix:///run/podman/podman.sock", e),
+            RuntimeError::NotFound(_)
+        ));
+    }
 
     /// A list entry as libpod 4.3 answers it (its JSON, as read from the engine).
     fn listed(

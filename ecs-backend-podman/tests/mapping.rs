@@ -1,14 +1,199 @@
 //! A task definition's container, as Podman creates it: the mapped fields checked
-//! through Podman's own inspect (`podman inspect`), not through the backend.
+//! through Podman's own inspect (`podman inspect`), not through the backend. And Service
+//! Connect's networks on the real engine: the aliases its DNS (aardvark-dns) answers, one
+//! container fetching a page from another by its alias, and two ensures at once.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_backend_podman::PodmanRuntime;
 use ecs_core::control::{EcsConfig, RegisterContainerInstance, RunTask, StopTask};
+use ecs_core::runtime::{
+    ContainerId, ContainerRuntime, ContainerSpec, ContainerState, LogOptions, NetworkAttachment,
+    StdStream,
+};
 use ecs_core::task::TaskStatus;
 use ecs_core::{Ecs, TaskDefinition};
+use futures::StreamExt;
 use serde_json::Value;
+use tokio::time::Instant;
+
+/// How long a container may take to get where a test waits for it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn runtime() -> PodmanRuntime {
+    let socket = std::env::var("ECS_PODMAN_SOCKET")
+        .unwrap_or_else(|_| "unix:///run/podman/podman.sock".into());
+    PodmanRuntime::connect(&socket).expect("podman (run scripts/engines)")
+}
+
+fn image() -> String {
+    std::env::var("ECS_TEST_IMAGE").unwrap_or_else(|_| "ecs-test/busybox:1".into())
+}
+
+/// `podman ARGS`: its standard output.
+fn podman(args: &[&str]) -> String {
+    let out = std::process::Command::new("podman")
+        .args(args)
+        .output()
+        .expect("podman");
+    assert!(out.status.success(), "podman {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The networks named exactly `name`.
+fn networks_named(name: &str) -> Vec<String> {
+    podman(&["network", "ls", "--format", "{{.Name}}"])
+        .lines()
+        .filter(|n| *n == name)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Removes the network `name`, if it is there (a run that failed may have left it).
+fn remove_network(name: &str) {
+    if !networks_named(name).is_empty() {
+        podman(&["network", "rm", "--force", name]);
+    }
+}
+
+/// Waits until `id` has exited; its exit code.
+async fn exit_code(runtime: &PodmanRuntime, id: &ContainerId) -> i32 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = runtime.inspect_container(id).await.unwrap().state;
+        if let ContainerState::Exited { exit_code } = state {
+            return exit_code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} still {state:?} after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What `id` wrote on its standard output, line by line.
+async fn stdout(runtime: &PodmanRuntime, id: &ContainerId) -> Vec<String> {
+    let lines = runtime
+        .container_logs(id, &LogOptions::default())
+        .await
+        .unwrap();
+    let lines: Vec<_> = tokio::time::timeout(PATIENCE, lines.collect())
+        .await
+        .expect("the logs of an exited container end");
+    lines
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|l| l.stream == StdStream::Stdout)
+        .map(|l| l.message)
+        .collect()
+}
+
+/// A server reached by its Service Connect alias from a client on the same network:
+/// the network's DNS (aardvark-dns) answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_connect_aliases_resolve_on_podman() {
+    let runtime = runtime();
+    let network_name = "ecs-test-dns-net";
+    let network = runtime
+        .ensure_network(
+            network_name,
+            &BTreeMap::from([("ecs.test".into(), "dns".into())]),
+        )
+        .await
+        .expect("ensure_network");
+    let pid = std::process::id();
+    let attach = |aliases: &[&str]| {
+        Some(NetworkAttachment {
+            network: network_name.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        })
+    };
+    let mut server = ContainerSpec::new(format!("ecs-dns-server-{pid}"), image());
+    server.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "mkdir -p /www && echo hello-from-server > /www/index.html && \
+         exec httpd -f -p 8080 -h /www"
+            .into(),
+    ]);
+    server.network = attach(&["svc-alias"]);
+    // httpd as PID 1 ignores SIGTERM: no need to wait long for it.
+    server.stop_timeout = Duration::from_secs(1);
+    let mut client = ContainerSpec::new(format!("ecs-dns-client-{pid}"), image());
+    // The server may not listen yet: the client asks again, within its own deadline.
+    client.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "for i in $(seq 1 50); do wget -qO- http://svc-alias:8080/ && exit 0; sleep 0.2; \
+         done; exit 1"
+            .into(),
+    ]);
+    client.network = attach(&[]);
+
+    let server_id = runtime
+        .create_container(&server)
+        .await
+        .expect("create server");
+    runtime
+        .start_container(&server_id)
+        .await
+        .expect("start server");
+    let client_id = runtime
+        .create_container(&client)
+        .await
+        .expect("create client");
+    runtime
+        .start_container(&client_id)
+        .await
+        .expect("start client");
+    let code = exit_code(&runtime, &client_id).await;
+    let out = stdout(&runtime, &client_id).await;
+    let inspected = inspect(&server_id.0);
+    runtime
+        .stop_container(&server_id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    runtime.remove_container(&client_id).await.unwrap();
+    runtime.remove_container(&server_id).await.unwrap();
+
+    assert_eq!(code, 0, "the client's output: {out:?}");
+    assert_eq!(out, ["hello-from-server"]);
+    // On the network instead of the default one, with its alias, at an address of the
+    // subnet ensure_network gave.
+    let networks = inspected["NetworkSettings"]["Networks"]
+        .as_object()
+        .unwrap();
+    assert_eq!(networks.keys().collect::<Vec<_>>(), [network_name]);
+    let endpoint = &networks[network_name];
+    assert!(
+        endpoint["Aliases"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a == "svc-alias")),
+        "{endpoint}"
+    );
+    let ip = endpoint["IPAddress"].as_str().unwrap().parse().unwrap();
+    assert!(network.contains(ip), "{ip} outside {network:?}");
+}
+
+/// Callers ensuring a missing network at once (of different runtimes) all get the same
+/// one, and the engine has that one network.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ensuring_a_network_at_once_makes_one_on_podman() {
+    let name = "ecs-test-race-net";
+    remove_network(name);
+    let runtimes: Vec<_> = (0..4).map(|_| runtime()).collect();
+    let labels = BTreeMap::new();
+    let ensured =
+        futures::future::join_all(runtimes.iter().map(|r| r.ensure_network(name, &labels))).await;
+    let found = networks_named(name);
+    remove_network(name);
+    let ensured: Vec<_> = ensured.into_iter().map(Result::unwrap).collect();
+    assert!(ensured.iter().all(|n| *n == ensured[0]), "{ensured:?}");
+    assert_eq!(found, [name]);
+}
 
 fn inspect(id: &str) -> Value {
     let out = std::process::Command::new("podman")

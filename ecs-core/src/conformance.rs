@@ -4,8 +4,8 @@
 //! `ecs-core`'s tests; the Docker and Podman backends run the same functions against
 //! real engines.
 //!
-//! Checks that need an optional capability (health checks, stats, execute command) run
-//! only when the runtime declares it, and say so.
+//! Checks that need an optional capability (health checks, stats, execute command,
+//! Service Connect) run only when the runtime declares it, and say so.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use crate::control::{Ecs, EcsConfig, RegisterContainerInstance, RunTask};
 use crate::runtime::{
     ContainerEvent, ContainerEventKind, ContainerId, ContainerInfo, ContainerRuntime,
     ContainerSpec, ContainerState, ExecSpec, HealthCheckSpec, HealthStatus, LogLine, LogOptions,
-    PortSpec, PullPolicy, RuntimeError, StdStream, labels,
+    NetworkAttachment, PortSpec, PullPolicy, RuntimeError, StdStream, labels,
 };
 use crate::task::{StopCode, TaskStatus};
 use crate::task_definition::{TaskDefinition, TransportProtocol};
@@ -958,6 +958,79 @@ pub async fn execute_command(f: &Fixture) {
     ));
 }
 
+/// The network [`service_connect_networks`] ensures: one name for every run, so that runs
+/// leave no more than this one network behind (the trait removes no networks).
+const CONFORMANCE_NETWORK: &str = "ecs-conformance-net";
+
+/// Service Connect's networks: ensuring one, twice at once and then again, gives the same
+/// network each time, its gateway within its subnet; a container attached to it with an
+/// alias starts and runs; a container attached to a network that does not exist is not
+/// created (not found). (That the aliases resolve is each backend's test on its engine:
+/// the suite has no DNS client to ask with.)
+pub async fn service_connect_networks(f: &Fixture) {
+    if !f.runtime.capabilities().service_connect {
+        eprintln!(
+            "{}: no service connect declared; check skipped by capability",
+            f.runtime.name()
+        );
+        return;
+    }
+    let labels = BTreeMap::from([("ecs.conformance.network".to_owned(), "true".to_owned())]);
+    // At once first: on an engine where the network is missing, both race to create it.
+    let ensure = || f.runtime.ensure_network(CONFORMANCE_NETWORK, &labels);
+    let (a, b) = futures::join!(ensure(), ensure());
+    let a = a.unwrap_or_else(|e| panic!("ensure_network {CONFORMANCE_NETWORK}: {e}"));
+    let b = b.unwrap_or_else(|e| panic!("ensure_network {CONFORMANCE_NETWORK} at once: {e}"));
+    assert_eq!(a, b, "two callers at once were given different networks");
+    let again = ensure()
+        .await
+        .unwrap_or_else(|e| panic!("ensure_network {CONFORMANCE_NETWORK} again: {e}"));
+    assert_eq!(again, a, "ensuring a present network changed it");
+    assert!(
+        a.contains(a.gateway),
+        "the gateway is outside the subnet: {a:?}"
+    );
+
+    let mut spec = f.spec(
+        "network",
+        "trap 'exit 0' TERM; while true; do sleep 1; done",
+    );
+    spec.network = Some(NetworkAttachment {
+        network: CONFORMANCE_NETWORK.to_owned(),
+        aliases: vec!["conformance-alias".to_owned()],
+    });
+    let id = f
+        .runtime
+        .create_container(&spec)
+        .await
+        .expect("create on the network");
+    f.runtime
+        .start_container(&id)
+        .await
+        .expect("start on the network");
+    wait_state(f, &id, |s| *s == ContainerState::Running).await;
+    f.runtime
+        .stop_container(&id, Duration::from_secs(10))
+        .await
+        .expect("stop");
+    f.cleanup(&id).await;
+
+    let mut spec = f.spec("no-network", "exit 0");
+    let missing = format!("{}-missing-net", f.prefix);
+    spec.network = Some(NetworkAttachment {
+        network: missing.clone(),
+        aliases: vec!["conformance-alias".to_owned()],
+    });
+    match f.runtime.create_container(&spec).await {
+        Err(RuntimeError::NotFound(_)) => {}
+        Ok(id) => {
+            f.cleanup(&id).await;
+            panic!("created a container on the missing network {missing}");
+        }
+        Err(other) => panic!("a container on the missing network {missing}: {other:?}"),
+    }
+}
+
 /// Runs every check, in order. Whatever a failing check leaves behind (containers
 /// labelled with this run's prefix) is removed before the failure is reported.
 pub async fn run_all(f: &Fixture) {
@@ -988,5 +1061,6 @@ async fn checks(f: &Fixture) {
     stats(f).await;
     container_logs(f).await;
     execute_command(f).await;
+    service_connect_networks(f).await;
     task_lifecycle(f).await;
 }

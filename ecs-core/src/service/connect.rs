@@ -65,6 +65,10 @@ pub struct ServiceConnectService {
     /// The proxy's port in ECS; refused here (there is no proxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_port_override: Option<u16>,
+    /// The proxy's TLS in ECS; refused here rather than ignored (traffic would go in
+    /// clear where TLS was asked for). Kept as given, to be named in the refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<serde_json::Value>,
 }
 
 /// ECS's `ServiceConnectClientAlias`: the name and port clients use.
@@ -105,6 +109,7 @@ impl ServiceConnectService {
             discovery_name: None,
             client_aliases: Vec::new(),
             ingress_port_override: None,
+            tls: None,
         }
     }
 
@@ -314,6 +319,12 @@ impl ServiceConnectConfiguration {
                     "sets a proxy's port; tasks here have no proxy (clients reach the container itself)".into(),
                 ));
             }
+            if s.tls.is_some() {
+                return Err(bad(
+                    &at(".tls"),
+                    "configures a proxy's TLS; tasks here have no proxy, and traffic would go in clear".into(),
+                ));
+            }
             let [alias] = s.client_aliases.as_slice() else {
                 return Err(bad(
                     &at(".clientAliases"),
@@ -450,6 +461,10 @@ mod tests {
             .with_service(ServiceConnectService::new("http").with_client_alias(8080, "web"));
         c.services[0].ingress_port_override = Some(9000);
         assert!(c.for_task(&web(), "dev").is_err());
+        c.services[0].ingress_port_override = None;
+        c.services[0].tls = Some(serde_json::json!({"issuerCertificateAuthority": {}}));
+        let e = c.for_task(&web(), "dev").unwrap_err().to_string();
+        assert!(e.contains(".services[0].tls:"), "{e}");
         let host = td(
             r#"{"family": "h", "networkMode": "host", "containerDefinitions": [
             {"name": "app", "image": "busybox", "memory": 64}]}"#,
@@ -458,6 +473,23 @@ mod tests {
             .for_task(&host, "dev")
             .unwrap_err();
         assert!(e.to_string().contains("networkMode host"), "{e}");
+    }
+
+    #[test]
+    fn the_aws_clis_input_is_read() {
+        let r = crate::service::CreateService::from_json(
+            r#"{"cluster": "dev", "serviceName": "web", "taskDefinition": "web",
+                "desiredCount": 1,
+                "serviceConnectConfiguration": {"enabled": true, "namespace": "shop",
+                  "services": [{"portName": "http", "discoveryName": "web-http",
+                    "clientAliases": [{"port": 8080, "dnsName": "web"}]}],
+                  "logConfiguration": {"logDriver": "awslogs"}}}"#,
+        )
+        .unwrap();
+        let c = r.service_connect_configuration.unwrap();
+        let t = c.for_task(&web(), "dev").unwrap().unwrap();
+        assert_eq!(t.endpoints[0].discovery_name, "web-http");
+        assert_eq!(t.endpoints[0].dns_name, "web");
     }
 
     #[test]

@@ -43,8 +43,11 @@ fn client() -> CreateService {
         .with_service_connect(ServiceConnectConfiguration::client("shop"))
 }
 
+/// A container's name, and the network it joined with its aliases there.
+type Attachment = (String, Option<(String, Vec<String>)>);
+
 /// Every container the engine holds, with the network it joined and its aliases there.
-fn attachments(rt: &InMemoryRuntime) -> Vec<(String, Option<(String, Vec<String>)>)> {
+fn attachments(rt: &InMemoryRuntime) -> Vec<Attachment> {
     rt.containers()
         .into_iter()
         .map(|c| {

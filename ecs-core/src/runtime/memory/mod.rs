@@ -620,10 +620,10 @@ impl ContainerRuntime for InMemoryRuntime {
                 spec.name
             )));
         }
-        if let Some(n) = &spec.network {
-            if !s.networks.contains_key(&n.network) {
-                return Err(RuntimeError::NotFound(format!("network {}", n.network)));
-            }
+        if let Some(n) = &spec.network
+            && !s.networks.contains_key(&n.network)
+        {
+            return Err(RuntimeError::NotFound(format!("network {}", n.network)));
         }
         for m in &spec.mounts {
             if let super::types::MountSpec::Volume { name, .. } = m {
