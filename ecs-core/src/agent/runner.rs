@@ -254,12 +254,12 @@ impl Runner {
             slot.exit_code = exit_code;
             let (id, health, ports) = (info.id.clone(), info.health, info.ports.clone());
             self.state.update_container(&self.task_id, &name, |c| {
-                c.runtime_id = Some(id);
+                c.runtime_id = Some(id.clone());
                 c.last_status = status;
                 c.exit_code = exit_code;
                 c.health_status = health;
                 if !ports.is_empty() {
-                    c.network_bindings = ports;
+                    c.network_bindings = ports.clone();
                 }
             });
         }
@@ -575,7 +575,7 @@ impl Runner {
             if c.last_status == ContainerStatus::Pending {
                 c.last_status = ContainerStatus::Running;
             }
-            c.network_bindings = ports;
+            c.network_bindings = ports.clone();
         });
         Ok(())
     }
@@ -698,7 +698,7 @@ impl Runner {
                 c.last_status = ContainerStatus::Running;
                 c.exit_code = None;
                 c.restart_count += 1;
-                c.network_bindings = ports;
+                c.network_bindings = ports.clone();
                 // A new run: its health is checked afresh.
                 c.health_status = HealthStatus::Unknown;
             });

@@ -463,12 +463,13 @@ impl Ecs {
     pub fn stop_task(&self, request: StopTask) -> Result<Task, Error> {
         request.validate()?;
         let reason = request.reason.as_deref().unwrap_or("Task stopped by user");
-        self.ops().request_stop(
+        let task = self.ops().request_stop(
             &request.cluster,
             &request.task,
             StopCode::UserInitiated,
             reason,
-        )
+        )?;
+        Ok((*task).clone())
     }
 
     /// The tasks with these ids (unknown ids are skipped, as DescribeTasks reports them

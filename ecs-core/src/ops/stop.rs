@@ -1,5 +1,7 @@
 //! Asking a task to stop.
 
+use std::sync::Arc;
+
 use super::Ops;
 use crate::ids::{ClusterName, TaskId};
 use crate::state::StopRequest;
@@ -8,14 +10,15 @@ use crate::{Error, ResourceKind};
 
 impl Ops {
     /// Asks a task to stop, for `code` and `reason`: its desired status is STOPPED at
-    /// once, as in ECS, and its runner does the rest. Returns the task as it is then.
+    /// once, as in ECS, and its runner does the rest. Returns the task as it is then (a
+    /// snapshot: the services' controllers stop thousands at once and read none).
     pub(crate) fn request_stop(
         &self,
         cluster: &ClusterName,
         task: &TaskId,
         code: StopCode,
         reason: &str,
-    ) -> Result<Task, Error> {
+    ) -> Result<Arc<Task>, Error> {
         {
             let s = self.state.lock();
             let entry = s
@@ -43,7 +46,7 @@ impl Ops {
         let s = self.state.lock();
         s.tasks
             .get(task)
-            .map(|e| (*e.task).clone())
+            .map(|e| e.task.clone())
             .ok_or_else(|| Error::not_found_in(ResourceKind::Task, task, cluster))
     }
 }

@@ -287,8 +287,9 @@ impl State {
         }
     }
 
-    /// Changes a task and publishes the change.
-    pub(crate) fn update_task(&self, id: &TaskId, change: impl FnOnce(&mut Task)) {
+    /// Changes a task and publishes the change. (`change` may run more than once: see
+    /// [`change_task`](Self::change_task).)
+    pub(crate) fn update_task(&self, id: &TaskId, mut change: impl FnMut(&mut Task)) {
         self.change_task(id, None, |t| {
             change(t);
             true
@@ -300,7 +301,7 @@ impl State {
         &self,
         id: &TaskId,
         name: &str,
-        change: impl FnOnce(&mut Container),
+        mut change: impl FnMut(&mut Container),
     ) {
         self.change_task(id, Some(name), |t| {
             match t.containers.iter_mut().find(|c| c.name == name) {
@@ -316,50 +317,64 @@ impl State {
     /// Changes a task (through `change`, which says whether it found what to change),
     /// notes it for the journal, publishes it (as a container's change when `container`
     /// names one) and wakes its service's controller.
+    ///
+    /// The change is made on a copy outside the lock, and installed only if the task is
+    /// still the one copied (else made again on the newer one): a task is cloned and
+    /// compared whole, and under the one lock every runner and controller takes, doing
+    /// that inside made the lock the bottleneck of a burst of stops.
     fn change_task(
         &self,
         id: &TaskId,
         container: Option<&str>,
-        change: impl FnOnce(&mut Task) -> bool,
+        mut change: impl FnMut(&mut Task) -> bool,
     ) {
-        let (snapshot, wake) = {
-            let mut s = self.lock();
-            let Some(entry) = s.tasks.get_mut(id) else {
+        loop {
+            let Some(current) = self.lock().tasks.get(id).map(|e| e.task.clone()) else {
                 return;
             };
-            let mut task = (*entry.task).clone();
-            if !change(&mut task) || task == *entry.task {
+            let mut task = (*current).clone();
+            if !change(&mut task) || task == *current {
                 return;
             }
-            let stopped_now = entry.task.last_status != TaskStatus::Stopped
+            let stopped_now = current.last_status != TaskStatus::Stopped
                 && task.last_status == TaskStatus::Stopped;
-            // When it became HEALTHY, kept: the controllers' stability window counts from
-            // there, across a restart too.
+            // When it became HEALTHY, kept: the controllers' stability window counts
+            // from there, across a restart too.
             if task.health_status != HealthStatus::Healthy {
                 task.healthy_at = None;
-            } else if entry.task.health_status != HealthStatus::Healthy {
+            } else if current.health_status != HealthStatus::Healthy {
                 task.healthy_at = Some(self.clock.now());
             }
             task.version += 1;
-            entry.task = Arc::new(task);
-            let snapshot = entry.task.clone();
-            s.task_changed(id);
-            // (A TTL too long to count in is forever.)
-            if stopped_now && let Some(at) = Instant::now().checked_add(s.stopped_task_ttl) {
-                s.stopped.push_back((at, id.clone()));
+            let task = Arc::new(task);
+            let wake = {
+                let mut s = self.lock();
+                let Some(entry) = s.tasks.get_mut(id) else {
+                    return;
+                };
+                if !Arc::ptr_eq(&entry.task, &current) {
+                    // Changed meanwhile: again, on what it is now.
+                    continue;
+                }
+                entry.task = task.clone();
+                s.task_changed(id);
+                // (A TTL too long to count in is forever.)
+                if stopped_now && let Some(at) = Instant::now().checked_add(s.stopped_task_ttl) {
+                    s.stopped.push_back((at, id.clone()));
+                }
+                s.service_of(&task)
+            };
+            self.publish(match container {
+                Some(name) => Event::ContainerStateChange {
+                    task,
+                    container: name.to_owned(),
+                },
+                None => Event::TaskStateChange(task),
+            });
+            if let Some(w) = wake {
+                w.notify_one();
             }
-            let wake = s.service_of(&snapshot);
-            (snapshot, wake)
-        };
-        self.publish(match container {
-            Some(name) => Event::ContainerStateChange {
-                task: snapshot,
-                container: name.to_owned(),
-            },
-            None => Event::TaskStateChange(snapshot),
-        });
-        if let Some(w) = wake {
-            w.notify_one();
+            return;
         }
     }
 

@@ -8,7 +8,7 @@ use super::*;
 
 /// Writes `seen` into the service, under the same lock as the observation, and
 /// returns the service as the planner is to see it (a rollback the breaker made in
-/// this pass included), with a DAEMON service's eligible instances. `None` when the
+/// this pass included, its events left out), with a DAEMON service's eligible instances. `None` when the
 /// service is gone.
 pub(super) fn record(
     ctx: &Context,
@@ -114,5 +114,10 @@ pub(super) fn record(
     for m in events {
         push_event(ctx.state(), key, entry, m);
     }
-    Some((entry.service.clone(), daemon))
+    // The pass's copy leaves out the events (up to 100 messages, cloned at every pass
+    // otherwise): the rest of the pass never reads them.
+    let events = std::mem::take(&mut entry.service.events);
+    let service = entry.service.clone();
+    entry.service.events = events;
+    Some((service, daemon))
 }
