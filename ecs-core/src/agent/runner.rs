@@ -309,6 +309,7 @@ impl Runner {
         let cause = match self.adopted_stop() {
             Some(cause) => cause,
             None => {
+                self.readmit_network().await;
                 let now = self.state.now();
                 self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
@@ -425,6 +426,33 @@ impl Runner {
                         return Err(Self::failed(reason));
                     }
                 }
+            }
+        }
+    }
+
+    /// For an adopted task on a Service Connect network: the network made again if it
+    /// went (its containers are on it; nothing is lost if it cannot be), and the
+    /// metadata endpoint told to answer it (its containers were given its gateway).
+    async fn readmit_network(&self) {
+        let Some(network) = self
+            .slots
+            .iter()
+            .find_map(|s| s.spec.network.as_ref().map(|n| n.network.clone()))
+        else {
+            return;
+        };
+        let labels = std::collections::BTreeMap::from([(
+            labels::CLUSTER.to_owned(),
+            self.agent.cluster.to_string(),
+        )]);
+        match self.agent.runtime.ensure_network(&network, &labels).await {
+            Ok(made) => {
+                if let Some(m) = &self.agent.metadata {
+                    m.base(Some(made));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(task = %self.task_id, %network, error = %e, "an adopted task's Service Connect network could not be found: its metadata endpoint may not answer it");
             }
         }
     }

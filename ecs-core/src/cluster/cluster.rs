@@ -207,6 +207,26 @@ impl Cluster {
         Ok(())
     }
 
+    /// Replaces an instance's `ecs.capability.*` attributes with `capabilities` (its
+    /// runtime's, as it says now: a control plane restarted on a newer release, or an
+    /// engine upgraded, may offer more than was recorded).
+    pub(crate) fn refresh_capabilities(
+        &mut self,
+        id: &InstanceId,
+        capabilities: &[&str],
+    ) -> Result<(), Error> {
+        let slot = self.slot(id)?;
+        self.update(slot, |instance| {
+            instance
+                .attributes
+                .retain(|name, _| !name.starts_with("ecs.capability."));
+            for c in capabilities {
+                instance.attributes.insert((*c).to_owned(), None);
+            }
+        });
+        Ok(())
+    }
+
     /// Removes custom attributes; absent ones are ignored.
     pub fn delete_attributes(&mut self, id: &InstanceId, names: &[&str]) -> Result<(), Error> {
         let slot = self.slot(id)?;

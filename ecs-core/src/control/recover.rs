@@ -431,6 +431,8 @@ impl Ecs {
                 c.cluster
                     .put_attributes(id, extra.into_iter().map(|(k, v)| (k, Some(v))))?;
             }
+            c.cluster
+                .refresh_capabilities(id, &runtime.capabilities().attributes())?;
             // Nothing fails from here on.
             s.next_agent += 1;
             let epoch = s.next_agent;

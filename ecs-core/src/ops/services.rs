@@ -88,7 +88,8 @@ pub(crate) fn check_constraint_count(
 
 /// ECS's checks of `serviceConnectConfiguration` with the task definition, and that no
 /// other live service of the namespace offers one of its names (the names of a
-/// namespace are unique in it).
+/// namespace are unique in it). What another service offers includes what its older
+/// deployments' tasks still answer to, and what a rollback would restore.
 pub(crate) fn check_service_connect(
     state: &Tables,
     key: &ServiceKey,
@@ -106,13 +107,19 @@ pub(crate) fn check_service_connect(
         if (cluster, name) == (&key.0, &key.1) || e.service.status == ServiceStatus::Inactive {
             continue;
         }
-        let Some(theirs) = &e.service.service_connect_configuration else {
-            continue;
-        };
-        if theirs.namespace_name(cluster.as_str()) != mine.namespace {
-            continue;
-        }
-        for (discovery, dns) in theirs.offered(cluster.as_str()) {
+        let theirs = e
+            .service
+            .service_connect_configuration
+            .iter()
+            .chain(
+                e.service
+                    .deployments
+                    .iter()
+                    .filter_map(|d| d.service_connect_configuration.as_ref()),
+            )
+            .chain(e.last_completed_connect.iter())
+            .filter(|c| c.namespace_name(cluster.as_str()) == mine.namespace);
+        for (discovery, dns) in theirs.flat_map(|c| c.offered(cluster.as_str())) {
             if let Some(clash) = mine
                 .endpoints
                 .iter()

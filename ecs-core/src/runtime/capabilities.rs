@@ -38,7 +38,10 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Everything.
+    /// Everything, Service Connect's networks included: a runtime that says so
+    /// implements [`ensure_network`](super::ContainerRuntime::ensure_network) (the
+    /// trait's default refuses), and a wrapper that forwards its inner runtime's
+    /// capabilities forwards that method too.
     pub const ALL: Capabilities = Capabilities {
         health_checks: true,
         init: true,

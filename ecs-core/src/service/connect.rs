@@ -15,7 +15,10 @@
 //! - the namespace defaults to the cluster's name (ECS takes the cluster's
 //!   `serviceConnectDefaults`, which clusters here do not have).
 //!
-//! As in ECS, only services' tasks take part (RunTask's do not).
+//! As in ECS, only services' tasks take part (RunTask's do not). `timeout` and
+//! `logConfiguration` (the proxy's) are read and ignored; `Service` shows the
+//! configuration at its top level besides its deployments', and `Task` its
+//! `serviceConnect` place (this library's additions to ECS's shapes).
 //!
 //! ```
 //! use ecs_core::service::{ServiceConnectConfiguration, ServiceConnectService};
@@ -191,6 +194,12 @@ pub fn network_name(namespace: &str) -> String {
     }
 }
 
+/// A client alias's name when it gives none: `DISCOVERYNAME.NAMESPACE`, in lowercase (a
+/// namespace named after a cluster may have capitals; DNS ignores case).
+fn default_dns_name(discovery: &str, namespace: &str) -> String {
+    format!("{discovery}.{namespace}").to_ascii_lowercase()
+}
+
 /// What a namespace's member name may be: up to `max` characters of lowercase letters,
 /// digits, `_`, `-` (and `.` where `dots`), not starting with a hyphen.
 fn check_name(what: &str, name: &str, max: usize, dots: bool) -> Result<(), String> {
@@ -243,7 +252,7 @@ impl ServiceConnectConfiguration {
                     .client_aliases
                     .first()
                     .and_then(|a| a.dns_name.clone())
-                    .unwrap_or_else(|| format!("{discovery}.{namespace}"));
+                    .unwrap_or_else(|| default_dns_name(&discovery, &namespace));
                 (discovery, dns)
             })
             .collect()
@@ -349,9 +358,15 @@ impl ServiceConnectConfiguration {
             let dns_name = alias
                 .dns_name
                 .clone()
-                .unwrap_or_else(|| format!("{discovery}.{namespace}"));
-            check_name("dnsName", &dns_name, 127, true)
-                .map_err(|why| bad(&at(".clientAliases[0].dnsName"), why))?;
+                .unwrap_or_else(|| default_dns_name(&discovery, &namespace));
+            check_name("dnsName", &dns_name, 127, true).map_err(|why| {
+                let why = if alias.dns_name.is_none() {
+                    format!("{why} (the default, DISCOVERYNAME.NAMESPACE: set one)")
+                } else {
+                    why
+                };
+                bad(&at(".clientAliases[0].dnsName"), why)
+            })?;
             if endpoints.iter().any(|e| e.discovery_name == discovery) {
                 return Err(bad(
                     &at(".discoveryName"),
@@ -416,8 +431,8 @@ mod tests {
                 port: 8080,
                 dns_name: None,
             });
-        let t = c.for_task(&web(), "dev").unwrap().unwrap();
-        assert_eq!(t.namespace, "dev");
+        let t = c.for_task(&web(), "Dev").unwrap().unwrap();
+        assert_eq!(t.namespace, "Dev");
         assert_eq!(t.endpoints[0].discovery_name, "http");
         assert_eq!(t.endpoints[0].dns_name, "http.dev");
     }

@@ -689,3 +689,57 @@ async fn a_crash_while_a_deregistered_instance_s_tasks_stop_does_not_block_the_r
     let stored: serde_json::Value = serde_json::from_slice(&record.value).unwrap();
     assert_eq!(stored["lastStatus"], "STOPPED", "{stored}");
 }
+
+/// A restart asks each engine again what it can do: an instance recorded without
+/// Service Connect takes a Service Connect service's tasks once its engine offers it;
+/// and an adopted Service Connect task's network is made again if it went.
+#[tokio::test(start_paused = true)]
+async fn a_restart_learns_what_each_engine_can_do_now() {
+    use ecs_core::runtime::Capabilities;
+    use ecs_core::service::{ServiceConnectConfiguration, ServiceConnectService};
+
+    const SERVER: &str = r#"{"family": "server", "containerDefinitions": [
+        {"name": "app", "image": "busybox", "memory": 64,
+         "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+         "portMappings": [{"containerPort": 8080, "name": "http"}]}]}"#;
+    let store = Arc::new(MemoryStore::new());
+    let engines = Engines::new(1);
+    let rt = &engines.0[0].1;
+    let mut without = Capabilities::ALL;
+    without.service_connect = false;
+    rt.set_capabilities(without);
+    let ecs = first_start(&store, &engines).await;
+    ecs.register_task_definition(TaskDefinition::from_json(SERVER).unwrap().definition)
+        .unwrap();
+    let connect = ServiceConnectConfiguration::client("shop")
+        .with_service(ServiceConnectService::new("http").with_client_alias(8080, "web"));
+    ecs.create_service(
+        CreateService::new(cluster(), web(), "server".parse().unwrap(), 1)
+            .with_service_connect(connect),
+    )
+    .unwrap();
+    wait_service(&ecs, "a placement failure", |s| {
+        s.events
+            .iter()
+            .any(|e| e.message.contains("ecs.capability.service-connect-v1"))
+    })
+    .await;
+    ecs.flush().await.unwrap();
+    crash(ecs).await;
+
+    // The engine offers it now.
+    rt.set_capabilities(Capabilities::ALL);
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    assert_eq!(rt.resolve("ecs-sc-shop", "web").len(), 1);
+    ecs.flush().await.unwrap();
+    crash(ecs).await;
+
+    // Adopted after another restart, the task's network is made again; it stays.
+    let ecs = Ecs::open(config(), store.clone()).await.unwrap();
+    engines.register(&ecs).await;
+    wait_service(&ecs, "steady", |s| s.is_steady()).await;
+    assert_eq!(rt.networks(), vec!["ecs-sc-shop".to_owned()]);
+    assert_eq!(rt.resolve("ecs-sc-shop", "web").len(), 1);
+}

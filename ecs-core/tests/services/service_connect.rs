@@ -203,13 +203,16 @@ async fn what_ecs_refuses_is_refused_naming_the_member_and_nothing_is_recorded()
 
     // A name is offered once in a namespace.
     h.ecs.create_service(server(1)).unwrap();
+    // (Under a discovery name of its own: only the alias is in question.)
+    let mut connect = server_connect("web");
+    connect.services[0].discovery_name = Some("other-http".into());
     let other = CreateService::new(
         cluster(),
         "other".parse().unwrap(),
         "server".parse().unwrap(),
         1,
     )
-    .with_service_connect(server_connect("web"));
+    .with_service_connect(connect);
     let err = h.ecs.create_service(other).unwrap_err().to_string();
     assert!(
         err.contains("already offers \"web\" in namespace shop"),
@@ -278,4 +281,64 @@ async fn tasks_go_only_to_instances_whose_engine_makes_networks() {
     let able = h.add_instance().await;
     h.steady(&web()).await;
     assert_eq!(h.runtime(&able).resolve("ecs-sc-shop", "web").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_daemon_counts_only_the_instances_that_can_run_its_tasks() {
+    let mut h = Harness::new(1).await;
+    h.register(SERVER);
+    let rt = InMemoryRuntime::new(ecs_core::cluster::Resources::new(4096, 8192));
+    let mut without = Capabilities::ALL;
+    without.service_connect = false;
+    rt.set_capabilities(without);
+    let plain: InstanceId = "i-plain".parse().unwrap();
+    h.ecs
+        .register_container_instance(ecs_core::control::RegisterContainerInstance::new(
+            cluster(),
+            plain.clone(),
+            Arc::new(rt.clone()),
+        ))
+        .await
+        .unwrap();
+    h.runtimes.push((plain, rt.clone()));
+    h.ecs
+        .create_service(
+            CreateService::daemon(cluster(), web(), "server".parse().unwrap())
+                .with_service_connect(server_connect("web")),
+        )
+        .unwrap();
+    let s = h.steady(&web()).await;
+    assert_eq!((s.desired_count, s.running_count), (1, 1));
+    assert!(rt.containers().is_empty());
+    assert_eq!(h.runtimes[0].1.resolve("ecs-sc-shop", "web").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_stays_taken_while_an_older_deployment_or_a_rollback_may_answer_to_it() {
+    let h = Harness::new(1).await;
+    h.register(SERVER);
+    h.ecs.create_service(server(1)).unwrap();
+    h.steady(&web()).await;
+    // The service moves to another name: its completed deployment (where a rollback
+    // returns) still answers to the first.
+    h.ecs
+        .update_service(
+            UpdateService::new(cluster(), web()).with_service_connect(server_connect("api")),
+        )
+        .unwrap();
+    // (Under a discovery name of its own: only the alias is in question.)
+    let mut connect = server_connect("web");
+    connect.services[0].discovery_name = Some("other-http".into());
+    let other = CreateService::new(
+        cluster(),
+        "other".parse().unwrap(),
+        "server".parse().unwrap(),
+        1,
+    )
+    .with_service_connect(connect);
+    let err = h.ecs.create_service(other).unwrap_err().to_string();
+    assert!(
+        err.contains("already offers \"web\" in namespace shop"),
+        "{err}"
+    );
 }

@@ -312,10 +312,23 @@ pub(super) fn daemon_instances(
         return BTreeSet::new();
     };
     // Instances whose runtime cannot run the task definition are not the service's.
-    let required: Vec<String> = crate::runtime::Capabilities::required_by(td)
+    let mut required: Vec<String> = crate::runtime::Capabilities::required_by(td)
         .iter()
         .map(|r| r.attribute().to_owned())
         .collect();
+    // Service Connect is the service's, not its definition's: its tasks are placed
+    // only where the engine makes networks (see `Ops::launch`).
+    let connect = service
+        .primary()
+        .and_then(|d| d.service_connect_configuration.as_ref())
+        .is_some_and(|c| c.enabled);
+    if connect {
+        required.push(
+            crate::runtime::Requirement::ServiceConnect
+                .attribute()
+                .to_owned(),
+        );
+    }
     request
         .constraints
         .push(Constraint::RequiresAttributes(required));
