@@ -430,21 +430,27 @@ impl Runner {
         }
     }
 
-    /// For an adopted task on a Service Connect network: the network made again if it
-    /// went (its containers are on it; nothing is lost if it cannot be), and the
-    /// metadata endpoint told to answer it (its containers were given its gateway).
-    async fn readmit_network(&self) {
-        let Some(network) = self
+    /// The Service Connect network its containers join, if any, and the labels it is
+    /// made with.
+    fn namespace_network(&self) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+        let network = self
             .slots
             .iter()
-            .find_map(|s| s.spec.network.as_ref().map(|n| n.network.clone()))
-        else {
-            return;
-        };
+            .find_map(|s| s.spec.network.as_ref().map(|n| n.network.clone()))?;
         let labels = std::collections::BTreeMap::from([(
             labels::CLUSTER.to_owned(),
             self.agent.cluster.to_string(),
         )]);
+        Some((network, labels))
+    }
+
+    /// For an adopted task on a Service Connect network: the network made again if it
+    /// went (its containers are on it; nothing is lost if it cannot be), and the
+    /// metadata endpoint told to answer it (its containers were given its gateway).
+    async fn readmit_network(&self) {
+        let Some((network, labels)) = self.namespace_network() else {
+            return;
+        };
         match self.agent.runtime.ensure_network(&network, &labels).await {
             Ok(made) => {
                 if let Some(m) = &self.agent.metadata {
@@ -460,17 +466,9 @@ impl Runner {
     /// Makes the Service Connect network its containers join, if they join one, and
     /// points their metadata endpoint at that network's gateway.
     async fn join_network(&mut self) -> Result<(), Cause> {
-        let Some(network) = self
-            .slots
-            .iter()
-            .find_map(|s| s.spec.network.as_ref().map(|n| n.network.clone()))
-        else {
+        let Some((network, labels)) = self.namespace_network() else {
             return Ok(());
         };
-        let labels = std::collections::BTreeMap::from([(
-            labels::CLUSTER.to_owned(),
-            self.agent.cluster.to_string(),
-        )]);
         let runtime = self.agent.runtime.clone();
         let made = runtime.ensure_network(&network, &labels);
         let mut stop = self.stop.clone();
