@@ -147,6 +147,36 @@ async fn stats_are_the_engines() {
     }
 }
 
+/// Each answer carries the sample before it (`precpu_stats`, zeros at first, as
+/// Docker's first answer has) and the host's CPUs, from which a reader computes the
+/// container's CPU use as Docker's readers do: half a CPU is 50%.
+#[tokio::test]
+async fn stats_carry_the_previous_sample_for_cpu_percentages() {
+    let (_ecs, rt, task) = running_task().await;
+    rt.set_usage(Matcher::Any, 0.5, 48 << 20);
+    let uri = uri_of(&rt, &task, "app");
+    let (_, first) = get(&format!("{uri}/stats")).await;
+    assert_eq!(first["precpu_stats"]["cpu_usage"]["total_usage"], 0);
+    assert_eq!(first["preread"], "0001-01-01T00:00:00Z");
+    assert_eq!(first["cpu_stats"]["online_cpus"], 4);
+    // Some time on the engine's clock between the two samples (any will do: the
+    // container's CPU time grows at half its rate).
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (_, second) = get(&format!("{uri}/stats")).await;
+    assert_eq!(second["precpu_stats"], first["cpu_stats"]);
+    assert_eq!(second["preread"], first["read"]);
+    let n = |v: &Value| v.as_u64().unwrap() as f64;
+    let cpu = n(&second["cpu_stats"]["cpu_usage"]["total_usage"])
+        - n(&second["precpu_stats"]["cpu_usage"]["total_usage"]);
+    let system = n(&second["cpu_stats"]["system_cpu_usage"])
+        - n(&second["precpu_stats"]["system_cpu_usage"]);
+    let percent = cpu / system * n(&second["cpu_stats"]["online_cpus"]) * 100.0;
+    assert!(
+        (percent - 50.0).abs() < 1.0,
+        "{percent}% of a CPU: {second:#}"
+    );
+}
+
 #[tokio::test]
 async fn an_unknown_task_or_container_is_not_found() {
     let (_ecs, rt, task) = running_task().await;

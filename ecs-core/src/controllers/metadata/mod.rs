@@ -6,8 +6,9 @@
 
 mod shapes;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use axum::Json;
 use axum::extract::{Path, State as Shared};
@@ -20,7 +21,7 @@ use crate::agent::MetadataAccess;
 use crate::cluster::attributes;
 use crate::ids::TaskId;
 use crate::ops::Ops;
-use crate::runtime::ContainerNetwork;
+use crate::runtime::{ContainerNetwork, ContainerStats};
 use crate::task::Task;
 use crate::task_definition::TaskDefinition;
 
@@ -136,13 +137,37 @@ async fn only_containers(
     }
 }
 
+/// The previous statistics sample of each container the endpoint was asked about, with
+/// its time: what Docker's stats shape gives as `precpu_stats` and `preread`, from
+/// which readers compute CPU percentages.
+type Samples = Arc<Mutex<HashMap<String, (ContainerStats, jiff::Timestamp)>>>;
+
+/// Samples older than this are forgotten (their containers have likely gone).
+const SAMPLE_RETENTION: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Endpoint {
+    ops: Weak<Ops>,
+    samples: Samples,
+}
+
+impl axum::extract::FromRef<Endpoint> for Weak<Ops> {
+    fn from_ref(e: &Endpoint) -> Self {
+        e.ops.clone()
+    }
+}
+
 fn router(ops: Weak<Ops>, networks: Arc<RwLock<Vec<ContainerNetwork>>>) -> axum::Router {
     axum::Router::new()
         .route("/v4/{task}/{container}", get(container))
         .route("/v4/{task}/{container}/task", get(task))
         .route("/v4/{task}/{container}/stats", get(container_stats))
         .route("/v4/{task}/{container}/task/stats", get(task_stats))
-        .with_state(ops)
+        .with_state(Endpoint {
+            ops,
+            samples: Samples::default(),
+        })
         .layer(axum::middleware::from_fn_with_state(
             networks,
             only_containers,
@@ -206,9 +231,18 @@ async fn task(
     Ok(Json(shapes::task(&task, &td, &place)))
 }
 
-/// The statistics of `task`'s containers, by engine id (`null` for one not running).
-async fn stats_of(ops: &Ops, task: &Task) -> serde_json::Map<String, Value> {
+/// The statistics of `task`'s containers, by engine id (`null` for one not running),
+/// each with the previous sample taken of it.
+async fn stats_of(ops: &Ops, samples: &Samples, task: &Task) -> serde_json::Map<String, Value> {
     let agent = ops.fleet.get(&task.cluster, &task.container_instance);
+    // Docker's `online_cpus`: the instance's CPUs, as registered.
+    let cpus = {
+        let s = ops.state.lock();
+        s.clusters
+            .get(&task.cluster)
+            .and_then(|c| c.cluster.instance(&task.container_instance))
+            .map_or(1, |i| (i.registered_resources().cpu / 1024).max(1))
+    };
     let mut out = serde_json::Map::new();
     for c in &task.containers {
         let Some(id) = &c.runtime_id else {
@@ -218,22 +252,43 @@ async fn stats_of(ops: &Ops, task: &Task) -> serde_json::Map<String, Value> {
             Some(a) => a.runtime.container_stats(id).await.ok(),
             None => None,
         };
+        let now = ops.state.now();
+        let previous = {
+            let mut samples = samples.lock().unwrap_or_else(|e| e.into_inner());
+            let previous = match &sample {
+                Some(s) => samples.insert(id.to_string(), (*s, now)),
+                None => samples.remove(&id.to_string()),
+            };
+            if samples.len() > 1024 {
+                samples
+                    .retain(|_, (_, at)| now.duration_since(*at).unsigned_abs() < SAMPLE_RETENTION);
+            }
+            previous
+        };
         out.insert(
             id.to_string(),
-            shapes::stats(c, sample.as_ref(), ops.state.now()),
+            shapes::stats(
+                c,
+                sample.as_ref(),
+                shapes::Read {
+                    at: now,
+                    previous: previous.as_ref().map(|(s, at)| (s, *at)),
+                    online_cpus: cpus,
+                },
+            ),
         );
     }
     out
 }
 
 async fn container_stats(
-    Shared(ops): Shared<Weak<Ops>>,
+    Shared(endpoint): Shared<Endpoint>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
-    let ops = live(&ops)?;
+    let ops = live(&endpoint.ops)?;
     let (task, _, _) = find(&ops, &task, &name)?;
     let c = task.container(&name).ok_or(StatusCode::NOT_FOUND)?;
-    let all = stats_of(&ops, &task).await;
+    let all = stats_of(&ops, &endpoint.samples, &task).await;
     let mine = c
         .runtime_id
         .as_ref()
@@ -243,12 +298,14 @@ async fn container_stats(
 }
 
 async fn task_stats(
-    Shared(ops): Shared<Weak<Ops>>,
+    Shared(endpoint): Shared<Endpoint>,
     Path((task, name)): Path<(String, String)>,
 ) -> Result<Json<Value>, StatusCode> {
-    let ops = live(&ops)?;
+    let ops = live(&endpoint.ops)?;
     let (task, _, _) = find(&ops, &task, &name)?;
-    Ok(Json(Value::Object(stats_of(&ops, &task).await)))
+    Ok(Json(Value::Object(
+        stats_of(&ops, &endpoint.samples, &task).await,
+    )))
 }
 
 #[cfg(test)]

@@ -132,20 +132,49 @@ pub(crate) fn task(task: &Task, td: &TaskDefinition, place: &Place<'_>) -> Value
     out
 }
 
+/// When a statistics sample was read, the one before it, and the CPUs of its host.
+pub(crate) struct Read<'a> {
+    pub(crate) at: jiff::Timestamp,
+    pub(crate) previous: Option<(&'a ContainerStats, jiff::Timestamp)>,
+    pub(crate) online_cpus: u32,
+}
+
+/// Docker's `cpu_stats` (and `precpu_stats`) of a sample: `system_cpu_usage` counts
+/// every CPU of the host as busy since the engine's clock began (as Docker's counts
+/// host CPU time), so that the usual `cpu delta / system delta x online_cpus` is the
+/// container's share of the host.
+fn cpu_stats(s: Option<&ContainerStats>, online_cpus: u32) -> Value {
+    let (total, system) = s.map_or((0, 0), |s| {
+        (
+            s.cpu_total_ns,
+            s.sampled_at_ns.saturating_mul(u64::from(online_cpus)),
+        )
+    });
+    json!({
+        "cpu_usage": {"total_usage": total},
+        "system_cpu_usage": system,
+        "online_cpus": online_cpus,
+    })
+}
+
 /// A container's statistics in the engine's stats shape (`docker stats`' JSON), as
-/// `${ECS_CONTAINER_METADATA_URI_V4}/stats` answers; `null` while it has none.
-pub(crate) fn stats(c: &Container, stats: Option<&ContainerStats>, read: jiff::Timestamp) -> Value {
+/// `${ECS_CONTAINER_METADATA_URI_V4}/stats` answers, with the previous sample of it as
+/// `precpu_stats` (zeros at the first, as Docker's first answer has); `null` while it
+/// has none.
+pub(crate) fn stats(c: &Container, stats: Option<&ContainerStats>, read: Read<'_>) -> Value {
     let Some(s) = stats else {
         return Value::Null;
     };
     json!({
-        "read": read.to_string(),
+        "read": read.at.to_string(),
+        "preread": read.previous.map_or_else(
+            || "0001-01-01T00:00:00Z".to_owned(),
+            |(_, at)| at.to_string(),
+        ),
         "name": c.name,
         "id": c.runtime_id.as_ref().map(ToString::to_string).unwrap_or_default(),
-        "cpu_stats": {
-            "cpu_usage": {"total_usage": s.cpu_total_ns},
-            "system_cpu_usage": s.sampled_at_ns,
-        },
+        "cpu_stats": cpu_stats(Some(s), read.online_cpus),
+        "precpu_stats": cpu_stats(read.previous.map(|(p, _)| p), read.online_cpus),
         "memory_stats": {
             "usage": s.memory_bytes,
             "limit": s.memory_limit_bytes,
