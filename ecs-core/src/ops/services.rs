@@ -140,6 +140,13 @@ pub(crate) fn check_service_connect(
     Ok(())
 }
 
+fn draining(key: &ServiceKey) -> Error {
+    Error::ServiceConflict {
+        service: key.1.to_string(),
+        reason: "it is being deleted (DRAINING)".into(),
+    }
+}
+
 pub(crate) fn not_found(key: &ServiceKey) -> Error {
     Error::not_found_in(ResourceKind::Service, &key.1, &key.0)
 }
@@ -234,6 +241,13 @@ impl Ops {
         update: UpdateService,
     ) -> Result<Service, Error> {
         let mut s = self.state.lock();
+        // A service being deleted takes no change: said before what the change is.
+        if s.services
+            .get(key)
+            .is_some_and(|e| e.service.status == ServiceStatus::Draining)
+        {
+            return Err(draining(key));
+        }
         let limits = s.clusters.get(&key.0).map(|c| c.limits).unwrap_or_default();
         let new_td = match &update.task_definition {
             Some(r) => {
@@ -273,10 +287,7 @@ impl Ops {
         }
         let entry = live_service(&mut s, key)?;
         if entry.service.status != ServiceStatus::Active {
-            return Err(Error::ServiceConflict {
-                service: key.1.to_string(),
-                reason: "it is being deleted (DRAINING)".into(),
-            });
+            return Err(draining(key));
         }
         let svc = &mut entry.service;
         update.validate(

@@ -342,3 +342,21 @@ async fn a_name_stays_taken_while_an_older_deployment_or_a_rollback_may_answer_t
         "{err}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_service_being_deleted_says_so_before_judging_a_change() {
+    let h = Harness::new(1).await;
+    h.register(SERVER);
+    h.ecs.create_service(server(1)).unwrap();
+    h.steady(&web()).await;
+    h.ecs
+        .delete_service(ecs_core::service::DeleteService::new(cluster(), web()).with_force(true))
+        .unwrap();
+    let bad = ServiceConnectConfiguration::client("shop")
+        .with_service(ServiceConnectService::new("http").with_client_alias(9, "web"));
+    let err = h
+        .ecs
+        .update_service(UpdateService::new(cluster(), web()).with_service_connect(bad))
+        .unwrap_err();
+    assert!(err.to_string().contains("DRAINING"), "{err}");
+}
