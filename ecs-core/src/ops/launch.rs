@@ -38,18 +38,7 @@ impl Ops {
             .with_group(group.to_string())
             .with_api_strategies(&request.placement_strategy)?
             .with_api_constraints(&request.placement_constraints)?;
-        let required: Vec<String> = Capabilities::required_by(td)
-            .iter()
-            .map(|r| r.attribute().to_owned())
-            .collect();
-        let mut required = required;
-        if request.service_connect.is_some() {
-            required.push(
-                crate::runtime::Requirement::ServiceConnect
-                    .attribute()
-                    .to_owned(),
-            );
-        }
+        let required = Capabilities::attributes_required(td, request.service_connect.is_some());
         placement = placement.with_constraint(Constraint::RequiresAttributes(required));
         placement.internal += 1;
         for c in extra {

@@ -249,39 +249,36 @@ impl Ops {
             return Err(draining(key));
         }
         let limits = s.clusters.get(&key.0).map(|c| c.limits).unwrap_or_default();
-        let new_td = match &update.task_definition {
-            Some(r) => {
-                let definition = s.registry.resolve_active(r)?;
-                let lbs = s
-                    .services
-                    .get(key)
-                    .map(|e| e.service.load_balancers.clone())
-                    .unwrap_or_default();
-                check_load_balancers(&s, &lbs, definition)?;
-                let constraints = update.placement_constraints.clone().unwrap_or_else(|| {
-                    s.services
-                        .get(key)
-                        .map(|e| e.service.placement_constraints.clone())
-                        .unwrap_or_default()
-                });
-                check_constraint_count(&constraints, definition)?;
-                Some(concrete_ref(definition)?)
-            }
-            None => None,
-        };
-        // The configuration the tasks will have, with the definition they will run.
         let current = s.services.get(key).map(|e| &e.service);
+        let new_definition = update
+            .task_definition
+            .as_ref()
+            .map(|r| s.registry.resolve_active(r))
+            .transpose()?;
+        if let Some(definition) = new_definition {
+            let lbs = current
+                .map(|c| c.load_balancers.as_slice())
+                .unwrap_or_default();
+            check_load_balancers(&s, lbs, definition)?;
+            let constraints = update
+                .placement_constraints
+                .as_deref()
+                .or(current.map(|c| c.placement_constraints.as_slice()))
+                .unwrap_or_default();
+            check_constraint_count(constraints, definition)?;
+        }
+        let new_td = new_definition.map(concrete_ref).transpose()?;
+        // The Service Connect configuration the tasks will have, checked with the
+        // definition they will run.
         let connect = update
             .service_connect_configuration
             .clone()
             .or_else(|| current.and_then(|c| c.service_connect_configuration.clone()));
-        if update.service_connect_configuration.is_some() || new_td.is_some() {
-            let definition = match &update.task_definition {
-                Some(r) => s.registry.resolve_active(r)?,
-                None => match current {
-                    Some(c) => s.registry.describe(&c.task_definition)?,
-                    None => return Err(not_found(key)),
-                },
+        if update.service_connect_configuration.is_some() || new_definition.is_some() {
+            let definition = match (new_definition, current) {
+                (Some(d), _) => d,
+                (None, Some(c)) => s.registry.describe(&c.task_definition)?,
+                (None, None) => return Err(not_found(key)),
             };
             check_service_connect(&s, key, connect.as_ref(), definition)?;
         }

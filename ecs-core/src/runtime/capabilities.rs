@@ -121,6 +121,18 @@ impl Capabilities {
         out
     }
 
+    /// The instance attributes a task of `td` needs: its definition's requirements, and
+    /// Service Connect's when its service has it on (a service's setting, not its
+    /// definition's). What placement requires, for every task and DAEMON eligibility
+    /// alike.
+    pub fn attributes_required(td: &TaskDefinition, service_connect: bool) -> Vec<String> {
+        Self::required_by(td)
+            .into_iter()
+            .chain(service_connect.then_some(Requirement::ServiceConnect))
+            .map(|r| r.attribute().to_owned())
+            .collect()
+    }
+
     /// Whether these capabilities include `r`.
     pub fn supports(&self, r: Requirement) -> bool {
         match r {

@@ -194,6 +194,25 @@ pub fn network_name(namespace: &str) -> String {
     }
 }
 
+impl ServiceConnectService {
+    /// Its name in the namespace: `discoveryName`, else `portName`.
+    fn discovery(&self) -> String {
+        self.discovery_name
+            .clone()
+            .unwrap_or_else(|| self.port_name.clone())
+    }
+}
+
+impl ServiceConnectClientAlias {
+    /// The name clients resolve: `dnsName`, else the default of `discovery` in
+    /// `namespace`.
+    fn dns_name_in(&self, discovery: &str, namespace: &str) -> String {
+        self.dns_name
+            .clone()
+            .unwrap_or_else(|| default_dns_name(discovery, namespace))
+    }
+}
+
 /// A client alias's name when it gives none: `DISCOVERYNAME.NAMESPACE`, in lowercase (a
 /// namespace named after a cluster may have capitals; DNS ignores case).
 fn default_dns_name(discovery: &str, namespace: &str) -> String {
@@ -244,15 +263,11 @@ impl ServiceConnectConfiguration {
         self.services
             .iter()
             .map(|s| {
-                let discovery = s
-                    .discovery_name
-                    .clone()
-                    .unwrap_or_else(|| s.port_name.clone());
-                let dns = s
-                    .client_aliases
-                    .first()
-                    .and_then(|a| a.dns_name.clone())
-                    .unwrap_or_else(|| default_dns_name(&discovery, &namespace));
+                let discovery = s.discovery();
+                let dns = s.client_aliases.first().map_or_else(
+                    || default_dns_name(&discovery, &namespace),
+                    |a| a.dns_name_in(&discovery, &namespace),
+                );
                 (discovery, dns)
             })
             .collect()
@@ -316,10 +331,7 @@ impl ServiceConnectConfiguration {
                     ),
                 ));
             };
-            let discovery = s
-                .discovery_name
-                .clone()
-                .unwrap_or_else(|| s.port_name.clone());
+            let discovery = s.discovery();
             check_name("discoveryName", &discovery, 64, false)
                 .map_err(|why| bad(&at(".discoveryName"), why))?;
             if s.ingress_port_override.is_some() {
@@ -355,10 +367,7 @@ impl ServiceConnectConfiguration {
                     ),
                 ));
             }
-            let dns_name = alias
-                .dns_name
-                .clone()
-                .unwrap_or_else(|| default_dns_name(&discovery, &namespace));
+            let dns_name = alias.dns_name_in(&discovery, &namespace);
             check_name("dnsName", &dns_name, 127, true).map_err(|why| {
                 let why = if alias.dns_name.is_none() {
                     format!("{why} (the default, DISCOVERYNAME.NAMESPACE: set one)")

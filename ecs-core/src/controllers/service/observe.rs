@@ -311,24 +311,12 @@ pub(super) fn daemon_instances(
     let Ok(mut request) = request.with_api_constraints(&service.placement_constraints) else {
         return BTreeSet::new();
     };
-    // Instances whose runtime cannot run the task definition are not the service's.
-    let mut required: Vec<String> = crate::runtime::Capabilities::required_by(td)
-        .iter()
-        .map(|r| r.attribute().to_owned())
-        .collect();
-    // Service Connect is the service's, not its definition's: its tasks are placed
-    // only where the engine makes networks (see `Ops::launch`).
+    // Instances whose runtime cannot run the service's tasks are not the service's.
     let connect = service
         .primary()
         .and_then(|d| d.service_connect_configuration.as_ref())
         .is_some_and(|c| c.enabled);
-    if connect {
-        required.push(
-            crate::runtime::Requirement::ServiceConnect
-                .attribute()
-                .to_owned(),
-        );
-    }
+    let required = crate::runtime::Capabilities::attributes_required(td, connect);
     request
         .constraints
         .push(Constraint::RequiresAttributes(required));
