@@ -195,7 +195,7 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
         task_definition: TaskDefinitionRef::new(family, revision),
         group: who.group,
         started_by: who.started_by,
-        overrides: who.overrides.shown(td),
+        overrides: Arc::new(who.overrides.shown(td)),
         cpu: td.cpu.clone(),
         memory: td.memory.clone(),
         enable_execute_command: who.enable_execute_command,

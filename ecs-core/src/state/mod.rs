@@ -333,7 +333,7 @@ impl State {
                 return;
             };
             let mut task = (*current).clone();
-            if !change(&mut task) || task == *current {
+            if !change(&mut task) || task.same_as(&current) {
                 return;
             }
             let stopped_now = current.last_status != TaskStatus::Stopped

@@ -127,9 +127,10 @@ pub struct Task {
     /// Who started it (a service's deployment id, a user tag ...).
     pub started_by: Option<String>,
     /// What RunTask or StartTask overrode of its task definition, as ECS shows it: an
-    /// entry per container.
+    /// entry per container. Shared: it never changes after the launch, and a task is
+    /// copied on every change of its state.
     #[serde(default)]
-    pub overrides: TaskOverride,
+    pub overrides: Arc<TaskOverride>,
     /// The task's CPU units as ECS shows them (the task definition's, or the
     /// override's), when set at task level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +179,23 @@ pub struct Task {
 }
 
 impl Task {
+    /// Whether `other` says the same as this task. What changes after a launch (the
+    /// statuses, then each container's) is compared first, so that a change, the usual
+    /// case on the state's hot path, is found without comparing every name and ARN.
+    pub(crate) fn same_as(&self, other: &Task) -> bool {
+        self.last_status == other.last_status
+            && self.desired_status == other.desired_status
+            && self.health_status == other.health_status
+            && self.containers.len() == other.containers.len()
+            && self.containers.iter().zip(&other.containers).all(|(a, b)| {
+                a.last_status == b.last_status
+                    && a.health_status == b.health_status
+                    && a.exit_code == b.exit_code
+                    && a.runtime_id == b.runtime_id
+            })
+            && self == other
+    }
+
     /// The container named `name`.
     pub fn container(&self, name: &str) -> Option<&Container> {
         self.containers.iter().find(|c| c.name == name)
