@@ -184,8 +184,9 @@ impl Sim {
 
 /// The same burst through the whole control plane: 1,000 service controllers on an `Ecs`
 /// whose instances are in-memory runtimes (every task gets its runner and container).
-/// Returns the times from the requests to every service's tasks being placed, for
-/// 10 -> 50 and 50 -> 5.
+/// Returns the times from the requests to every service's counts reading the new desired
+/// count, for 10 -> 50 and 50 -> 5, and from the 50 -> 5 requests to every task they
+/// stopped being STOPPED.
 fn through_controllers(instances: usize, services: usize) -> (Duration, Duration, Duration) {
     use std::collections::BTreeMap;
     use std::sync::Arc;
@@ -275,7 +276,13 @@ fn through_controllers(instances: usize, services: usize) -> (Duration, Duration
             stopping.desired_status = Some(ecs::task::TaskStatus::Stopped);
             ecs.list_tasks(stopping).unwrap()
         };
+        let deadline = Instant::now() + Duration::from_secs(600);
         while !pending.is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "{} tasks never stopped",
+                pending.len()
+            );
             let still: std::collections::HashSet<_> = ecs
                 .describe_tasks(&cluster, &pending)
                 .unwrap()
