@@ -4,12 +4,14 @@
 pub mod attributes;
 #[allow(clippy::module_inception)]
 mod cluster;
+mod description;
 pub(crate) mod index;
 pub(crate) mod instance;
 mod requests;
 mod resources;
 
 pub use cluster::{AllocationId, Cluster};
+pub use description::ClusterDescription;
 pub use instance::{ContainerInstance, InstanceRegistration, InstanceStatus};
 pub use requests::{
     DeregisterContainerInstance, MAX_INSTANCES_PER_CALL, RegisterContainerInstance,

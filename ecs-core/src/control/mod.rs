@@ -50,7 +50,7 @@
 //!   the [`ResourceKind`] and the cluster, an engine's error as the
 //!   `source` of [`Error::Runtime`].
 //! - **Identifiers are types**: names and ids are newtypes checked when made, ARNs are
-//!   [`Arn`](crate::Arn)s, a task's group is a [`TaskGroup`](crate::TaskGroup).
+//!   [`Arn`]s, a task's group is a [`TaskGroup`](crate::TaskGroup).
 //!
 //! Only wiring: the state is written through its one writer (the crate's `state`
 //! module), the commands the facade shares with the loops are in `ops`, and the loops
@@ -64,6 +64,7 @@ mod recover;
 mod scaling;
 mod services;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -79,15 +80,15 @@ pub use logs::{AwsLogStream, GetContainerLogs, GetContainerLogsOutput};
 pub use recover::RecoveryReport;
 
 use crate::agent::Agent;
-use crate::cluster::{Cluster, InstanceRegistration};
+use crate::cluster::{Cluster, ClusterDescription, InstanceRegistration};
 use crate::controllers::Context;
-use crate::ids::{ClusterName, TaskDefinitionRef, TaskId};
+use crate::ids::{Arn, ClusterName, TaskDefinitionRef, TaskId};
 use crate::ops::Ops;
 use crate::registry::{Registered, TaskDefinitionRegistry};
-use crate::service::ServiceLimits;
+use crate::service::{ServiceLimits, ServiceStatus};
 use crate::state::journal::Journal;
 use crate::state::{Clock, ClusterEntry, State, Tables};
-use crate::task::{Event, StopCode, Task};
+use crate::task::{Event, StopCode, Task, TaskStatus};
 use crate::task_definition::TaskDefinition;
 use crate::{Error, ResourceKind};
 
@@ -254,6 +255,68 @@ impl Ecs {
         drop(s);
         self.state().touched();
         Ok(())
+    }
+
+    /// The ARNs of every cluster, in name order (ListClusters).
+    pub fn list_clusters(&self) -> Vec<Arn> {
+        let scope = &self.config().arn_scope;
+        let s = self.state().lock();
+        s.clusters
+            .keys()
+            .map(|name| scope.arn(format!("cluster/{name}")))
+            .collect()
+    }
+
+    /// The clusters named, as DescribeClusters shows them, in the order asked; names
+    /// of no cluster are left out (DescribeClusters reports them as failures).
+    ///
+    /// The task counts read every task of the state once, whatever the number of
+    /// clusters asked.
+    pub fn describe_clusters(&self, names: &[ClusterName]) -> Vec<ClusterDescription> {
+        let scope = &self.config().arn_scope;
+        let s = self.state().lock();
+        let mut counts: HashMap<&ClusterName, (usize, usize)> = names
+            .iter()
+            .filter(|n| s.clusters.contains_key(*n))
+            .map(|n| (n, (0, 0)))
+            .collect();
+        for entry in s.tasks.values() {
+            let t = &entry.task;
+            let Some((running, pending)) = counts.get_mut(&t.cluster) else {
+                continue;
+            };
+            match t.last_status {
+                TaskStatus::Running => *running += 1,
+                TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating
+                    if t.desired_status == TaskStatus::Running =>
+                {
+                    *pending += 1;
+                }
+                _ => {}
+            }
+        }
+        names
+            .iter()
+            .filter_map(|name| {
+                let entry = s.clusters.get(name)?;
+                let (running, pending) = counts.get(name).copied().unwrap_or_default();
+                Some(ClusterDescription {
+                    cluster_arn: scope.arn(format!("cluster/{name}")),
+                    cluster_name: name.clone(),
+                    status: "ACTIVE".to_owned(),
+                    registered_container_instances_count: entry.cluster.len(),
+                    running_tasks_count: running,
+                    pending_tasks_count: pending,
+                    active_services_count: s
+                        .services
+                        .iter()
+                        .filter(|((c, _), e)| {
+                            c == name && e.service.status == ServiceStatus::Active
+                        })
+                        .count(),
+                })
+            })
+            .collect()
     }
 
     /// A snapshot of a cluster's instances and what they hold.

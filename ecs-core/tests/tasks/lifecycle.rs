@@ -866,3 +866,82 @@ async fn task_scoped_volumes_go_with_the_task_shared_ones_stay() {
     stopped(&ecs, &id).await;
     assert_eq!(rt.volumes(), ["cache"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn clusters_are_listed_and_described_with_their_counts() {
+    let (ecs, _rt) = setup().await;
+    ecs.create_cluster("empty".parse().unwrap()).unwrap();
+    register(
+        &ecs,
+        r#"{"family": "web", "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64}]}"#,
+    );
+    let stopped = run(&ecs, "web").await;
+    wait(&ecs, &stopped, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    ecs.stop_task(StopTask::new(cluster(), stopped.clone()))
+        .unwrap();
+    wait(&ecs, &stopped, "STOPPED", |t| {
+        t.last_status == TaskStatus::Stopped
+    })
+    .await;
+    let running = run(&ecs, "web").await;
+    wait(&ecs, &running, "RUNNING", |t| {
+        t.last_status == TaskStatus::Running
+    })
+    .await;
+    let pending = run(&ecs, "web").await;
+    ecs.create_service(ecs_core::service::CreateService::new(
+        cluster(),
+        "api".parse().unwrap(),
+        "web".parse().unwrap(),
+        0,
+    ))
+    .unwrap();
+
+    let arns: Vec<String> = ecs.list_clusters().iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:ecs:local:000000000000:cluster/dev",
+            "arn:aws:ecs:local:000000000000:cluster/empty"
+        ]
+    );
+
+    // In the order asked; a name of no cluster is left out.
+    let described =
+        ecs.describe_clusters(&["empty".parse().unwrap(), "nope".parse().unwrap(), cluster()]);
+    assert_eq!(described.len(), 2);
+    let (empty, dev) = (&described[0], &described[1]);
+    assert_eq!(empty.cluster_name.as_str(), "empty");
+    assert_eq!(
+        (
+            empty.registered_container_instances_count,
+            empty.running_tasks_count,
+            empty.pending_tasks_count,
+            empty.active_services_count
+        ),
+        (0, 0, 0, 0)
+    );
+    // The second task has not been looked at by its runner yet (the clock is paused
+    // and nothing has yielded): it is on its way, not running.
+    let pending_now = ecs.describe_tasks(&cluster(), &[pending]).unwrap()[0].last_status;
+    assert_ne!(pending_now, TaskStatus::Running);
+    assert_eq!(dev.cluster_arn.to_string(), arns[0]);
+    assert_eq!(dev.status, "ACTIVE");
+    assert_eq!(
+        (
+            dev.registered_container_instances_count,
+            dev.running_tasks_count,
+            dev.pending_tasks_count,
+            dev.active_services_count
+        ),
+        (1, 1, 1, 1),
+        "one instance, one task RUNNING ({running}), one on its way, the STOPPED one not counted, one service"
+    );
+    let json = serde_json::to_value(dev).unwrap();
+    assert_eq!(json["clusterName"], "dev");
+    assert_eq!(json["runningTasksCount"], 1);
+    assert_eq!(json["registeredContainerInstancesCount"], 1);
+}

@@ -1,0 +1,27 @@
+//! A cluster as DescribeClusters shows it.
+
+use crate::ids::{Arn, ClusterName};
+
+/// A cluster as ECS's DescribeClusters shows it (`clusterArn`, `clusterName`, `status`
+/// and the counts). ECS's other members (settings, capacity providers, statistics,
+/// tags) join as the library grows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ClusterDescription {
+    /// Its ARN (`cluster/NAME`).
+    pub cluster_arn: Arn,
+    /// Its name.
+    pub cluster_name: ClusterName,
+    /// `ACTIVE`: a cluster is removed whole, so a described one is active.
+    pub status: String,
+    /// Its container instances, whatever their status (ECS counts ACTIVE and DRAINING).
+    pub registered_container_instances_count: usize,
+    /// Its tasks whose last status is RUNNING.
+    pub running_tasks_count: usize,
+    /// Its tasks on their way to RUNNING (PROVISIONING, PENDING, ACTIVATING) that are
+    /// still meant to run.
+    pub pending_tasks_count: usize,
+    /// Its services that are ACTIVE (DRAINING ones are on their way out).
+    pub active_services_count: usize,
+}
