@@ -271,27 +271,21 @@ fn through_controllers(instances: usize, services: usize) -> (Duration, Duration
         // Then until every task stopped by the scale-in is STOPPED (its container
         // removed, its resources released): when the counts above drop is a matter of
         // how a design counts a task that is being stopped; this is not.
-        let mut pending = {
+        let stopping = {
             let mut stopping = ecs::task::ListTasks::new(cluster.clone());
             stopping.desired_status = Some(ecs::task::TaskStatus::Stopped);
             ecs.list_tasks(stopping).unwrap()
         };
-        let deadline = Instant::now() + Duration::from_secs(600);
-        while !pending.is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "{} tasks never stopped",
-                pending.len()
-            );
-            let still: std::collections::HashSet<_> = ecs
-                .describe_tasks(&cluster, &pending)
-                .unwrap()
-                .into_iter()
-                .filter(|t| t.last_status != ecs::task::TaskStatus::Stopped)
-                .map(|t| t.task_id)
-                .collect();
-            pending.retain(|id| still.contains(id));
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        // One at a time, each on the task's own events: a poll of them all would copy
+        // every task under the state's lock and slow what it measures.
+        for id in &stopping {
+            tokio::time::timeout(
+                Duration::from_secs(600),
+                ecs.wait_for(id, |t| t.last_status == ecs::task::TaskStatus::Stopped),
+            )
+            .await
+            .expect("every stopped task reaches STOPPED")
+            .unwrap();
         }
         times.push(start_down.elapsed());
         (times[0], times[1], times[2])

@@ -870,7 +870,8 @@ async fn task_scoped_volumes_go_with_the_task_shared_ones_stay() {
 #[tokio::test(start_paused = true)]
 async fn clusters_are_listed_and_described_with_their_counts() {
     let (ecs, _rt) = setup().await;
-    ecs.create_cluster("empty".parse().unwrap()).unwrap();
+    // Created after "dev", named before it: listed by name.
+    ecs.create_cluster("cache".parse().unwrap()).unwrap();
     register(
         &ecs,
         r#"{"family": "web", "containerDefinitions": [{"name": "app", "image": "busybox", "memory": 64}]}"#,
@@ -892,11 +893,22 @@ async fn clusters_are_listed_and_described_with_their_counts() {
     })
     .await;
     let pending = run(&ecs, "web").await;
-    ecs.create_service(ecs_core::service::CreateService::new(
+    // On its way too, but asked to stop: not pending any more.
+    let given_up = run(&ecs, "web").await;
+    ecs.stop_task(StopTask::new(cluster(), given_up)).unwrap();
+    for name in ["api", "old"] {
+        ecs.create_service(ecs_core::service::CreateService::new(
+            cluster(),
+            name.parse().unwrap(),
+            "web".parse().unwrap(),
+            0,
+        ))
+        .unwrap();
+    }
+    // Deleted: no longer ACTIVE, not counted.
+    ecs.delete_service(ecs_core::service::DeleteService::new(
         cluster(),
-        "api".parse().unwrap(),
-        "web".parse().unwrap(),
-        0,
+        "old".parse().unwrap(),
     ))
     .unwrap();
 
@@ -904,23 +916,23 @@ async fn clusters_are_listed_and_described_with_their_counts() {
     assert_eq!(
         arns,
         [
-            "arn:aws:ecs:local:000000000000:cluster/dev",
-            "arn:aws:ecs:local:000000000000:cluster/empty"
+            "arn:aws:ecs:local:000000000000:cluster/cache",
+            "arn:aws:ecs:local:000000000000:cluster/dev"
         ]
     );
 
     // In the order asked; a name of no cluster is left out.
     let described =
-        ecs.describe_clusters(&["empty".parse().unwrap(), "nope".parse().unwrap(), cluster()]);
+        ecs.describe_clusters(&["cache".parse().unwrap(), "nope".parse().unwrap(), cluster()]);
     assert_eq!(described.len(), 2);
-    let (empty, dev) = (&described[0], &described[1]);
-    assert_eq!(empty.cluster_name.as_str(), "empty");
+    let (cache, dev) = (&described[0], &described[1]);
+    assert_eq!(cache.cluster_name.as_str(), "cache");
     assert_eq!(
         (
-            empty.registered_container_instances_count,
-            empty.running_tasks_count,
-            empty.pending_tasks_count,
-            empty.active_services_count
+            cache.registered_container_instances_count,
+            cache.running_tasks_count,
+            cache.pending_tasks_count,
+            cache.active_services_count
         ),
         (0, 0, 0, 0)
     );
@@ -928,7 +940,10 @@ async fn clusters_are_listed_and_described_with_their_counts() {
     // and nothing has yielded): it is on its way, not running.
     let pending_now = ecs.describe_tasks(&cluster(), &[pending]).unwrap()[0].last_status;
     assert_ne!(pending_now, TaskStatus::Running);
-    assert_eq!(dev.cluster_arn.to_string(), arns[0]);
+    // The STOPPED one is still held (and described): it is left out of the counts.
+    let held = ecs.describe_tasks(&cluster(), &[stopped]).unwrap();
+    assert_eq!(held[0].last_status, TaskStatus::Stopped);
+    assert_eq!(dev.cluster_arn.to_string(), arns[1]);
     assert_eq!(dev.status, "ACTIVE");
     assert_eq!(
         (
@@ -938,7 +953,8 @@ async fn clusters_are_listed_and_described_with_their_counts() {
             dev.active_services_count
         ),
         (1, 1, 1, 1),
-        "one instance, one task RUNNING ({running}), one on its way, the STOPPED one not counted, one service"
+        "one instance, one task RUNNING ({running}), one on its way (not the one asked to stop), \
+         the STOPPED one not counted, one ACTIVE service (not the deleted one)"
     );
     let json = serde_json::to_value(dev).unwrap();
     assert_eq!(json["clusterName"], "dev");
