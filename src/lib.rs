@@ -15,6 +15,9 @@
 
 pub use ecs_core::*;
 
+/// ECS's API over HTTP (the aws CLI's and the SDKs' protocol) for a control plane.
+pub use ecs_server as server;
+
 /// The Docker backend.
 #[cfg(feature = "docker")]
 pub use ecs_backend_docker as docker;

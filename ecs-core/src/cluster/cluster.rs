@@ -171,6 +171,20 @@ impl Cluster {
         self.slots.iter().flatten().map(|(i, _)| i)
     }
 
+    /// The instances matching a cluster query expression (ListContainerInstances'
+    /// `filter`), in registration order.
+    pub fn instances_matching<'a>(
+        &'a self,
+        query: &'a crate::placement::query::Query,
+    ) -> impl Iterator<Item = &'a ContainerInstance> {
+        self.instances().filter(move |instance| {
+            query.matches(&crate::placement::rules::InstanceTarget {
+                cluster: self,
+                instance,
+            })
+        })
+    }
+
     /// How many instances are registered.
     pub fn len(&self) -> usize {
         self.by_id.len()

@@ -101,3 +101,57 @@ impl Ecs {
         Ok(())
     }
 }
+
+impl Ecs {
+    /// Sets custom attributes on a container instance (PutAttributes; `None`: an
+    /// attribute without a value). Built-in `ecs.*` attributes cannot be set; every
+    /// attribute is checked before any is set.
+    pub fn put_attributes(
+        &self,
+        cluster: &crate::ids::ClusterName,
+        instance: &crate::ids::InstanceId,
+        attributes: Vec<(String, Option<String>)>,
+    ) -> Result<(), Error> {
+        self.change_instance(cluster, instance, |c| c.put_attributes(instance, attributes))
+    }
+
+    /// Removes custom attributes from a container instance (DeleteAttributes); absent
+    /// ones are ignored.
+    pub fn delete_attributes(
+        &self,
+        cluster: &crate::ids::ClusterName,
+        instance: &crate::ids::InstanceId,
+        names: &[&str],
+    ) -> Result<(), Error> {
+        self.change_instance(cluster, instance, |c| c.delete_attributes(instance, names))
+    }
+
+    /// Applies `change` to `instance` of `cluster`, then makes it durable and wakes the
+    /// cluster's services (placement may now go elsewhere).
+    fn change_instance(
+        &self,
+        cluster: &crate::ids::ClusterName,
+        instance: &crate::ids::InstanceId,
+        change: impl FnOnce(&mut crate::cluster::Cluster) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        {
+            let mut s = self.state().lock();
+            let c = s
+                .clusters
+                .get_mut(cluster)
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
+            if c.cluster.instance(instance).is_none() {
+                return Err(Error::not_found_in(
+                    ResourceKind::ContainerInstance,
+                    instance,
+                    cluster,
+                ));
+            }
+            change(&mut c.cluster)?;
+        }
+        self.state().touched();
+        self.state()
+            .instances_changed(cluster, std::slice::from_ref(instance));
+        Ok(())
+    }
+}

@@ -89,7 +89,7 @@ use crate::service::{ServiceLimits, ServiceStatus};
 use crate::state::journal::Journal;
 use crate::state::{Clock, ClusterEntry, State, Tables};
 use crate::task::{Event, StopCode, Task, TaskStatus};
-use crate::task_definition::TaskDefinition;
+use crate::task_definition::{TaskDefinition, TaskDefinitionStatus};
 use crate::{Error, ResourceKind};
 
 /// Refuses an operation that spawns background work outside a Tokio runtime (where
@@ -207,6 +207,11 @@ impl Ecs {
         &self.plane.ops.config
     }
 
+    /// The region and account in the ARNs this control plane makes.
+    pub fn arn_scope(&self) -> &crate::ids::ArnScope {
+        &self.config().arn_scope
+    }
+
     /// Task and container state changes, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.state().subscribe()
@@ -240,6 +245,35 @@ impl Ecs {
             .cloned()?;
         self.state().touched();
         Ok(td)
+    }
+
+    /// The families with a revision of `status` (every family when `None`), in name
+    /// order (ListTaskDefinitionFamilies).
+    pub fn list_task_definition_families(
+        &self,
+        status: Option<TaskDefinitionStatus>,
+    ) -> Vec<crate::ids::Family> {
+        let s = self.state().lock();
+        s.registry.list_families(status).into_iter().cloned().collect()
+    }
+
+    /// The revisions of `status` (all when `None`) of `family`, or of every family, by
+    /// family and then revision (ListTaskDefinitions).
+    pub fn list_task_definitions(
+        &self,
+        family: Option<&crate::ids::Family>,
+        status: Option<TaskDefinitionStatus>,
+    ) -> Vec<TaskDefinitionRef> {
+        let s = self.state().lock();
+        match family {
+            Some(f) => s.registry.list_revisions(f, status),
+            None => s
+                .registry
+                .list_families(None)
+                .into_iter()
+                .flat_map(|f| s.registry.list_revisions(f, status))
+                .collect(),
+        }
     }
 
     /// Creates an empty cluster.

@@ -1,0 +1,159 @@
+//! RegisterTaskDefinition, DescribeTaskDefinition, DeregisterTaskDefinition,
+//! ListTaskDefinitions, ListTaskDefinitionFamilies.
+
+use ecs_core::task_definition::{TaskDefinition, TaskDefinitionStatus};
+use ecs_core::{Family, TaskDefinitionRef};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{page, wire};
+use crate::protocol::ApiError;
+use crate::server::App;
+
+/// Registers the body, which is the task definition's own JSON as the aws CLI's
+/// `--cli-input-json` takes it (its `tags` aside).
+pub(crate) fn register(app: &App, mut input: Value) -> Result<Value, ApiError> {
+    let tags = input
+        .as_object_mut()
+        .and_then(|m| m.remove("tags"))
+        .unwrap_or_else(|| json!([]));
+    let loaded = TaskDefinition::from_value(input).map_err(|e| app.error(e))?;
+    for w in &loaded.warnings {
+        tracing::info!(warning = %w, "RegisterTaskDefinition");
+    }
+    let registered = app
+        .ecs
+        .register_task_definition(loaded.definition)
+        .map_err(|e| app.error(e))?;
+    Ok(json!({
+        "taskDefinition": wire::task_definition(&registered.definition),
+        "tags": tags,
+    }))
+}
+
+fn reference(text: &str) -> Result<TaskDefinitionRef, ApiError> {
+    text.parse()
+        .map_err(|e| ApiError::client_exception(format!("taskDefinition: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Named {
+    task_definition: String,
+}
+
+/// One revision: `family:revision`, its ARN, or a family's latest ACTIVE one.
+pub(crate) fn describe(app: &App, input: Named) -> Result<Value, ApiError> {
+    let td = app
+        .ecs
+        .describe_task_definition(&reference(&input.task_definition)?)
+        .map_err(|e| app.error(e))?;
+    Ok(json!({ "taskDefinition": wire::task_definition(&td), "tags": [] }))
+}
+
+/// Marks a revision INACTIVE.
+pub(crate) fn deregister(app: &App, input: Named) -> Result<Value, ApiError> {
+    let td = app
+        .ecs
+        .deregister_task_definition(&reference(&input.task_definition)?)
+        .map_err(|e| app.error(e))?;
+    Ok(json!({ "taskDefinition": wire::task_definition(&td) }))
+}
+
+/// ListTaskDefinitions' and ListTaskDefinitionFamilies' `status`: ACTIVE by default;
+/// ALL (families only) lists every status.
+fn status(text: Option<&str>, all_allowed: bool) -> Result<Option<TaskDefinitionStatus>, ApiError> {
+    match text {
+        None => Ok(Some(TaskDefinitionStatus::Active)),
+        Some("ALL") if all_allowed => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|e: ecs_core::Error| ApiError::invalid(format!("status: {e}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListTaskDefinitions {
+    family_prefix: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+/// The revisions' ARNs, by family and revision (`sort` DESC: newest first).
+pub(crate) fn list(app: &App, input: ListTaskDefinitions) -> Result<Value, ApiError> {
+    let status = status(input.status.as_deref(), false)?;
+    let descending = match input.sort.as_deref() {
+        None | Some("ASC") => false,
+        Some("DESC") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "sort: {other:?} is not ASC or DESC"
+            )));
+        }
+    };
+    // ECS's `familyPrefix` is a whole family name.
+    let family: Option<Family> = match input.family_prefix.as_deref() {
+        None => None,
+        Some(f) => Some(
+            f.parse()
+                .map_err(|e: ecs_core::Error| ApiError::invalid(format!("familyPrefix: {e}")))?,
+        ),
+    };
+    // Sorted by family, then revision as a number: the keys pad the revision.
+    let mut keys: Vec<String> = app
+        .ecs
+        .list_task_definitions(family.as_ref(), status)
+        .iter()
+        .filter_map(|r| Some(format!("{}:{:010}", r.family, r.revision?.get())))
+        .collect();
+    keys.sort();
+    if descending {
+        keys.reverse();
+    }
+    let page = page::page_in(
+        keys,
+        descending,
+        input.next_token.as_deref(),
+        input.max_results,
+        100,
+    )?;
+    let scope = app.ecs.arn_scope();
+    let arns: Vec<String> = page
+        .items
+        .iter()
+        .filter_map(|key| {
+            let (family, revision) = key.rsplit_once(':')?;
+            let revision: u32 = revision.parse().ok()?;
+            Some(scope.arn(format!("task-definition/{family}:{revision}")).to_string())
+        })
+        .collect();
+    Ok(json!({ "taskDefinitionArns": arns, "nextToken": page.next_token }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListFamilies {
+    family_prefix: Option<String>,
+    status: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+/// The families with a revision of the status asked for, in name order.
+pub(crate) fn list_families(app: &App, input: ListFamilies) -> Result<Value, ApiError> {
+    let status = status(input.status.as_deref(), true)?;
+    let prefix = input.family_prefix.unwrap_or_default();
+    let families: Vec<String> = app
+        .ecs
+        .list_task_definition_families(status)
+        .iter()
+        .map(|f| f.to_string())
+        .filter(|f| f.starts_with(&prefix))
+        .collect();
+    let page = page::page(families, input.next_token.as_deref(), input.max_results, 100)?;
+    Ok(json!({ "families": page.items, "nextToken": page.next_token }))
+}

@@ -1,0 +1,211 @@
+//! The control plane's records in the shapes ECS's API answers with: ARNs where ECS
+//! has them (`clusterArn`, `taskDefinitionArn`, `containerInstanceArn`), timestamps as
+//! epoch seconds (the JSON 1.1 protocol's), `launchType` EC2.
+
+use ecs_core::cluster::{ClusterDescription, ContainerInstance, Resources};
+use ecs_core::service::{Deployment, Service};
+use ecs_core::task::{Container, Task};
+use ecs_core::task_definition::TaskDefinition;
+use ecs_core::{Arn, ArnScope, ClusterName, InstanceId, TaskDefinitionRef};
+use serde_json::{Value, json};
+
+/// A timestamp as the protocol sends it: seconds since the epoch, with milliseconds.
+pub(crate) fn timestamp(t: jiff::Timestamp) -> Value {
+    json!(t.as_millisecond() as f64 / 1000.0)
+}
+
+fn optional_timestamp(t: Option<jiff::Timestamp>) -> Value {
+    t.map_or(Value::Null, timestamp)
+}
+
+/// A cluster's ARN.
+pub(crate) fn cluster_arn(scope: &ArnScope, cluster: &ClusterName) -> Arn {
+    scope.arn(format!("cluster/{cluster}"))
+}
+
+/// A container instance's ARN (`container-instance/CLUSTER/ID`).
+pub(crate) fn instance_arn(scope: &ArnScope, cluster: &ClusterName, id: &InstanceId) -> Arn {
+    scope.arn(format!("container-instance/{cluster}/{id}"))
+}
+
+/// A task definition revision's ARN.
+pub(crate) fn task_definition_arn(scope: &ArnScope, reference: &TaskDefinitionRef) -> Arn {
+    scope.arn(format!("task-definition/{reference}"))
+}
+
+/// Drops the members whose value is null: ECS leaves absent members out.
+fn compact(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
+/// DescribeClusters' `Cluster`.
+pub(crate) fn cluster(d: &ClusterDescription) -> Value {
+    json!({
+        "clusterArn": d.cluster_arn.to_string(),
+        "clusterName": d.cluster_name.as_str(),
+        "status": d.status,
+        "registeredContainerInstancesCount": d.registered_container_instances_count,
+        "runningTasksCount": d.running_tasks_count,
+        "pendingTasksCount": d.pending_tasks_count,
+        "activeServicesCount": d.active_services_count,
+        "statistics": [],
+        "tags": [],
+        "settings": [{"name": "containerInsights", "value": "disabled"}],
+        "capacityProviders": [],
+        "defaultCapacityProviderStrategy": [],
+    })
+}
+
+/// A task definition as DescribeTaskDefinition and RegisterTaskDefinition answer: its
+/// own JSON, with its timestamps in the protocol's form.
+pub(crate) fn task_definition(td: &TaskDefinition) -> Value {
+    let mut value = td.to_value();
+    if let Value::Object(map) = &mut value {
+        map.insert("registeredAt".into(), optional_timestamp(td.registered_at));
+        map.insert(
+            "deregisteredAt".into(),
+            optional_timestamp(td.deregistered_at),
+        );
+        map.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
+fn container(scope: &ArnScope, task: &Task, c: &Container) -> Value {
+    compact(json!({
+        "containerArn": scope.arn(format!("container/{}/{}/{}", task.cluster, task.task_id, c.name)).to_string(),
+        "taskArn": task.task_arn.to_string(),
+        "name": c.name,
+        "image": c.image,
+        "runtimeId": c.runtime_id.as_ref().map(|id| id.to_string()),
+        "lastStatus": c.last_status.as_str(),
+        "exitCode": c.exit_code,
+        "reason": c.reason,
+        "healthStatus": c.health_status.as_str(),
+        "networkBindings": c.network_bindings.iter().map(|b| json!({
+            "bindIP": "0.0.0.0",
+            "containerPort": b.container_port,
+            "hostPort": b.host_port,
+            "protocol": b.protocol,
+        })).collect::<Vec<_>>(),
+        "cpu": c.cpu,
+        "memory": c.memory,
+        "memoryReservation": c.memory_reservation,
+    }))
+}
+
+/// DescribeTasks' `Task`.
+pub(crate) fn task(scope: &ArnScope, t: &Task) -> Value {
+    compact(json!({
+        "taskArn": t.task_arn.to_string(),
+        "clusterArn": cluster_arn(scope, &t.cluster).to_string(),
+        "taskDefinitionArn": task_definition_arn(scope, &t.task_definition).to_string(),
+        "containerInstanceArn": instance_arn(scope, &t.cluster, &t.container_instance).to_string(),
+        "group": t.group.to_string(),
+        "startedBy": t.started_by,
+        "overrides": &*t.overrides,
+        "cpu": t.cpu,
+        "memory": t.memory,
+        "lastStatus": t.last_status.as_str(),
+        "desiredStatus": t.desired_status.as_str(),
+        "healthStatus": t.health_status.as_str(),
+        "launchType": "EC2",
+        "enableExecuteCommand": t.enable_execute_command,
+        "containers": t.containers.iter().map(|c| container(scope, t, c)).collect::<Vec<_>>(),
+        "createdAt": timestamp(t.created_at),
+        "startedAt": optional_timestamp(t.started_at),
+        "stoppingAt": optional_timestamp(t.stopping_at),
+        "stoppedAt": optional_timestamp(t.stopped_at),
+        "stopCode": t.stop_code.map(|c| c.as_str()),
+        "stoppedReason": t.stopped_reason,
+        "version": t.version,
+        "attachments": [],
+        "tags": [],
+    }))
+}
+
+fn deployment(scope: &ArnScope, d: &Deployment) -> Value {
+    compact(json!({
+        "id": d.id.as_str(),
+        "status": d.status.as_str(),
+        "taskDefinition": task_definition_arn(scope, &d.task_definition).to_string(),
+        "desiredCount": d.desired_count,
+        "pendingCount": d.pending_count,
+        "runningCount": d.running_count,
+        "failedTasks": d.failed_tasks,
+        "createdAt": timestamp(d.created_at),
+        "updatedAt": timestamp(d.updated_at),
+        "launchType": "EC2",
+        "rolloutState": d.rollout_state.as_str(),
+        "rolloutStateReason": d.rollout_state_reason,
+        "serviceConnectConfiguration": d.service_connect_configuration,
+    }))
+}
+
+/// DescribeServices' `Service`.
+pub(crate) fn service(scope: &ArnScope, s: &Service) -> Value {
+    compact(json!({
+        "serviceArn": s.service_arn.to_string(),
+        "serviceName": s.service_name.as_str(),
+        "clusterArn": cluster_arn(scope, &s.cluster).to_string(),
+        "status": s.status.as_str(),
+        "schedulingStrategy": s.scheduling_strategy.as_str(),
+        "desiredCount": s.desired_count,
+        "runningCount": s.running_count,
+        "pendingCount": s.pending_count,
+        "launchType": "EC2",
+        "taskDefinition": task_definition_arn(scope, &s.task_definition).to_string(),
+        "deploymentConfiguration": s.deployment_configuration,
+        "deployments": s.deployments.iter().map(|d| deployment(scope, d)).collect::<Vec<_>>(),
+        "events": s.events.iter().map(|e| json!({
+            "id": e.id,
+            "createdAt": timestamp(e.created_at),
+            "message": e.message,
+        })).collect::<Vec<_>>(),
+        "placementStrategy": s.placement_strategy,
+        "placementConstraints": s.placement_constraints,
+        "healthCheckGracePeriodSeconds": s.health_check_grace_period_seconds,
+        "loadBalancers": s.load_balancers,
+        "tags": s.tags,
+        "enableExecuteCommand": s.enable_execute_command,
+        "createdAt": timestamp(s.created_at),
+    }))
+}
+
+fn resources(r: Resources) -> Value {
+    json!([
+        {"name": "CPU", "type": "INTEGER", "integerValue": r.cpu},
+        {"name": "MEMORY", "type": "INTEGER", "integerValue": r.memory},
+        {"name": "GPU", "type": "INTEGER", "integerValue": r.gpus},
+    ])
+}
+
+/// DescribeContainerInstances' `ContainerInstance`.
+pub(crate) fn container_instance(
+    scope: &ArnScope,
+    cluster: &ClusterName,
+    i: &ContainerInstance,
+) -> Value {
+    let attributes: Vec<Value> = i
+        .attributes()
+        .iter()
+        .map(|(name, value)| compact(json!({"name": name, "value": value})))
+        .collect();
+    compact(json!({
+        "containerInstanceArn": instance_arn(scope, cluster, i.id()).to_string(),
+        "ec2InstanceId": i.id().to_string(),
+        "status": i.status().as_str(),
+        "agentConnected": i.agent_connected(),
+        "versionInfo": {"agentVersion": i.agent_version()},
+        "registeredResources": resources(i.registered_resources()),
+        "remainingResources": resources(i.remaining_resources()),
+        "runningTasksCount": i.running_tasks_count(),
+        "pendingTasksCount": 0,
+        "attributes": attributes,
+        "registeredAt": timestamp(i.registered_at()),
+        "tags": [],
+    }))
+}

@@ -1,0 +1,166 @@
+//! The HTTP server: one route for the API (`POST /`), the request's path through it
+//! (target, body, signature, operation), and the answer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use ecs_core::Ecs;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::auth::Verifier;
+use crate::config::{Auth, ServerConfig};
+use crate::protocol::{self, ApiError, Dialect, Target};
+use crate::{Error, ecs};
+
+/// What every request handler shares.
+pub(crate) struct App {
+    /// The control plane the API drives.
+    pub(crate) ecs: Ecs,
+    /// The server's configuration.
+    pub(crate) config: ServerConfig,
+    /// Checks signatures; `None` when checking is off.
+    verifier: Option<Verifier>,
+}
+
+impl App {
+    /// The control plane's error as ECS names it.
+    pub(crate) fn error(&self, e: ecs_core::Error) -> ApiError {
+        ApiError::from_core(e, Dialect::Ecs)
+    }
+}
+
+/// The API as an axum router, to serve on a listener of one's own or to merge into an
+/// application's router. [`Server`] serves it on its own.
+pub fn router(ecs: Ecs, config: ServerConfig) -> Router {
+    let verifier = match &config.auth {
+        Auth::SigV4(keys) => Some(Verifier::new(keys.clone(), ecs.arn_scope().region.clone())),
+        Auth::Disabled => None,
+    };
+    let app = Arc::new(App {
+        ecs,
+        config,
+        verifier,
+    });
+    Router::new().route("/", post(api)).with_state(app)
+}
+
+/// The API server: bound to its address, then serving until told to stop.
+///
+/// It runs no background work of its own: every request runs on the control plane it
+/// was given, and [`Server::serve`] returns once the shutdown future completes and the
+/// requests in flight are answered.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.listener.local_addr().ok())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds `config.listen` to serve `ecs`'s API.
+    pub async fn bind(ecs: Ecs, config: ServerConfig) -> Result<Self, Error> {
+        let address = config.listen;
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| Error::Bind { address, source })?;
+        if matches!(config.auth, Auth::Disabled) {
+            tracing::warn!(%address, "API authentication is off: any caller may do anything");
+        }
+        Ok(Self {
+            listener,
+            router: router(ecs, config),
+        })
+    }
+
+    /// The address it listens on (the port chosen, when bound to port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.listener.local_addr().map_err(Error::Serve)
+    }
+
+    /// Serves until `shutdown` completes, then answers the requests in flight and
+    /// returns.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve)
+    }
+}
+
+/// `POST /`: one API call.
+async fn api(State(app): State<Arc<App>>, request: Request) -> Response {
+    let started = Instant::now();
+    let request_id = format!("{:032x}", fastrand::u128(..));
+    let header = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let span = tracing::info_span!("api", operation = header.as_deref().unwrap_or("-"), request_id = %request_id);
+    let result = call(&app, header.as_deref(), request).instrument(span.clone()).await;
+    let response = match result {
+        Ok(value) => answer(StatusCode::OK, value, &request_id),
+        Err(e) => answer(e.status, e.body(), &request_id),
+    };
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        );
+    });
+    response
+}
+
+async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Value, ApiError> {
+    let target = Target::parse(header)?;
+    let (parts, body) = request.into_parts();
+    let limit = app.config.max_body_bytes;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        ApiError::invalid(format!(
+            "the request body could not be read whole (at most {limit} bytes are accepted): {e}"
+        ))
+    })?;
+    if let Some(verifier) = &app.verifier {
+        let signed = Request::from_parts(parts, body.clone());
+        verifier.verify(signed, target.signing_name()).await?;
+    }
+    match target.dialect {
+        Dialect::Ecs => ecs::call(app, &target.operation, &body).await,
+        Dialect::AutoScaling => Err(ApiError::client(
+            "UnknownOperationException",
+            format!("Application Auto Scaling has no operation {:?} here", target.operation),
+        )),
+    }
+}
+
+fn answer(status: StatusCode, mut value: Value, request_id: &str) -> Response {
+    // Absent members are left out, as ECS does (a null `nextToken` would read as one).
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let mut response = (status, Body::from(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}

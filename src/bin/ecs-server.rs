@@ -1,0 +1,206 @@
+//! `ecs-server`: Amazon ECS's API on this machine, in one command.
+//!
+//! ```text
+//! cargo run --bin ecs-server -- [--listen ADDR] [--data DIR] [--region REGION]
+//!                               [--access-key ID --secret-key SECRET | --no-auth]
+//! ```
+//!
+//! It keeps its state in a file store under the data folder (`./ecs-data` by default),
+//! so that a restart finds its clusters, services and tasks again and adopts the
+//! containers that kept running. Its cluster `default` holds one container instance,
+//! `i-local`: this machine's Docker engine if one answers, else Podman, else the
+//! in-memory runtime (it says which). RegisterContainerInstance adds the same engine
+//! again (or simulated hosts of the resources it names).
+//!
+//! Callers sign with the access key `test` / `test` unless told otherwise
+//! (`AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ecs list-clusters
+//! --endpoint-url http://127.0.0.1:8080 --region us-east-1`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ecs::cluster::{RegisterContainerInstance, Resources};
+use ecs::config::EcsConfig;
+use ecs::runtime::{ContainerRuntime, InMemoryRuntime};
+use ecs::server::{Auth, Credentials, InstanceSource, Server, ServerConfig};
+use ecs::store::FileStore;
+use ecs::{ArnScope, ClusterName, Ecs};
+
+const USAGE: &str = "usage: ecs-server [--listen ADDR] [--data DIR] [--region REGION] \
+                     [--access-key ID --secret-key SECRET | --no-auth]";
+
+/// What the command line asks for.
+struct Options {
+    listen: SocketAddr,
+    data: PathBuf,
+    region: String,
+    auth: Auth,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        data: PathBuf::from("ecs-data"),
+        region: "us-east-1".to_owned(),
+        auth: ServerConfig::default().auth,
+    };
+    let (mut key, mut secret, mut no_auth) = (None, None, false);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--listen" => {
+                let v = value()?;
+                o.listen = v.parse().map_err(|e| format!("--listen {v}: {e}"))?;
+            }
+            "--data" => o.data = PathBuf::from(value()?),
+            "--region" => o.region = value()?,
+            "--access-key" => key = Some(value()?),
+            "--secret-key" => secret = Some(value()?),
+            "--no-auth" => no_auth = true,
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    match (key, secret, no_auth) {
+        (None, None, true) => o.auth = Auth::Disabled,
+        (Some(k), Some(s), false) => o.auth = Auth::SigV4(vec![Credentials::new(k, s)]),
+        (None, None, false) => {}
+        _ => {
+            return Err(format!(
+                "--access-key and --secret-key go together, and not with --no-auth\n{USAGE}"
+            ));
+        }
+    }
+    Ok(o)
+}
+
+/// This machine's engine (Docker, else Podman), or `None`; and a sentence saying which.
+async fn local_engine() -> (String, Option<Arc<dyn ContainerRuntime>>) {
+    let mut candidates: Vec<(&str, Arc<dyn ContainerRuntime>)> = Vec::new();
+    if let Ok(docker) = ecs::docker::DockerRuntime::from_env() {
+        candidates.push(("Docker", Arc::new(docker.publishing_on("127.0.0.1"))));
+    }
+    if let Ok(podman) = ecs::podman::PodmanRuntime::from_env() {
+        candidates.push(("Podman", Arc::new(podman.publishing_on("127.0.0.1"))));
+    }
+    let mut tried = Vec::new();
+    for (name, rt) in candidates {
+        match rt.describe_host().await {
+            Ok(host) => return (format!("{name} {}", host.engine_version), Some(rt)),
+            Err(e) => tried.push(format!("{name}: {e}")),
+        }
+    }
+    (
+        format!(
+            "the in-memory runtime (no engine answered{})",
+            if tried.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", tried.join("; "))
+            }
+        ),
+        None,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,ecs_server=info".into()),
+        )
+        .init();
+    if let Err(e) = run().await {
+        eprintln!("ecs-server: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let o = options()?;
+    std::fs::create_dir_all(&o.data)
+        .map_err(|e| format!("cannot create the data folder {}: {e}", o.data.display()))?;
+    let store_path = o.data.join("state.redb");
+    let store = Arc::new(FileStore::open(&store_path)?);
+    let mut config = EcsConfig::default();
+    config.arn_scope = ArnScope {
+        region: o.region.clone(),
+        ..ArnScope::default()
+    };
+    let ecs = Ecs::open(config, store).await?;
+
+    let (which, engine) = local_engine().await;
+    let instance_runtime: Arc<dyn ContainerRuntime> = match &engine {
+        Some(rt) => rt.clone(),
+        None => Arc::new(InMemoryRuntime::new(Resources::new(4096, 8192))),
+    };
+    let cluster: ClusterName = "default".parse()?;
+    match ecs.create_cluster(cluster.clone()) {
+        Ok(()) | Err(ecs::Error::AlreadyExists { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // The same id after a restart: the instance's tasks are found again and adopted.
+    ecs.register_container_instance(RegisterContainerInstance::new(
+        cluster,
+        "i-local".parse()?,
+        instance_runtime,
+    ))
+    .await?;
+    ecs.flush().await?;
+
+    let instances = match engine {
+        Some(rt) => InstanceSource::Engine(rt),
+        None => InstanceSource::Simulated(Resources::new(4096, 8192)),
+    };
+    let server_config = ServerConfig::default()
+        .with_listen(o.listen)
+        .with_auth(o.auth.clone())
+        .with_instances(instances);
+    let server = Server::bind(ecs.clone(), server_config).await?;
+    let address = server.local_addr()?;
+    println!("ecs-server: listening on http://{address}");
+    println!("  state:     {}", store_path.display());
+    println!("  instance:  i-local in cluster default, on {which}");
+    match &o.auth {
+        Auth::SigV4(keys) => println!(
+            "  try:       AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY=... aws ecs list-clusters \
+             --endpoint-url http://{address} --region {}",
+            keys.first().map_or("?", |k| k.access_key_id.as_str()),
+            o.region
+        ),
+        _ => println!(
+            "  try:       aws ecs list-clusters --endpoint-url http://{address} --region {} \
+             --no-sign-request",
+            o.region
+        ),
+    }
+    server.serve(stop_signal()).await?;
+    println!("ecs-server: stopping; containers keep running for the next start to adopt");
+    ecs.shutdown().await?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
