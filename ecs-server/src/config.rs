@@ -12,7 +12,8 @@ use ecs_core::runtime::ContainerRuntime;
 pub struct Credentials {
     /// The access key id (`AKIA...`), which callers send in the clear.
     pub access_key_id: String,
-    /// The secret key. Never logged: `Debug` prints it redacted.
+    /// The secret key, 40 characters as AWS's are ([`SECRET_KEY_LEN`]). Never
+    /// logged: `Debug` prints it redacted.
     pub secret_access_key: String,
 }
 
@@ -71,8 +72,9 @@ impl std::fmt::Debug for InstanceSource {
 }
 
 /// A server's configuration. [`ServerConfig::default`] listens on `127.0.0.1:8080`
-/// and checks signatures by the access key `test`/`test`, which the aws CLI and the
-/// SDKs send when told to (`AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`).
+/// and checks signatures by one well-known access key ([`DEFAULT_ACCESS_KEY`],
+/// [`DEFAULT_SECRET_KEY`]), which is no secret: configure keys of your own for a
+/// server others can reach.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
@@ -89,14 +91,23 @@ pub struct ServerConfig {
     pub instances: InstanceSource,
 }
 
-/// The access key the default configuration accepts.
-pub const DEFAULT_ACCESS_KEY: &str = "test";
+/// The access key id the default configuration accepts.
+pub const DEFAULT_ACCESS_KEY: &str = "AKIDLOCALECSSERVER";
+/// Its secret (40 characters, as AWS's secret keys are).
+pub const DEFAULT_SECRET_KEY: &str = "local-ecs-server-secret-key-not-a-secret";
+
+/// The length of a secret access key: AWS's are 40 characters, and the signature
+/// crate derives signing keys from secrets of that length only.
+pub const SECRET_KEY_LEN: usize = 40;
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            auth: Auth::SigV4(vec![Credentials::new(DEFAULT_ACCESS_KEY, "test")]),
+            auth: Auth::SigV4(vec![Credentials::new(
+                DEFAULT_ACCESS_KEY,
+                DEFAULT_SECRET_KEY,
+            )]),
             max_body_bytes: 1 << 20,
             max_json_depth: 32,
             instances: InstanceSource::Simulated(Resources::new(4096, 8192)),
@@ -124,5 +135,37 @@ impl ServerConfig {
     pub fn with_instances(mut self, source: InstanceSource) -> Self {
         self.instances = source;
         self
+    }
+}
+
+impl ServerConfig {
+    /// Refuses what cannot work: secrets of another length than AWS's, an access key
+    /// id given twice.
+    pub(crate) fn check(&self) -> Result<(), crate::Error> {
+        let Auth::SigV4(keys) = &self.auth else {
+            return Ok(());
+        };
+        if keys.is_empty() {
+            return Err(crate::Error::Config(
+                "SigV4 authentication needs at least one access key (or Auth::Disabled)".into(),
+            ));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if k.secret_access_key.len() != SECRET_KEY_LEN {
+                return Err(crate::Error::Config(format!(
+                    "the secret of access key {} is {} characters long; AWS's secret keys, \
+                     and this server's, are {SECRET_KEY_LEN}",
+                    k.access_key_id,
+                    k.secret_access_key.len()
+                )));
+            }
+            if keys[..i].iter().any(|o| o.access_key_id == k.access_key_id) {
+                return Err(crate::Error::Config(format!(
+                    "access key {} is given twice",
+                    k.access_key_id
+                )));
+            }
+        }
+        Ok(())
     }
 }

@@ -7,16 +7,41 @@
 //! A program that embeds the control plane serves its API with a [`Server`], or merges
 //! [`router`] into its own axum application:
 //!
-//! ```no_run
+//! ```
 //! use ecs_core::Ecs;
-//! use ecs_server::{Server, ServerConfig};
+//! use ecs_server::{Auth, Server, ServerConfig};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let ecs = Ecs::new(Default::default());
-//! let server = Server::bind(ecs, ServerConfig::default()).await?;
-//! println!("aws ecs list-clusters --endpoint-url http://{}", server.local_addr()?);
-//! server.serve(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+//! ecs.create_cluster("dev".parse()?)?;
+//! // Port 0: any free port. Checking signatures off, for this example's plain request;
+//! // the default checks them against `ServerConfig::auth`'s keys.
+//! let config = ServerConfig::default()
+//!     .with_listen("127.0.0.1:0".parse()?)
+//!     .with_auth(Auth::Disabled);
+//! let server = Server::bind(ecs, config).await?;
+//! let address = server.local_addr()?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let serving = tokio::spawn(server.serve(async { stopped.await.ok(); }));
+//!
+//! // What `aws ecs list-clusters --endpoint-url http://ADDRESS` sends.
+//! let mut conn = tokio::net::TcpStream::connect(address).await?;
+//! conn.write_all(
+//!     b"POST / HTTP/1.1\r\nHost: ecs\r\nConnection: close\r\n\
+//!       Content-Type: application/x-amz-json-1.1\r\n\
+//!       X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListClusters\r\n\
+//!       Content-Length: 2\r\n\r\n{}",
+//! )
+//! .await?;
+//! let mut answer = String::new();
+//! conn.read_to_string(&mut answer).await?;
+//! assert!(answer.starts_with("HTTP/1.1 200"));
+//! assert!(answer.ends_with(r#"{"clusterArns":["arn:aws:ecs:local:000000000000:cluster/dev"]}"#));
+//!
+//! stop.send(()).ok();
+//! serving.await??;
 //! # Ok(())
 //! # }
 //! ```
@@ -34,7 +59,10 @@ mod ecs;
 pub mod protocol;
 mod server;
 
-pub use config::{Auth, Credentials, DEFAULT_ACCESS_KEY, InstanceSource, ServerConfig};
+pub use config::{
+    Auth, Credentials, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, InstanceSource, SECRET_KEY_LEN,
+    ServerConfig,
+};
 pub use server::{Server, router};
 
 /// What can go wrong serving the API (a request's own errors are answers, not these).
@@ -50,6 +78,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration cannot work: what is wrong with it.
+    #[error("invalid server configuration: {0}")]
+    Config(String),
     /// Serving failed.
     #[error("serving the API failed: {0}")]
     Serve(#[source] std::io::Error),

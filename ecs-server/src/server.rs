@@ -75,6 +75,7 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Binds `config.listen` to serve `ecs`'s API.
     pub async fn bind(ecs: Ecs, config: ServerConfig) -> Result<Self, Error> {
+        config.check()?;
         let address = config.listen;
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -95,7 +96,10 @@ impl Server {
 
     /// Serves until `shutdown` completes, then answers the requests in flight and
     /// returns.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), Error> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -113,7 +117,9 @@ async fn api(State(app): State<Arc<App>>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let span = tracing::info_span!("api", operation = header.as_deref().unwrap_or("-"), request_id = %request_id);
-    let result = call(&app, header.as_deref(), request).instrument(span.clone()).await;
+    let result = call(&app, header.as_deref(), request)
+        .instrument(span.clone())
+        .await;
     let response = match result {
         Ok(value) => answer(StatusCode::OK, value, &request_id),
         Err(e) => answer(e.status, e.body(), &request_id),
@@ -145,7 +151,10 @@ async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Value
         Dialect::Ecs => ecs::call(app, &target.operation, &body).await,
         Dialect::AutoScaling => Err(ApiError::client(
             "UnknownOperationException",
-            format!("Application Auto Scaling has no operation {:?} here", target.operation),
+            format!(
+                "Application Auto Scaling has no operation {:?} here",
+                target.operation
+            ),
         )),
     }
 }
@@ -158,7 +167,10 @@ fn answer(status: StatusCode, mut value: Value, request_id: &str) -> Response {
     let body = serde_json::to_vec(&value).unwrap_or_default();
     let mut response = (status, Body::from(body)).into_response();
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(protocol::CONTENT_TYPE));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(protocol::CONTENT_TYPE),
+    );
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }

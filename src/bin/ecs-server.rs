@@ -12,8 +12,9 @@
 //! in-memory runtime (it says which). RegisterContainerInstance adds the same engine
 //! again (or simulated hosts of the resources it names).
 //!
-//! Callers sign with the access key `test` / `test` unless told otherwise
-//! (`AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws ecs list-clusters
+//! Callers sign with the well-known default key unless told otherwise, as it prints
+//! (`AWS_ACCESS_KEY_ID=AKIDLOCALECSSERVER
+//! AWS_SECRET_ACCESS_KEY=local-ecs-server-secret-key-not-a-secret aws ecs list-clusters
 //! --endpoint-url http://127.0.0.1:8080 --region us-east-1`).
 
 use std::net::SocketAddr;
@@ -48,7 +49,10 @@ fn options() -> Result<Options, String> {
     let (mut key, mut secret, mut no_auth) = (None, None, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
         match arg.as_str() {
             "--listen" => {
                 let v = value()?;
@@ -165,12 +169,20 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  state:     {}", store_path.display());
     println!("  instance:  i-local in cluster default, on {which}");
     match &o.auth {
-        Auth::SigV4(keys) => println!(
-            "  try:       AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY=... aws ecs list-clusters \
-             --endpoint-url http://{address} --region {}",
-            keys.first().map_or("?", |k| k.access_key_id.as_str()),
-            o.region
-        ),
+        Auth::SigV4(keys) => {
+            let key = keys.first().map_or("?", |k| k.access_key_id.as_str());
+            // The well-known default key is printed whole; a configured secret never is.
+            let secret = if key == ecs::server::DEFAULT_ACCESS_KEY {
+                ecs::server::DEFAULT_SECRET_KEY
+            } else {
+                "..."
+            };
+            println!(
+                "  try:       AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} \
+                 aws ecs list-clusters --endpoint-url http://{address} --region {}",
+                o.region
+            );
+        }
         _ => println!(
             "  try:       aws ecs list-clusters --endpoint-url http://{address} --region {} \
              --no-sign-request",

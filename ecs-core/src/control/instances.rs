@@ -112,7 +112,9 @@ impl Ecs {
         instance: &crate::ids::InstanceId,
         attributes: Vec<(String, Option<String>)>,
     ) -> Result<(), Error> {
-        self.change_instance(cluster, instance, |c| c.put_attributes(instance, attributes))
+        self.change_instance(cluster, instance, |c| {
+            c.put_attributes(instance, attributes)
+        })
     }
 
     /// Removes custom attributes from a container instance (DeleteAttributes); absent

@@ -254,7 +254,11 @@ impl Ecs {
         status: Option<TaskDefinitionStatus>,
     ) -> Vec<crate::ids::Family> {
         let s = self.state().lock();
-        s.registry.list_families(status).into_iter().cloned().collect()
+        s.registry
+            .list_families(status)
+            .into_iter()
+            .cloned()
+            .collect()
     }
 
     /// The revisions of `status` (all when `None`) of `family`, or of every family, by

@@ -81,7 +81,12 @@ pub(crate) struct ListClusters {
 
 /// The clusters' ARNs, 100 at most per page.
 pub(crate) fn list(app: &App, input: ListClusters) -> Result<Value, ApiError> {
-    let arns = app.ecs.list_clusters().iter().map(|a| a.to_string()).collect();
+    let arns = app
+        .ecs
+        .list_clusters()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     let page = page::page(arns, input.next_token.as_deref(), input.max_results, 100)?;
     Ok(json!({ "clusterArns": page.items, "nextToken": page.next_token }))
 }

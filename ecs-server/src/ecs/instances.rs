@@ -93,9 +93,14 @@ fn new_instance_id() -> Result<InstanceId, ApiError> {
 }
 
 fn describe_one(app: &App, cluster: &ClusterName, id: &InstanceId) -> Result<Value, ApiError> {
-    let c = app.ecs.describe_cluster(cluster).map_err(|e| app.error(e))?;
+    let c = app
+        .ecs
+        .describe_cluster(cluster)
+        .map_err(|e| app.error(e))?;
     let i = c.instance(id).ok_or_else(|| {
-        ApiError::server(format!("container instance {id} vanished as it was changed"))
+        ApiError::server(format!(
+            "container instance {id} vanished as it was changed"
+        ))
     })?;
     Ok(wire::container_instance(app.ecs.arn_scope(), cluster, i))
 }
@@ -103,8 +108,7 @@ fn describe_one(app: &App, cluster: &ClusterName, id: &InstanceId) -> Result<Val
 /// Registers a simulated host, or the configured engine, as a new instance.
 pub(crate) async fn register(app: &App, input: RegisterInput) -> Result<Value, ApiError> {
     let cluster = names::cluster(input.cluster.as_deref())?;
-    let runtime: Arc<dyn ContainerRuntime> = match (&input.total_resources, &app.config.instances)
-    {
+    let runtime: Arc<dyn ContainerRuntime> = match (&input.total_resources, &app.config.instances) {
         (Some(list), _) => Arc::new(InMemoryRuntime::new(total_resources(list)?)),
         (None, InstanceSource::Simulated(r)) => Arc::new(InMemoryRuntime::new(*r)),
         (None, InstanceSource::Engine(rt)) => rt.clone(),
@@ -137,7 +141,10 @@ pub(crate) fn describe(app: &App, input: DescribeInput) -> Result<Value, ApiErro
         )));
     }
     let cluster = names::cluster(input.cluster.as_deref())?;
-    let c = app.ecs.describe_cluster(&cluster).map_err(|e| app.error(e))?;
+    let c = app
+        .ecs
+        .describe_cluster(&cluster)
+        .map_err(|e| app.error(e))?;
     let scope = app.ecs.arn_scope();
     let mut found = Vec::new();
     let mut failures = Vec::new();
@@ -180,7 +187,10 @@ pub(crate) fn list(app: &App, input: ListInput) -> Result<Value, ApiError> {
         .as_deref()
         .map(|f| Query::parse(f).map_err(|e| ApiError::invalid(format!("filter: {e}"))))
         .transpose()?;
-    let c = app.ecs.describe_cluster(&cluster).map_err(|e| app.error(e))?;
+    let c = app
+        .ecs
+        .describe_cluster(&cluster)
+        .map_err(|e| app.error(e))?;
     let matching: Box<dyn Iterator<Item = _>> = match &query {
         Some(q) => Box::new(c.instances_matching(q)),
         None => Box::new(c.instances()),
@@ -195,7 +205,11 @@ pub(crate) fn list(app: &App, input: ListInput) -> Result<Value, ApiError> {
     let arns: Vec<String> = page
         .items
         .iter()
-        .map(|id| scope.arn(format!("container-instance/{cluster}/{id}")).to_string())
+        .map(|id| {
+            scope
+                .arn(format!("container-instance/{cluster}/{id}"))
+                .to_string()
+        })
         .collect();
     Ok(json!({ "containerInstanceArns": arns, "nextToken": page.next_token }))
 }
@@ -378,7 +392,10 @@ pub(crate) fn list_attributes(app: &App, input: ListAttributesInput) -> Result<V
         ));
     }
     let cluster = names::cluster(input.cluster.as_deref())?;
-    let c = app.ecs.describe_cluster(&cluster).map_err(|e| app.error(e))?;
+    let c = app
+        .ecs
+        .describe_cluster(&cluster)
+        .map_err(|e| app.error(e))?;
     // Keyed `instance\nname` so that pages follow instance, then name.
     let mut entries: Vec<(String, Value)> = Vec::new();
     for i in c.instances() {

@@ -128,7 +128,11 @@ pub(crate) fn list(app: &App, input: ListTaskDefinitions) -> Result<Value, ApiEr
         .filter_map(|key| {
             let (family, revision) = key.rsplit_once(':')?;
             let revision: u32 = revision.parse().ok()?;
-            Some(scope.arn(format!("task-definition/{family}:{revision}")).to_string())
+            Some(
+                scope
+                    .arn(format!("task-definition/{family}:{revision}"))
+                    .to_string(),
+            )
         })
         .collect();
     Ok(json!({ "taskDefinitionArns": arns, "nextToken": page.next_token }))
@@ -154,6 +158,11 @@ pub(crate) fn list_families(app: &App, input: ListFamilies) -> Result<Value, Api
         .map(|f| f.to_string())
         .filter(|f| f.starts_with(&prefix))
         .collect();
-    let page = page::page(families, input.next_token.as_deref(), input.max_results, 100)?;
+    let page = page::page(
+        families,
+        input.next_token.as_deref(),
+        input.max_results,
+        100,
+    )?;
     Ok(json!({ "families": page.items, "nextToken": page.next_token }))
 }

@@ -15,15 +15,13 @@ use crate::server::App;
 fn check_launch_type(launch_type: Option<&str>) -> Result<(), ApiError> {
     match launch_type {
         None | Some("EC2") => Ok(()),
-        Some(other @ ("FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")) => {
-            Err(ApiError::client(
-                "UnsupportedFeatureException",
-                format!(
-                    "launchType {other}: this server runs tasks on its clusters' container \
+        Some(other @ ("FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES")) => Err(ApiError::client(
+            "UnsupportedFeatureException",
+            format!(
+                "launchType {other}: this server runs tasks on its clusters' container \
                      instances only (launch type EC2)"
-                ),
-            ))
-        }
+            ),
+        )),
         Some(other) => Err(ApiError::invalid(format!(
             "launchType: {other:?} is not EC2, FARGATE, EXTERNAL or MANAGED_INSTANCES"
         ))),

@@ -71,9 +71,7 @@ impl ApiError {
                 Error::NotFound { .. } => Self::client("ObjectNotFoundException", message),
                 e if is_server_side(e) => Self::client("InternalServiceException", message)
                     .with_status(StatusCode::INTERNAL_SERVER_ERROR),
-                Error::ServiceConflict { .. } => {
-                    Self::client("ConcurrentUpdateException", message)
-                }
+                Error::ServiceConflict { .. } => Self::client("ConcurrentUpdateException", message),
                 _ => Self::client("ValidationException", message),
             };
         }

@@ -107,7 +107,11 @@ mod tests {
     fn a_wrong_type_names_its_member() {
         let e = parse::<Input>(br#"{"maxResults": "ten"}"#, 8).unwrap_err();
         assert_eq!(e.code, "InvalidParameterException");
-        assert!(e.message.starts_with("maxResults: invalid type"), "{}", e.message);
+        assert!(
+            e.message.starts_with("maxResults: invalid type"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -124,7 +128,11 @@ mod tests {
         let e = parse::<serde_json::Value>(deep.as_bytes(), 32).unwrap_err();
         assert_eq!(e.code, "InvalidParameterException");
         assert!(e.message.contains("deeper than 32"), "{}", e.message);
-        let brackets = format!(r#"{{"cluster": "{}\"{}"}}"#, "[".repeat(100), "{".repeat(100));
+        let brackets = format!(
+            r#"{{"cluster": "{}\"{}"}}"#,
+            "[".repeat(100),
+            "{".repeat(100)
+        );
         let i: Input = parse(brackets.as_bytes(), 2).unwrap();
         assert_eq!(i.cluster.unwrap().len(), 201);
     }

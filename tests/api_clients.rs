@@ -1,0 +1,83 @@
+//! The API server driven by the official clients: the aws CLI and boto3 (installed by
+//! `scripts/api-clients`, which `scripts/test` runs), unchanged, against a server in
+//! this process. The checks themselves are the Python suite `tests/api/ecs_api.py`;
+//! this test serves the API, runs the suite and fails with its output if any check
+//! fails. Without the clients it fails, saying how to install them: it never skips.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use ecs::config::EcsConfig;
+use ecs::server::{Auth, Credentials, Server, ServerConfig};
+use ecs::{ArnScope, Ecs};
+
+const ACCESS_KEY: &str = "AKIDECSSERVERTEST";
+// 40 characters, as AWS's secret keys are.
+const SECRET_KEY: &str = "secret-key-of-the-api-clients-test-suite";
+
+fn client(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run `eval \"$(scripts/api-clients)\"` first (scripts/test does)")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_and_boto3_drive_the_api_unchanged() {
+    let python = client("ECS_PYTHON");
+    let aws = client("ECS_AWS_CLI");
+
+    let mut config = EcsConfig::default();
+    config.arn_scope = ArnScope {
+        region: "us-east-1".into(),
+        account: "123456789012".into(),
+    };
+    // Deployments complete once their tasks have been healthy this long (ECS: a while).
+    config.service_throttle.stable_after = Duration::from_secs(2);
+    let ecs = Ecs::new(config);
+    let server_config = ServerConfig::default()
+        .with_listen("127.0.0.1:0".parse().unwrap())
+        .with_auth(Auth::SigV4(vec![Credentials::new(ACCESS_KEY, SECRET_KEY)]));
+    let server = Server::bind(ecs.clone(), server_config).await.unwrap();
+    let address = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+
+    let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/ecs_api.py");
+    let run = tokio::process::Command::new(&python)
+        .arg(suite)
+        .env("ECS_ENDPOINT", format!("http://{address}"))
+        .env("ECS_AWS_CLI", &aws)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        // Nobody's own configuration or credentials take part.
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("the client suite did not finish within 10 minutes")
+        .expect("the client suite could not be started");
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the client suite failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    // unittest prints `Ran N tests` and `OK`; none may have been skipped.
+    assert!(
+        stderr.contains("\nOK\n") || stderr.ends_with("OK\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("skipped"), "{stderr}");
+}
