@@ -106,6 +106,16 @@ pub enum Error {
         /// How many tasks hold resources on it.
         tasks: u32,
     },
+    /// DeleteCluster of a cluster that still holds instances, services or tasks.
+    #[error("cluster {cluster} still holds {count} {holds}; remove them first")]
+    ClusterNotEmpty {
+        /// The cluster.
+        cluster: ClusterName,
+        /// What it holds (the first of instances, services, tasks found).
+        holds: ClusterContents,
+        /// How many.
+        count: usize,
+    },
     /// An attribute that cannot be set.
     #[error("attribute {name:?}: {reason}")]
     InvalidAttribute {
@@ -258,6 +268,28 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// What keeps a cluster from being deleted ([`Error::ClusterNotEmpty`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ClusterContents {
+    /// Registered container instances (ACTIVE or DRAINING).
+    ContainerInstances,
+    /// Services that are ACTIVE or DRAINING.
+    Services,
+    /// Tasks that are not STOPPED.
+    Tasks,
+}
+
+impl std::fmt::Display for ClusterContents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClusterContents::ContainerInstances => "container instances",
+            ClusterContents::Services => "active or draining services",
+            ClusterContents::Tasks => "tasks that are not stopped",
+        })
+    }
 }
 
 /// The kinds of resources an [`Error::NotFound`] or [`Error::AlreadyExists`] names.

@@ -79,11 +79,12 @@ pub mod secrets;
 pub mod service;
 pub(crate) mod state;
 pub mod store;
+pub mod tags;
 pub mod task;
 pub mod task_definition;
 
 pub use control::Ecs;
-pub use error::{Error, ResourceKind};
+pub use error::{ClusterContents, Error, ResourceKind};
 pub use ids::{
     Arn, ArnScope, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
     TaskDefinitionRef, TaskGroup, TaskId,

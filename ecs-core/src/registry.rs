@@ -188,6 +188,67 @@ impl TaskDefinitionRegistry {
         Ok(td)
     }
 
+    /// Marks INACTIVE revisions DELETE_IN_PROGRESS (DeleteTaskDefinitions): they stay
+    /// describable (tasks may still run them) and can never be used again. An ACTIVE
+    /// revision is refused: deregister it first. Every revision is checked before any
+    /// is marked.
+    pub fn delete(
+        &mut self,
+        references: &[TaskDefinitionRef],
+    ) -> Result<Vec<&TaskDefinition>, Error> {
+        for reference in references {
+            let td = self.describe(reference)?;
+            if reference.revision.is_none() || td.status == Some(TaskDefinitionStatus::Active) {
+                return Err(Error::InvalidParameter {
+                    operation: "DeleteTaskDefinitions",
+                    member: "taskDefinitions",
+                    reason: format!(
+                        "{reference}: only an INACTIVE revision (family:revision) can be deleted; deregister it first"
+                    ),
+                });
+            }
+        }
+        let mut changed = false;
+        for reference in references {
+            if let Some(td) = self.revision_mut(reference)
+                && td.status != Some(TaskDefinitionStatus::DeleteInProgress)
+            {
+                td.status = Some(TaskDefinitionStatus::DeleteInProgress);
+                changed = true;
+            }
+        }
+        if changed {
+            self.generation += 1;
+        }
+        Ok(references
+            .iter()
+            .filter_map(|r| self.describe(r).ok())
+            .collect())
+    }
+
+    /// Replaces a revision's tags.
+    pub(crate) fn set_tags(
+        &mut self,
+        reference: &TaskDefinitionRef,
+        tags: Option<Vec<crate::task_definition::Tag>>,
+    ) -> Result<(), Error> {
+        let td = self
+            .revision_mut(reference)
+            .ok_or_else(|| Error::not_found(ResourceKind::TaskDefinition, reference))?;
+        if td.tags != tags {
+            td.tags = tags;
+            self.generation += 1;
+        }
+        Ok(())
+    }
+
+    fn revision_mut(&mut self, reference: &TaskDefinitionRef) -> Option<&mut TaskDefinition> {
+        let revision = reference.revision?;
+        self.families
+            .get_mut(&reference.family)?
+            .get_mut(revision.get() as usize - 1)
+    }
+
     /// Counts the registry's changes.
     pub(crate) fn generation(&self) -> u64 {
         self.generation

@@ -241,6 +241,13 @@ impl Cluster {
         Ok(())
     }
 
+    /// Replaces an instance's tags.
+    pub fn set_tags(&mut self, id: &InstanceId, tags: crate::tags::Tags) -> Result<(), Error> {
+        let slot = self.slot(id)?;
+        self.update(slot, |instance| instance.tags = tags);
+        Ok(())
+    }
+
     /// Removes custom attributes; absent ones are ignored.
     pub fn delete_attributes(&mut self, id: &InstanceId, names: &[&str]) -> Result<(), Error> {
         let slot = self.slot(id)?;

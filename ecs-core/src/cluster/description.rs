@@ -13,7 +13,7 @@ pub struct ClusterDescription {
     pub cluster_arn: Arn,
     /// Its name.
     pub cluster_name: ClusterName,
-    /// `ACTIVE`: a cluster is removed whole, so a described one is active.
+    /// `ACTIVE`; `INACTIVE` as DeleteCluster answers (a deleted cluster is gone).
     pub status: String,
     /// Its container instances, whatever their status (ECS counts ACTIVE and DRAINING).
     pub registered_container_instances_count: usize,
@@ -24,4 +24,10 @@ pub struct ClusterDescription {
     pub pending_tasks_count: usize,
     /// Its services that are ACTIVE (DRAINING ones are on their way out).
     pub active_services_count: usize,
+    /// Its settings (`containerInsights`), by name.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: crate::tags::Tags,
 }

@@ -103,6 +103,8 @@ pub struct ContainerInstance {
     pub(crate) tasks: u32,
     /// Allocations per task group.
     pub(crate) groups: FxHashMap<GroupId, u32>,
+    /// Its tags.
+    pub(crate) tags: crate::tags::Tags,
 }
 
 impl ContainerInstance {
@@ -121,12 +123,18 @@ impl ContainerInstance {
             ports: FxHashSet::default(),
             tasks: 0,
             groups: FxHashMap::default(),
+            tags: crate::tags::Tags::new(),
         }
     }
 
     /// Its id.
     pub fn id(&self) -> &InstanceId {
         &self.id
+    }
+
+    /// Its tags.
+    pub fn tags(&self) -> &crate::tags::Tags {
+        &self.tags
     }
 
     /// Its status.

@@ -57,12 +57,14 @@
 //! in `controllers`. Nothing in the crate imports this module (the runtime conformance
 //! suite uses it as a user does).
 
+mod clusters;
 mod exec;
 mod instances;
 mod logs;
 mod recover;
 mod scaling;
 mod services;
+mod tags;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -247,6 +249,25 @@ impl Ecs {
         Ok(td)
     }
 
+    /// Marks INACTIVE revisions DELETE_IN_PROGRESS (DeleteTaskDefinitions): still
+    /// describable, never usable again. An ACTIVE one is refused (deregister it first);
+    /// every revision is checked before any is marked.
+    pub fn delete_task_definitions(
+        &self,
+        references: &[TaskDefinitionRef],
+    ) -> Result<Vec<TaskDefinition>, Error> {
+        let deleted = {
+            let mut s = self.state().lock();
+            s.registry
+                .delete(references)?
+                .into_iter()
+                .cloned()
+                .collect()
+        };
+        self.state().touched();
+        Ok(deleted)
+    }
+
     /// The families with a revision of `status` (every family when `None`), in name
     /// order (ListTaskDefinitionFamilies).
     pub fn list_task_definition_families(
@@ -352,6 +373,8 @@ impl Ecs {
                             c == name && e.service.status == ServiceStatus::Active
                         })
                         .count(),
+                    settings: entry.settings.clone(),
+                    tags: entry.tags.clone(),
                 })
             })
             .collect()
@@ -540,6 +563,7 @@ impl Ecs {
             one.group = request.group.clone();
             one.overrides = request.overrides.clone();
             one.enable_execute_command = request.enable_execute_command;
+            one.tags = request.tags.clone();
             // The instance named: the scheduler's own constraint, not one of the
             // request's ten.
             let on =

@@ -243,7 +243,9 @@ impl Ecs {
         }
         written.registry = s.registry.generation();
         for (r, c) in loaded.clusters {
-            let entry = ClusterEntry::new(c.cluster_name.clone(), c.limits);
+            let mut entry = ClusterEntry::new(c.cluster_name.clone(), c.limits);
+            entry.tags = c.tags.clone();
+            entry.settings = c.settings.clone();
             s.clusters.insert(c.cluster_name.clone(), entry);
             written.set_version(Kind::Cluster, r.key.clone(), r.version);
             written.clusters.insert(r.key, c);
@@ -263,6 +265,7 @@ impl Ecs {
             registration.agent_version = i.agent_version.clone();
             c.cluster.register_instance(registration)?;
             c.cluster.set_status(&i.id, i.status)?;
+            c.cluster.set_tags(&i.id, i.tags.clone())?;
             // No agent until the program registers the instance again.
             c.cluster.set_agent_connected(&i.id, false)?;
             c.disconnected.insert(i.id.clone(), Instant::now());
@@ -616,6 +619,7 @@ fn adopt_orphan(
                 started_by: deployment_for(s, cluster, &group, &reference),
                 overrides: Default::default(),
                 enable_execute_command: false,
+                tags: Default::default(),
                 service_connect: None,
                 group,
                 allocation: Default::default(),

@@ -208,6 +208,8 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
         let record = ClusterRecord {
             cluster_name: name.clone(),
             limits: c.limits,
+            tags: c.tags.clone(),
+            settings: c.settings.clone(),
         };
         if written.clusters.get(&key) != Some(&record) {
             out.push(Change::Cluster(key.clone(), record));

@@ -72,6 +72,10 @@ pub(crate) struct ClusterEntry {
     /// Since when each disconnected instance's agent has been away.
     pub(crate) disconnected: BTreeMap<InstanceId, Instant>,
     pub(crate) limits: ServiceLimits,
+    /// Its tags.
+    pub(crate) tags: crate::tags::Tags,
+    /// Its settings (`containerInsights`), by name.
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 impl ClusterEntry {
@@ -81,6 +85,8 @@ impl ClusterEntry {
             agents: BTreeMap::new(),
             disconnected: BTreeMap::new(),
             limits,
+            tags: crate::tags::Tags::new(),
+            settings: BTreeMap::new(),
         }
     }
 }

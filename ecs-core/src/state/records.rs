@@ -19,6 +19,10 @@ use crate::store::Kind;
 pub(crate) struct ClusterRecord {
     pub(crate) cluster_name: ClusterName,
     pub(crate) limits: ServiceLimits,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: crate::tags::Tags,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) settings: BTreeMap<String, String>,
 }
 
 /// A container instance as registered: what it offers, its attributes and status. Its
@@ -33,6 +37,8 @@ pub(crate) struct InstanceRecord {
     pub(crate) attributes: BTreeMap<String, Option<String>>,
     pub(crate) agent_version: Option<String>,
     pub(crate) registered_at: jiff::Timestamp,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) tags: crate::tags::Tags,
 }
 
 impl InstanceRecord {
@@ -44,6 +50,7 @@ impl InstanceRecord {
             && self.attributes == i.attributes
             && self.agent_version == i.agent_version
             && self.registered_at == i.registered_at
+            && self.tags == i.tags
     }
 
     pub(crate) fn of(cluster: &ClusterName, i: &ContainerInstance) -> Self {
@@ -55,6 +62,7 @@ impl InstanceRecord {
             attributes: i.attributes.clone(),
             agent_version: i.agent_version.clone(),
             registered_at: i.registered_at,
+            tags: i.tags.clone(),
         }
     }
 }

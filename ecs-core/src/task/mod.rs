@@ -141,6 +141,9 @@ pub struct Task {
     /// Whether ExecuteCommand may run commands in its containers.
     #[serde(default)]
     pub enable_execute_command: bool,
+    /// Its tags.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: crate::tags::Tags,
     /// Its place in its service's Service Connect namespace: the network its
     /// containers join and the names they answer to there.
     #[serde(default, skip_serializing_if = "Option::is_none")]

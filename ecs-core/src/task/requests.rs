@@ -30,6 +30,8 @@ pub struct RunTask {
     pub overrides: Option<TaskOverride>,
     /// Lets ExecuteCommand run commands in the tasks' containers.
     pub enable_execute_command: bool,
+    /// The tasks' tags.
+    pub tags: crate::tags::Tags,
     /// A Service Connect service's tasks' place in its namespace (set by services'
     /// controllers: RunTask's own tasks take no part, as in ECS).
     pub(crate) service_connect: Option<crate::service::TaskServiceConnect>,
@@ -48,6 +50,7 @@ impl RunTask {
             placement_constraints: Vec::new(),
             overrides: None,
             enable_execute_command: false,
+            tags: crate::tags::Tags::new(),
             service_connect: None,
         }
     }
@@ -74,6 +77,7 @@ impl RunTask {
     /// and a group that names a service (a service's tasks are its own).
     pub(crate) fn validate(&self) -> Result<(), Error> {
         const OP: &str = "RunTask";
+        crate::tags::merged(OP, &crate::tags::Tags::new(), &self.tags)?;
         if !(1..=MAX_TASKS_PER_CALL).contains(&self.count) {
             return Err(Error::InvalidParameter {
                 operation: OP,
@@ -158,6 +162,8 @@ pub struct StartTask {
     pub overrides: Option<TaskOverride>,
     /// Lets ExecuteCommand run commands in the tasks' containers.
     pub enable_execute_command: bool,
+    /// The tasks' tags.
+    pub tags: crate::tags::Tags,
 }
 
 impl StartTask {
@@ -175,6 +181,7 @@ impl StartTask {
             started_by: None,
             overrides: None,
             enable_execute_command: false,
+            tags: crate::tags::Tags::new(),
         }
     }
 
@@ -200,6 +207,7 @@ impl StartTask {
     /// than 36 characters, a service's group.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         const OP: &str = "StartTask";
+        crate::tags::merged(OP, &crate::tags::Tags::new(), &self.tags)?;
         let n = self.container_instances.len();
         if n == 0 || n > MAX_TASKS_PER_CALL as usize {
             return Err(Error::InvalidParameter {
