@@ -480,6 +480,104 @@ class Services(unittest.TestCase):
         self.assertEqual(code, "InvalidParameterException")
 
 
+class Tagging(unittest.TestCase):
+    def test_every_taggable_resource(self):
+        client = ecs()
+        name = unique("tags")
+        cluster = client.create_cluster(clusterName=name, tags=[{"key": "made-by", "value": "create"}])["cluster"]
+        self.assertEqual(cluster["tags"], [{"key": "made-by", "value": "create"}])
+        instance = client.register_container_instance(
+            cluster=name,
+            totalResources=[
+                {"name": "CPU", "type": "INTEGER", "integerValue": 1024},
+                {"name": "MEMORY", "type": "INTEGER", "integerValue": 2048},
+            ],
+            tags=[{"key": "rack", "value": "r1"}],
+        )["containerInstance"]
+        family = unique("tagtd")
+        registered = client.register_task_definition(**web_definition(family), tags=[{"key": "tier", "value": "web"}])
+        self.assertEqual(registered["tags"], [{"key": "tier", "value": "web"}])
+        td_arn = registered["taskDefinition"]["taskDefinitionArn"]
+        task = client.run_task(cluster=name, taskDefinition=family, tags=[{"key": "job", "value": "nightly"}])["tasks"][0]
+        self.assertEqual(task["tags"], [{"key": "job", "value": "nightly"}])
+        service = client.create_service(
+            cluster=name, serviceName="svc", taskDefinition=family, desiredCount=0, tags=[{"key": "owner", "value": "me"}]
+        )["service"]
+        arns = {
+            cluster["clusterArn"]: {"made-by": "create"},
+            instance["containerInstanceArn"]: {"rack": "r1"},
+            td_arn: {"tier": "web"},
+            task["taskArn"]: {"job": "nightly"},
+            service["serviceArn"]: {"owner": "me"},
+        }
+        for arn, initial in arns.items():
+            listed = client.list_tags_for_resource(resourceArn=arn)["tags"]
+            self.assertEqual({t["key"]: t["value"] for t in listed}, initial, arn)
+            client.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "test"}, {"key": "x", "value": "1"}])
+            client.untag_resource(resourceArn=arn, tagKeys=["x"])
+            listed = client.list_tags_for_resource(resourceArn=arn)["tags"]
+            self.assertEqual({t["key"]: t["value"] for t in listed}, {**initial, "env": "test"}, arn)
+        described = client.describe_task_definition(taskDefinition=td_arn, include=["TAGS"])
+        self.assertEqual({t["key"] for t in described["tags"]}, {"tier", "env"})
+        self.assertNotIn("tags", client.describe_task_definition(taskDefinition=td_arn))
+
+        code, message, _ = error_code(client.tag_resource, resourceArn=cluster["clusterArn"], tags=[{"key": "aws:x", "value": "1"}])
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("aws:", message)
+        gone = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{name}/nope"
+        code, _, _ = error_code(client.list_tags_for_resource, resourceArn=gone)
+        self.assertEqual(code, "ResourceNotFoundException")
+        code, _, _ = error_code(client.list_tags_for_resource, resourceArn=f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/nope-{name}")
+        self.assertEqual(code, "ClusterNotFoundException")
+
+
+class ClusterLifecycle(unittest.TestCase):
+    def test_settings_and_deletion(self):
+        client = ecs()
+        name, arns = cluster_with_instances(client)
+        updated = client.update_cluster_settings(cluster=name, settings=[{"name": "containerInsights", "value": "enabled"}])
+        self.assertEqual(updated["cluster"]["settings"], [{"name": "containerInsights", "value": "enabled"}])
+        code, _, _ = error_code(client.update_cluster_settings, cluster=name, settings=[{"name": "containerInsights", "value": "maybe"}])
+        self.assertEqual(code, "InvalidParameterException")
+
+        family = unique("del")
+        client.register_task_definition(**web_definition(family))
+        client.create_service(cluster=name, serviceName="svc", taskDefinition=family, desiredCount=0)
+        code, _, _ = error_code(client.delete_cluster, cluster=name)
+        self.assertEqual(code, "ClusterContainsContainerInstancesException")
+        client.deregister_container_instance(cluster=name, containerInstance=arns[0], force=True)
+        code, _, _ = error_code(client.delete_cluster, cluster=name)
+        self.assertEqual(code, "ClusterContainsServicesException")
+        client.delete_service(cluster=name, service="svc")
+        deleted = wait_until("cluster deleted", lambda: self._try_delete(client, name))
+        self.assertEqual(deleted["cluster"]["status"], "INACTIVE")
+        self.assertEqual(client.describe_clusters(clusters=[name])["failures"][0]["reason"], "MISSING")
+        code, _, _ = error_code(client.delete_cluster, cluster=name)
+        self.assertEqual(code, "ClusterNotFoundException")
+
+    @staticmethod
+    def _try_delete(client, name):
+        try:
+            return client.delete_cluster(cluster=name)
+        except ClientError as e:
+            if e.response["Error"]["Code"] == "ClusterContainsServicesException":
+                return None
+            raise
+
+    def test_task_definitions_are_deleted_once_deregistered(self):
+        client = ecs()
+        family = unique("deltd")
+        client.register_task_definition(**web_definition(family))
+        code, message, _ = error_code(client.delete_task_definitions, taskDefinitions=[f"{family}:1"])
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("deregister", message)
+        client.deregister_task_definition(taskDefinition=f"{family}:1")
+        out = client.delete_task_definitions(taskDefinitions=[f"{family}:1"])
+        self.assertEqual(out["taskDefinitions"][0]["status"], "DELETE_IN_PROGRESS")
+        described = client.describe_task_definition(taskDefinition=f"{family}:1")["taskDefinition"]
+        self.assertEqual(described["status"], "DELETE_IN_PROGRESS")
+
+
 class AwsCli(unittest.TestCase):
     def aws(self, *args, check=True):
         out = subprocess.run(

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{names, page, wire};
+use super::{names, page, tags, wire};
 use crate::protocol::ApiError;
 use crate::server::App;
 
@@ -11,13 +11,39 @@ use crate::server::App;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CreateCluster {
     cluster_name: Option<String>,
+    #[serde(default)]
+    tags: Vec<tags::TagInput>,
+    #[serde(default)]
+    settings: Vec<SettingInput>,
 }
 
-/// Creates a cluster; as in ECS, creating one that exists answers with it.
+#[derive(Deserialize)]
+pub(crate) struct SettingInput {
+    name: String,
+    value: String,
+}
+
+fn settings(list: Vec<SettingInput>) -> Vec<(String, String)> {
+    list.into_iter().map(|s| (s.name, s.value)).collect()
+}
+
+/// Creates a cluster; as in ECS, creating one that exists answers with it (as it is:
+/// the request's tags and settings are for a new cluster).
 pub(crate) fn create(app: &App, input: CreateCluster) -> Result<Value, ApiError> {
     let name = names::cluster(input.cluster_name.as_deref())?;
+    let tags = tags::read("CreateCluster", input.tags)?;
+    let settings = settings(input.settings);
     match app.ecs.create_cluster(name.clone()) {
-        Ok(()) | Err(ecs_core::Error::AlreadyExists { .. }) => {}
+        Ok(()) => {
+            let arn = wire::cluster_arn(app.ecs.arn_scope(), &name);
+            tags::apply(app, &arn, &tags)?;
+            if !settings.is_empty() {
+                app.ecs
+                    .update_cluster_settings(&name, &settings)
+                    .map_err(|e| app.error(e))?;
+            }
+        }
+        Err(ecs_core::Error::AlreadyExists { .. }) => {}
         Err(e) => return Err(app.error(e)),
     }
     let described = app.ecs.describe_clusters(std::slice::from_ref(&name));
@@ -89,4 +115,34 @@ pub(crate) fn list(app: &App, input: ListClusters) -> Result<Value, ApiError> {
         .collect();
     let page = page::page(arns, input.next_token.as_deref(), input.max_results, 100)?;
     Ok(json!({ "clusterArns": page.items, "nextToken": page.next_token }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeleteCluster {
+    cluster: String,
+}
+
+/// Deletes an empty cluster; answers with it, INACTIVE.
+pub(crate) fn delete(app: &App, input: DeleteCluster) -> Result<Value, ApiError> {
+    let name = names::cluster(Some(&input.cluster))?;
+    let deleted = app.ecs.delete_cluster(&name).map_err(|e| app.error(e))?;
+    Ok(json!({ "cluster": wire::cluster(&deleted) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateSettings {
+    cluster: String,
+    settings: Vec<SettingInput>,
+}
+
+/// Sets a cluster's settings (`containerInsights`).
+pub(crate) fn update_settings(app: &App, input: UpdateSettings) -> Result<Value, ApiError> {
+    let name = names::cluster(Some(&input.cluster))?;
+    let described = app
+        .ecs
+        .update_cluster_settings(&name, &settings(input.settings))
+        .map_err(|e| app.error(e))?;
+    Ok(json!({ "cluster": wire::cluster(&described) }))
 }

@@ -52,6 +52,8 @@ pub(crate) struct RegisterInput {
     total_resources: Option<Vec<ResourceInput>>,
     #[serde(default)]
     attributes: Vec<AttributeInput>,
+    #[serde(default)]
+    tags: Vec<super::tags::TagInput>,
 }
 
 /// What a request's `totalResources` offer: CPU units and MiB of memory, both needed.
@@ -108,6 +110,7 @@ fn describe_one(app: &App, cluster: &ClusterName, id: &InstanceId) -> Result<Val
 /// Registers a simulated host, or the configured engine, as a new instance.
 pub(crate) async fn register(app: &App, input: RegisterInput) -> Result<Value, ApiError> {
     let cluster = names::cluster(input.cluster.as_deref())?;
+    let tags = super::tags::read("RegisterContainerInstance", input.tags)?;
     let runtime: Arc<dyn ContainerRuntime> = match (&input.total_resources, &app.config.instances) {
         (Some(list), _) => Arc::new(InMemoryRuntime::new(total_resources(list)?)),
         (None, InstanceSource::Simulated(r)) => Arc::new(InMemoryRuntime::new(*r)),
@@ -122,6 +125,11 @@ pub(crate) async fn register(app: &App, input: RegisterInput) -> Result<Value, A
         .register_container_instance(request)
         .await
         .map_err(|e| app.error(e))?;
+    super::tags::apply(
+        app,
+        &wire::instance_arn(app.ecs.arn_scope(), &cluster, &id),
+        &tags,
+    )?;
     Ok(json!({ "containerInstance": describe_one(app, &cluster, &id)? }))
 }
 

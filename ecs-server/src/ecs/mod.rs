@@ -7,6 +7,7 @@ mod instances;
 mod names;
 pub(crate) mod page;
 mod services;
+mod tags;
 mod task_definitions;
 mod tasks;
 pub(crate) mod wire;
@@ -38,6 +39,12 @@ async fn dispatch(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiE
         "CreateCluster" => clusters::create(app, parse(body, depth)?),
         "DescribeClusters" => clusters::describe(app, parse(body, depth)?),
         "ListClusters" => clusters::list(app, parse(body, depth)?),
+        "DeleteCluster" => clusters::delete(app, parse(body, depth)?),
+        "UpdateClusterSettings" => clusters::update_settings(app, parse(body, depth)?),
+        "DeleteTaskDefinitions" => task_definitions::delete(app, parse(body, depth)?),
+        "TagResource" => tags::tag(app, parse(body, depth)?),
+        "UntagResource" => tags::untag(app, parse(body, depth)?),
+        "ListTagsForResource" => tags::list(app, parse(body, depth)?),
         "RegisterTaskDefinition" => task_definitions::register(app, parse(body, depth)?),
         "DescribeTaskDefinition" => task_definitions::describe(app, parse(body, depth)?),
         "DeregisterTaskDefinition" => task_definitions::deregister(app, parse(body, depth)?),

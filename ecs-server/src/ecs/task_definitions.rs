@@ -11,12 +11,12 @@ use crate::protocol::ApiError;
 use crate::server::App;
 
 /// Registers the body, which is the task definition's own JSON as the aws CLI's
-/// `--cli-input-json` takes it (its `tags` aside).
-pub(crate) fn register(app: &App, mut input: Value) -> Result<Value, ApiError> {
-    let tags = input
-        .as_object_mut()
-        .and_then(|m| m.remove("tags"))
-        .unwrap_or_else(|| json!([]));
+/// `--cli-input-json` takes it, its `tags` included.
+pub(crate) fn register(app: &App, input: Value) -> Result<Value, ApiError> {
+    if let Some(list) = input.get("tags") {
+        let list = crate::protocol::from_value(list.clone())?;
+        super::tags::read("RegisterTaskDefinition", list)?;
+    }
     let loaded = TaskDefinition::from_value(input).map_err(|e| app.error(e))?;
     for w in &loaded.warnings {
         tracing::info!(warning = %w, "RegisterTaskDefinition");
@@ -27,7 +27,7 @@ pub(crate) fn register(app: &App, mut input: Value) -> Result<Value, ApiError> {
         .map_err(|e| app.error(e))?;
     Ok(json!({
         "taskDefinition": wire::task_definition(&registered.definition),
-        "tags": tags,
+        "tags": wire::task_definition_tags(&registered.definition),
     }))
 }
 
@@ -40,15 +40,51 @@ fn reference(text: &str) -> Result<TaskDefinitionRef, ApiError> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Named {
     task_definition: String,
+    #[serde(default)]
+    include: Vec<String>,
 }
 
-/// One revision: `family:revision`, its ARN, or a family's latest ACTIVE one.
+/// One revision: `family:revision`, its ARN, or a family's latest ACTIVE one; its tags
+/// when asked (`include: ["TAGS"]`).
 pub(crate) fn describe(app: &App, input: Named) -> Result<Value, ApiError> {
     let td = app
         .ecs
         .describe_task_definition(&reference(&input.task_definition)?)
         .map_err(|e| app.error(e))?;
-    Ok(json!({ "taskDefinition": wire::task_definition(&td), "tags": [] }))
+    let mut out = json!({ "taskDefinition": wire::task_definition(&td) });
+    if input.include.iter().any(|i| i == "TAGS") {
+        out["tags"] = wire::task_definition_tags(&td);
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeleteInput {
+    task_definitions: Vec<String>,
+}
+
+/// Marks INACTIVE revisions DELETE_IN_PROGRESS (at most 10 per call).
+pub(crate) fn delete(app: &App, input: DeleteInput) -> Result<Value, ApiError> {
+    let n = input.task_definitions.len();
+    if n == 0 || n > 10 {
+        return Err(ApiError::invalid(format!(
+            "taskDefinitions: {n} revisions, outside 1 to 10 per call"
+        )));
+    }
+    let references = input
+        .task_definitions
+        .iter()
+        .map(|t| reference(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deleted = app
+        .ecs
+        .delete_task_definitions(&references)
+        .map_err(|e| app.error(e))?;
+    Ok(json!({
+        "taskDefinitions": deleted.iter().map(wire::task_definition).collect::<Vec<_>>(),
+        "failures": [],
+    }))
 }
 
 /// Marks a revision INACTIVE.

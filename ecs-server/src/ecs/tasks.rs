@@ -74,6 +74,8 @@ pub(crate) struct RunTaskInput {
     #[serde(default)]
     enable_execute_command: bool,
     launch_type: Option<String>,
+    #[serde(default)]
+    tags: Vec<super::tags::TagInput>,
 }
 
 /// Places and starts `count` tasks.
@@ -90,6 +92,7 @@ pub(crate) fn run(app: &App, input: RunTaskInput) -> Result<Value, ApiError> {
     request.placement_strategy = input.placement_strategy;
     request.overrides = input.overrides;
     request.enable_execute_command = input.enable_execute_command;
+    request.tags = super::tags::read("RunTask", input.tags)?;
     let out = app.ecs.run_task(request).map_err(|e| app.error(e))?;
     Ok(launched(app, out))
 }
@@ -105,6 +108,8 @@ pub(crate) struct StartTaskInput {
     overrides: Option<TaskOverride>,
     #[serde(default)]
     enable_execute_command: bool,
+    #[serde(default)]
+    tags: Vec<super::tags::TagInput>,
 }
 
 /// Starts one task on each instance named.
@@ -123,6 +128,7 @@ pub(crate) fn start(app: &App, input: StartTaskInput) -> Result<Value, ApiError>
     request.started_by = input.started_by;
     request.overrides = input.overrides;
     request.enable_execute_command = input.enable_execute_command;
+    request.tags = super::tags::read("StartTask", input.tags)?;
     let out = app.ecs.start_task(request).map_err(|e| app.error(e))?;
     Ok(launched(app, out))
 }

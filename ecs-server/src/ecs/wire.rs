@@ -41,8 +41,25 @@ fn compact(mut value: Value) -> Value {
     value
 }
 
+/// Tags as ECS sends them: `[{"key": ..., "value": ...}]`.
+pub(crate) fn tags(tags: &ecs_core::tags::Tags) -> Value {
+    json!(
+        tags.iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect::<Vec<_>>()
+    )
+}
+
 /// DescribeClusters' `Cluster`.
 pub(crate) fn cluster(d: &ClusterDescription) -> Value {
+    let mut settings: Vec<Value> = d
+        .settings
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    if !d.settings.contains_key("containerInsights") {
+        settings.push(json!({"name": "containerInsights", "value": "disabled"}));
+    }
     json!({
         "clusterArn": d.cluster_arn.to_string(),
         "clusterName": d.cluster_name.as_str(),
@@ -52,18 +69,20 @@ pub(crate) fn cluster(d: &ClusterDescription) -> Value {
         "pendingTasksCount": d.pending_tasks_count,
         "activeServicesCount": d.active_services_count,
         "statistics": [],
-        "tags": [],
-        "settings": [{"name": "containerInsights", "value": "disabled"}],
+        "tags": tags(&d.tags),
+        "settings": settings,
         "capacityProviders": [],
         "defaultCapacityProviderStrategy": [],
     })
 }
 
 /// A task definition as DescribeTaskDefinition and RegisterTaskDefinition answer: its
-/// own JSON, with its timestamps in the protocol's form.
+/// own JSON, with its timestamps in the protocol's form; its tags go beside it
+/// ([`task_definition_tags`]), as in ECS.
 pub(crate) fn task_definition(td: &TaskDefinition) -> Value {
     let mut value = td.to_value();
     if let Value::Object(map) = &mut value {
+        map.remove("tags");
         map.insert("registeredAt".into(), optional_timestamp(td.registered_at));
         map.insert(
             "deregisteredAt".into(),
@@ -72,6 +91,17 @@ pub(crate) fn task_definition(td: &TaskDefinition) -> Value {
         map.retain(|_, v| !v.is_null());
     }
     value
+}
+
+/// A task definition's tags, as ECS sends them beside it.
+pub(crate) fn task_definition_tags(td: &TaskDefinition) -> Value {
+    json!(
+        td.tags
+            .iter()
+            .flatten()
+            .map(|t| json!({"key": t.key, "value": t.value.clone().unwrap_or_default()}))
+            .collect::<Vec<_>>()
+    )
 }
 
 fn container(scope: &ArnScope, task: &Task, c: &Container) -> Value {
@@ -123,7 +153,7 @@ pub(crate) fn task(scope: &ArnScope, t: &Task) -> Value {
         "stoppedReason": t.stopped_reason,
         "version": t.version,
         "attachments": [],
-        "tags": [],
+        "tags": tags(&t.tags),
     }))
 }
 
@@ -206,6 +236,6 @@ pub(crate) fn container_instance(
         "pendingTasksCount": 0,
         "attributes": attributes,
         "registeredAt": timestamp(i.registered_at()),
-        "tags": [],
+        "tags": tags(i.tags()),
     }))
 }

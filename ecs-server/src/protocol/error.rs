@@ -90,6 +90,16 @@ impl ApiError {
             | Error::InstanceHasTasks { .. }
             | Error::Unsupported { .. } => Self::client_exception(message),
             Error::ServiceLimitExceeded { .. } => Self::client("LimitExceededException", message),
+            Error::ClusterNotEmpty { holds, .. } => Self::client(
+                match holds {
+                    ecs_core::ClusterContents::ContainerInstances => {
+                        "ClusterContainsContainerInstancesException"
+                    }
+                    ecs_core::ClusterContents::Services => "ClusterContainsServicesException",
+                    _ => "ClusterContainsTasksException",
+                },
+                message,
+            ),
             e if is_server_side(e) => Self::server(message),
             _ => Self::invalid(message),
         }
