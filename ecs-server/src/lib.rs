@@ -54,6 +54,7 @@
 //! `UnsupportedFeatureException`.
 
 mod auth;
+mod autoscaling;
 mod config;
 mod ecs;
 pub mod protocol;

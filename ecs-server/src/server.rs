@@ -20,7 +20,7 @@ use tracing::Instrument;
 use crate::auth::Verifier;
 use crate::config::{Auth, ServerConfig};
 use crate::protocol::{self, ApiError, Dialect, Target};
-use crate::{Error, ecs};
+use crate::{Error, autoscaling, ecs};
 
 /// What every request handler shares.
 pub(crate) struct App {
@@ -147,16 +147,22 @@ async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Value
         let signed = Request::from_parts(parts, body.clone());
         verifier.verify(signed, target.signing_name()).await?;
     }
-    match target.dialect {
-        Dialect::Ecs => ecs::call(app, &target.operation, &body).await,
-        Dialect::AutoScaling => Err(ApiError::client(
-            "UnknownOperationException",
-            format!(
-                "Application Auto Scaling has no operation {:?} here",
-                target.operation
-            ),
-        )),
+    let operation = target.operation.as_str();
+    let answer = match target.dialect {
+        Dialect::Ecs => ecs::call(app, operation, &body).await?,
+        Dialect::AutoScaling => autoscaling::call(app, operation, &body)?,
+    };
+    // A change is answered only once it is durable in the control plane's store (at
+    // once without one): nothing acknowledged is then lost to a crash.
+    let reads = ["Describe", "List"];
+    if !reads.iter().any(|r| operation.starts_with(r)) {
+        app.ecs.flush().await.map_err(|e| {
+            ApiError::server(format!(
+                "{operation} was applied but could not be made durable: {e}"
+            ))
+        })?;
     }
+    Ok(answer)
 }
 
 fn answer(status: StatusCode, mut value: Value, request_id: &str) -> Response {

@@ -578,6 +578,81 @@ class ClusterLifecycle(unittest.TestCase):
         self.assertEqual(described["status"], "DELETE_IN_PROGRESS")
 
 
+class ApplicationAutoScaling(unittest.TestCase):
+    def test_a_service_scales_on_its_cpu(self):
+        client = ecs()
+        scaling = boto3.client("application-autoscaling", endpoint_url=ENDPOINT, region_name=REGION, config=CONFIG)
+        name, _ = cluster_with_instances(client, count=2)
+        family = unique("scale")
+        client.register_task_definition(**web_definition(family))
+        client.create_service(cluster=name, serviceName="web", taskDefinition=family, desiredCount=1)
+        resource = f"service/{name}/web"
+        target = scaling.register_scalable_target(
+            ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=1, MaxCapacity=3,
+        )
+        self.assertTrue(target["ScalableTargetARN"].endswith(resource))
+        # A bound changed alone keeps the other.
+        scaling.register_scalable_target(
+            ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount", MaxCapacity=4,
+        )
+        described = scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"]
+        self.assertEqual([(t["MinCapacity"], t["MaxCapacity"]) for t in described], [(1, 4)])
+
+        # The simulated containers use 0.01 CPU of the task's 0.125: 8%, far above 1%.
+        policy = scaling.put_scaling_policy(
+            PolicyName="cpu", ServiceNamespace="ecs", ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount", PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 1.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                "ScaleOutCooldown": 0, "ScaleInCooldown": 600,
+            },
+        )
+        self.assertIn("policyName/cpu", policy["PolicyARN"])
+        policies = scaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"]
+        self.assertEqual([p["PolicyName"] for p in policies], ["cpu"])
+        config = policies[0]["TargetTrackingScalingPolicyConfiguration"]
+        self.assertEqual(config["PredefinedMetricSpecification"]["PredefinedMetricType"], "ECSServiceAverageCPUUtilization")
+        self.assertEqual(config["TargetValue"], 1.0)
+
+        wait_until("scaled out to 4", lambda: client.describe_services(cluster=name, services=["web"])[
+            "services"][0]["desiredCount"] == 4)
+        activities = scaling.describe_scaling_activities(ServiceNamespace="ecs", ResourceId=resource)["ScalingActivities"]
+        self.assertTrue(activities)
+        self.assertEqual(activities[0]["StatusCode"], "Successful")
+        self.assertIn("4", activities[0]["Description"])
+
+        code, message, _ = error_code(
+            scaling.put_scaling_policy, PolicyName="steps", ServiceNamespace="ecs", ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount", PolicyType="StepScaling",
+            StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity",
+                                            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]},
+        )
+        self.assertEqual(code, "ValidationException")
+        self.assertIn("CloudWatch", message)
+        code, _, _ = error_code(
+            scaling.register_scalable_target, ServiceNamespace="ecs", ResourceId=f"service/{name}/nope",
+            ScalableDimension="ecs:service:DesiredCount", MinCapacity=1, MaxCapacity=2,
+        )
+        self.assertEqual(code, "ObjectNotFoundException")
+        code, _, _ = error_code(
+            scaling.describe_scalable_targets, ServiceNamespace="dynamodb",
+        )
+        self.assertEqual(code, "ValidationException")
+
+        scaling.delete_scaling_policy(PolicyName="cpu", ServiceNamespace="ecs", ResourceId=resource,
+                                      ScalableDimension="ecs:service:DesiredCount")
+        self.assertEqual(scaling.describe_scaling_policies(ServiceNamespace="ecs", ResourceId=resource)["ScalingPolicies"], [])
+        scaling.deregister_scalable_target(ServiceNamespace="ecs", ResourceId=resource, ScalableDimension="ecs:service:DesiredCount")
+        self.assertEqual(scaling.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource])["ScalableTargets"], [])
+        code, _, _ = error_code(
+            scaling.deregister_scalable_target, ServiceNamespace="ecs", ResourceId=resource,
+            ScalableDimension="ecs:service:DesiredCount",
+        )
+        self.assertEqual(code, "ObjectNotFoundException")
+
+
 class AwsCli(unittest.TestCase):
     def aws(self, *args, check=True):
         out = subprocess.run(
@@ -613,6 +688,13 @@ class AwsCli(unittest.TestCase):
         self.aws("wait", "tasks-running", "--cluster", cluster, "--tasks", *listed["taskArns"])
         described = json.loads(self.aws("describe-tasks", "--cluster", cluster, "--tasks", *listed["taskArns"]).stdout)
         self.assertEqual({t["lastStatus"] for t in described["tasks"]}, {"RUNNING"})
+        targets = subprocess.run(
+            [AWS, "application-autoscaling", "describe-scalable-targets", "--service-namespace", "ecs",
+             "--endpoint-url", ENDPOINT, "--output", "json"],
+            capture_output=True, text=True, timeout=120,
+        )
+        self.assertEqual(targets.returncode, 0, targets.stderr)
+        self.assertIn("ScalableTargets", json.loads(targets.stdout))
         missing = self.aws("describe-services", "--cluster", "nope-" + cluster, "--services", "web", check=False)
         self.assertNotEqual(missing.returncode, 0)
         self.assertIn("ClusterNotFoundException", missing.stderr)

@@ -66,6 +66,7 @@ pub use policy::{
 pub use requests::{DeleteScalingPolicy, PutScalingPolicy, RegisterScalableTarget};
 
 use crate::Error;
+use crate::ids::{ClusterName, ServiceName};
 use crate::task_definition::enums::api_enum;
 
 /// A service's scaling bounds (RegisterScalableTarget, dimension
@@ -139,6 +140,21 @@ pub struct ScalingActivity {
     pub status_message: Option<String>,
     /// When.
     pub start_time: jiff::Timestamp,
+}
+
+/// A scalable service, its bounds and its policies (DescribeScalableTargets,
+/// DescribeScalingPolicies).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ScalableService {
+    /// The service's cluster.
+    pub cluster: ClusterName,
+    /// The service.
+    pub service: ServiceName,
+    /// Its bounds.
+    pub target: ScalableTarget,
+    /// Its policies, in the order they were put.
+    pub policies: Vec<ScalingPolicy>,
 }
 
 /// What the control plane holds for a scalable service.

@@ -155,6 +155,23 @@ impl Ecs {
         Ok(())
     }
 
+    /// The scalable services, by cluster and name, with their bounds and policies.
+    pub fn describe_scalable_targets(&self) -> Vec<crate::autoscaling::ScalableService> {
+        self.state()
+            .lock()
+            .scaling
+            .iter()
+            .map(
+                |((cluster, service), e)| crate::autoscaling::ScalableService {
+                    cluster: cluster.clone(),
+                    service: service.clone(),
+                    target: e.target,
+                    policies: e.policies.iter().map(|(p, _)| p.clone()).collect(),
+                },
+            )
+            .collect()
+    }
+
     /// A service's scaling activities, newest first.
     pub fn describe_scaling_activities(
         &self,

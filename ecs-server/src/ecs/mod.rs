@@ -17,23 +17,8 @@ use serde_json::Value;
 use crate::protocol::{ApiError, parse};
 use crate::server::App;
 
-/// Runs `operation` on `body`. A change is answered only once it is durable in the
-/// control plane's store (at once without one): nothing acknowledged is then lost to a
-/// crash.
+/// Runs `operation` on `body`.
 pub(crate) async fn call(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let answer = dispatch(app, operation, body).await?;
-    let reads = ["Describe", "List"];
-    if !reads.iter().any(|r| operation.starts_with(r)) {
-        app.ecs.flush().await.map_err(|e| {
-            ApiError::server(format!(
-                "{operation} was applied but could not be made durable: {e}"
-            ))
-        })?;
-    }
-    Ok(answer)
-}
-
-async fn dispatch(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
     let depth = app.config.max_json_depth;
     match operation {
         "CreateCluster" => clusters::create(app, parse(body, depth)?),
