@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use ecs::config::EcsConfig;
-use ecs::server::{Auth, Credentials, Server, ServerConfig};
+use ecs::server::{Auth, Credentials, Server, ServerConfig, TlsConfig};
 use ecs::{ArnScope, Ecs};
 
 const ACCESS_KEY: &str = "AKIDECSSERVERTEST";
@@ -84,4 +84,92 @@ async fn the_aws_cli_and_boto3_drive_the_api_unchanged() {
         "{stderr}"
     );
     assert!(!stderr.contains("skipped"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_cli_speaks_to_the_server_over_tls() {
+    let aws = client("ECS_AWS_CLI");
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+
+    let ecs = Ecs::new(EcsConfig::default());
+    ecs.create_cluster("over-tls".parse().unwrap()).unwrap();
+    let config = ServerConfig::default()
+        .with_listen("127.0.0.1:0".parse().unwrap())
+        .with_auth(Auth::SigV4(vec![Credentials::new(ACCESS_KEY, SECRET_KEY)]))
+        .with_tls(TlsConfig::new(&cert_path, &key_path));
+    let server = Server::bind(ecs, config).await.unwrap();
+    let address = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+
+    let cli = |scheme: &str, ca: Option<&std::path::Path>| {
+        let mut c = tokio::process::Command::new(&aws);
+        c.args([
+            "ecs",
+            "list-clusters",
+            "--output",
+            "json",
+            "--region",
+            "local",
+        ])
+        .arg("--endpoint-url")
+        .arg(format!("{scheme}://{address}"))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_CA_BUNDLE")
+        .kill_on_drop(true);
+        if let Some(ca) = ca {
+            c.arg("--ca-bundle").arg(ca);
+        }
+        c.output()
+    };
+    let trusted = cli("https", Some(&cert_path)).await.unwrap();
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    assert!(stdout.contains("cluster/over-tls"), "{stdout}");
+    // Without trusting the certificate the CLI refuses it; plain HTTP gets no answer.
+    let untrusted = cli("https", None).await.unwrap();
+    assert!(!untrusted.status.success());
+    assert!(
+        String::from_utf8_lossy(&untrusted.stderr).contains("SSL"),
+        "{}",
+        String::from_utf8_lossy(&untrusted.stderr)
+    );
+    let plain = cli("http", None).await.unwrap();
+    assert!(!plain.status.success());
+
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_certificate_that_cannot_be_read_is_refused_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate").unwrap();
+    for (cert, key) in [
+        (dir.path().join("missing.pem"), garbage.clone()),
+        (garbage.clone(), garbage.clone()),
+    ] {
+        let config = ServerConfig::default()
+            .with_listen("127.0.0.1:0".parse().unwrap())
+            .with_tls(TlsConfig::new(&cert, &key));
+        let e = Server::bind(Ecs::new(EcsConfig::default()), config)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(&cert.display().to_string()), "{e}");
+    }
 }

@@ -89,6 +89,8 @@ pub struct ServerConfig {
     pub max_json_depth: usize,
     /// What RegisterContainerInstance registers when the request gives no resources.
     pub instances: InstanceSource,
+    /// HTTPS with this certificate; plain HTTP when `None`.
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// The access key id the default configuration accepts.
@@ -111,6 +113,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1 << 20,
             max_json_depth: 32,
             instances: InstanceSource::Simulated(Resources::new(4096, 8192)),
+            tls: None,
         }
     }
 }
@@ -127,6 +130,13 @@ impl ServerConfig {
     #[must_use]
     pub fn with_auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// Serving HTTPS with this certificate.
+    #[must_use]
+    pub fn with_tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 

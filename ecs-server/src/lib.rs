@@ -59,12 +59,14 @@ mod config;
 mod ecs;
 pub mod protocol;
 mod server;
+mod tls;
 
 pub use config::{
     Auth, Credentials, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, InstanceSource, SECRET_KEY_LEN,
     ServerConfig,
 };
 pub use server::{Server, router};
+pub use tls::TlsConfig;
 
 /// What can go wrong serving the API (a request's own errors are answers, not these).
 #[derive(Debug, thiserror::Error)]

@@ -62,6 +62,7 @@ pub fn router(ecs: Ecs, config: ServerConfig) -> Router {
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl std::fmt::Debug for Server {
@@ -76,6 +77,12 @@ impl Server {
     /// Binds `config.listen` to serve `ecs`'s API.
     pub async fn bind(ecs: Ecs, config: ServerConfig) -> Result<Self, Error> {
         config.check()?;
+        // A certificate that cannot be read is refused before anything listens.
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::tls::TlsConfig::acceptor)
+            .transpose()?;
         let address = config.listen;
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -86,6 +93,7 @@ impl Server {
         Ok(Self {
             listener,
             router: router(ecs, config),
+            tls,
         })
     }
 
@@ -100,10 +108,15 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve)
+        match self.tls {
+            Some(acceptor) => {
+                crate::tls::serve(self.listener, acceptor, self.router, shutdown).await
+            }
+            None => axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(Error::Serve),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --bin ecs-server -- [--listen ADDR] [--data DIR] [--region REGION]
 //!                               [--access-key ID --secret-key SECRET | --no-auth]
+//!                               [--tls-cert CHAIN.pem --tls-key KEY.pem]
 //! ```
 //!
 //! It keeps its state in a file store under the data folder (`./ecs-data` by default),
@@ -24,12 +25,13 @@ use std::sync::Arc;
 use ecs::cluster::{RegisterContainerInstance, Resources};
 use ecs::config::EcsConfig;
 use ecs::runtime::{ContainerRuntime, InMemoryRuntime};
-use ecs::server::{Auth, Credentials, InstanceSource, Server, ServerConfig};
+use ecs::server::{Auth, Credentials, InstanceSource, Server, ServerConfig, TlsConfig};
 use ecs::store::FileStore;
 use ecs::{ArnScope, ClusterName, Ecs};
 
 const USAGE: &str = "usage: ecs-server [--listen ADDR] [--data DIR] [--region REGION] \
-                     [--access-key ID --secret-key SECRET | --no-auth]";
+                     [--access-key ID --secret-key SECRET | --no-auth] \
+                     [--tls-cert CHAIN.pem --tls-key KEY.pem]";
 
 /// What the command line asks for.
 struct Options {
@@ -37,6 +39,7 @@ struct Options {
     data: PathBuf,
     region: String,
     auth: Auth,
+    tls: Option<TlsConfig>,
 }
 
 fn options() -> Result<Options, String> {
@@ -45,8 +48,10 @@ fn options() -> Result<Options, String> {
         data: PathBuf::from("ecs-data"),
         region: "us-east-1".to_owned(),
         auth: ServerConfig::default().auth,
+        tls: None,
     };
     let (mut key, mut secret, mut no_auth) = (None, None, false);
+    let (mut cert, mut cert_key) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -63,6 +68,8 @@ fn options() -> Result<Options, String> {
             "--access-key" => key = Some(value()?),
             "--secret-key" => secret = Some(value()?),
             "--no-auth" => no_auth = true,
+            "--tls-cert" => cert = Some(PathBuf::from(value()?)),
+            "--tls-key" => cert_key = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -76,6 +83,11 @@ fn options() -> Result<Options, String> {
                 "--access-key and --secret-key go together, and not with --no-auth\n{USAGE}"
             ));
         }
+    }
+    match (cert, cert_key) {
+        (Some(c), Some(k)) => o.tls = Some(TlsConfig::new(c, k)),
+        (None, None) => {}
+        _ => return Err(format!("--tls-cert and --tls-key go together\n{USAGE}")),
     }
     Ok(o)
 }
@@ -159,13 +171,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Some(rt) => InstanceSource::Engine(rt),
         None => InstanceSource::Simulated(Resources::new(4096, 8192)),
     };
-    let server_config = ServerConfig::default()
+    let mut server_config = ServerConfig::default()
         .with_listen(o.listen)
         .with_auth(o.auth.clone())
         .with_instances(instances);
+    let scheme = if let Some(tls) = o.tls.clone() {
+        server_config = server_config.with_tls(tls);
+        "https"
+    } else {
+        "http"
+    };
     let server = Server::bind(ecs.clone(), server_config).await?;
     let address = server.local_addr()?;
-    println!("ecs-server: listening on http://{address}");
+    println!("ecs-server: listening on {scheme}://{address}");
     println!("  state:     {}", store_path.display());
     println!("  instance:  i-local in cluster default, on {which}");
     match &o.auth {
@@ -179,12 +197,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             };
             println!(
                 "  try:       AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} \
-                 aws ecs list-clusters --endpoint-url http://{address} --region {}",
+                 aws ecs list-clusters --endpoint-url {scheme}://{address} --region {}",
                 o.region
             );
         }
         _ => println!(
-            "  try:       aws ecs list-clusters --endpoint-url http://{address} --region {} \
+            "  try:       aws ecs list-clusters --endpoint-url {scheme}://{address} --region {} \
              --no-sign-request",
             o.region
         ),
