@@ -138,7 +138,7 @@ async fn api(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(e) => answer(e.status, e.body(), &request_id),
     };
     span.in_scope(|| {
-        tracing::info!(
+        tracing::debug!(
             status = response.status().as_u16(),
             micros = started.elapsed().as_micros() as u64,
             "answered"

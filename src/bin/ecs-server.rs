@@ -104,7 +104,7 @@ async fn local_engine() -> (String, Option<Arc<dyn ContainerRuntime>>) {
     let mut tried = Vec::new();
     for (name, rt) in candidates {
         match rt.describe_host().await {
-            Ok(host) => return (format!("{name} {}", host.engine_version), Some(rt)),
+            Ok(host) => return (format!("{name} ({})", host.engine_version), Some(rt)),
             Err(e) => tried.push(format!("{name}: {e}")),
         }
     }
