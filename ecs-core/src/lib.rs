@@ -82,6 +82,7 @@ pub mod store;
 pub mod tags;
 pub mod task;
 pub mod task_definition;
+pub mod telemetry;
 
 pub use control::Ecs;
 pub use error::{ClusterContents, Error, ResourceKind};

@@ -75,7 +75,7 @@ impl std::fmt::Debug for InstanceSource {
 /// and checks signatures by one well-known access key ([`DEFAULT_ACCESS_KEY`],
 /// [`DEFAULT_SECRET_KEY`]), which is no secret: configure keys of your own for a
 /// server others can reach.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
     /// Where it listens; loopback unless told otherwise.
@@ -91,6 +91,10 @@ pub struct ServerConfig {
     pub instances: InstanceSource,
     /// HTTPS with this certificate; plain HTTP when `None`.
     pub tls: Option<crate::tls::TlsConfig>,
+    /// `GET /metrics` renders this recorder's metrics (the control plane's among them)
+    /// in Prometheus' text format; no `/metrics` when `None`. Scrapers do not sign
+    /// their requests: `/metrics` is not authenticated (it shows counts, no secret).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// The access key id the default configuration accepts.
@@ -114,6 +118,7 @@ impl Default for ServerConfig {
             max_json_depth: 32,
             instances: InstanceSource::Simulated(Resources::new(4096, 8192)),
             tls: None,
+            metrics: None,
         }
     }
 }
@@ -130,6 +135,13 @@ impl ServerConfig {
     #[must_use]
     pub fn with_auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// Serving `/metrics` from this Prometheus recorder (installed by the program).
+    #[must_use]
+    pub fn with_metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
         self
     }
 
@@ -177,5 +189,19 @@ impl ServerConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("auth", &self.auth)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_json_depth", &self.max_json_depth)
+            .field("instances", &self.instances)
+            .field("tls", &self.tls)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
     }
 }

@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use ecs_core::Ecs;
 use serde_json::Value;
 use tracing::Instrument;
@@ -51,7 +51,25 @@ pub fn router(ecs: Ecs, config: ServerConfig) -> Router {
         config,
         verifier,
     });
-    Router::new().route("/", post(api)).with_state(app)
+    Router::new()
+        .route("/", post(api))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
+/// `GET /metrics`: the state's gauges recorded from a snapshot now, then everything
+/// the recorder holds, in Prometheus' text format.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let Some(handle) = &app.config.metrics else {
+        return (StatusCode::NOT_FOUND, "no metrics recorder is configured\n").into_response();
+    };
+    app.ecs.record_state_metrics();
+    let mut response = handle.render().into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 /// The API server: bound to its address, then serving until told to stop.

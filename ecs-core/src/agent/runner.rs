@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -188,25 +189,35 @@ impl Runner {
         }
     }
 
-    /// Runs the task from PENDING to STOPPED.
+    /// Runs the task from PENDING to STOPPED, each step of its lifecycle in a span of
+    /// its own (`start`, `running`, `stop`) within the task's.
     pub(crate) async fn run(mut self) {
+        let task = tracing::debug_span!("task", task = %self.task_id);
         // The task is durable before any of its containers exists: a control plane
         // that restarts knows of everything it may find on the engine.
-        if !self.durable().await {
+        if !self.durable().instrument(task.clone()).await {
             return;
         }
-        let cause = match self.start().await {
+        let started = self
+            .start()
+            .instrument(tracing::debug_span!(parent: &task, "start"))
+            .await;
+        let cause = match started {
             Ok(()) => {
                 let now = self.state.now();
                 self.state.update_task(&self.task_id, |t| {
                     t.last_status = TaskStatus::Running;
                     t.started_at = Some(now);
                 });
-                self.watch_running().await
+                self.watch_running()
+                    .instrument(tracing::debug_span!(parent: &task, "running"))
+                    .await
             }
             Err(cause) => cause,
         };
-        self.shut_down(cause).await;
+        self.shut_down(cause)
+            .instrument(tracing::debug_span!(parent: &task, "stop"))
+            .await;
     }
 
     /// Waits until the state is durable; false if it never will be (the store was
@@ -303,7 +314,8 @@ impl Runner {
     /// Runs an adopted task: watched while RUNNING, unless
     /// [`adopted_stop`](Self::adopted_stop) says why it stops.
     pub(crate) async fn run_adopted(mut self) {
-        if !self.durable().await {
+        let task = tracing::debug_span!("task", task = %self.task_id, adopted = true);
+        if !self.durable().instrument(task.clone()).await {
             return;
         }
         let cause = match self.adopted_stop() {
@@ -315,10 +327,14 @@ impl Runner {
                     t.last_status = TaskStatus::Running;
                     t.started_at.get_or_insert(now);
                 });
-                self.watch_running().await
+                self.watch_running()
+                    .instrument(tracing::debug_span!(parent: &task, "running"))
+                    .await
             }
         };
-        self.shut_down(cause).await;
+        self.shut_down(cause)
+            .instrument(tracing::debug_span!(parent: &task, "stop"))
+            .await;
     }
 
     fn stop_requested(&self) -> Option<Cause> {

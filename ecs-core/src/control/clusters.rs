@@ -115,3 +115,59 @@ impl Ecs {
             .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))
     }
 }
+
+impl Ecs {
+    /// Records what the state is now, from one snapshot, through the metrics facade
+    /// ([`telemetry`](crate::telemetry)): tasks by cluster and last status (every
+    /// status, zeros included), each service's desired, running and pending counts, and
+    /// deployments by rollout state. An exporter calls it when it is scraped.
+    pub fn record_state_metrics(&self) {
+        use crate::telemetry::{
+            DEPLOYMENTS, SERVICE_DESIRED, SERVICE_PENDING, SERVICE_RUNNING, TASKS,
+        };
+        use std::collections::BTreeMap;
+        let s = self.state().lock();
+        let mut tasks: BTreeMap<(&ClusterName, TaskStatus), u64> = BTreeMap::new();
+        for cluster in s.clusters.keys() {
+            for status in TaskStatus::ALL {
+                tasks.insert((cluster, *status), 0);
+            }
+        }
+        for e in s.tasks.values() {
+            *tasks
+                .entry((&e.task.cluster, e.task.last_status))
+                .or_default() += 1;
+        }
+        for ((cluster, status), n) in tasks {
+            metrics::gauge!(TASKS, "cluster" => cluster.to_string(), "last_status" => status.as_str())
+                .set(n as f64);
+        }
+        let mut deployments: BTreeMap<(&ClusterName, &'static str), u64> = BTreeMap::new();
+        for ((cluster, name), e) in &s.services {
+            let labels = [
+                ("cluster", cluster.to_string()),
+                ("service", name.to_string()),
+            ];
+            let svc = &e.service;
+            let live = svc.status != ServiceStatus::Inactive;
+            let count = |n: u32| if live { f64::from(n) } else { 0.0 };
+            metrics::gauge!(SERVICE_DESIRED, &labels).set(count(svc.desired_count));
+            metrics::gauge!(SERVICE_RUNNING, &labels).set(count(svc.running_count));
+            metrics::gauge!(SERVICE_PENDING, &labels).set(count(svc.pending_count));
+            for state in crate::service::RolloutState::ALL {
+                deployments.entry((cluster, state.as_str())).or_default();
+            }
+            for d in &svc.deployments {
+                if d.status != crate::service::DeploymentStatus::Inactive {
+                    *deployments
+                        .entry((cluster, d.rollout_state.as_str()))
+                        .or_default() += 1;
+                }
+            }
+        }
+        for ((cluster, state), n) in deployments {
+            metrics::gauge!(DEPLOYMENTS, "cluster" => cluster.to_string(), "rollout_state" => state)
+                .set(n as f64);
+        }
+    }
+}

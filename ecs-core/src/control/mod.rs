@@ -405,6 +405,9 @@ impl Ecs {
             runtime,
             attributes: extra,
         } = request;
+        // Every call to its engine is measured (`ecs_engine_*`), whatever the backend.
+        let runtime: Arc<dyn crate::runtime::ContainerRuntime> =
+            Arc::new(crate::runtime::instrumented::Instrumented::new(runtime));
         let cluster = &cluster;
         // An instance the store brought back, registered again after a restart.
         let known = {
@@ -628,6 +631,34 @@ impl Ecs {
             .filter(|t| request.matches(t))
             .map(|t| t.task_id.clone())
             .collect())
+    }
+
+    /// One page of ListTasks: the ids of the matching tasks after `after`, in id order,
+    /// at most `limit` of them, and whether more follow. The tasks before `after` are
+    /// not looked at: a page of an unfiltered list costs the page, not the cluster.
+    pub fn list_tasks_page(
+        &self,
+        request: &ListTasks,
+        after: Option<&TaskId>,
+        limit: usize,
+    ) -> Result<(Vec<TaskId>, bool), Error> {
+        use std::ops::Bound;
+        let s = self.state().lock();
+        if !s.clusters.contains_key(&request.cluster) {
+            return Err(Error::not_found(ResourceKind::Cluster, &request.cluster));
+        }
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut page: Vec<TaskId> = s
+            .tasks
+            .range((from, Bound::Unbounded))
+            .map(|(_, e)| &e.task)
+            .filter(|t| request.matches(t))
+            .take(limit.saturating_add(1))
+            .map(|t| t.task_id.clone())
+            .collect();
+        let more = page.len() > limit;
+        page.truncate(limit);
+        Ok((page, more))
     }
 
     /// Waits until `task` satisfies `condition` (checked now and at each of its changes).

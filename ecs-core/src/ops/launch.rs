@@ -58,7 +58,10 @@ impl Ops {
                 .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &request.cluster))?;
             let outcome = {
                 let mut scheduler = self.scheduler.lock().unwrap_or_else(|e| e.into_inner());
-                scheduler.place(&mut entry.cluster, &placement)?
+                let started = std::time::Instant::now();
+                let outcome = scheduler.place(&mut entry.cluster, &placement)?;
+                record_placement(&request, &outcome, started.elapsed());
+                outcome
             };
             let mut started = Vec::new();
             for p in &outcome.placements {
@@ -165,6 +168,32 @@ impl Ops {
         // (a stop asked for at once) is seen before its creation.
         self.state.publish(Event::TaskStateChange(task.clone()));
         Ok((task, runner))
+    }
+}
+
+/// Records a placement's tasks placed and not, and how long it took.
+fn record_placement(
+    request: &RunTask,
+    outcome: &crate::placement::Outcome,
+    took: std::time::Duration,
+) {
+    use crate::telemetry::{PLACEMENT_FAILURES, PLACEMENT_SECONDS, PLACEMENTS};
+    let cluster = request.cluster.to_string();
+    let placed = outcome.placements.len() as u64;
+    let failed = u64::from(request.count).saturating_sub(placed);
+    metrics::histogram!(PLACEMENT_SECONDS).record(took.as_secs_f64());
+    metrics::counter!(PLACEMENTS, "cluster" => cluster.clone(), "result" => "placed")
+        .increment(placed);
+    if failed > 0 {
+        metrics::counter!(PLACEMENTS, "cluster" => cluster.clone(), "result" => "failed")
+            .increment(failed);
+        // The reason that turned away the most instances is the one ECS reports.
+        let reason = outcome
+            .failures
+            .first()
+            .map_or_else(|| "UNKNOWN".to_owned(), |f| f.reason.to_string());
+        metrics::counter!(PLACEMENT_FAILURES, "cluster" => cluster, "reason" => reason)
+            .increment(failed);
     }
 }
 

@@ -38,6 +38,19 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// The error's kind in one word (`not_found`, `unavailable` ...), as metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuntimeError::NotFound(_) => "not_found",
+            RuntimeError::Conflict(_) => "conflict",
+            RuntimeError::ImageUnavailable { .. } => "image_unavailable",
+            RuntimeError::Unavailable(_) => "unavailable",
+            RuntimeError::Timeout(_) => "timeout",
+            RuntimeError::InvalidRequest(_) => "invalid_request",
+            RuntimeError::Unsupported { .. } => "unsupported",
+        }
+    }
+
     /// Whether the same call may succeed later (the engine was away or slow).
     pub fn is_retryable(&self) -> bool {
         matches!(

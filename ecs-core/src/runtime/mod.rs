@@ -9,6 +9,7 @@
 mod capabilities;
 mod error;
 mod exec;
+pub(crate) mod instrumented;
 pub mod labels;
 mod logs;
 pub mod memory;

@@ -410,10 +410,15 @@ pub(crate) async fn run(state: Arc<State>, mut written: Written) {
         let target = journal.requested.load(Ordering::SeqCst);
         let (changes, registry) = changes(&mut state.lock(), &mut written);
         if !changes.is_empty() {
+            let started = std::time::Instant::now();
             let outcome = match writes(&changes, &written) {
                 Ok(w) => store.commit(w).await,
                 Err(e) => Err(e),
             };
+            metrics::histogram!(crate::telemetry::STORE_COMMIT_SECONDS)
+                .record(started.elapsed().as_secs_f64());
+            let result = if outcome.is_ok() { "ok" } else { "error" };
+            metrics::counter!(crate::telemetry::STORE_COMMITS, "result" => result).increment(1);
             match outcome {
                 Ok(versions) => {
                     landed(&mut written, changes, &versions, registry);

@@ -35,27 +35,11 @@ pub(crate) fn page_in(
     max_results: Option<i64>,
     limit: usize,
 ) -> Result<Page, ApiError> {
-    let size = match max_results {
-        None => limit,
-        Some(n) if (1..=limit as i64).contains(&n) => n as usize,
-        Some(n) => {
-            return Err(ApiError::invalid(format!(
-                "maxResults: {n} is outside 1 to {limit}"
-            )));
-        }
-    };
-    let start = match token {
-        None | Some("") => 0,
-        Some(t) => {
-            let after = decode(t).ok_or_else(|| {
-                ApiError::invalid(format!("nextToken: {t:?} is not a token this server gave"))
-            })?;
-            if descending {
-                sorted.partition_point(|item| *item >= after)
-            } else {
-                sorted.partition_point(|item| *item <= after)
-            }
-        }
+    let size = size(max_results, limit)?;
+    let start = match after(token)? {
+        None => 0,
+        Some(after) if descending => sorted.partition_point(|item| *item >= after),
+        Some(after) => sorted.partition_point(|item| *item <= after),
     };
     let mut items: Vec<String> = sorted.into_iter().skip(start).take(size + 1).collect();
     let next_token = if items.len() > size {
@@ -65,6 +49,32 @@ pub(crate) fn page_in(
         None
     };
     Ok(Page { items, next_token })
+}
+
+/// The size of a page asked for: `limit` when unset; refused outside 1 to `limit`.
+pub(crate) fn size(max_results: Option<i64>, limit: usize) -> Result<usize, ApiError> {
+    match max_results {
+        None => Ok(limit),
+        Some(n) if (1..=limit as i64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(ApiError::invalid(format!(
+            "maxResults: {n} is outside 1 to {limit}"
+        ))),
+    }
+}
+
+/// The item a token names (where the next page begins after).
+pub(crate) fn after(token: Option<&str>) -> Result<Option<String>, ApiError> {
+    match token {
+        None | Some("") => Ok(None),
+        Some(t) => decode(t).map(Some).ok_or_else(|| {
+            ApiError::invalid(format!("nextToken: {t:?} is not a token this server gave"))
+        }),
+    }
+}
+
+/// The token of a page that ended with `last`.
+pub(crate) fn token(last: &str) -> String {
+    encode(last)
 }
 
 fn encode(item: &str) -> String {

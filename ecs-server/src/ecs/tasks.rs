@@ -235,22 +235,30 @@ pub(crate) fn list(app: &App, input: ListTasksInput) -> Result<Value, ApiError> 
             )));
         }
     };
-    let ids = match input.launch_type.as_deref() {
-        // Every task here runs on a container instance: EC2.
-        Some("FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES") => Vec::new(),
+    let size = page::size(input.max_results, 100)?;
+    let after = page::after(input.next_token.as_deref())?
+        .map(|a| names::task("nextToken", &a))
+        .transpose()?;
+    // The cluster is checked whatever the launch type; every task here runs on a
+    // container instance (EC2), so another launch type lists none.
+    let (ids, more) = app
+        .ecs
+        .list_tasks_page(&request, after.as_ref(), size)
+        .map_err(|e| app.error(e))?;
+    let (ids, more) = match input.launch_type.as_deref() {
+        Some("FARGATE" | "EXTERNAL" | "MANAGED_INSTANCES") => (Vec::new(), false),
         launch_type => {
             check_launch_type(launch_type)?;
-            app.ecs.list_tasks(request).map_err(|e| app.error(e))?
+            (ids, more)
         }
     };
-    let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-    ids.sort();
-    let page = page::page(ids, input.next_token.as_deref(), input.max_results, 100)?;
     let scope = app.ecs.arn_scope();
-    let arns: Vec<String> = page
-        .items
+    let arns: Vec<String> = ids
         .iter()
         .map(|id| scope.arn(format!("task/{cluster}/{id}")).to_string())
         .collect();
-    Ok(json!({ "taskArns": arns, "nextToken": page.next_token }))
+    let next_token = more
+        .then(|| ids.last().map(|id| page::token(id.as_str())))
+        .flatten();
+    Ok(json!({ "taskArns": arns, "nextToken": next_token }))
 }

@@ -81,7 +81,8 @@ pub(crate) async fn run(ctx: Arc<Context>, key: ServiceKey, wake: Arc<Notify>) {
         let resync = ctx.config().resync_interval;
         let me = memory.me.clone();
         let lb_pending = lb::sync(&ctx.ops, &key, &me, &mut memory.lb).await;
-        let next = match reconcile(&ctx, &key, &mut memory) {
+        let pass = tracing::debug_span!("reconcile", cluster = %key.0, service = %key.1);
+        let next = match pass.in_scope(|| reconcile(&ctx, &key, &mut memory)) {
             Some(next) => next,
             None => return,
         };
