@@ -56,6 +56,7 @@
 mod auth;
 mod autoscaling;
 mod config;
+mod console;
 mod ecs;
 pub mod protocol;
 mod server;

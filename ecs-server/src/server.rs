@@ -46,6 +46,7 @@ pub fn router(ecs: Ecs, config: ServerConfig) -> Router {
         Auth::SigV4(keys) => Some(Verifier::new(keys.clone(), ecs.arn_scope().region.clone())),
         Auth::Disabled => None,
     };
+    let console = crate::console::routes(&ecs.arn_scope().region, verifier.is_some());
     let app = Arc::new(App {
         ecs,
         config,
@@ -54,6 +55,7 @@ pub fn router(ecs: Ecs, config: ServerConfig) -> Router {
     Router::new()
         .route("/", post(api))
         .route("/metrics", get(metrics))
+        .merge(console)
         .with_state(app)
 }
 
