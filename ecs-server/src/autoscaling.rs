@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ecs::{page, wire};
-use crate::protocol::{ApiError, Dialect, parse};
+use crate::protocol::{Answer, ApiError, Dialect, parse};
 use crate::server::App;
 
 const NAMESPACE: &str = "ecs";
@@ -33,7 +33,11 @@ fn error(e: ecs_core::Error) -> ApiError {
 }
 
 /// Runs `operation` on `body`.
-pub(crate) fn call(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn call(app: &App, operation: &str, body: &[u8]) -> Result<Answer, ApiError> {
+    value(app, operation, body).map(Answer::Value)
+}
+
+fn value(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
     let depth = app.config.max_json_depth;
     match operation {
         "RegisterScalableTarget" => register_target(app, parse(body, depth)?),

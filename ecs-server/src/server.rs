@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::auth::Verifier;
 use crate::config::{Auth, ServerConfig};
-use crate::protocol::{self, ApiError, Dialect, Target};
+use crate::protocol::{self, Answer, ApiError, Dialect, Target};
 use crate::{Error, autoscaling, ecs};
 
 /// What every request handler shares.
@@ -154,8 +154,9 @@ async fn api(State(app): State<Arc<App>>, request: Request) -> Response {
         .instrument(span.clone())
         .await;
     let response = match result {
-        Ok(value) => answer(StatusCode::OK, value, &request_id),
-        Err(e) => answer(e.status, e.body(), &request_id),
+        Ok(Answer::Value(value)) => answer(StatusCode::OK, json_text(value), &request_id),
+        Ok(Answer::Text(text)) => answer(StatusCode::OK, text, &request_id),
+        Err(e) => answer(e.status, json_text(e.body()), &request_id),
     };
     span.in_scope(|| {
         tracing::debug!(
@@ -167,7 +168,7 @@ async fn api(State(app): State<Arc<App>>, request: Request) -> Response {
     response
 }
 
-async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Value, ApiError> {
+async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Answer, ApiError> {
     let target = Target::parse(header)?;
     let (parts, body) = request.into_parts();
     let limit = app.config.max_body_bytes;
@@ -198,12 +199,16 @@ async fn call(app: &App, header: Option<&str>, request: Request) -> Result<Value
     Ok(answer)
 }
 
-fn answer(status: StatusCode, mut value: Value, request_id: &str) -> Response {
-    // Absent members are left out, as ECS does (a null `nextToken` would read as one).
+/// A value's JSON text, its null members left out as ECS leaves absent members out (a
+/// null `nextToken` would read as one).
+fn json_text(mut value: Value) -> Vec<u8> {
     if let Value::Object(map) = &mut value {
         map.retain(|_, v| !v.is_null());
     }
-    let body = serde_json::to_vec(&value).unwrap_or_default();
+    serde_json::to_vec(&value).unwrap_or_default()
+}
+
+fn answer(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response {
     let mut response = (status, Body::from(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(

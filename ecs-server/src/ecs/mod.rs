@@ -14,12 +14,19 @@ pub(crate) mod wire;
 
 use serde_json::Value;
 
-use crate::protocol::{ApiError, parse};
+use crate::protocol::{Answer, ApiError, parse};
 use crate::server::App;
 
 /// Runs `operation` on `body`.
-pub(crate) async fn call(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) async fn call(app: &App, operation: &str, body: &[u8]) -> Result<Answer, ApiError> {
     let depth = app.config.max_json_depth;
+    if operation == "DescribeTasks" {
+        return tasks::describe(app, parse(body, depth)?);
+    }
+    value(app, operation, body, depth).await.map(Answer::Value)
+}
+
+async fn value(app: &App, operation: &str, body: &[u8], depth: usize) -> Result<Value, ApiError> {
     match operation {
         "CreateCluster" => clusters::create(app, parse(body, depth)?),
         "DescribeClusters" => clusters::describe(app, parse(body, depth)?),
@@ -38,7 +45,6 @@ pub(crate) async fn call(app: &App, operation: &str, body: &[u8]) -> Result<Valu
         "RunTask" => tasks::run(app, parse(body, depth)?),
         "StartTask" => tasks::start(app, parse(body, depth)?),
         "StopTask" => tasks::stop(app, parse(body, depth)?),
-        "DescribeTasks" => tasks::describe(app, parse(body, depth)?),
         "ListTasks" => tasks::list(app, parse(body, depth)?),
         "CreateService" => services::create(app, parse(body, depth)?),
         "UpdateService" => services::update(app, parse(body, depth)?),

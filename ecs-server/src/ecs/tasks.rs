@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{names, page, wire};
-use crate::protocol::ApiError;
+use crate::protocol::{Answer, ApiError};
 use crate::server::App;
 
 /// RunTask's and StartTask's `launchType`: tasks run on the cluster's container
@@ -159,8 +159,9 @@ pub(crate) struct DescribeTasksInput {
     tasks: Vec<String>,
 }
 
-/// The tasks asked for, and a `MISSING` failure for each unknown one.
-pub(crate) fn describe(app: &App, input: DescribeTasksInput) -> Result<Value, ApiError> {
+/// The tasks asked for, and a `MISSING` failure for each unknown one; written
+/// straight from the tasks (up to 100 of them).
+pub(crate) fn describe(app: &App, input: DescribeTasksInput) -> Result<Answer, ApiError> {
     if input.tasks.is_empty() || input.tasks.len() > 100 {
         return Err(ApiError::invalid(format!(
             "tasks: {} tasks, outside 1 to 100 per call",
@@ -191,10 +192,21 @@ pub(crate) fn describe(app: &App, input: DescribeTasksInput) -> Result<Value, Ap
             }));
         }
     }
-    Ok(json!({
-        "tasks": tasks.iter().map(|t| wire::task(scope, t)).collect::<Vec<_>>(),
-        "failures": failures,
-    }))
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        tasks: Vec<wire::WireTask<'a>>,
+        failures: Vec<Value>,
+    }
+    let out = Out {
+        tasks: tasks
+            .iter()
+            .map(|task| wire::WireTask { scope, task })
+            .collect(),
+        failures,
+    };
+    serde_json::to_vec(&out)
+        .map(Answer::Text)
+        .map_err(|e| ApiError::server(format!("DescribeTasks' answer could not be written: {e}")))
 }
 
 #[derive(Deserialize)]

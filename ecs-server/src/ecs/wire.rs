@@ -104,57 +104,173 @@ pub(crate) fn task_definition_tags(td: &TaskDefinition) -> Value {
     )
 }
 
-fn container(scope: &ArnScope, task: &Task, c: &Container) -> Value {
-    compact(json!({
-        "containerArn": scope.arn(format!("container/{}/{}/{}", task.cluster, task.task_id, c.name)).to_string(),
-        "taskArn": task.task_arn.to_string(),
-        "name": c.name,
-        "image": c.image,
-        "runtimeId": c.runtime_id.as_ref().map(|id| id.to_string()),
-        "lastStatus": c.last_status.as_str(),
-        "exitCode": c.exit_code,
-        "reason": c.reason,
-        "healthStatus": c.health_status.as_str(),
-        "networkBindings": c.network_bindings.iter().map(|b| json!({
-            "bindIP": "0.0.0.0",
-            "containerPort": b.container_port,
-            "hostPort": b.host_port,
-            "protocol": b.protocol,
-        })).collect::<Vec<_>>(),
-        "cpu": c.cpu,
-        "memory": c.memory,
-        "memoryReservation": c.memory_reservation,
-    }))
+/// A value written as its `Display` text: ARNs made as they are written.
+struct Text<T>(T);
+
+impl<T: std::fmt::Display> serde::Serialize for Text<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
 }
 
-/// DescribeTasks' `Task`.
+/// Seconds since the epoch, with milliseconds, as the protocol writes timestamps.
+fn seconds(t: jiff::Timestamp) -> f64 {
+    t.as_millisecond() as f64 / 1000.0
+}
+
+/// A container as DescribeTasks shows it, written straight from the task.
+struct WireContainer<'a> {
+    scope: &'a ArnScope,
+    task: &'a Task,
+    container: &'a Container,
+}
+
+impl serde::Serialize for WireContainer<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (scope, t, c) = (self.scope, self.task, self.container);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "containerArn",
+            &Text(format_args!(
+                "arn:aws:ecs:{}:{}:container/{}/{}/{}",
+                scope.region, scope.account, t.cluster, t.task_id, c.name
+            )),
+        )?;
+        m.serialize_entry("taskArn", &t.task_arn)?;
+        m.serialize_entry("name", &c.name)?;
+        m.serialize_entry("image", &c.image)?;
+        if let Some(id) = &c.runtime_id {
+            m.serialize_entry("runtimeId", &Text(id))?;
+        }
+        m.serialize_entry("lastStatus", c.last_status.as_str())?;
+        if let Some(code) = c.exit_code {
+            m.serialize_entry("exitCode", &code)?;
+        }
+        if let Some(reason) = &c.reason {
+            m.serialize_entry("reason", reason)?;
+        }
+        m.serialize_entry("healthStatus", c.health_status.as_str())?;
+        m.serialize_entry(
+            "networkBindings",
+            &c.network_bindings
+                .iter()
+                .map(|b| {
+                    json!({
+                        "bindIP": "0.0.0.0",
+                        "containerPort": b.container_port,
+                        "hostPort": b.host_port,
+                        "protocol": b.protocol,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        for (key, value) in [
+            ("cpu", &c.cpu),
+            ("memory", &c.memory),
+            ("memoryReservation", &c.memory_reservation),
+        ] {
+            if let Some(v) = value {
+                m.serialize_entry(key, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// DescribeTasks' `Task`, written straight from the control plane's task: no JSON
+/// tree is built for it (DescribeTasks answers up to 100 at once).
+pub(crate) struct WireTask<'a> {
+    /// The ARNs' region and account.
+    pub(crate) scope: &'a ArnScope,
+    /// The task.
+    pub(crate) task: &'a Task,
+}
+
+impl serde::Serialize for WireTask<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (scope, t) = (self.scope, self.task);
+        let (region, account) = (&scope.region, &scope.account);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("taskArn", &t.task_arn)?;
+        m.serialize_entry(
+            "clusterArn",
+            &Text(format_args!("arn:aws:ecs:{region}:{account}:cluster/{}", t.cluster)),
+        )?;
+        m.serialize_entry(
+            "taskDefinitionArn",
+            &Text(format_args!(
+                "arn:aws:ecs:{region}:{account}:task-definition/{}",
+                t.task_definition
+            )),
+        )?;
+        m.serialize_entry(
+            "containerInstanceArn",
+            &Text(format_args!(
+                "arn:aws:ecs:{region}:{account}:container-instance/{}/{}",
+                t.cluster, t.container_instance
+            )),
+        )?;
+        m.serialize_entry("group", &Text(&t.group))?;
+        if let Some(by) = &t.started_by {
+            m.serialize_entry("startedBy", by)?;
+        }
+        m.serialize_entry("overrides", &*t.overrides)?;
+        if let Some(cpu) = &t.cpu {
+            m.serialize_entry("cpu", cpu)?;
+        }
+        if let Some(memory) = &t.memory {
+            m.serialize_entry("memory", memory)?;
+        }
+        m.serialize_entry("lastStatus", t.last_status.as_str())?;
+        m.serialize_entry("desiredStatus", t.desired_status.as_str())?;
+        m.serialize_entry("healthStatus", t.health_status.as_str())?;
+        m.serialize_entry("launchType", "EC2")?;
+        m.serialize_entry("enableExecuteCommand", &t.enable_execute_command)?;
+        m.serialize_entry(
+            "containers",
+            &t.containers
+                .iter()
+                .map(|c| WireContainer {
+                    scope,
+                    task: t,
+                    container: c,
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        m.serialize_entry("createdAt", &seconds(t.created_at))?;
+        for (key, at) in [
+            ("startedAt", t.started_at),
+            ("stoppingAt", t.stopping_at),
+            ("stoppedAt", t.stopped_at),
+        ] {
+            if let Some(at) = at {
+                m.serialize_entry(key, &seconds(at))?;
+            }
+        }
+        if let Some(code) = t.stop_code {
+            m.serialize_entry("stopCode", code.as_str())?;
+        }
+        if let Some(reason) = &t.stopped_reason {
+            m.serialize_entry("stoppedReason", reason)?;
+        }
+        m.serialize_entry("version", &t.version)?;
+        m.serialize_entry("attachments", &[(); 0])?;
+        m.serialize_entry(
+            "tags",
+            &t.tags
+                .iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect::<Vec<_>>(),
+        )?;
+        m.end()
+    }
+}
+
+/// DescribeTasks' `Task`, as a JSON value (for answers of one task).
 pub(crate) fn task(scope: &ArnScope, t: &Task) -> Value {
-    compact(json!({
-        "taskArn": t.task_arn.to_string(),
-        "clusterArn": cluster_arn(scope, &t.cluster).to_string(),
-        "taskDefinitionArn": task_definition_arn(scope, &t.task_definition).to_string(),
-        "containerInstanceArn": instance_arn(scope, &t.cluster, &t.container_instance).to_string(),
-        "group": t.group.to_string(),
-        "startedBy": t.started_by,
-        "overrides": &*t.overrides,
-        "cpu": t.cpu,
-        "memory": t.memory,
-        "lastStatus": t.last_status.as_str(),
-        "desiredStatus": t.desired_status.as_str(),
-        "healthStatus": t.health_status.as_str(),
-        "launchType": "EC2",
-        "enableExecuteCommand": t.enable_execute_command,
-        "containers": t.containers.iter().map(|c| container(scope, t, c)).collect::<Vec<_>>(),
-        "createdAt": timestamp(t.created_at),
-        "startedAt": optional_timestamp(t.started_at),
-        "stoppingAt": optional_timestamp(t.stopping_at),
-        "stoppedAt": optional_timestamp(t.stopped_at),
-        "stopCode": t.stop_code.map(|c| c.as_str()),
-        "stoppedReason": t.stopped_reason,
-        "version": t.version,
-        "attachments": [],
-        "tags": tags(&t.tags),
-    }))
+    serde_json::to_value(WireTask { scope, task: t }).unwrap_or(Value::Null)
 }
 
 fn deployment(scope: &ArnScope, d: &Deployment) -> Value {

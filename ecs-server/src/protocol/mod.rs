@@ -15,6 +15,22 @@ pub const AUTOSCALING_PREFIX: &str = "AnyScaleFrontendService";
 /// The content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
+/// An operation's answer: a JSON value, or (for the largest answers, written straight
+/// from the control plane's records) JSON text already made.
+#[derive(Debug)]
+pub enum Answer {
+    /// A value; its members that are null are left out, as ECS leaves them.
+    Value(serde_json::Value),
+    /// JSON text.
+    Text(Vec<u8>),
+}
+
+impl From<serde_json::Value> for Answer {
+    fn from(value: serde_json::Value) -> Self {
+        Answer::Value(value)
+    }
+}
+
 /// Which API an operation belongs to, and its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
