@@ -180,7 +180,8 @@ impl TaskDefinitionRegistry {
             .get_mut(&reference.family)
             .and_then(|revisions| revisions.get_mut(revision.get() as usize - 1))
             .ok_or_else(|| Error::not_found(ResourceKind::TaskDefinition, reference))?;
-        if td.status != Some(TaskDefinitionStatus::Inactive) {
+        // INACTIVE stays so; one being deleted is not brought back.
+        if td.status == Some(TaskDefinitionStatus::Active) {
             td.status = Some(TaskDefinitionStatus::Inactive);
             td.deregistered_at = Some(jiff::Timestamp::now());
             self.generation += 1;
@@ -189,41 +190,41 @@ impl TaskDefinitionRegistry {
     }
 
     /// Marks INACTIVE revisions DELETE_IN_PROGRESS (DeleteTaskDefinitions): they stay
-    /// describable (tasks may still run them) and can never be used again. An ACTIVE
-    /// revision is refused: deregister it first. Every revision is checked before any
-    /// is marked.
+    /// describable (tasks may still run them) and can never be used again. Each revision
+    /// is its own: an ACTIVE one (deregister it first), a bare family or an unknown one
+    /// is refused on its own, and the others are deleted.
     pub fn delete(
         &mut self,
         references: &[TaskDefinitionRef],
-    ) -> Result<Vec<&TaskDefinition>, Error> {
-        for reference in references {
-            let td = self.describe(reference)?;
-            if reference.revision.is_none() || td.status == Some(TaskDefinitionStatus::Active) {
-                return Err(Error::InvalidParameter {
-                    operation: "DeleteTaskDefinitions",
-                    member: "taskDefinitions",
-                    reason: format!(
-                        "{reference}: only an INACTIVE revision (family:revision) can be deleted; deregister it first"
-                    ),
-                });
-            }
-        }
+    ) -> Vec<Result<TaskDefinition, Error>> {
         let mut changed = false;
-        for reference in references {
-            if let Some(td) = self.revision_mut(reference)
-                && td.status != Some(TaskDefinitionStatus::DeleteInProgress)
-            {
-                td.status = Some(TaskDefinitionStatus::DeleteInProgress);
-                changed = true;
-            }
-        }
+        let out = references
+            .iter()
+            .map(|reference| {
+                let td = self.describe(reference)?;
+                if reference.revision.is_none() || td.status == Some(TaskDefinitionStatus::Active) {
+                    return Err(Error::InvalidParameter {
+                        operation: "DeleteTaskDefinitions",
+                        member: "taskDefinitions",
+                        reason: format!(
+                            "{reference}: only an INACTIVE revision (family:revision) can be deleted; deregister it first"
+                        ),
+                    });
+                }
+                let td = self
+                    .revision_mut(reference)
+                    .ok_or_else(|| Error::not_found(ResourceKind::TaskDefinition, reference))?;
+                if td.status != Some(TaskDefinitionStatus::DeleteInProgress) {
+                    td.status = Some(TaskDefinitionStatus::DeleteInProgress);
+                    changed = true;
+                }
+                Ok(td.clone())
+            })
+            .collect();
         if changed {
             self.generation += 1;
         }
-        Ok(references
-            .iter()
-            .filter_map(|r| self.describe(r).ok())
-            .collect())
+        out
     }
 
     /// Replaces a revision's tags.

@@ -243,21 +243,21 @@ async fn settings_and_deleted_revisions_survive_a_restart() {
         ecs.register_task_definition(TaskDefinition::from_json(WEB).unwrap().definition)
             .unwrap();
     }
-    let one = "web:1".parse().unwrap();
-    let e = ecs.delete_task_definitions(&[one]).unwrap_err();
+    let one: ecs_core::TaskDefinitionRef = "web:1".parse().unwrap();
+    let refused = ecs.delete_task_definitions(std::slice::from_ref(&one));
+    let e = refused[0].as_ref().unwrap_err();
     assert!(e.to_string().contains("deregister it first"), "{e}");
-    let one = "web:1".parse().unwrap();
     ecs.deregister_task_definition(&one).unwrap();
-    // One refused revision refuses the whole request.
-    assert!(
-        ecs.delete_task_definitions(&["web:1".parse().unwrap(), "web:2".parse().unwrap()])
-            .is_err()
-    );
-    let deleted = ecs.delete_task_definitions(&[one]).unwrap();
+    // Each revision answers for itself: the INACTIVE one is deleted, the ACTIVE refused.
+    let out = ecs.delete_task_definitions(&[one.clone(), "web:2".parse().unwrap()]);
     assert_eq!(
-        deleted[0].status,
+        out[0].as_ref().unwrap().status,
         Some(TaskDefinitionStatus::DeleteInProgress)
     );
+    assert!(out[1].is_err());
+    // Deregistering a deleted revision does not bring it back.
+    let again = ecs.deregister_task_definition(&one).unwrap();
+    assert_eq!(again.status, Some(TaskDefinitionStatus::DeleteInProgress));
     ecs.flush().await.unwrap();
     ecs.halt().await;
     drop(ecs);
@@ -273,4 +273,116 @@ async fn settings_and_deleted_revisions_survive_a_restart() {
         ecs.run_task(RunTask::new(name("dev"), "web:1".parse().unwrap(), 1))
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tags_asked_at_once_are_all_kept() {
+    let ecs = Ecs::new(EcsConfig::default());
+    let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
+    with_instance(&ecs, &runtime).await;
+    let task = ecs
+        .run_task(RunTask::new(name("dev"), "web".parse().unwrap(), 1))
+        .unwrap()
+        .tasks
+        .remove(0);
+    for resource in [
+        "cluster/dev".to_owned(),
+        format!("task/dev/{}", task.task_id),
+    ] {
+        let a = arn(&ecs, &resource);
+        let writers: Vec<_> = (0..40)
+            .map(|i| {
+                let (ecs, a) = (ecs.clone(), a.clone());
+                std::thread::spawn(move || {
+                    ecs.tag_resource(&a, &tags(&[(&format!("k{i}"), "v")]))
+                        .unwrap();
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(
+            ecs.list_tags_for_resource(&a).unwrap().len(),
+            40,
+            "{resource}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_request_leaves_nothing_behind() {
+    let ecs = Ecs::new(EcsConfig::default());
+    let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
+    with_instance(&ecs, &runtime).await;
+    // A cluster with a setting ECS does not take is not created at all.
+    let bad = [("containerInsights".to_owned(), "sometimes".to_owned())];
+    assert!(
+        ecs.create_cluster_with(name("new"), &tags(&[("a", "b")]), &bad)
+            .is_err()
+    );
+    assert!(ecs.describe_clusters(&[name("new")]).is_empty());
+    // Attributes on several targets: one bad one sets none.
+    let i1: ecs_core::InstanceId = "i-1".parse().unwrap();
+    let e = ecs
+        .put_attributes(
+            &name("dev"),
+            &[
+                (i1.clone(), "stack".into(), Some("prod".into())),
+                (i1.clone(), "ecs.os-type".into(), Some("windows".into())),
+            ],
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidAttribute { .. }), "{e}");
+    let e = ecs
+        .put_attributes(
+            &name("dev"),
+            &[
+                (i1.clone(), "stack".into(), Some("prod".into())),
+                ("i-9".parse().unwrap(), "stack".into(), Some("prod".into())),
+            ],
+        )
+        .unwrap_err();
+    assert!(
+        e.is_not_found(ecs_core::ResourceKind::ContainerInstance),
+        "{e}"
+    );
+    let c = ecs.describe_cluster(&name("dev")).unwrap();
+    assert_eq!(c.instance(&i1).unwrap().attribute("stack"), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cluster_with_tasks_stays_and_a_deleted_one_stays_deleted() {
+    let store = Arc::new(MemoryStore::new());
+    let ecs = Ecs::open(EcsConfig::default(), store.clone())
+        .await
+        .unwrap();
+    let runtime = InMemoryRuntime::new(Resources::new(4096, 8192));
+    with_instance(&ecs, &runtime).await;
+    let task = ecs
+        .run_task(RunTask::new(name("dev"), "web".parse().unwrap(), 1))
+        .unwrap()
+        .tasks
+        .remove(0);
+    // Its instance gone (forced), its task is still on its way out: the cluster stays.
+    let mut deregister =
+        ecs_core::cluster::DeregisterContainerInstance::new(name("dev"), "i-1".parse().unwrap());
+    deregister.force = true;
+    ecs.deregister_container_instance(deregister).unwrap();
+    // Nothing has run since the stop was asked (no await): the task is not STOPPED yet.
+    match ecs.delete_cluster(&name("dev")).unwrap_err() {
+        Error::ClusterNotEmpty { holds, .. } => assert_eq!(holds, ClusterContents::Tasks),
+        other => panic!("{other}"),
+    }
+    ecs.wait_for(&task.task_id, |t| t.last_status == TaskStatus::Stopped)
+        .await
+        .unwrap();
+    ecs.delete_cluster(&name("dev")).unwrap();
+    ecs.flush().await.unwrap();
+    ecs.halt().await;
+    drop(ecs);
+
+    let ecs = Ecs::open(EcsConfig::default(), store).await.unwrap();
+    assert!(ecs.list_clusters().is_empty());
+    assert!(ecs.describe_clusters(&[name("dev")]).is_empty());
 }

@@ -34,7 +34,21 @@ fn error(e: ecs_core::Error) -> ApiError {
 
 /// Runs `operation` on `body`.
 pub(crate) fn call(app: &App, operation: &str, body: &[u8]) -> Result<Answer, ApiError> {
-    value(app, operation, body).map(Answer::Value)
+    value(app, operation, body)
+        .map(Answer::Value)
+        .map_err(in_its_words)
+}
+
+/// The body's and the pages' errors, which the shared code names as ECS does, in
+/// Application Auto Scaling's words.
+fn in_its_words(e: ApiError) -> ApiError {
+    match e.code {
+        "InvalidParameterException" if e.message.starts_with("nextToken") => {
+            ApiError::client("InvalidNextTokenException", e.message)
+        }
+        "InvalidParameterException" => validation(e.message),
+        _ => e,
+    }
 }
 
 fn value(app: &App, operation: &str, body: &[u8]) -> Result<Value, ApiError> {
@@ -177,7 +191,7 @@ fn describe_targets(app: &App, input: DescribeTargetsInput) -> Result<Value, Api
         .into_iter()
         .filter(|t| wanted(&input.resource_ids, t))
         .collect();
-    // Pages follow the ResourceIds' order.
+    // Pages follow the resource ids in sorted order.
     targets.sort_by_key(|t| resource_id(&t.cluster, &t.service));
     let keys = targets
         .iter()

@@ -46,12 +46,15 @@
 //! # }
 //! ```
 //!
-//! The operations it honours: clusters (create, describe, list), task definitions
-//! (register, describe, list, list families, deregister), tasks (run, start, stop,
-//! describe, list, with ECS's filters and pagination), services (create, update,
-//! describe, list, delete), container instances (register, describe, list, update
-//! state, deregister, and their attributes). The other operations of ECS's model answer
-//! `UnsupportedFeatureException`.
+//! The operations it honours: clusters (create, describe, list, delete, update
+//! settings), task definitions (register, describe, list, list families, deregister,
+//! delete), tasks (run, start, stop, describe, list, with ECS's filters and
+//! pagination), services (create, update, describe, list, delete), container instances
+//! (register, describe, list, update state, deregister, and their attributes), tags
+//! (tag, untag, list); and Application Auto Scaling's scalable targets, scaling
+//! policies and activities. The other operations of ECS's model answer
+//! `UnsupportedFeatureException`. The same server serves a web console at `/` and, when
+//! given a Prometheus recorder, `/metrics`.
 
 mod auth;
 mod autoscaling;

@@ -166,6 +166,50 @@ async fn metrics_show_the_state_placements_engine_calls_and_commits() {
     assert!(sample(&answer, "ecs_store_commit_seconds_count") >= 1.0);
     assert!(answer.contains("# HELP ecs_tasks Tasks by cluster and last status"));
 
+    // A cluster deleted: its gauges read zero rather than their last value.
+    let gone: ClusterName = "gone".parse().unwrap();
+    ecs.create_cluster(gone.clone()).unwrap();
+    ecs.create_service(CreateService::new(
+        gone.clone(),
+        "s".parse().unwrap(),
+        "web".parse().unwrap(),
+        0,
+    ))
+    .unwrap();
+    let before = get(address, "/metrics").await;
+    let deployments = |text: &str| {
+        sample(
+            text,
+            r#"ecs_deployments{cluster="gone",rollout_state="IN_PROGRESS"}"#,
+        ) + sample(
+            text,
+            r#"ecs_deployments{cluster="gone",rollout_state="COMPLETED"}"#,
+        )
+    };
+    assert_eq!(deployments(&before), 1.0);
+    ecs.delete_service(ecs_core::service::DeleteService::new(
+        gone.clone(),
+        "s".parse().unwrap(),
+    ))
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ecs.delete_cluster(&gone).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cluster became deletable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let after = get(address, "/metrics").await;
+    assert_eq!(deployments(&after), 0.0);
+    assert_eq!(
+        sample(
+            &after,
+            r#"ecs_service_desired_tasks{cluster="gone",service="s"}"#
+        ),
+        0.0
+    );
+
     let _ = stop.send(());
     serving.await.unwrap().unwrap();
 }

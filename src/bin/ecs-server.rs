@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --bin ecs-server -- [--listen ADDR] [--data DIR] [--region REGION]
-//!                               [--access-key ID --secret-key SECRET | --no-auth]
+//!                               [--access-key ID (--secret-key SECRET | --secret-key-env VAR)
+//!                                | --no-auth]
 //!                               [--tls-cert CHAIN.pem --tls-key KEY.pem]
 //! ```
 //!
@@ -30,7 +31,7 @@ use ecs::store::FileStore;
 use ecs::{ArnScope, ClusterName, Ecs};
 
 const USAGE: &str = "usage: ecs-server [--listen ADDR] [--data DIR] [--region REGION] \
-                     [--access-key ID --secret-key SECRET | --no-auth] \
+                     [--access-key ID (--secret-key SECRET | --secret-key-env VAR) | --no-auth] \
                      [--tls-cert CHAIN.pem --tls-key KEY.pem]";
 
 /// What the command line asks for.
@@ -67,6 +68,14 @@ fn options() -> Result<Options, String> {
             "--region" => o.region = value()?,
             "--access-key" => key = Some(value()?),
             "--secret-key" => secret = Some(value()?),
+            "--secret-key-env" => {
+                // A secret on the command line shows in `ps`: read it from a variable.
+                let var = value()?;
+                secret = Some(
+                    std::env::var(&var)
+                        .map_err(|_| format!("--secret-key-env: ${var} is not set"))?,
+                );
+            }
             "--no-auth" => no_auth = true,
             "--tls-cert" => cert = Some(PathBuf::from(value()?)),
             "--tls-key" => cert_key = Some(PathBuf::from(value()?)),
@@ -123,12 +132,13 @@ async fn local_engine() -> (String, Option<Arc<dyn ContainerRuntime>>) {
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,ecs_server=info".into()),
-        )
-        .init();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "warn,ecs_server=info".into());
+    // The signature crate traces the signature it expected: never logged.
+    if let Ok(quiet) = "scratchstack_aws_signature=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     if let Err(e) = run().await {
         eprintln!("ecs-server: {e}");
         std::process::exit(1);
@@ -201,11 +211,22 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Auth::SigV4(keys) => {
             let key = keys.first().map_or("?", |k| k.access_key_id.as_str());
             // The well-known default key is printed whole; a configured secret never is.
-            let secret = if key == ecs::server::DEFAULT_ACCESS_KEY {
+            let default = keys.first().is_some_and(|k| {
+                k.access_key_id == ecs::server::DEFAULT_ACCESS_KEY
+                    && k.secret_access_key == ecs::server::DEFAULT_SECRET_KEY
+            });
+            let secret = if default {
                 ecs::server::DEFAULT_SECRET_KEY
             } else {
                 "..."
             };
+            if default && !address.ip().is_loopback() {
+                eprintln!(
+                    "ecs-server: WARNING: listening on {address}, beyond this machine, with the \
+                     well-known default access key: anyone who can reach it can do anything; \
+                     give keys of your own (--access-key, --secret-key-env)"
+                );
+            }
             println!(
                 "  try:       AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret} \
                  aws ecs list-clusters --endpoint-url {scheme}://{address} --region {}",

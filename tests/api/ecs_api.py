@@ -281,6 +281,13 @@ class TaskDefinitions(unittest.TestCase):
 
         families = client.list_task_definition_families(familyPrefix=family[:6], status="ALL")["families"]
         self.assertIn(family, families)
+        # The default is ALL; INACTIVE is a family without an ACTIVE revision.
+        self.assertIn(family, client.list_task_definition_families(familyPrefix=family)["families"])
+        self.assertNotIn(family, client.list_task_definition_families(familyPrefix=family, status="INACTIVE")["families"])
+        for revision in (1, 2):
+            client.deregister_task_definition(taskDefinition=f"{family}:{revision}")
+        self.assertEqual(client.list_task_definition_families(familyPrefix=family, status="INACTIVE")["families"], [family])
+        self.assertEqual(client.list_task_definition_families(familyPrefix=family, status="ACTIVE")["families"], [])
 
     def test_revisions_sort_by_number(self):
         client = ecs()
@@ -351,9 +358,13 @@ class ContainerInstances(unittest.TestCase):
         ])
         self.assertEqual(code, "InvalidParameterException")
         code, _, _ = error_code(client.put_attributes, cluster=name, attributes=[
-            {"name": "stack", "value": "x", "targetId": "i-0123456789abcdef0"}
+            {"name": "rack", "value": "r9", "targetId": arns[1]},
+            {"name": "stack", "value": "x", "targetId": "i-0123456789abcdef0"},
         ])
         self.assertEqual(code, "TargetNotFoundException")
+        # The refused request set nothing, not even its first attribute.
+        rack = client.list_attributes(cluster=name, targetType="container-instance", attributeName="rack")
+        self.assertEqual(rack["attributes"], [])
 
 
 class Tasks(unittest.TestCase):
@@ -395,6 +406,8 @@ class Tasks(unittest.TestCase):
         task = client.describe_tasks(cluster=name, tasks=[task_arns[0]])["tasks"][0]
         self.assertEqual((task["stopCode"], task["stoppedReason"]), ("UserInitiated", "done with it"))
         self.assertEqual(client.list_tasks(cluster=name, desiredStatus="STOPPED")["taskArns"], [task_arns[0]])
+        # ECS's default filter is RUNNING: the stopped task is no longer listed.
+        self.assertEqual(sorted(client.list_tasks(cluster=name)["taskArns"]), sorted(task_arns[1:]))
 
     def test_start_task_places_on_the_instances_named(self):
         client = ecs()
@@ -539,6 +552,11 @@ class ClusterLifecycle(unittest.TestCase):
         self.assertEqual(updated["cluster"]["settings"], [{"name": "containerInsights", "value": "enabled"}])
         code, _, _ = error_code(client.update_cluster_settings, cluster=name, settings=[{"name": "containerInsights", "value": "maybe"}])
         self.assertEqual(code, "InvalidParameterException")
+        # A refused CreateCluster creates nothing.
+        other = unique("refused")
+        code, _, _ = error_code(client.create_cluster, clusterName=other, settings=[{"name": "containerInsights", "value": "maybe"}])
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertEqual(client.describe_clusters(clusters=[other])["failures"][0]["reason"], "MISSING")
 
         family = unique("del")
         client.register_task_definition(**web_definition(family))
@@ -568,12 +586,18 @@ class ClusterLifecycle(unittest.TestCase):
         client = ecs()
         family = unique("deltd")
         client.register_task_definition(**web_definition(family))
-        code, message, _ = error_code(client.delete_task_definitions, taskDefinitions=[f"{family}:1"])
-        self.assertEqual(code, "InvalidParameterException")
-        self.assertIn("deregister", message)
+        refused = client.delete_task_definitions(taskDefinitions=[f"{family}:1"])
+        self.assertEqual(refused["taskDefinitions"], [])
+        self.assertIn("deregister", refused["failures"][0]["reason"])
         client.deregister_task_definition(taskDefinition=f"{family}:1")
-        out = client.delete_task_definitions(taskDefinitions=[f"{family}:1"])
+        client.register_task_definition(**web_definition(family))
+        # Each revision answers for itself: the deregistered one is deleted, the ACTIVE
+        # one and the unknown one are failures.
+        out = client.delete_task_definitions(taskDefinitions=[f"{family}:1", f"{family}:2", f"{family}:9"])
+        self.assertEqual([t["revision"] for t in out["taskDefinitions"]], [1])
         self.assertEqual(out["taskDefinitions"][0]["status"], "DELETE_IN_PROGRESS")
+        self.assertEqual([f["arn"].rsplit(":", 1)[1] for f in out["failures"]], ["2", "9"])
+        self.assertEqual(out["failures"][1]["reason"], "MISSING")
         described = client.describe_task_definition(taskDefinition=f"{family}:1")["taskDefinition"]
         self.assertEqual(described["status"], "DELETE_IN_PROGRESS")
 
@@ -640,6 +664,8 @@ class ApplicationAutoScaling(unittest.TestCase):
             scaling.describe_scalable_targets, ServiceNamespace="dynamodb",
         )
         self.assertEqual(code, "ValidationException")
+        code, _, _ = error_code(scaling.describe_scalable_targets, ServiceNamespace="ecs", NextToken="zz")
+        self.assertEqual(code, "InvalidNextTokenException")
 
         scaling.delete_scaling_policy(PolicyName="cpu", ServiceNamespace="ecs", ResourceId=resource,
                                       ScalableDimension="ecs:service:DesiredCount")

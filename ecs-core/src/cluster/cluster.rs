@@ -457,6 +457,16 @@ impl Cluster {
     }
 }
 
+/// Whether `name` (with `value`) may be set as a custom attribute: what
+/// [`Cluster::put_attributes`] checks, for callers that check many before setting any.
+pub(crate) fn check_attribute(name: &str, value: Option<&str>) -> Result<(), Error> {
+    check_custom(name)?;
+    if let Some(value) = value {
+        attributes::check_value(name, value)?;
+    }
+    Ok(())
+}
+
 fn check_custom(name: &str) -> Result<(), Error> {
     if attributes::is_builtin(name) {
         return Err(Error::InvalidAttribute {

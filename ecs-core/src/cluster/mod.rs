@@ -10,6 +10,7 @@ pub(crate) mod instance;
 mod requests;
 mod resources;
 
+pub(crate) use cluster::check_attribute;
 pub use cluster::{AllocationId, Cluster};
 pub use description::ClusterDescription;
 pub use instance::{ContainerInstance, InstanceRegistration, InstanceStatus};

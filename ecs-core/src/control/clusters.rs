@@ -10,16 +10,64 @@ use crate::{ClusterContents, Error, ResourceKind};
 /// ECS's cluster settings and the values each takes.
 const SETTINGS: &[(&str, &[&str])] = &[("containerInsights", &["enabled", "disabled", "enhanced"])];
 
+/// Refuses a setting ECS does not have, or a value it does not take.
+fn check_settings(operation: &'static str, settings: &[(String, String)]) -> Result<(), Error> {
+    for (setting, value) in settings {
+        let Some((_, values)) = SETTINGS.iter().find(|(n, _)| n == setting) else {
+            return Err(Error::InvalidParameter {
+                operation,
+                member: "settings",
+                reason: format!("{setting:?} is not a cluster setting (containerInsights)"),
+            });
+        };
+        if !values.contains(&value.as_str()) {
+            return Err(Error::InvalidParameter {
+                operation,
+                member: "settings",
+                reason: format!(
+                    "{setting} cannot be {value:?}; expected one of: {}",
+                    values.join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Ecs {
+    /// Creates a cluster with tags and settings (CreateCluster), all checked first:
+    /// a refused tag or setting creates nothing. A cluster of that name that exists
+    /// is [`Error::AlreadyExists`], and is left as it is.
+    pub fn create_cluster_with(
+        &self,
+        name: ClusterName,
+        tags: &crate::tags::Tags,
+        settings: &[(String, String)],
+    ) -> Result<(), Error> {
+        crate::tags::merged("CreateCluster", &crate::tags::Tags::new(), tags)?;
+        check_settings("CreateCluster", settings)?;
+        {
+            let mut s = self.state().lock();
+            if s.clusters.contains_key(&name) {
+                return Err(Error::already_exists(ResourceKind::Cluster, &name, None));
+            }
+            let mut entry = crate::state::ClusterEntry::new(
+                name.clone(),
+                crate::service::ServiceLimits::default(),
+            );
+            entry.tags = tags.clone();
+            entry.settings = settings.iter().cloned().collect();
+            s.clusters.insert(name, entry);
+        }
+        self.state().touched();
+        Ok(())
+    }
+
     /// Deletes a cluster (DeleteCluster) that holds no container instance, no ACTIVE or
     /// DRAINING service and no task that is not STOPPED; its INACTIVE services and
     /// STOPPED tasks go with it. Answers with the cluster as it was, INACTIVE.
     pub fn delete_cluster(&self, name: &ClusterName) -> Result<ClusterDescription, Error> {
-        let mut described = self
-            .describe_clusters(std::slice::from_ref(name))
-            .pop()
-            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))?;
-        let wakes = {
+        let (described, wakes) = {
             let mut s = self.state().lock();
             let entry = s
                 .clusters
@@ -60,15 +108,29 @@ impl Ecs {
             let wakes = s.services_of(name);
             s.services.retain(|(c, _), _| c != name);
             s.scaling.retain(|(c, _), _| c != name);
-            s.clusters.remove(name);
-            wakes
+            let entry = s
+                .clusters
+                .remove(name)
+                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))?;
+            // As it was when it went: empty, INACTIVE.
+            let described = ClusterDescription {
+                cluster_arn: self.arn_scope().arn(format!("cluster/{name}")),
+                cluster_name: name.clone(),
+                status: "INACTIVE".to_owned(),
+                registered_container_instances_count: 0,
+                running_tasks_count: 0,
+                pending_tasks_count: 0,
+                active_services_count: 0,
+                settings: entry.settings,
+                tags: entry.tags,
+            };
+            (described, wakes)
         };
         // Their controllers find their services gone, and end.
         for w in wakes {
             w.notify_one();
         }
         self.state().touched();
-        described.status = "INACTIVE".to_owned();
         Ok(described)
     }
 
@@ -80,25 +142,7 @@ impl Ecs {
         name: &ClusterName,
         settings: &[(String, String)],
     ) -> Result<ClusterDescription, Error> {
-        for (setting, value) in settings {
-            let Some((_, values)) = SETTINGS.iter().find(|(n, _)| n == setting) else {
-                return Err(Error::InvalidParameter {
-                    operation: "UpdateClusterSettings",
-                    member: "settings",
-                    reason: format!("{setting:?} is not a cluster setting (containerInsights)"),
-                });
-            };
-            if !values.contains(&value.as_str()) {
-                return Err(Error::InvalidParameter {
-                    operation: "UpdateClusterSettings",
-                    member: "settings",
-                    reason: format!(
-                        "{setting} cannot be {value:?}; expected one of: {}",
-                        values.join(", ")
-                    ),
-                });
-            }
-        }
+        check_settings("UpdateClusterSettings", settings)?;
         {
             let mut s = self.state().lock();
             let entry = s
@@ -120,54 +164,100 @@ impl Ecs {
     /// Records what the state is now, from one snapshot, through the metrics facade
     /// ([`telemetry`](crate::telemetry)): tasks by cluster and last status (every
     /// status, zeros included), each service's desired, running and pending counts, and
-    /// deployments by rollout state. An exporter calls it when it is scraped.
+    /// deployments by rollout state. A gauge set before whose cluster or service is gone
+    /// is set to zero. An exporter calls it when it is scraped.
     pub fn record_state_metrics(&self) {
         use crate::telemetry::{
             DEPLOYMENTS, SERVICE_DESIRED, SERVICE_PENDING, SERVICE_RUNNING, TASKS,
         };
         use std::collections::BTreeMap;
-        let s = self.state().lock();
-        let mut tasks: BTreeMap<(&ClusterName, TaskStatus), u64> = BTreeMap::new();
-        for cluster in s.clusters.keys() {
-            for status in TaskStatus::ALL {
-                tasks.insert((cluster, *status), 0);
+        let mut now: BTreeMap<Gauge, f64> = BTreeMap::new();
+        {
+            let s = self.state().lock();
+            for cluster in s.clusters.keys() {
+                for status in TaskStatus::ALL {
+                    now.insert(
+                        (
+                            TASKS,
+                            vec![
+                                ("cluster", cluster.to_string()),
+                                ("last_status", status.as_str().to_owned()),
+                            ],
+                        ),
+                        0.0,
+                    );
+                }
+                for state in crate::service::RolloutState::ALL {
+                    now.insert(
+                        (
+                            DEPLOYMENTS,
+                            vec![
+                                ("cluster", cluster.to_string()),
+                                ("rollout_state", state.as_str().to_owned()),
+                            ],
+                        ),
+                        0.0,
+                    );
+                }
             }
-        }
-        for e in s.tasks.values() {
-            *tasks
-                .entry((&e.task.cluster, e.task.last_status))
-                .or_default() += 1;
-        }
-        for ((cluster, status), n) in tasks {
-            metrics::gauge!(TASKS, "cluster" => cluster.to_string(), "last_status" => status.as_str())
-                .set(n as f64);
-        }
-        let mut deployments: BTreeMap<(&ClusterName, &'static str), u64> = BTreeMap::new();
-        for ((cluster, name), e) in &s.services {
-            let labels = [
-                ("cluster", cluster.to_string()),
-                ("service", name.to_string()),
-            ];
-            let svc = &e.service;
-            let live = svc.status != ServiceStatus::Inactive;
-            let count = |n: u32| if live { f64::from(n) } else { 0.0 };
-            metrics::gauge!(SERVICE_DESIRED, &labels).set(count(svc.desired_count));
-            metrics::gauge!(SERVICE_RUNNING, &labels).set(count(svc.running_count));
-            metrics::gauge!(SERVICE_PENDING, &labels).set(count(svc.pending_count));
-            for state in crate::service::RolloutState::ALL {
-                deployments.entry((cluster, state.as_str())).or_default();
+            for e in s.tasks.values() {
+                let key = (
+                    TASKS,
+                    vec![
+                        ("cluster", e.task.cluster.to_string()),
+                        ("last_status", e.task.last_status.as_str().to_owned()),
+                    ],
+                );
+                *now.entry(key).or_default() += 1.0;
             }
-            for d in &svc.deployments {
-                if d.status != crate::service::DeploymentStatus::Inactive {
-                    *deployments
-                        .entry((cluster, d.rollout_state.as_str()))
-                        .or_default() += 1;
+            for ((cluster, name), e) in &s.services {
+                let svc = &e.service;
+                let live = svc.status != ServiceStatus::Inactive;
+                let labels = vec![
+                    ("cluster", cluster.to_string()),
+                    ("service", name.to_string()),
+                ];
+                for (metric, n) in [
+                    (SERVICE_DESIRED, svc.desired_count),
+                    (SERVICE_RUNNING, svc.running_count),
+                    (SERVICE_PENDING, svc.pending_count),
+                ] {
+                    now.insert(
+                        (metric, labels.clone()),
+                        if live { f64::from(n) } else { 0.0 },
+                    );
+                }
+                for d in &svc.deployments {
+                    if d.status != crate::service::DeploymentStatus::Inactive {
+                        let key = (
+                            DEPLOYMENTS,
+                            vec![
+                                ("cluster", cluster.to_string()),
+                                ("rollout_state", d.rollout_state.as_str().to_owned()),
+                            ],
+                        );
+                        *now.entry(key).or_default() += 1.0;
+                    }
                 }
             }
         }
-        for ((cluster, state), n) in deployments {
-            metrics::gauge!(DEPLOYMENTS, "cluster" => cluster.to_string(), "rollout_state" => state)
-                .set(n as f64);
+        let set = |(metric, labels): &Gauge, value: f64| {
+            let labels: Vec<metrics::Label> = labels
+                .iter()
+                .map(|(k, v)| metrics::Label::new(*k, v.clone()))
+                .collect();
+            metrics::gauge!(*metric, labels).set(value);
+        };
+        let mut before = self.plane.gauges.lock().unwrap_or_else(|e| e.into_inner());
+        for gone in before.iter().filter(|g| !now.contains_key(*g)) {
+            set(gone, 0.0);
         }
+        for (gauge, value) in &now {
+            set(gauge, *value);
+        }
+        *before = now.into_keys().collect();
     }
 }
+
+/// A state gauge: its metric's name and its labels.
+pub(super) type Gauge = (&'static str, Vec<(&'static str, String)>);

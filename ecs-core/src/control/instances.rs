@@ -103,57 +103,76 @@ impl Ecs {
 }
 
 impl Ecs {
-    /// Sets custom attributes on a container instance (PutAttributes; `None`: an
-    /// attribute without a value). Built-in `ecs.*` attributes cannot be set; every
-    /// attribute is checked before any is set.
+    /// Sets custom attributes on container instances of a cluster (PutAttributes; a
+    /// `None` value: an attribute without a value). Built-in `ecs.*` attributes cannot
+    /// be set. Every instance and attribute is checked before any is set.
     pub fn put_attributes(
         &self,
         cluster: &crate::ids::ClusterName,
-        instance: &crate::ids::InstanceId,
-        attributes: Vec<(String, Option<String>)>,
+        attributes: &[(crate::ids::InstanceId, String, Option<String>)],
     ) -> Result<(), Error> {
-        self.change_instance(cluster, instance, |c| {
-            c.put_attributes(instance, attributes)
+        self.change_instances(cluster, attributes.iter().map(|(i, _, _)| i), |c| {
+            for (_, name, value) in attributes {
+                crate::cluster::check_attribute(name, value.as_deref())?;
+            }
+            for (id, name, value) in attributes {
+                c.put_attributes(id, [(name.clone(), value.clone())])?;
+            }
+            Ok(())
         })
     }
 
-    /// Removes custom attributes from a container instance (DeleteAttributes); absent
-    /// ones are ignored.
+    /// Removes custom attributes from container instances of a cluster
+    /// (DeleteAttributes); absent ones are ignored. Every instance and name is checked
+    /// before any is removed.
     pub fn delete_attributes(
         &self,
         cluster: &crate::ids::ClusterName,
-        instance: &crate::ids::InstanceId,
-        names: &[&str],
+        attributes: &[(crate::ids::InstanceId, String)],
     ) -> Result<(), Error> {
-        self.change_instance(cluster, instance, |c| c.delete_attributes(instance, names))
+        self.change_instances(cluster, attributes.iter().map(|(i, _)| i), |c| {
+            for (_, name) in attributes {
+                crate::cluster::check_attribute(name, None)?;
+            }
+            for (id, name) in attributes {
+                c.delete_attributes(id, &[name.as_str()])?;
+            }
+            Ok(())
+        })
     }
 
-    /// Applies `change` to `instance` of `cluster`, then makes it durable and wakes the
-    /// cluster's services (placement may now go elsewhere).
-    fn change_instance(
+    /// Applies `change` to `cluster` once every instance named is known to be in it,
+    /// then makes it durable and wakes the cluster's services (placement may now go
+    /// elsewhere). `change` checks before it changes: an error leaves all as it was.
+    fn change_instances<'a>(
         &self,
         cluster: &crate::ids::ClusterName,
-        instance: &crate::ids::InstanceId,
+        instances: impl Iterator<Item = &'a crate::ids::InstanceId>,
         change: impl FnOnce(&mut crate::cluster::Cluster) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        let mut changed: Vec<crate::ids::InstanceId> = Vec::new();
         {
             let mut s = self.state().lock();
             let c = s
                 .clusters
                 .get_mut(cluster)
                 .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
-            if c.cluster.instance(instance).is_none() {
-                return Err(Error::not_found_in(
-                    ResourceKind::ContainerInstance,
-                    instance,
-                    cluster,
-                ));
+            for instance in instances {
+                if c.cluster.instance(instance).is_none() {
+                    return Err(Error::not_found_in(
+                        ResourceKind::ContainerInstance,
+                        instance,
+                        cluster,
+                    ));
+                }
+                if !changed.contains(instance) {
+                    changed.push(instance.clone());
+                }
             }
             change(&mut c.cluster)?;
         }
         self.state().touched();
-        self.state()
-            .instances_changed(cluster, std::slice::from_ref(instance));
+        self.state().instances_changed(cluster, &changed);
         Ok(())
     }
 }

@@ -87,9 +87,9 @@ use crate::controllers::Context;
 use crate::ids::{Arn, ClusterName, TaskDefinitionRef, TaskId};
 use crate::ops::Ops;
 use crate::registry::{Registered, TaskDefinitionRegistry};
-use crate::service::{ServiceLimits, ServiceStatus};
+use crate::service::ServiceStatus;
 use crate::state::journal::Journal;
-use crate::state::{Clock, ClusterEntry, State, Tables};
+use crate::state::{Clock, State, Tables};
 use crate::task::{Event, StopCode, Task, TaskStatus};
 use crate::task_definition::{TaskDefinition, TaskDefinitionStatus};
 use crate::{Error, ResourceKind};
@@ -110,6 +110,9 @@ struct Plane {
     controllers: Arc<Context>,
     /// What recovery found on each instance registered again after a restart.
     recoveries: Mutex<Vec<RecoveryReport>>,
+    /// The state gauges the last [`Ecs::record_state_metrics`] set: those of a cluster
+    /// or service gone since are set to zero rather than left at their last value.
+    gauges: Mutex<std::collections::BTreeSet<clusters::Gauge>>,
 }
 
 impl Drop for Plane {
@@ -193,6 +196,7 @@ impl Ecs {
                 controllers: Arc::new(Context::new(ops.clone())),
                 ops,
                 recoveries: Mutex::new(Vec::new()),
+                gauges: Mutex::new(std::collections::BTreeSet::new()),
             }),
         }
     }
@@ -250,22 +254,15 @@ impl Ecs {
     }
 
     /// Marks INACTIVE revisions DELETE_IN_PROGRESS (DeleteTaskDefinitions): still
-    /// describable, never usable again. An ACTIVE one is refused (deregister it first);
-    /// every revision is checked before any is marked.
+    /// describable, never usable again. Each revision answers for itself: an ACTIVE one
+    /// (deregister it first) or an unknown one is refused, the others deleted.
     pub fn delete_task_definitions(
         &self,
         references: &[TaskDefinitionRef],
-    ) -> Result<Vec<TaskDefinition>, Error> {
-        let deleted = {
-            let mut s = self.state().lock();
-            s.registry
-                .delete(references)?
-                .into_iter()
-                .cloned()
-                .collect()
-        };
+    ) -> Vec<Result<TaskDefinition, Error>> {
+        let out = self.state().lock().registry.delete(references);
         self.state().touched();
-        Ok(deleted)
+        out
     }
 
     /// The families with a revision of `status` (every family when `None`), in name
@@ -301,19 +298,9 @@ impl Ecs {
         }
     }
 
-    /// Creates an empty cluster.
+    /// Creates an empty cluster ([`Ecs::create_cluster_with`] adds tags and settings).
     pub fn create_cluster(&self, name: ClusterName) -> Result<(), Error> {
-        let mut s = self.state().lock();
-        if s.clusters.contains_key(&name) {
-            return Err(Error::already_exists(ResourceKind::Cluster, &name, None));
-        }
-        s.clusters.insert(
-            name.clone(),
-            ClusterEntry::new(name, ServiceLimits::default()),
-        );
-        drop(s);
-        self.state().touched();
-        Ok(())
+        self.create_cluster_with(name, &crate::tags::Tags::new(), &[])
     }
 
     /// The ARNs of every cluster, in name order (ListClusters).

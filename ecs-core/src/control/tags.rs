@@ -114,52 +114,81 @@ impl Ecs {
     /// Adds tags to the resource `arn` names (TagResource); a key it has already takes
     /// the new value. Every tag is checked before any is set.
     pub fn tag_resource(&self, arn: &Arn, new: &Tags) -> Result<(), Error> {
-        let current = self.list_tags_for_resource(arn)?;
-        let all = tags::merged("TagResource", &current, new)?;
-        self.set_tags(arn, all)
+        self.change_tags(arn, |current| tags::merged("TagResource", current, new))
     }
 
     /// Removes the tags of these keys from the resource `arn` names (UntagResource);
     /// absent keys are ignored.
     pub fn untag_resource(&self, arn: &Arn, keys: &[String]) -> Result<(), Error> {
-        let mut tags = self.list_tags_for_resource(arn)?;
-        for k in keys {
-            tags.remove(k);
-        }
-        self.set_tags(arn, tags)
+        self.change_tags(arn, |current| {
+            let mut tags = current.clone();
+            for k in keys {
+                tags.remove(k);
+            }
+            Ok(tags)
+        })
     }
 
-    /// Replaces the tags of the resource `arn` names.
-    fn set_tags(&self, arn: &Arn, tags: Tags) -> Result<(), Error> {
+    /// Replaces the tags of the resource `arn` names with what `change` makes of them,
+    /// read and written under one lock: two requests at once both count.
+    fn change_tags(
+        &self,
+        arn: &Arn,
+        change: impl Fn(&Tags) -> Result<Tags, Error>,
+    ) -> Result<(), Error> {
         let resource = Resource::of(arn)?;
         if let Resource::Task(cluster, id) = &resource {
-            // Through the task's own change path: its version moves, and it is durable.
-            let known = {
+            {
                 let s = self.state().lock();
-                s.tasks.get(id).is_some_and(|e| e.task.cluster == *cluster)
-            };
-            if !known {
-                return Err(Error::not_found_in(ResourceKind::Task, id, cluster));
+                if !s.clusters.contains_key(cluster) {
+                    return Err(Error::not_found(ResourceKind::Cluster, cluster));
+                }
+                if s.tasks.get(id).is_none_or(|e| e.task.cluster != *cluster) {
+                    return Err(Error::not_found_in(ResourceKind::Task, id, cluster));
+                }
             }
-            self.state().update_task(id, |t| t.tags = tags.clone());
-            return Ok(());
+            // Through the task's own change path (its version moves, it is durable),
+            // which runs `change` on the task as it is when the change lands.
+            let mut outcome = Ok(());
+            self.state().update_task(id, |t| match change(&t.tags) {
+                Ok(tags) => {
+                    t.tags = tags;
+                    outcome = Ok(());
+                }
+                Err(e) => outcome = Err(e),
+            });
+            return outcome;
         }
         {
             let mut s = self.state().lock();
+            let s = &mut *s;
             match &resource {
                 Resource::Cluster(name) => {
-                    s.clusters
+                    let entry = s
+                        .clusters
                         .get_mut(name)
-                        .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))?
-                        .tags = tags;
+                        .ok_or_else(|| Error::not_found(ResourceKind::Cluster, name))?;
+                    entry.tags = change(&entry.tags)?;
                 }
-                Resource::Instance(cluster, id) => s
-                    .clusters
-                    .get_mut(cluster)
-                    .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?
-                    .cluster
-                    .set_tags(id, tags)?,
+                Resource::Instance(cluster, id) => {
+                    let c = &mut s
+                        .clusters
+                        .get_mut(cluster)
+                        .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?
+                        .cluster;
+                    let current = c
+                        .instance(id)
+                        .ok_or_else(|| {
+                            Error::not_found_in(ResourceKind::ContainerInstance, id, cluster)
+                        })?
+                        .tags()
+                        .clone();
+                    c.set_tags(id, change(&current)?)?;
+                }
                 Resource::TaskDefinition(reference) => {
+                    let current =
+                        from_definition_tags(s.registry.describe(reference)?.tags.as_ref());
+                    let tags = change(&current)?;
                     let tags = (!tags.is_empty()).then(|| {
                         tags.iter()
                             .map(|(k, v)| crate::task_definition::Tag::new(k, v))
@@ -168,11 +197,15 @@ impl Ecs {
                     s.registry.set_tags(reference, tags)?;
                 }
                 Resource::Service(cluster, name) => {
-                    s.services
+                    if !s.clusters.contains_key(cluster) {
+                        return Err(Error::not_found(ResourceKind::Cluster, cluster));
+                    }
+                    let service = &mut s
+                        .services
                         .get_mut(&(cluster.clone(), name.clone()))
                         .ok_or_else(|| Error::not_found_in(ResourceKind::Service, name, cluster))?
-                        .service
-                        .tags = to_service_tags(&tags);
+                        .service;
+                    service.tags = to_service_tags(&change(&from_service_tags(&service.tags))?);
                 }
                 Resource::Task(..) => {}
             }

@@ -361,14 +361,19 @@ impl CreateService {
             .unwrap_or_default()
             .validate(strategy)?;
         check_placement(&self.placement_strategy, &self.placement_constraints)?;
+        // ECS's limits on tags, as TagResource keeps them; a key given twice is refused
+        // rather than one of its values dropped.
+        let mut tags = crate::tags::Tags::new();
         for tag in &self.tags {
-            if tag.key.is_empty() || tag.key.len() > 128 {
+            let value = tag.value.clone().unwrap_or_default();
+            if tags.insert(tag.key.clone(), value).is_some() {
                 return Err(Error::InvalidService(format!(
-                    "tags: key {:?} must have 1 to 128 characters",
+                    "tags: key {:?} is given twice",
                     tag.key
                 )));
             }
         }
+        crate::tags::merged("CreateService", &crate::tags::Tags::new(), &tags)?;
         Ok(())
     }
 }

@@ -33,17 +33,8 @@ pub(crate) fn create(app: &App, input: CreateCluster) -> Result<Value, ApiError>
     let name = names::cluster(input.cluster_name.as_deref())?;
     let tags = tags::read("CreateCluster", input.tags)?;
     let settings = settings(input.settings);
-    match app.ecs.create_cluster(name.clone()) {
-        Ok(()) => {
-            let arn = wire::cluster_arn(app.ecs.arn_scope(), &name);
-            tags::apply(app, &arn, &tags)?;
-            if !settings.is_empty() {
-                app.ecs
-                    .update_cluster_settings(&name, &settings)
-                    .map_err(|e| app.error(e))?;
-            }
-        }
-        Err(ecs_core::Error::AlreadyExists { .. }) => {}
+    match app.ecs.create_cluster_with(name.clone(), &tags, &settings) {
+        Ok(()) | Err(ecs_core::Error::AlreadyExists { .. }) => {}
         Err(e) => return Err(app.error(e)),
     }
     let described = app.ecs.describe_clusters(std::slice::from_ref(&name));

@@ -269,13 +269,20 @@ pub(crate) struct DeregisterInput {
 pub(crate) fn deregister(app: &App, input: DeregisterInput) -> Result<Value, ApiError> {
     let cluster = names::cluster(input.cluster.as_deref())?;
     let id = names::instance("containerInstance", &input.container_instance)?;
-    let mut before = describe_one(app, &cluster, &id).map_err(|_| {
-        app.error(ecs_core::Error::not_found_in(
-            ecs_core::ResourceKind::ContainerInstance,
-            &id,
-            &cluster,
-        ))
-    })?;
+    let described = app
+        .ecs
+        .describe_cluster(&cluster)
+        .map_err(|e| app.error(e))?;
+    let mut before = described
+        .instance(&id)
+        .map(|i| wire::container_instance(app.ecs.arn_scope(), &cluster, i))
+        .ok_or_else(|| {
+            app.error(ecs_core::Error::not_found_in(
+                ecs_core::ResourceKind::ContainerInstance,
+                &id,
+                &cluster,
+            ))
+        })?;
     let mut request = DeregisterContainerInstance::new(cluster, id);
     request.force = input.force;
     app.ecs
@@ -345,24 +352,29 @@ pub(crate) fn put_attributes(app: &App, input: AttributesInput) -> Result<Value,
             ),
         ));
     }
-    for a in &input.attributes {
-        let id = target(a)?;
-        app.ecs
-            .put_attributes(&cluster, &id, vec![(a.name.clone(), a.value.clone())])
-            .map_err(|e| target_error(app, e))?;
-    }
+    let attributes = input
+        .attributes
+        .iter()
+        .map(|a| Ok((target(a)?, a.name.clone(), a.value.clone())))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    // All checked before any is set.
+    app.ecs
+        .put_attributes(&cluster, &attributes)
+        .map_err(|e| target_error(app, e))?;
     Ok(json!({ "attributes": attributes_out(&input.attributes) }))
 }
 
 /// Removes attributes from instances (DeleteAttributes).
 pub(crate) fn delete_attributes(app: &App, input: AttributesInput) -> Result<Value, ApiError> {
     let cluster = names::cluster(input.cluster.as_deref())?;
-    for a in &input.attributes {
-        let id = target(a)?;
-        app.ecs
-            .delete_attributes(&cluster, &id, &[a.name.as_str()])
-            .map_err(|e| target_error(app, e))?;
-    }
+    let attributes = input
+        .attributes
+        .iter()
+        .map(|a| Ok((target(a)?, a.name.clone())))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    app.ecs
+        .delete_attributes(&cluster, &attributes)
+        .map_err(|e| target_error(app, e))?;
     Ok(json!({ "attributes": attributes_out(&input.attributes) }))
 }
 

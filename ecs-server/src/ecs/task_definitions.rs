@@ -77,14 +77,21 @@ pub(crate) fn delete(app: &App, input: DeleteInput) -> Result<Value, ApiError> {
         .iter()
         .map(|t| reference(t))
         .collect::<Result<Vec<_>, _>>()?;
-    let deleted = app
-        .ecs
-        .delete_task_definitions(&references)
-        .map_err(|e| app.error(e))?;
-    Ok(json!({
-        "taskDefinitions": deleted.iter().map(wire::task_definition).collect::<Vec<_>>(),
-        "failures": [],
-    }))
+    let scope = app.ecs.arn_scope();
+    let (mut deleted, mut failures) = (Vec::new(), Vec::new());
+    for (reference, outcome) in references
+        .iter()
+        .zip(app.ecs.delete_task_definitions(&references))
+    {
+        match outcome {
+            Ok(td) => deleted.push(wire::task_definition(&td)),
+            Err(e) => failures.push(json!({
+                "arn": wire::task_definition_arn(scope, reference).to_string(),
+                "reason": if matches!(e, ecs_core::Error::NotFound { .. }) { "MISSING".to_owned() } else { e.to_string() },
+            })),
+        }
+    }
+    Ok(json!({ "taskDefinitions": deleted, "failures": failures }))
 }
 
 /// Marks a revision INACTIVE.
@@ -96,12 +103,10 @@ pub(crate) fn deregister(app: &App, input: Named) -> Result<Value, ApiError> {
     Ok(json!({ "taskDefinition": wire::task_definition(&td) }))
 }
 
-/// ListTaskDefinitions' and ListTaskDefinitionFamilies' `status`: ACTIVE by default;
-/// ALL (families only) lists every status.
-fn status(text: Option<&str>, all_allowed: bool) -> Result<Option<TaskDefinitionStatus>, ApiError> {
+/// ListTaskDefinitions' `status`: ACTIVE by default.
+fn status(text: Option<&str>) -> Result<Option<TaskDefinitionStatus>, ApiError> {
     match text {
         None => Ok(Some(TaskDefinitionStatus::Active)),
-        Some("ALL") if all_allowed => Ok(None),
         Some(s) => s
             .parse()
             .map(Some)
@@ -121,7 +126,7 @@ pub(crate) struct ListTaskDefinitions {
 
 /// The revisions' ARNs, by family and revision (`sort` DESC: newest first).
 pub(crate) fn list(app: &App, input: ListTaskDefinitions) -> Result<Value, ApiError> {
-    let status = status(input.status.as_deref(), false)?;
+    let status = status(input.status.as_deref())?;
     let descending = match input.sort.as_deref() {
         None | Some("ASC") => false,
         Some("DESC") => true,
@@ -183,13 +188,29 @@ pub(crate) struct ListFamilies {
     max_results: Option<i64>,
 }
 
-/// The families with a revision of the status asked for, in name order.
+/// The families, in name order, as ECS's `status` selects them: ACTIVE, those with an
+/// ACTIVE revision; INACTIVE, those with none; ALL (the default), every one.
 pub(crate) fn list_families(app: &App, input: ListFamilies) -> Result<Value, ApiError> {
-    let status = status(input.status.as_deref(), true)?;
+    let every = app.ecs.list_task_definition_families(None);
+    let active = || {
+        app.ecs
+            .list_task_definition_families(Some(TaskDefinitionStatus::Active))
+    };
+    let selected: Vec<Family> = match input.status.as_deref() {
+        None | Some("ALL") => every,
+        Some("ACTIVE") => active(),
+        Some("INACTIVE") => {
+            let active = active();
+            every.into_iter().filter(|f| !active.contains(f)).collect()
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "status: {other:?} is not ACTIVE, INACTIVE or ALL"
+            )));
+        }
+    };
     let prefix = input.family_prefix.unwrap_or_default();
-    let families: Vec<String> = app
-        .ecs
-        .list_task_definition_families(status)
+    let families: Vec<String> = selected
         .iter()
         .map(|f| f.to_string())
         .filter(|f| f.starts_with(&prefix))

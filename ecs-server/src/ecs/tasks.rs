@@ -236,7 +236,8 @@ pub(crate) fn list(app: &App, input: ListTasksInput) -> Result<Value, ApiError> 
     request.started_by = input.started_by;
     request.service_name = input.service_name;
     request.desired_status = match input.desired_status.as_deref() {
-        None => None,
+        // ECS's default filter.
+        None => Some(ecs_core::task::TaskStatus::Running),
         Some(s @ ("RUNNING" | "PENDING" | "STOPPED")) => Some(
             s.parse()
                 .map_err(|e: ecs_core::Error| ApiError::invalid(format!("desiredStatus: {e}")))?,

@@ -196,7 +196,10 @@ impl serde::Serialize for WireTask<'_> {
         m.serialize_entry("taskArn", &t.task_arn)?;
         m.serialize_entry(
             "clusterArn",
-            &Text(format_args!("arn:aws:ecs:{region}:{account}:cluster/{}", t.cluster)),
+            &Text(format_args!(
+                "arn:aws:ecs:{region}:{account}:cluster/{}",
+                t.cluster
+            )),
         )?;
         m.serialize_entry(
             "taskDefinitionArn",
