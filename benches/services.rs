@@ -90,7 +90,7 @@ impl Sim {
                 PlanTask {
                     id: t.id.clone(),
                     primary: true,
-                    instance: t.instance.clone(),
+                    instance: Some(t.instance.clone()),
                     instance_state: if self.lost.contains_key(&t.instance) {
                         InstanceState::Lost
                     } else {

@@ -62,7 +62,7 @@ fn print_tasks(tasks: &[Task]) {
             "{:<14} {:<18} {:<12} {:<9} {:<8} {}",
             short(t.task_id.as_str()),
             t.task_definition.to_string(),
-            t.container_instance.as_str(),
+            t.container_instance.as_ref().map_or("-", |i| i.as_str()),
             t.last_status.as_str(),
             t.health_status.as_str(),
             containers.join("; ")

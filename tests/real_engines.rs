@@ -83,7 +83,7 @@ async fn a_cluster_of_three_real_instances() {
     let mut instances: Vec<&str> = out
         .tasks
         .iter()
-        .map(|t| t.container_instance.as_str())
+        .map(|t| t.container_instance.as_ref().unwrap().as_str())
         .collect();
     instances.sort();
     assert_eq!(
@@ -103,7 +103,7 @@ async fn a_cluster_of_three_real_instances() {
             TaskStatus::Running,
             "{} on {}: {:?}",
             t.task_id,
-            t.container_instance,
+            t.container_instance.as_ref().unwrap(),
             t.stopped_reason
         );
         assert_eq!(t.container("setup").unwrap().exit_code, Some(0));
@@ -125,20 +125,20 @@ async fn a_cluster_of_three_real_instances() {
             .find(|b| b.container_port == 80)
             .copied();
         let port = binding
-            .unwrap_or_else(|| panic!("no published port on {}", t.container_instance))
+            .unwrap_or_else(|| panic!("no published port on {}", t.container_instance.as_ref().unwrap()))
             .host_port;
         let body = engines::http_get(port);
         assert!(
             body.contains("hello from ecs-test/busybox"),
             "{}: {body}",
-            t.container_instance
+            t.container_instance.as_ref().unwrap()
         );
     }
 
     // Kill the Docker task's web container behind the library's back.
     let victim = running
         .iter()
-        .find(|t| t.container_instance.as_str() == "i-docker")
+        .find(|t| t.container_instance.as_ref().unwrap().as_str() == "i-docker")
         .unwrap();
     let web_id = victim.container("web").unwrap().runtime_id.clone().unwrap();
     let host = engines::docker_host();

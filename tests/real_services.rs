@@ -106,7 +106,7 @@ impl Scenario {
         let (_, _, cli) = self
             .instances
             .iter()
-            .find(|(id, _, _)| *id == task.container_instance.as_str())
+            .find(|(id, _, _)| *id == task.container_instance.as_ref().unwrap().as_str())
             .unwrap();
         let container = task.container("web").unwrap().runtime_id.clone().unwrap();
         let out = std::process::Command::new(&cli[0])
@@ -204,7 +204,7 @@ impl Scenario {
                     && self
                         .live()
                         .iter()
-                        .all(|t| t.container_instance.as_str() != instance)
+                        .all(|t| t.container_instance.as_ref().unwrap().as_str() != instance)
             })
             .await;
             for t in self.live() {

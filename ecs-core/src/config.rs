@@ -31,6 +31,9 @@ pub struct EcsConfig {
     pub service_throttle: ThrottleConfig,
     /// How often auto scaling samples and evaluates, and its alarms' periods.
     pub autoscaling: crate::autoscaling::AutoScalingConfig,
+    /// How often managed scaling looks at capacity providers, and how long a task
+    /// waits for capacity.
+    pub capacity: CapacityConfig,
     /// How long a STOPPED task stays visible (described, listed) before it is
     /// forgotten, from memory and from the store, as ECS forgets its stopped tasks
     /// (default one hour). Services see their tasks stop long before.
@@ -60,12 +63,48 @@ impl Default for EcsConfig {
             instance_lost_timeout: Duration::from_secs(180),
             service_throttle: ThrottleConfig::default(),
             autoscaling: crate::autoscaling::AutoScalingConfig::default(),
+            capacity: CapacityConfig::default(),
             stopped_task_ttl: Duration::from_secs(3600),
             orphans: OrphanPolicy::default(),
             secret_provider: None,
             metadata_endpoint: true,
             metadata_port: 0,
         }
+    }
+}
+
+/// Capacity providers' loop: its period and how long tasks wait for capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CapacityConfig {
+    /// How often managed scaling decides (it also decides whenever a task starts
+    /// waiting or an instance changes). ECS's metric has a one-minute period; 15 s here.
+    pub period: Duration,
+    /// How long a task waits in PROVISIONING for capacity before it is stopped
+    /// (`TaskFailedToStart`). 30 minutes.
+    pub wait_timeout: Duration,
+}
+
+impl Default for CapacityConfig {
+    fn default() -> Self {
+        Self {
+            period: Duration::from_secs(15),
+            wait_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl CapacityConfig {
+    /// Deciding every `period`.
+    pub fn with_period(mut self, period: Duration) -> Self {
+        self.period = period;
+        self
+    }
+
+    /// Tasks waiting at most `timeout` for capacity.
+    pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
     }
 }
 

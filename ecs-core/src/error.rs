@@ -152,6 +152,23 @@ pub enum Error {
         /// What the task definition needs that it lacks.
         missing: String,
     },
+    /// An instance group's provider could not launch or terminate instances.
+    #[error("instance group {group}: {reason}")]
+    InstanceProvider {
+        /// The group (or the provider's name for it).
+        group: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A capacity provider that is in use (by a cluster, a service, a waiting task)
+    /// cannot be deleted or taken off its cluster.
+    #[error("capacity provider {provider} is in use: {reason}")]
+    CapacityProviderInUse {
+        /// The provider.
+        provider: String,
+        /// By what.
+        reason: String,
+    },
     /// A placement request ECS would refuse (too many strategies, an unknown field ...).
     #[error("invalid placement request: {0}")]
     InvalidPlacement(String),
@@ -314,12 +331,18 @@ pub enum ResourceKind {
     ScalingPolicy,
     /// A placement's allocation of an instance's resources.
     Allocation,
+    /// A capacity provider.
+    CapacityProvider,
+    /// An instance group (what a capacity provider's `autoScalingGroupArn` names).
+    InstanceGroup,
 }
 
 impl std::fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ResourceKind::Cluster => "cluster",
+            ResourceKind::CapacityProvider => "capacity provider",
+            ResourceKind::InstanceGroup => "instance group",
             ResourceKind::TaskDefinition => "task definition",
             ResourceKind::ContainerInstance => "container instance",
             ResourceKind::Task => "task",

@@ -90,6 +90,11 @@ name_id!(
     ContainerName,
     "container name"
 );
+name_id!(
+    /// A capacity provider's name.
+    CapacityProviderName,
+    "capacity provider name"
+);
 
 /// Defines an opaque identifier newtype: 1 to 255 printable ASCII characters without
 /// spaces (EC2 instance ids, UUIDs, ARNs' last parts).
@@ -523,6 +528,7 @@ serde_as_text!(
     ClusterName,
     ServiceName,
     ContainerName,
+    CapacityProviderName,
     InstanceId,
     TaskId,
     TaskDefinitionRef,

@@ -61,6 +61,7 @@
 
 pub(crate) mod agent;
 pub mod autoscaling;
+pub mod capacity;
 pub mod cluster;
 pub mod config;
 #[cfg(feature = "conformance")]
@@ -87,7 +88,7 @@ pub mod telemetry;
 pub use control::Ecs;
 pub use error::{ClusterContents, Error, ResourceKind};
 pub use ids::{
-    Arn, ArnScope, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
+    Arn, ArnScope, CapacityProviderName, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
     TaskDefinitionRef, TaskGroup, TaskId,
 };
 pub use json_path::JsonPath;

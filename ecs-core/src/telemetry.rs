@@ -36,6 +36,14 @@ pub const SERVICE_PENDING: &str = "ecs_service_pending_tasks";
 /// Deployments by `cluster` and `rollout_state` (a snapshot; INACTIVE ones left out).
 pub const DEPLOYMENTS: &str = "ecs_deployments";
 
+/// `CapacityProviderReservation` by `capacity_provider`, in percent (ECS's metric:
+/// instances needed over instances had, times 100).
+pub const CAPACITY_RESERVATION: &str = "ecs_capacity_provider_reservation";
+/// Instances of each `capacity_provider`, registered and launching.
+pub const CAPACITY_INSTANCES: &str = "ecs_capacity_provider_instances";
+/// Tasks waiting in PROVISIONING for capacity, by `cluster`.
+pub const TASKS_WAITING: &str = "ecs_tasks_waiting_for_capacity";
+
 /// The histograms, whose buckets an exporter may want to set.
 pub const HISTOGRAMS: &[&str] = &[PLACEMENT_SECONDS, ENGINE_CALL_SECONDS, STORE_COMMIT_SECONDS];
 
@@ -66,4 +74,10 @@ pub fn describe() {
     describe_gauge!(SERVICE_RUNNING, "Services' RUNNING task counts");
     describe_gauge!(SERVICE_PENDING, "Services' pending task counts");
     describe_gauge!(DEPLOYMENTS, "Deployments by rollout state");
+    describe_gauge!(
+        CAPACITY_RESERVATION,
+        "CapacityProviderReservation, percent"
+    );
+    describe_gauge!(CAPACITY_INSTANCES, "Capacity providers' instances");
+    describe_gauge!(TASKS_WAITING, "Tasks waiting for capacity");
 }

@@ -181,14 +181,14 @@ impl Ecs {
             })?;
         if !agent.capabilities.execute_command {
             return Err(Error::Unsupported {
-                instance: task.container_instance.to_string(),
+                instance: agent.instance.to_string(),
                 runtime: agent.runtime.name(),
                 missing: "execute command".into(),
             });
         }
         let target = Target {
             container: name,
-            instance: task.container_instance.clone(),
+            instance: agent.instance.clone(),
             runtime: agent.runtime.clone(),
             task,
         };

@@ -3,11 +3,8 @@
 
 use super::Ecs;
 use crate::cluster::{DeregisterContainerInstance, UpdateContainerInstancesState};
-use crate::task::{StopCode, TaskStatus};
 use crate::{Error, ResourceKind};
 
-/// Why the tasks of a deregistered instance stop (with `TerminationNotice`).
-pub(crate) const DEREGISTERED: &str = "Container instance deregistered";
 
 impl Ecs {
     /// Sets instances ACTIVE or DRAINING (UpdateContainerInstancesState). A DRAINING
@@ -52,53 +49,11 @@ impl Ecs {
         &self,
         request: DeregisterContainerInstance,
     ) -> Result<(), Error> {
-        let (cluster, instance, force) =
-            (&request.cluster, &request.container_instance, request.force);
-        let running: Vec<_> = {
-            let mut s = self.state().lock();
-            let running: Vec<_> = s
-                .tasks
-                .values()
-                .map(|e| &e.task)
-                .filter(|t| {
-                    t.cluster == *cluster
-                        && t.container_instance == *instance
-                        && t.last_status != TaskStatus::Stopped
-                })
-                .map(|t| t.task_id.clone())
-                .collect();
-            let c = s
-                .clusters
-                .get_mut(cluster)
-                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
-            if c.cluster.instance(instance).is_none() {
-                return Err(Error::not_found_in(
-                    ResourceKind::ContainerInstance,
-                    instance,
-                    cluster,
-                ));
-            }
-            if !running.is_empty() && !force {
-                return Err(Error::InstanceHasTasks {
-                    instance: instance.to_string(),
-                    tasks: u32::try_from(running.len()).unwrap_or(u32::MAX),
-                });
-            }
-            c.cluster.deregister_instance(instance, true)?;
-            c.agents.remove(instance);
-            c.disconnected.remove(instance);
-            self.ops().fleet.remove(cluster, instance);
-            running
-        };
-        for t in running {
-            // A task that stopped meanwhile is fine.
-            let _ = self
-                .ops()
-                .request_stop(cluster, &t, StopCode::TerminationNotice, DEREGISTERED);
-        }
-        self.state()
-            .instances_changed(cluster, std::slice::from_ref(instance));
-        Ok(())
+        self.ops().deregister_instance(
+            &request.cluster,
+            &request.container_instance,
+            request.force,
+        )
     }
 }
 

@@ -163,12 +163,19 @@ impl Ecs {
                 .map(|e| (*e.task).clone())
                 .ok_or_else(|| Error::not_found_in(ResourceKind::Task, task, cluster))?
         };
+        let Some(instance) = task.container_instance.clone() else {
+            return Err(Error::InvalidParameter {
+                operation: "GetContainerLogs",
+                member: "task",
+                reason: format!("task {task_id} waits for capacity: it has no containers yet", task_id = task.task_id),
+            });
+        };
         let agent = self
             .ops()
             .fleet
-            .get(cluster, &task.container_instance)
+            .get(cluster, &instance)
             .ok_or_else(|| Error::Runtime {
-                instance: task.container_instance.to_string(),
+                instance: instance.to_string(),
                 error: RuntimeError::Unavailable(
                     "the instance's agent is not connected (registered again after a \
                      restart, its containers are reachable again)"
@@ -202,7 +209,7 @@ impl Ecs {
         Ok((
             Target {
                 container: request.container.clone(),
-                instance: task.container_instance.clone(),
+                instance: agent.instance.clone(),
                 task,
                 runtime: agent.runtime.clone(),
             },

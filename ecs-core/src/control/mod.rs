@@ -57,6 +57,7 @@
 //! in `controllers`. Nothing in the crate imports this module (the runtime conformance
 //! suite uses it as a user does).
 
+mod capacity;
 mod clusters;
 mod exec;
 mod instances;
@@ -77,12 +78,13 @@ pub use crate::cluster::{
 pub use crate::config::{EcsConfig, OrphanPolicy};
 pub use crate::service::{CreateService, DeleteService, UpdateService};
 pub use crate::task::{ListTasks, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure};
+pub use capacity::{CreateCapacityProvider, UpdateCapacityProvider};
 pub use exec::{ExecuteCommand, ExecuteCommandOutput, NOT_ENABLED};
 pub use logs::{AwsLogStream, GetContainerLogs, GetContainerLogsOutput};
 pub use recover::RecoveryReport;
 
 use crate::agent::Agent;
-use crate::cluster::{Cluster, ClusterDescription, InstanceRegistration};
+use crate::cluster::{Cluster, ClusterDescription};
 use crate::controllers::Context;
 use crate::ids::{Arn, ClusterName, TaskDefinitionRef, TaskId};
 use crate::ops::Ops;
@@ -408,77 +410,24 @@ impl Ecs {
         if known {
             return self.reattach(cluster, &id, runtime, extra).await;
         }
-        let host = runtime.describe_host().await.map_err(|e| Error::Runtime {
-            instance: id.to_string(),
-            error: e,
-        })?;
-        let mut registration = InstanceRegistration::new(id.clone(), host.resources)
-            .with_agent_version(host.engine_version);
-        for (k, v) in host.attributes.into_iter().chain(extra) {
-            registration.attributes.insert(k, Some(v));
-        }
-        for a in runtime.capabilities().attributes() {
-            registration.attributes.insert(a.to_owned(), None);
-        }
-        let metadata = self.metadata_access(host.container_network).await?;
-        let agent = {
-            let mut s = self.state().lock();
-            s.next_agent += 1;
-            let epoch = s.next_agent;
-            let c = s
-                .clusters
-                .get_mut(cluster)
-                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
-            c.cluster.register_instance(registration)?;
-            c.agents.insert(id.clone(), epoch);
-            let agent = Arc::new(Agent::new(
-                cluster.clone(),
-                id.clone(),
-                epoch,
-                runtime,
-                metadata,
-            ));
-            self.ops().fleet.insert(agent.clone());
-            agent
-        };
-        self.start_agent(agent);
-        self.state()
-            .instances_changed(cluster, std::slice::from_ref(&id));
-        Ok(())
+        self.plane
+            .controllers
+            .register_new_instance(cluster, id, runtime, extra)
+            .await
     }
 
     /// How containers of an engine whose default network is `network` reach the task
-    /// metadata endpoint, listening first if it does not yet; none without a network or
-    /// with the endpoint off.
+    /// metadata endpoint (see [`Context::metadata_access`]).
     pub(super) async fn metadata_access(
         &self,
         network: Option<crate::runtime::ContainerNetwork>,
     ) -> Result<Option<crate::agent::MetadataAccess>, Error> {
-        let (Some(network), true) = (network, self.config().metadata_endpoint) else {
-            return Ok(None);
-        };
-        let access = self
-            .plane
-            .controllers
-            .metadata
-            .access(self.ops(), network, self.config().metadata_port)
-            .await?;
-        Ok(Some(access))
+        self.plane.controllers.metadata_access(network).await
     }
 
-    /// Runs an agent's resync and event pump, until it is deregistered or the control
-    /// plane ends; and, with the first agent, the retention of stopped tasks (tasks need
-    /// an agent).
+    /// Runs an agent (see [`Context::start_agent`]).
     fn start_agent(&self, agent: Arc<Agent>) {
-        self.plane.controllers.start_retention();
-        let (supervisor, config) = (&self.ops().supervisor, self.config());
-        // The resync first: it hears of the pump's first open.
-        supervisor.spawn(
-            agent
-                .clone()
-                .resync(self.state().clone(), config.resync_interval),
-        );
-        supervisor.spawn(agent.pump(self.state().clone(), config.reconnect_interval));
+        self.plane.controllers.start_agent(agent);
     }
 
     /// Places and starts `request.count` tasks (RunTask). Returns once they are

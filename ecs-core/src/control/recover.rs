@@ -276,17 +276,22 @@ impl Ecs {
             written.set_version(Kind::Task, r.key, r.version);
             // As stored: a change below is then written back.
             written.tasks.insert(task.task_id.clone(), task.version);
+            let Some(instance) = task.container_instance.clone() else {
+                // It waited for capacity: it waits again (or stops, if asked to).
+                wait_again(&mut s, task, now);
+                continue;
+            };
             let deregistered = s
                 .clusters
                 .get(&task.cluster)
-                .is_some_and(|c| c.cluster.instance(&task.container_instance).is_none());
+                .is_some_and(|c| c.cluster.instance(&instance).is_none());
             if task.last_status != TaskStatus::Stopped && deregistered {
                 // Its instance was deregistered (forced) and the crash came before the
                 // task was seen STOPPED: nothing of it can be reached any more.
                 stopped_with_instance(&mut task, now);
                 s.task_changed(&task.task_id);
             } else if task.last_status != TaskStatus::Stopped {
-                task.allocation = reserve(&mut s, &task)?;
+                task.allocation = Some(reserve(&mut s, &task)?);
             }
             s.tasks.insert(task.task_id.clone(), TaskEntry::new(task));
         }
@@ -476,7 +481,7 @@ impl Ecs {
                 .values()
                 .filter(|e| {
                     e.task.cluster == *cluster
-                        && e.task.container_instance == *id
+                        && e.task.container_instance.as_ref() == Some(id)
                         && e.task.last_status != TaskStatus::Stopped
                 })
                 .map(|e| e.task.clone())
@@ -615,19 +620,20 @@ fn adopt_orphan(
                 task_arn: arn.parse().ok()?,
                 task_id: task_id.clone(),
                 cluster: cluster.clone(),
-                instance: instance.clone(),
+                instance: Some(instance.clone()),
+                capacity_provider: None,
                 started_by: deployment_for(s, cluster, &group, &reference),
                 overrides: Default::default(),
                 enable_execute_command: false,
                 tags: Default::default(),
                 service_connect: None,
                 group,
-                allocation: Default::default(),
+                allocation: None,
                 created_at: now,
             },
         )
         .ok()?;
-        task.allocation = reserve(s, &task).ok()?;
+        task.allocation = Some(reserve(s, &task).ok()?);
         Some(task)
     })();
     let Some(task) = made else {
@@ -668,7 +674,7 @@ fn stopped_with_instance(task: &mut Task, now: jiff::Timestamp) {
     task.desired_status = TaskStatus::Stopped;
     task.stop_code.get_or_insert(StopCode::TerminationNotice);
     task.stopped_reason
-        .get_or_insert_with(|| super::instances::DEREGISTERED.into());
+        .get_or_insert_with(|| crate::ops::DEREGISTERED.into());
     task.stopped_at.get_or_insert(now);
     for c in &mut task.containers {
         c.last_status = ContainerStatus::Stopped;
@@ -691,14 +697,16 @@ fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, 
         .clusters
         .get_mut(&task.cluster)
         .ok_or_else(|| dangling(Kind::Task, task.task_id.as_str(), "cluster", &task.cluster))?;
-    let slot = c.cluster.slot(&task.container_instance).map_err(|_| {
+    let missing = || {
         dangling(
             Kind::Task,
             task.task_id.as_str(),
             "container instance",
-            &task.container_instance,
+            &task.container_instance.as_ref().map_or("(none)", |i| i.as_str()),
         )
-    })?;
+    };
+    let instance = task.container_instance.as_ref().ok_or_else(missing)?;
+    let slot = c.cluster.slot(instance).map_err(|_| missing())?;
     let group = c.cluster.group_id(&task.group.to_string());
     Ok(c.cluster
         .reserve(slot, group, needs.resources, &needs.ports))
@@ -726,4 +734,63 @@ fn dangling(kind: Kind, key: &str, what: &str, name: &dyn std::fmt::Display) -> 
         path: None,
         reason: format!("{kind} record {key:?} names {what} {name}, which the store does not hold"),
     }
+}
+
+/// A reloaded task that was waiting for capacity: it waits again, its timeout counted
+/// afresh; one asked to stop is STOPPED.
+fn wait_again(s: &mut Tables, mut task: Task, now: jiff::Timestamp) {
+    let provider = task.capacity_provider_name.clone();
+    let resources = s
+        .definition_of(&task)
+        .ok()
+        .map(|td| TaskRequirements::from_task_definition(&td).resources);
+    match (provider, resources) {
+        (Some(provider), Some(resources))
+            if task.last_status != TaskStatus::Stopped
+                && task.desired_status != TaskStatus::Stopped =>
+        {
+            let mut request =
+                crate::task::RunTask::new(task.cluster.clone(), task.task_definition.clone(), 1);
+            request.group = Some(task.group.clone());
+            request.started_by = task.started_by.clone();
+            request.enable_execute_command = task.enable_execute_command;
+            request.tags = task.tags.clone();
+            request.service_connect = task.service_connect.clone();
+            // A service's own placement holds; a standalone task's request is not kept.
+            if let Some(e) = task
+                .group
+                .service()
+                .and_then(|n| s.services.get(&(task.cluster.clone(), n.clone())))
+            {
+                request.placement_strategy = e.service.placement_strategy.clone();
+                request.placement_constraints = e.service.placement_constraints.clone();
+            }
+            s.capacity.waiting.insert(
+                task.task_id.clone(),
+                crate::capacity::Waiting {
+                    cluster: task.cluster.clone(),
+                    provider,
+                    since: Instant::now(),
+                    resources,
+                    request,
+                    extra: Vec::new(),
+                },
+            );
+        }
+        _ if task.last_status != TaskStatus::Stopped => {
+            task.last_status = TaskStatus::Stopped;
+            task.desired_status = TaskStatus::Stopped;
+            task.stop_code.get_or_insert(StopCode::TaskFailedToStart);
+            task.stopped_reason
+                .get_or_insert_with(|| "Stopped while waiting for capacity".into());
+            task.stopped_at.get_or_insert(now);
+            for c in &mut task.containers {
+                c.last_status = ContainerStatus::Stopped;
+            }
+            task.version += 1;
+            s.task_changed(&task.task_id);
+        }
+        _ => {}
+    }
+    s.tasks.insert(task.task_id.clone(), TaskEntry::new(task));
 }

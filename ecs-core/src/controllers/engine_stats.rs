@@ -49,11 +49,11 @@ impl EngineStats {
                     && t.desired_status == TaskStatus::Running
             })
             .filter_map(|t| {
-                let agent = ops.fleet.get(&service.cluster, &t.container_instance)?;
+                let agent = ops.fleet.get(&service.cluster, t.container_instance.as_ref()?)?;
                 let td = s.registry.describe(&t.task_definition).ok()?;
                 let reserved = TaskRequirements::from_task_definition(td).resources;
                 Some(TaskSample {
-                    instance: t.container_instance.clone(),
+                    instance: agent.instance.clone(),
                     runtime: agent.runtime.clone(),
                     containers: t
                         .containers

@@ -122,7 +122,7 @@ pub(crate) async fn sync(
                 continue;
             }
             let host = cluster
-                .and_then(|c| c.cluster.instance(&task.container_instance))
+                .and_then(|c| c.cluster.instance(task.container_instance.as_ref()?))
                 .and_then(|i| i.attribute(HOST_IP_ATTRIBUTE).flatten())
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));

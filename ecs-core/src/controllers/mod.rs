@@ -6,9 +6,11 @@
 //! [`Context`] (the state, the shared commands, the settings), as kube-runtime's
 //! reconcilers do: it never reaches the facade, and the facade only starts it.
 
+pub(crate) mod capacity;
 pub(crate) mod engine_stats;
 pub(crate) mod load_balancing;
 pub(crate) mod metadata;
+mod registration;
 pub(crate) mod retention;
 pub(crate) mod scaler;
 pub(crate) mod service;
@@ -37,6 +39,8 @@ pub(crate) struct Context {
     retention_started: AtomicBool,
     /// The task metadata endpoint's listeners.
     pub(crate) metadata: metadata::Endpoints,
+    /// The instance groups of capacity providers, and the capacity loop's memory.
+    pub(crate) capacity: capacity::Groups,
 }
 
 impl Context {
@@ -48,6 +52,7 @@ impl Context {
             scaler_started: AtomicBool::new(false),
             retention_started: AtomicBool::new(false),
             metadata: metadata::Endpoints::default(),
+            capacity: capacity::Groups::default(),
         }
     }
 

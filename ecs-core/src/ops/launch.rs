@@ -34,17 +34,8 @@ impl Ops {
         // Settled once: each task of the request is of this group.
         let group = request.group_or_family(td)?;
         request.group = Some(group.clone());
-        let mut placement = PlacementRequest::for_task_definition(td, request.count)?
-            .with_group(group.to_string())
-            .with_api_strategies(&request.placement_strategy)?
-            .with_api_constraints(&request.placement_constraints)?;
-        let required = Capabilities::attributes_required(td, request.service_connect.is_some());
-        placement = placement.with_constraint(Constraint::RequiresAttributes(required));
-        placement.internal += 1;
-        for c in extra {
-            placement = placement.with_constraint(c);
-            placement.internal += 1;
-        }
+        // Checked before anything is placed: a bad request places nothing.
+        self.placement_for(&request, td, &extra, request.count, None)?;
 
         let mut out = RunTaskOutput::default();
         let started = {
@@ -52,57 +43,41 @@ impl Ops {
             if !still_wanted(&s) {
                 return Ok(out);
             }
-            let entry = s
-                .clusters
-                .get_mut(&request.cluster)
-                .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &request.cluster))?;
-            let outcome = {
-                let mut scheduler = self.scheduler.lock().unwrap_or_else(|e| e.into_inner());
-                let started = std::time::Instant::now();
-                let outcome = scheduler.place(&mut entry.cluster, &placement)?;
-                record_placement(&request, &outcome, started.elapsed());
-                outcome
-            };
+            let parts = self.capacity_parts(&s, &request, &group)?;
             let mut started = Vec::new();
-            for p in &outcome.placements {
-                let (instance, allocation) = (p.instance.clone(), p.allocation);
-                // Whatever cannot become a task gives its reservation back at once: a
-                // failed request leaves nothing half-made.
-                let made = match self.fleet.get(&request.cluster, &instance) {
-                    Some(agent) => {
-                        self.create_task(&mut s, &request, td, instance.clone(), allocation, agent)
-                    }
-                    None => Err(Error::not_found_in(
-                        ResourceKind::ContainerInstance,
-                        &instance,
-                        &request.cluster,
-                    )),
+            for (count, provider) in parts {
+                let placement = self.placement_for(&request, td, &extra, count, provider.as_ref())?;
+                let mut part = RunTaskOutput::default();
+                let placed = self.place_and_create(
+                    &mut s,
+                    &request,
+                    td,
+                    &placement,
+                    provider.as_ref(),
+                    &mut part,
+                )?;
+                let unplaced =
+                    count.saturating_sub(u32::try_from(placed.len()).unwrap_or(u32::MAX));
+                started.extend(placed);
+                let Some(provider) = provider.filter(|_| unplaced > 0) else {
+                    out.failures.extend(part.failures);
+                    continue;
                 };
-                match made {
-                    Ok(task) => started.push(task),
-                    Err(e) => {
-                        if let Some(c) = s.clusters.get_mut(&request.cluster) {
-                            let _ = c.cluster.release(allocation);
-                        }
-                        out.failures.push(TaskFailure {
-                            arn: Some(
-                                self.config.arn_scope.arn(format!(
-                                    "container-instance/{}/{instance}",
-                                    request.cluster
-                                )),
-                            ),
-                            reason: "INTERNAL".to_owned(),
-                            detail: Some(e.to_string()),
-                        });
+                // With a capacity provider, what does not fit waits for capacity.
+                {
+                    for _ in 0..unplaced {
+                        let task = self.create_waiting(
+                            &mut s,
+                            &request,
+                            td,
+                            &provider,
+                            placement.requirements.resources,
+                            &extra,
+                        )?;
+                        out.tasks.push((*task).clone());
                     }
+                    self.state.capacity_wake.notify_one();
                 }
-            }
-            for f in &outcome.failures {
-                out.failures.push(TaskFailure {
-                    arn: None,
-                    reason: f.reason.to_string(),
-                    detail: Some(f.reason.detail(f.instances)),
-                });
             }
             started
         };
@@ -113,17 +88,117 @@ impl Ops {
         Ok(out)
     }
 
-    /// Records a placed task and makes its runner (started by the caller, once the
-    /// lock is released).
-    fn create_task(
+    /// The placement request for `count` tasks of `request`, on `provider`'s instances
+    /// when given.
+    pub(crate) fn placement_for(
+        &self,
+        request: &RunTask,
+        td: &TaskDefinition,
+        extra: &[Constraint],
+        count: u32,
+        provider: Option<&crate::ids::CapacityProviderName>,
+    ) -> Result<PlacementRequest, Error> {
+        let group = request.group_or_family(td)?;
+        let mut placement = PlacementRequest::for_task_definition(td, count)?
+            .with_group(group.to_string())
+            .with_api_strategies(&request.placement_strategy)?
+            .with_api_constraints(&request.placement_constraints)?;
+        let required = Capabilities::attributes_required(td, request.service_connect.is_some());
+        placement = placement.with_constraint(Constraint::RequiresAttributes(required));
+        placement.internal += 1;
+        for c in extra.iter().cloned() {
+            placement = placement.with_constraint(c);
+            placement.internal += 1;
+        }
+        if let Some(p) = provider {
+            placement = placement.with_constraint(crate::capacity::on_provider(p)?);
+            placement.internal += 1;
+        }
+        Ok(placement)
+    }
+
+    /// Places `placement` in the request's cluster and records a task (with its runner
+    /// to start) for each task placed; what could not be placed goes to `out`'s
+    /// failures.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn place_and_create(
         &self,
         s: &mut Tables,
         request: &RunTask,
         td: &TaskDefinition,
-        instance: InstanceId,
-        allocation: AllocationId,
-        agent: Arc<Agent>,
-    ) -> Result<(Arc<Task>, Runner), Error> {
+        placement: &PlacementRequest,
+        provider: Option<&crate::ids::CapacityProviderName>,
+        out: &mut RunTaskOutput,
+    ) -> Result<Vec<(Arc<Task>, Runner)>, Error> {
+        let entry = s
+            .clusters
+            .get_mut(&request.cluster)
+            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &request.cluster))?;
+        let outcome = {
+            let mut scheduler = self.scheduler.lock().unwrap_or_else(|e| e.into_inner());
+            let started = std::time::Instant::now();
+            let outcome = scheduler.place(&mut entry.cluster, placement)?;
+            record_placement(request, placement.count, &outcome, started.elapsed());
+            outcome
+        };
+        let mut started = Vec::new();
+        for p in &outcome.placements {
+            let (instance, allocation) = (p.instance.clone(), p.allocation);
+            // Whatever cannot become a task gives its reservation back at once: a
+            // failed request leaves nothing half-made.
+            let made = match self.fleet.get(&request.cluster, &instance) {
+                Some(agent) => self.create_task(
+                    s,
+                    request,
+                    td,
+                    Some((instance.clone(), allocation, agent)),
+                    provider.cloned(),
+                ),
+                None => Err(Error::not_found_in(
+                    ResourceKind::ContainerInstance,
+                    &instance,
+                    &request.cluster,
+                )),
+            };
+            match made {
+                Ok((task, Some(runner))) => started.push((task, runner)),
+                Ok((_, None)) => {}
+                Err(e) => {
+                    if let Some(c) = s.clusters.get_mut(&request.cluster) {
+                        let _ = c.cluster.release(allocation);
+                    }
+                    out.failures.push(TaskFailure {
+                        arn: Some(self.config.arn_scope.arn(format!(
+                            "container-instance/{}/{instance}",
+                            request.cluster
+                        ))),
+                        reason: "INTERNAL".to_owned(),
+                        detail: Some(e.to_string()),
+                    });
+                }
+            }
+        }
+        for f in &outcome.failures {
+            out.failures.push(TaskFailure {
+                arn: None,
+                reason: f.reason.to_string(),
+                detail: Some(f.reason.detail(f.instances)),
+            });
+        }
+        Ok(started)
+    }
+
+    /// Records a placed task and makes its runner (started by the caller, once the
+    /// lock is released).
+    /// Without a placement, the task waits for capacity: it has no runner yet.
+    pub(crate) fn create_task(
+        &self,
+        s: &mut Tables,
+        request: &RunTask,
+        td: &TaskDefinition,
+        placed: Option<(InstanceId, AllocationId, Arc<Agent>)>,
+        provider: Option<crate::ids::CapacityProviderName>,
+    ) -> Result<(Arc<Task>, Option<Runner>), Error> {
         s.next_task += 1;
         let task_id = TaskId::new(format!(
             "{:032x}",
@@ -140,27 +215,30 @@ impl Ops {
                 task_arn,
                 task_id: task_id.clone(),
                 cluster: request.cluster.clone(),
-                instance,
+                instance: placed.as_ref().map(|p| p.0.clone()),
+                capacity_provider: provider,
                 group,
                 started_by: request.started_by.clone(),
                 overrides: request.overrides.clone().unwrap_or_default(),
                 enable_execute_command: request.enable_execute_command,
                 tags: request.tags.clone(),
                 service_connect: request.service_connect.clone(),
-                allocation,
+                allocation: placed.as_ref().map(|p| p.1),
                 created_at: self.state.now(),
             },
         )?;
         let entry = TaskEntry::new(task);
-        let runner = Runner::new(
-            self.state.clone(),
-            agent,
-            task_id.clone(),
-            td,
-            &task_context(&entry.task),
-            entry.stop.subscribe(),
-            &self.config,
-        );
+        let runner = placed.map(|(_, _, agent)| {
+            Runner::new(
+                self.state.clone(),
+                agent,
+                task_id.clone(),
+                td,
+                &task_context(&entry.task),
+                entry.stop.subscribe(),
+                &self.config,
+            )
+        });
         let task = entry.task.clone();
         s.task_changed(&task_id);
         s.tasks.insert(task_id, entry);
@@ -174,13 +252,14 @@ impl Ops {
 /// Records a placement's tasks placed and not, and how long it took.
 fn record_placement(
     request: &RunTask,
+    count: u32,
     outcome: &crate::placement::Outcome,
     took: std::time::Duration,
 ) {
     use crate::telemetry::{PLACEMENT_FAILURES, PLACEMENT_SECONDS, PLACEMENTS};
     let cluster = request.cluster.to_string();
     let placed = outcome.placements.len() as u64;
-    let failed = u64::from(request.count).saturating_sub(placed);
+    let failed = u64::from(count).saturating_sub(placed);
     metrics::histogram!(PLACEMENT_SECONDS).record(took.as_secs_f64());
     metrics::counter!(PLACEMENTS, "cluster" => cluster.clone(), "result" => "placed")
         .increment(placed);
@@ -202,14 +281,15 @@ pub(crate) struct NewTask {
     pub(crate) task_arn: Arn,
     pub(crate) task_id: TaskId,
     pub(crate) cluster: ClusterName,
-    pub(crate) instance: InstanceId,
+    pub(crate) instance: Option<InstanceId>,
+    pub(crate) capacity_provider: Option<crate::ids::CapacityProviderName>,
     pub(crate) group: TaskGroup,
     pub(crate) started_by: Option<String>,
     pub(crate) overrides: TaskOverride,
     pub(crate) enable_execute_command: bool,
     pub(crate) tags: crate::tags::Tags,
     pub(crate) service_connect: Option<crate::service::TaskServiceConnect>,
-    pub(crate) allocation: AllocationId,
+    pub(crate) allocation: Option<AllocationId>,
     pub(crate) created_at: jiff::Timestamp,
 }
 
@@ -223,6 +303,7 @@ pub(crate) fn new_task(td: &TaskDefinition, who: NewTask) -> Result<Task, Error>
         task_id: who.task_id,
         cluster: who.cluster,
         container_instance: who.instance,
+        capacity_provider_name: who.capacity_provider,
         task_definition: TaskDefinitionRef::new(family, revision),
         group: who.group,
         started_by: who.started_by,

@@ -6,6 +6,7 @@
 //! Above the state (which it changes only through [`State`]) and the agents (whose
 //! runners it starts); below the controllers and the facade, which it never calls.
 
+mod capacity;
 mod fleet;
 mod launch;
 mod services;
@@ -18,6 +19,9 @@ pub(crate) use fleet::Fleet;
 pub(crate) use launch::{NewTask, new_task, task_context};
 pub(crate) use services::not_found;
 pub(crate) use supervisor::Supervisor;
+
+/// Why the tasks of a deregistered instance stop (with `TerminationNotice`).
+pub(crate) const DEREGISTERED: &str = "Container instance deregistered";
 
 use crate::config::EcsConfig;
 use crate::placement::IndexedScheduler;

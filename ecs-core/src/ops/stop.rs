@@ -19,8 +19,17 @@ impl Ops {
         code: StopCode,
         reason: &str,
     ) -> Result<Arc<Task>, Error> {
-        {
-            let s = self.state.lock();
+        let waited = {
+            let mut s = self.state.lock();
+            // A task waiting for capacity has no runner: it stops here and now.
+            let waited = s
+                .capacity
+                .waiting
+                .get(task)
+                .is_some_and(|w| w.cluster == *cluster);
+            if waited {
+                s.capacity.waiting.remove(task);
+            }
             let entry = s
                 .tasks
                 .get(task)
@@ -36,13 +45,17 @@ impl Ops {
                 });
                 true
             });
-        }
+            waited
+        };
         // Why, kept with the task: a restarted control plane still knows.
         self.state.update_task(task, |t| {
             t.desired_status = TaskStatus::Stopped;
             t.stop_code.get_or_insert(code);
             t.stopped_reason.get_or_insert_with(|| reason.to_owned());
         });
+        if waited {
+            self.state.task_stopped(task);
+        }
         let s = self.state.lock();
         s.tasks
             .get(task)

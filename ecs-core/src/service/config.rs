@@ -198,6 +198,10 @@ pub struct CreateService {
     /// Where tasks may go.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placement_constraints: Vec<PlacementConstraint>,
+    /// The capacity providers its tasks go to; the cluster's default strategy when
+    /// empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
     /// Rolling deployment limits and the circuit breaker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfiguration>,
@@ -250,6 +254,7 @@ impl CreateService {
             scheduling_strategy: None,
             placement_strategy: Vec::new(),
             placement_constraints: Vec::new(),
+            capacity_provider_strategy: Vec::new(),
             deployment_configuration: None,
             health_check_grace_period_seconds: None,
             load_balancers: Vec::new(),
@@ -287,6 +292,15 @@ impl CreateService {
     /// this library does not model (launch type, network configuration ...) are ignored.
     pub fn from_json(json: &str) -> Result<Self, Error> {
         crate::task_definition::load::from_json_text(json)
+    }
+
+    /// With a capacity provider strategy.
+    pub fn with_capacity_provider_strategy(
+        mut self,
+        strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
+    ) -> Self {
+        self.capacity_provider_strategy = strategy;
+        self
     }
 
     /// Appends a placement strategy.
@@ -336,6 +350,7 @@ impl CreateService {
 
     /// ECS's rules, against the cluster's limits.
     pub(crate) fn validate(&self, limits: &ServiceLimits) -> Result<(), Error> {
+        crate::capacity::validate_strategy("CreateService", &self.capacity_provider_strategy)?;
         let strategy = self.strategy();
         match (strategy, self.desired_count) {
             (SchedulingStrategy::Daemon, Some(_)) => {

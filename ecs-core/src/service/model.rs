@@ -188,6 +188,9 @@ pub struct Service {
     pub placement_strategy: Vec<PlacementStrategy>,
     /// Placement constraints.
     pub placement_constraints: Vec<PlacementConstraint>,
+    /// Its capacity provider strategy (empty: the cluster's default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
     /// Grace period for health checks after a task starts.
     pub health_check_grace_period_seconds: u32,
     /// Load balancers.
@@ -233,6 +236,7 @@ impl Service {
             events: Vec::new(),
             placement_strategy: r.placement_strategy.clone(),
             placement_constraints: r.placement_constraints.clone(),
+            capacity_provider_strategy: r.capacity_provider_strategy.clone(),
             health_check_grace_period_seconds: r.health_check_grace_period_seconds.unwrap_or(0),
             load_balancers: r.load_balancers.clone(),
             tags: r.tags.clone(),

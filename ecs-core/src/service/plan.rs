@@ -36,8 +36,8 @@ pub struct PlanTask {
     pub id: TaskId,
     /// Whether it belongs to the PRIMARY deployment.
     pub primary: bool,
-    /// Its instance.
-    pub instance: InstanceId,
+    /// Its instance; none while it waits for capacity.
+    pub instance: Option<InstanceId>,
     /// Its instance's state.
     pub instance_state: InstanceState,
     /// What the task is doing.
@@ -190,7 +190,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
         let eligible = input
             .daemon_instances
-            .is_none_or(|set| set.contains(&t.instance));
+            .is_none_or(|set| t.instance.as_ref().is_none_or(|i| set.contains(i)));
         let reason = if t.instance_state == InstanceState::Draining {
             Some(StopReason::Draining)
         } else if !eligible {
@@ -261,7 +261,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 .tasks
                 .iter()
                 .filter(|t| t.instance_state != InstanceState::Lost)
-                .map(|t| &t.instance)
+                .filter_map(|t| t.instance.as_ref())
                 .collect();
             out.start_on = set
                 .iter()
@@ -297,17 +297,17 @@ fn pick_for_scale_in<'a>(
     }
     // Spread values and instances as small integers, counted over the live tasks.
     let mut keys: HashMap<Option<&str>, usize> = HashMap::new();
-    let mut instances: HashMap<&InstanceId, usize> = HashMap::new();
+    let mut instances: HashMap<Option<&InstanceId>, usize> = HashMap::new();
     let mut per_key: Vec<i64> = Vec::new();
     let mut per_instance: Vec<i64> = Vec::new();
     let index = |t: &'a PlanTask,
                  keys: &mut HashMap<Option<&'a str>, usize>,
-                 instances: &mut HashMap<&'a InstanceId, usize>|
+                 instances: &mut HashMap<Option<&'a InstanceId>, usize>|
      -> (usize, usize) {
         let next = keys.len();
         let k = *keys.entry(t.spread_key.as_deref()).or_insert(next);
         let next = instances.len();
-        let i = *instances.entry(&t.instance).or_insert(next);
+        let i = *instances.entry(t.instance.as_ref()).or_insert(next);
         (k, i)
     };
     for t in all.iter().filter(|t| t.phase != TaskPhase::Stopping) {
@@ -359,7 +359,7 @@ mod tests {
         PlanTask {
             id: TaskId::new(id).unwrap(),
             primary,
-            instance: InstanceId::new(instance).unwrap(),
+            instance: Some(InstanceId::new(instance).unwrap()),
             instance_state: InstanceState::Active,
             phase,
             spread_key: None,

@@ -76,6 +76,10 @@ pub(crate) struct ClusterEntry {
     pub(crate) tags: crate::tags::Tags,
     /// Its settings (`containerInsights`), by name.
     pub(crate) settings: BTreeMap<String, String>,
+    /// The capacity providers it may use (PutClusterCapacityProviders).
+    pub(crate) capacity_providers: Vec<crate::ids::CapacityProviderName>,
+    /// The strategy of launches that name neither a strategy nor a launch type.
+    pub(crate) default_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
 }
 
 impl ClusterEntry {
@@ -87,6 +91,8 @@ impl ClusterEntry {
             limits,
             tags: crate::tags::Tags::new(),
             settings: BTreeMap::new(),
+            capacity_providers: Vec::new(),
+            default_strategy: Vec::new(),
         }
     }
 }
@@ -102,6 +108,8 @@ pub(crate) struct Tables {
     pub(crate) tasks: BTreeMap<TaskId, TaskEntry>,
     pub(crate) services: BTreeMap<ServiceKey, ServiceEntry>,
     pub(crate) scaling: BTreeMap<ServiceKey, crate::autoscaling::ScalingEntry>,
+    /// Capacity providers and the tasks waiting for them.
+    pub(crate) capacity: crate::capacity::CapacityTables,
     /// Load balancers services can name, by target group name or ARN.
     pub(crate) target_groups: BTreeMap<String, Arc<dyn crate::load_balancer::LoadBalancer>>,
     /// Counts tasks made, mixed into their ids.
@@ -225,6 +233,9 @@ pub(crate) struct State {
     events: broadcast::Sender<Event>,
     /// The durable copy of the state, when the control plane has one.
     journal: Option<Arc<Journal>>,
+    /// Wakes the capacity loop: a task waits for capacity, an instance changed, a task
+    /// stopped (room freed).
+    pub(crate) capacity_wake: Notify,
 }
 
 impl State {
@@ -239,6 +250,7 @@ impl State {
             clock,
             events,
             journal,
+            capacity_wake: Notify::new(),
         }
     }
 
@@ -391,7 +403,8 @@ impl State {
             let mut s = self.lock();
             let Some(entry) = s.tasks.get(id) else { return };
             let (cluster, allocation) = (entry.task.cluster.clone(), entry.task.allocation);
-            if let Some(c) = s.clusters.get_mut(&cluster) {
+            // A task that waited for capacity held nothing.
+            if let (Some(c), Some(allocation)) = (s.clusters.get_mut(&cluster), allocation) {
                 // Already released (instance deregistered): nothing held any more.
                 let _ = c.cluster.release(allocation);
             }
@@ -400,6 +413,7 @@ impl State {
             t.last_status = TaskStatus::Stopped;
             t.stopped_at = Some(now);
         });
+        self.capacity_wake.notify_one();
     }
 
     /// Forgets the tasks STOPPED for their TTL or longer.
@@ -467,6 +481,7 @@ impl State {
 
     /// Publishes instance changes and wakes the cluster's services.
     pub(crate) fn instances_changed(&self, cluster: &ClusterName, instances: &[InstanceId]) {
+        self.capacity_wake.notify_one();
         let wake = self.lock().services_of(cluster);
         for i in instances {
             self.publish(Event::InstanceStateChange {

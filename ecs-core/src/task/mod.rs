@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use overrides::{ContainerOverride, MAX_OVERRIDES_CHARS, TaskOverride};
 pub use requests::{
-    ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure,
+    LaunchType, ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure,
 };
 
 use crate::cluster::AllocationId;
@@ -118,8 +118,12 @@ pub struct Task {
     pub task_id: TaskId,
     /// Its cluster.
     pub cluster: ClusterName,
-    /// The container instance it runs on.
-    pub container_instance: InstanceId,
+    /// The container instance it runs on; none while it waits for capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_instance: Option<InstanceId>,
+    /// The capacity provider whose instances it runs on (or waits for), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_name: Option<crate::ids::CapacityProviderName>,
     /// Its task definition, `family:revision`.
     pub task_definition: TaskDefinitionRef,
     /// Its task group (`service:NAME`, `family:NAME` ...).
@@ -175,8 +179,9 @@ pub struct Task {
     pub healthy_at: Option<jiff::Timestamp>,
     /// What it holds on its instance (this control plane's own bookkeeping: not
     /// stored, made again when a restarted control plane reloads the task).
+    /// None while it waits for capacity.
     #[serde(skip)]
-    pub allocation: AllocationId,
+    pub allocation: Option<AllocationId>,
     /// Bumped at every change.
     pub version: u64,
 }

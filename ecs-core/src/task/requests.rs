@@ -32,9 +32,23 @@ pub struct RunTask {
     pub enable_execute_command: bool,
     /// The tasks' tags.
     pub tags: crate::tags::Tags,
+    /// The capacity providers the tasks go to (base and weight each); when empty, and
+    /// no `launch_type` is set, the cluster's default strategy.
+    pub capacity_provider_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
+    /// A launch type (`EC2` is the only one here): the tasks go to any instance of
+    /// the cluster, never to a capacity provider's default strategy.
+    pub launch_type: Option<LaunchType>,
     /// A Service Connect service's tasks' place in its namespace (set by services'
     /// controllers: RunTask's own tasks take no part, as in ECS).
     pub(crate) service_connect: Option<crate::service::TaskServiceConnect>,
+}
+
+/// ECS's launch types that this library runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LaunchType {
+    /// The cluster's container instances.
+    Ec2,
 }
 
 impl RunTask {
@@ -51,8 +65,19 @@ impl RunTask {
             overrides: None,
             enable_execute_command: false,
             tags: crate::tags::Tags::new(),
+            capacity_provider_strategy: Vec::new(),
+            launch_type: None,
             service_connect: None,
         }
+    }
+
+    /// With a capacity provider strategy.
+    pub fn with_capacity_provider_strategy(
+        mut self,
+        strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
+    ) -> Self {
+        self.capacity_provider_strategy = strategy;
+        self
     }
 
     /// With these overrides.
@@ -78,6 +103,15 @@ impl RunTask {
     pub(crate) fn validate(&self) -> Result<(), Error> {
         const OP: &str = "RunTask";
         crate::tags::merged(OP, &crate::tags::Tags::new(), &self.tags)?;
+        crate::capacity::validate_strategy(OP, &self.capacity_provider_strategy)?;
+        if self.launch_type.is_some() && !self.capacity_provider_strategy.is_empty() {
+            return Err(Error::InvalidParameter {
+                operation: OP,
+                member: "launchType",
+                reason: "a launch type and a capacity provider strategy cannot both be set"
+                    .to_owned(),
+            });
+        }
         if !(1..=MAX_TASKS_PER_CALL).contains(&self.count) {
             return Err(Error::InvalidParameter {
                 operation: OP,
@@ -326,7 +360,7 @@ impl ListTasks {
             && self
                 .container_instance
                 .as_ref()
-                .is_none_or(|i| t.container_instance == *i)
+                .is_none_or(|i| t.container_instance.as_ref() == Some(i))
             && self
                 .service_name
                 .as_deref()

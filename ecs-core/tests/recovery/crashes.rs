@@ -221,7 +221,7 @@ impl World {
                         c.id.0
                     ));
                 };
-                if t.container_instance != *i {
+                if t.container_instance.as_ref() != Some(i) {
                     return Err(format!("container {} of {} on {i}", c.id.0, t.task_id));
                 }
                 *seen.entry(arn.clone()).or_default() += 1;

@@ -67,7 +67,7 @@ impl Engines {
         &self
             .0
             .iter()
-            .find(|(i, _)| *i == task.container_instance)
+            .find(|(i, _)| Some(i) == task.container_instance.as_ref())
             .unwrap()
             .1
     }
@@ -194,7 +194,7 @@ fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
             .filter(|c| c.2 == t.task_arn.to_string())
             .collect();
         assert_eq!(on_engine.len(), t.containers.len(), "{t:?}: {on_engine:?}");
-        assert!(on_engine.iter().all(|c| c.0 == t.container_instance));
+        assert!(on_engine.iter().all(|c| Some(&c.0) == t.container_instance.as_ref()));
     }
 }
 
@@ -406,7 +406,7 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     let (gone, gone_rt) = &engines.0[1];
     let on_gone = live(&ecs)
         .iter()
-        .filter(|t| t.container_instance == *gone)
+        .filter(|t| t.container_instance.as_ref() == Some(gone))
         .count();
     assert_eq!(on_gone, 2);
     crash(ecs).await;
@@ -423,7 +423,7 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     let on_back = || {
         live(&ecs)
             .iter()
-            .filter(|t| t.last_status == TaskStatus::Running && t.container_instance == *back)
+            .filter(|t| t.last_status == TaskStatus::Running && t.container_instance.as_ref() == Some(back))
             .count()
     };
     let s = wait_service(&ecs, "replaced on the instance that came back", |s| {
@@ -439,7 +439,7 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     // Those on the lost instance are given up (to be stopped if it ever returns).
     let lost: Vec<Task> = live(&ecs)
         .into_iter()
-        .filter(|t| t.container_instance == *gone)
+        .filter(|t| t.container_instance.as_ref() == Some(gone))
         .collect();
     assert_eq!(lost.len(), on_gone);
     assert!(

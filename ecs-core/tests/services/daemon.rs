@@ -29,7 +29,7 @@ async fn a_daemon_service_follows_instances() {
     let on = |h: &Harness| -> BTreeSet<String> {
         h.live_tasks(&web())
             .iter()
-            .map(|t| t.container_instance.to_string())
+            .map(|t| t.container_instance.as_ref().unwrap().to_string())
             .collect()
     };
     assert_eq!(on(&h), BTreeSet::from(["i-0".into(), "i-1".into()]));

@@ -46,7 +46,7 @@ async fn a_service_reaches_a_steady_state_spread_across_zones() {
         assert_eq!(t.last_status, TaskStatus::Running);
         assert_eq!(t.started_by.as_deref(), Some(s.deployments[0].id.as_str()));
         *per_instance
-            .entry(t.container_instance.to_string())
+            .entry(t.container_instance.as_ref().unwrap().to_string())
             .or_insert(0) += 1;
     }
     assert_eq!(
@@ -78,7 +78,7 @@ async fn scaling_out_and_in_follows_the_desired_count() {
     let zones: BTreeSet<String> = h
         .live_tasks(&web())
         .iter()
-        .map(|t| t.container_instance.to_string())
+        .map(|t| t.container_instance.as_ref().unwrap().to_string())
         .collect();
     assert_eq!(zones.len(), 3);
 }
@@ -344,7 +344,7 @@ async fn the_breaker_trips_at(desired: u32, threshold: u32) {
             .await;
         let victim = running(&h).unwrap();
         let container = victim.containers[0].runtime_id.clone().unwrap();
-        h.runtime(&victim.container_instance)
+        h.runtime(victim.container_instance.as_ref().unwrap())
             .kill(&container, 1)
             .unwrap();
         let s = h
@@ -440,7 +440,7 @@ async fn breaker_failures_do_not_leak_into_the_next_deployment() {
     // Three crashes of the completed deployment's tasks (e.g. an OOM each).
     for t in h.live_tasks(&web()) {
         let c = t.containers[0].runtime_id.clone().unwrap();
-        h.runtime(&t.container_instance).kill(&c, 1).unwrap();
+        h.runtime(t.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
     }
     h.wait_service(&web(), "3 failures seen", |s| {
         s.deployments[0].failed_tasks == 3
@@ -587,5 +587,5 @@ async fn a_task_no_instance_can_hold_is_reported_then_placed_when_one_can() {
     h.steady(&web()).await;
     let live = h.live_tasks(&web());
     assert_eq!(live.len(), 1);
-    assert_eq!(live[0].container_instance.as_str(), "i-big");
+    assert_eq!(live[0].container_instance.as_ref().unwrap().as_str(), "i-big");
 }

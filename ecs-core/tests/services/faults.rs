@@ -115,7 +115,7 @@ impl Checker {
         t.last_status == TaskStatus::Running
             && t.desired_status == TaskStatus::Running
             && t.health_status == HealthStatus::Healthy
-            && !self.lost(&t.container_instance)
+            && !self.lost(t.container_instance.as_ref().unwrap())
     }
 
     fn count_healthy(&self) -> usize {
@@ -125,7 +125,7 @@ impl Checker {
     fn existing(&self) -> usize {
         self.tasks
             .values()
-            .filter(|t| t.last_status != TaskStatus::Stopped && !self.lost(&t.container_instance))
+            .filter(|t| t.last_status != TaskStatus::Stopped && !self.lost(t.container_instance.as_ref().unwrap()))
             .count()
     }
 
@@ -250,7 +250,7 @@ async fn run(seed: u64, steps: usize) -> usize {
         let pick = |rng: &mut fastrand::Rng| -> Option<&Task> {
             (!live.is_empty()).then(|| &live[rng.usize(..live.len())])
         };
-        let runtime_of = |t: &Task| h.runtime(&t.container_instance).clone();
+        let runtime_of = |t: &Task| h.runtime(t.container_instance.as_ref().unwrap()).clone();
         match rng.u32(0..100) {
             0..=24 => {
                 if let Some(t) = pick(&mut rng)
@@ -418,7 +418,7 @@ impl OnePerInstance {
             on_it.len() <= 1,
             "seed {}: {} holds {} tasks of the DAEMON service: {on_it:#?}",
             self.seed,
-            task.container_instance,
+            task.container_instance.as_ref().unwrap(),
             on_it.len()
         );
     }
@@ -506,7 +506,7 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
         let n = ids.len();
         let converged = |h: &Harness| {
             let live = h.live_tasks(&web());
-            let on: HashSet<&str> = live.iter().map(|t| t.container_instance.as_str()).collect();
+            let on: HashSet<&str> = live.iter().map(|t| t.container_instance.as_ref().unwrap().as_str()).collect();
             live.len() == n
                 && on.len() == n
                 && live.iter().all(|t| t.last_status == TaskStatus::Running)

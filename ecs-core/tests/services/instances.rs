@@ -66,7 +66,7 @@ async fn draining_moves_service_tasks_and_leaves_standalone_ones() {
         }
         let live = h.live_tasks(&web());
         if h.describe(&web()).is_steady()
-            && live.iter().all(|t| t.container_instance.as_str() == "i-1")
+            && live.iter().all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
             && live.len() == 4
         {
             break;
@@ -109,7 +109,7 @@ async fn a_lost_instance_has_its_tasks_replaced_after_the_timeout() {
                 && h.live_tasks(&web())
                     .iter()
                     .filter(|t| {
-                        t.container_instance.as_str() == "i-1"
+                        t.container_instance.as_ref().unwrap().as_str() == "i-1"
                             && t.last_status == TaskStatus::Running
                     })
                     .count()

@@ -19,7 +19,7 @@ async fn a_crashed_task_is_replaced() {
     h.steady(&web()).await;
     let victim = h.live_tasks(&web()).remove(0);
     let container = victim.containers[0].runtime_id.clone().unwrap();
-    h.runtime(&victim.container_instance)
+    h.runtime(victim.container_instance.as_ref().unwrap())
         .kill(&container, 1)
         .unwrap();
     let s = h
@@ -48,7 +48,7 @@ async fn an_unhealthy_task_is_replaced_after_the_grace_period() {
     h.steady(&web()).await;
     let victim = h.live_tasks(&web()).remove(0);
     let container = victim.containers[0].runtime_id.clone().unwrap();
-    let rt = h.runtime(&victim.container_instance).clone();
+    let rt = h.runtime(victim.container_instance.as_ref().unwrap()).clone();
     let marked = Instant::now();
     rt.set_health(&container, HealthStatus::Unhealthy).unwrap();
     let stopped = tokio::time::timeout(
@@ -91,7 +91,7 @@ async fn unhealthy_within_the_grace_period_is_left_alone() {
     h.steady(&web()).await;
     let task = h.live_tasks(&web()).remove(0);
     let container = task.containers[0].runtime_id.clone().unwrap();
-    h.runtime(&task.container_instance)
+    h.runtime(task.container_instance.as_ref().unwrap())
         .set_health(&container, HealthStatus::Unhealthy)
         .unwrap();
     tokio::time::sleep(Duration::from_secs(1800)).await;
@@ -113,7 +113,7 @@ async fn a_container_that_dies_without_an_event_is_replaced_after_a_resync() {
     let container = victim.containers[0].runtime_id.clone().unwrap();
     let died = Instant::now();
     // The engine says nothing: only the periodic resync can notice.
-    h.runtime(&victim.container_instance)
+    h.runtime(victim.container_instance.as_ref().unwrap())
         .kill_silently(&container, 1)
         .unwrap();
     let s = h

@@ -592,7 +592,7 @@ async fn what_a_runtime_cannot_do_is_refused_not_half_honoured() {
     assert!(
         out.tasks
             .iter()
-            .all(|t| t.container_instance.as_str() == "i-1")
+            .all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
     );
     assert!(limited.containers().is_empty());
     // With only the limited instance left, placement says why.
@@ -837,7 +837,7 @@ async fn start_task_checks_every_instance_before_starting_any() {
             .with_started_by("me"),
         )
         .unwrap();
-    assert_eq!(out.tasks[0].container_instance.as_str(), "i-1");
+    assert_eq!(out.tasks[0].container_instance.as_ref().unwrap().as_str(), "i-1");
     assert_eq!(out.tasks[0].started_by.as_deref(), Some("me"));
 }
 

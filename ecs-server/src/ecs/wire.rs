@@ -208,13 +208,19 @@ impl serde::Serialize for WireTask<'_> {
                 t.task_definition
             )),
         )?;
-        m.serialize_entry(
-            "containerInstanceArn",
-            &Text(format_args!(
-                "arn:aws:ecs:{region}:{account}:container-instance/{}/{}",
-                t.cluster, t.container_instance
-            )),
-        )?;
+        // None while the task waits for capacity.
+        if let Some(instance) = &t.container_instance {
+            m.serialize_entry(
+                "containerInstanceArn",
+                &Text(format_args!(
+                    "arn:aws:ecs:{region}:{account}:container-instance/{}/{instance}",
+                    t.cluster
+                )),
+            )?;
+        }
+        if let Some(provider) = &t.capacity_provider_name {
+            m.serialize_entry("capacityProviderName", &Text(provider))?;
+        }
         m.serialize_entry("group", &Text(&t.group))?;
         if let Some(by) = &t.started_by {
             m.serialize_entry("startedBy", by)?;

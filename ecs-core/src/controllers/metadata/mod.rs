@@ -203,7 +203,7 @@ fn find(
     let zone = s
         .clusters
         .get(&task.cluster)
-        .and_then(|c| c.cluster.instance(&task.container_instance))
+        .and_then(|c| c.cluster.instance(task.container_instance.as_ref()?))
         .and_then(|i| i.attribute(attributes::AVAILABILITY_ZONE).flatten())
         .map(str::to_owned);
     Ok((task, td, zone))
@@ -234,13 +234,16 @@ async fn task(
 /// The statistics of `task`'s containers, by engine id (`null` for one not running),
 /// each with the previous sample taken of it.
 async fn stats_of(ops: &Ops, samples: &Samples, task: &Task) -> serde_json::Map<String, Value> {
-    let agent = ops.fleet.get(&task.cluster, &task.container_instance);
+    let agent = task
+        .container_instance
+        .as_ref()
+        .and_then(|i| ops.fleet.get(&task.cluster, i));
     // Docker's `online_cpus`: the instance's CPUs, as registered.
     let cpus = {
         let s = ops.state.lock();
         s.clusters
             .get(&task.cluster)
-            .and_then(|c| c.cluster.instance(&task.container_instance))
+            .and_then(|c| c.cluster.instance(task.container_instance.as_ref()?))
             .map_or(1, |i| (i.registered_resources().cpu / 1024).max(1))
     };
     let mut out = serde_json::Map::new();

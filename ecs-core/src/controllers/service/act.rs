@@ -125,6 +125,7 @@ pub(super) fn act(
         };
         request.placement_strategy = service.placement_strategy.clone();
         request.placement_constraints = service.placement_constraints.clone();
+        request.capacity_provider_strategy = service.capacity_provider_strategy.clone();
         let mut extra = Vec::new();
         if let Some(i) = &instance {
             match Constraint::member_of(&format!("ec2InstanceId == '{i}'")) {

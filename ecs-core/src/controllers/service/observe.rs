@@ -184,12 +184,16 @@ pub(super) fn observe(
         } else {
             memory.healthy_since.remove(id);
         }
-        let instance = cluster.and_then(|c| c.cluster.instance(&task.container_instance));
+        let instance = cluster.and_then(|c| c.cluster.instance(task.container_instance.as_ref()?));
         let planned = PlanTask {
             id: id.clone(),
             primary: false,
             instance: task.container_instance.clone(),
-            instance_state: instance_state(&task.container_instance),
+            // Waiting for capacity: as on an ACTIVE instance (it is pending).
+            instance_state: task
+                .container_instance
+                .as_ref()
+                .map_or(InstanceState::Active, &instance_state),
             phase,
             spread_key: instance.and_then(|i| match &spread {
                 SpreadField::InstanceId => Some(i.id().to_string()),

@@ -136,10 +136,14 @@ pub(super) fn unreachable(
     lost_timeout: Duration,
 ) -> bool {
     let Some(c) = cluster else { return true };
-    if c.cluster.instance(&task.container_instance).is_none() {
+    // Waiting for capacity: nothing to reach yet.
+    let Some(instance) = &task.container_instance else {
+        return false;
+    };
+    if c.cluster.instance(instance).is_none() {
         return true;
     }
     c.disconnected
-        .get(&task.container_instance)
+        .get(instance)
         .is_some_and(|since| *since + lost_timeout <= now)
 }

@@ -1,0 +1,377 @@
+//! The capacity loop: places the tasks waiting for capacity, stops those that waited
+//! too long, and runs each capacity provider's managed scaling (launch, warm up, drain,
+//! terminate). One per control plane; it wakes when a task starts waiting, when an
+//! instance or a task changes, and once per period.
+//!
+//! Decisions are [`scaling::decide`]'s (pure); this loop only gathers what it needs
+//! under the state's lock and acts with the provider outside it. Launches run in their
+//! own supervised tasks, so a slow provider delays nothing else.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::time::Instant;
+
+use super::Context;
+use crate::capacity::scaling::{self, ScalingAction, ScalingInput};
+use crate::capacity::{
+    CapacityProvider, CapacityProviderStatus, InstanceGroup, LaunchedInstance, PROVIDER_ATTRIBUTE,
+};
+use crate::cluster::{InstanceStatus, Resources};
+use crate::ids::{CapacityProviderName, ClusterName, InstanceId};
+use crate::task::TaskStatus;
+
+/// The instance groups the embedding program registered, by name, and whether the
+/// loop runs.
+#[derive(Default)]
+pub(crate) struct Groups {
+    groups: Mutex<BTreeMap<String, InstanceGroup>>,
+    started: AtomicBool,
+    /// What the loop and its launches remember.
+    memory: Arc<Mutex<HashMap<CapacityProviderName, ProviderMemory>>>,
+}
+
+impl Groups {
+    pub(crate) fn insert(&self, name: String, group: InstanceGroup) {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, group);
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<InstanceGroup> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+}
+
+/// What the loop remembers of a provider between passes.
+#[derive(Debug, Default, Clone)]
+struct ProviderMemory {
+    /// Instances asked for and not yet registered.
+    launching: u32,
+    /// The last scale-out's instances warm up until then.
+    warm_until: Option<Instant>,
+    /// Instances being terminated.
+    terminating: HashSet<InstanceId>,
+}
+
+impl Context {
+    /// Starts the capacity loop, unless it runs already.
+    pub(crate) fn start_capacity(self: &Arc<Self>) {
+        if !self.capacity.started.swap(true, Ordering::SeqCst) {
+            self.ops.supervisor.spawn(run(self.clone()));
+        }
+    }
+}
+
+/// Runs until the supervisor ends it with the control plane.
+async fn run(ctx: Arc<Context>) {
+    loop {
+        let period = ctx.config().capacity.period.max(std::time::Duration::from_millis(1));
+        // Registered before the pass: a wake during it is not lost.
+        let woken = ctx.ops.state.capacity_wake.notified();
+        pass(&ctx);
+        tokio::select! {
+            () = woken => {}
+            () = tokio::time::sleep(period) => {}
+        }
+    }
+}
+
+/// One pass: waiting tasks, then each provider's scaling.
+pub(crate) fn pass(ctx: &Arc<Context>) {
+    let timeout = ctx.config().capacity.wait_timeout;
+    ctx.ops.place_waiting(timeout);
+    let providers: Vec<(CapacityProvider, ClusterName)> = {
+        let s = ctx.state().lock();
+        s.capacity
+            .providers
+            .values()
+            .filter_map(|e| Some((e.provider.clone(), e.cluster.clone()?)))
+            .collect()
+    };
+    for (provider, cluster) in providers {
+        let Some(group) = ctx.capacity.get(&provider.instance_group) else {
+            continue;
+        };
+        scale(ctx, &provider, &cluster, &group);
+    }
+}
+
+/// What a pass sees of one provider's instances.
+struct InstanceView {
+    id: InstanceId,
+    status: InstanceStatus,
+    connected: bool,
+    /// Since when its agent has been away, if it is.
+    away_since: Option<Instant>,
+    registered_at: jiff::Timestamp,
+    /// Its tasks not STOPPED, and what each holds.
+    tasks: Vec<Resources>,
+}
+
+fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName, group: &InstanceGroup) {
+    let name = &provider.name;
+    let now = Instant::now();
+    let (instances, waiting) = {
+        let s = ctx.state().lock();
+        let Some(c) = s.clusters.get(cluster) else {
+            return;
+        };
+        let mut views: BTreeMap<InstanceId, InstanceView> = c
+            .cluster
+            .instances()
+            .filter(|i| {
+                i.attributes
+                    .get(PROVIDER_ATTRIBUTE)
+                    .is_some_and(|v| v.as_deref() == Some(name.as_str()))
+            })
+            .map(|i| {
+                (
+                    i.id.clone(),
+                    InstanceView {
+                        id: i.id.clone(),
+                        status: i.status,
+                        connected: i.agent_connected,
+                        away_since: c.disconnected.get(&i.id).copied(),
+                        registered_at: i.registered_at,
+                        tasks: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        for e in s.tasks.values() {
+            let t = &e.task;
+            if t.cluster != *cluster || t.last_status == TaskStatus::Stopped {
+                continue;
+            }
+            let (Some(instance), Some(allocation)) = (&t.container_instance, t.allocation) else {
+                continue;
+            };
+            if let (Some(v), Some((_, r))) =
+                (views.get_mut(instance), c.cluster.allocation(allocation))
+            {
+                v.tasks.push(r);
+            }
+        }
+        let waiting: Vec<Resources> = s
+            .capacity
+            .waiting
+            .values()
+            .filter(|w| w.provider == *name && w.cluster == *cluster)
+            .map(|w| w.resources)
+            .collect();
+        (views.into_values().collect::<Vec<_>>(), waiting)
+    };
+
+    let mut memory = ctx.capacity.memory.lock().unwrap_or_else(|e| e.into_inner());
+    let mem = memory.entry(name.clone()).or_default();
+    mem.terminating.retain(|i| instances.iter().any(|v| v.id == *i));
+
+    // Lost instances (their agent away too long): let go, whatever they held.
+    let lost_after = ctx.config().instance_lost_timeout;
+    for v in &instances {
+        if v.away_since.is_some_and(|t| now.duration_since(t) >= lost_after)
+            && !mem.terminating.contains(&v.id)
+        {
+            mem.terminating.insert(v.id.clone());
+            terminate(ctx, cluster, group, v.id.clone(), true);
+        }
+    }
+
+    // Staying: ACTIVE, connected, not on its way out.
+    let staying: Vec<&InstanceView> = instances
+        .iter()
+        .filter(|v| {
+            v.status == InstanceStatus::Active && v.connected && !mem.terminating.contains(&v.id)
+        })
+        .collect();
+    let mut tasks: Vec<Resources> = staying.iter().flat_map(|v| v.tasks.iter().copied()).collect();
+    tasks.extend(waiting.iter().copied());
+    let active = u32::try_from(staying.len()).unwrap_or(u32::MAX);
+    let n = active.saturating_add(mem.launching);
+    let deprovisioning = provider.status != CapacityProviderStatus::Active;
+    let decision = scaling::decide(&ScalingInput {
+        settings: &provider.managed_scaling,
+        min_size: if deprovisioning { 0 } else { group.min_size },
+        max_size: if deprovisioning { 0 } else { group.max_size },
+        instance: group.provider.instance_resources(),
+        tasks: &tasks,
+        instances: n,
+        warming: mem.launching > 0 || mem.warm_until.is_some_and(|t| now < t),
+    });
+    metrics::gauge!(crate::telemetry::CAPACITY_RESERVATION, "capacity_provider" => name.to_string())
+        .set(decision.reservation);
+    metrics::gauge!(crate::telemetry::CAPACITY_INSTANCES, "capacity_provider" => name.to_string())
+        .set(f64::from(n));
+
+    match decision.action {
+        ScalingAction::Launch(mut k) => {
+            // Instances on their way out come back first.
+            let back: Vec<InstanceId> = instances
+                .iter()
+                .filter(|v| {
+                    v.status == InstanceStatus::Draining
+                        && v.connected
+                        && !mem.terminating.contains(&v.id)
+                })
+                .take(k as usize)
+                .map(|v| v.id.clone())
+                .collect();
+            k -= u32::try_from(back.len()).unwrap_or(0);
+            if !back.is_empty() {
+                ctx.ops.set_instances_status(cluster, &back, InstanceStatus::Active);
+            }
+            if k > 0 {
+                mem.launching += k;
+                tracing::info!(capacity_provider = %name, count = k, reservation = decision.reservation, "launching instances");
+                ctx.ops.supervisor.spawn(launch(
+                    ctx.clone(),
+                    name.clone(),
+                    cluster.clone(),
+                    group.clone(),
+                    k,
+                    provider.managed_scaling.instance_warmup_period,
+                ));
+            }
+        }
+        ScalingAction::Remove(k) => {
+            let mut candidates: Vec<&&InstanceView> = staying.iter().collect();
+            // The emptiest first; of those, the newest.
+            candidates.sort_by(|a, b| {
+                a.tasks
+                    .len()
+                    .cmp(&b.tasks.len())
+                    .then(b.registered_at.cmp(&a.registered_at))
+            });
+            let drains = provider.managed_draining;
+            let chosen: Vec<InstanceId> = candidates
+                .into_iter()
+                // Without draining, only instances already empty can go.
+                .filter(|v| drains || v.tasks.is_empty())
+                .take(k as usize)
+                .map(|v| v.id.clone())
+                .collect();
+            if !chosen.is_empty() {
+                tracing::info!(capacity_provider = %name, count = chosen.len(), reservation = decision.reservation, "draining instances to scale in");
+                ctx.ops.set_instances_status(cluster, &chosen, InstanceStatus::Draining);
+            }
+        }
+        ScalingAction::Hold => {}
+    }
+
+    // Terminate what is DRAINING and empty, never below the minimum.
+    let min = if deprovisioning { 0 } else { group.min_size };
+    let mut remaining = u32::try_from(
+        instances
+            .iter()
+            .filter(|v| !mem.terminating.contains(&v.id))
+            .count(),
+    )
+    .unwrap_or(u32::MAX);
+    for v in &instances {
+        if remaining <= min {
+            break;
+        }
+        let empty = v.tasks.is_empty();
+        let unprotected = !provider.managed_termination_protection;
+        if v.status == InstanceStatus::Draining
+            && v.connected
+            && (empty || unprotected && !provider.managed_draining)
+            && !mem.terminating.contains(&v.id)
+        {
+            mem.terminating.insert(v.id.clone());
+            remaining -= 1;
+            terminate(ctx, cluster, group, v.id.clone(), !empty);
+        }
+    }
+}
+
+/// Launches `count` instances of `provider` and registers them in `cluster`.
+async fn launch(
+    ctx: Arc<Context>,
+    provider: CapacityProviderName,
+    cluster: ClusterName,
+    group: InstanceGroup,
+    count: u32,
+    warmup: std::time::Duration,
+) {
+    let launched = group.provider.launch(count).await;
+    let ok = match launched {
+        Ok(instances) => {
+            let mut any = false;
+            for i in instances {
+                any |= register(&ctx, &provider, &cluster, &group, i).await;
+            }
+            any
+        }
+        Err(e) => {
+            tracing::warn!(capacity_provider = %provider, error = %e, "launching instances failed");
+            false
+        }
+    };
+    {
+        let mut memory = ctx.capacity.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let mem = memory.entry(provider).or_default();
+        mem.launching = mem.launching.saturating_sub(count);
+        // After a failure, the next attempt waits a period rather than spinning.
+        let wait = if ok { warmup } else { ctx.config().capacity.period };
+        mem.warm_until = Some(Instant::now() + wait);
+    }
+    ctx.ops.state.capacity_wake.notify_one();
+}
+
+/// Registers a launched instance; one that cannot be registered is terminated.
+async fn register(
+    ctx: &Arc<Context>,
+    provider: &CapacityProviderName,
+    cluster: &ClusterName,
+    group: &InstanceGroup,
+    mut instance: LaunchedInstance,
+) -> bool {
+    instance
+        .attributes
+        .insert(PROVIDER_ATTRIBUTE.to_owned(), provider.to_string());
+    let id = instance.id.clone();
+    match ctx
+        .register_new_instance(cluster, id.clone(), instance.runtime, instance.attributes)
+        .await
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(capacity_provider = %provider, instance = %id, error = %e, "registering a launched instance failed; terminating it");
+            if let Err(e) = group.provider.terminate(&id).await {
+                tracing::warn!(capacity_provider = %provider, instance = %id, error = %e, "terminating it failed");
+            }
+            false
+        }
+    }
+}
+
+/// Deregisters an instance and terminates it, in the background.
+fn terminate(
+    ctx: &Arc<Context>,
+    cluster: &ClusterName,
+    group: &InstanceGroup,
+    instance: InstanceId,
+    force: bool,
+) {
+    tracing::info!(cluster = %cluster, instance = %instance, "terminating instance");
+    if let Err(e) = ctx.ops.deregister_instance(cluster, &instance, force) {
+        tracing::warn!(instance = %instance, error = %e, "deregistering it failed");
+        return;
+    }
+    let provider = group.provider.clone();
+    let wake = ctx.ops.clone();
+    ctx.ops.supervisor.spawn(async move {
+        if let Err(e) = provider.terminate(&instance).await {
+            tracing::warn!(instance = %instance, error = %e, "terminating it failed");
+        }
+        wake.state.capacity_wake.notify_one();
+    });
+}
