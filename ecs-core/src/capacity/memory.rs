@@ -50,6 +50,20 @@ struct State {
     launched: u64,
     terminated: Vec<InstanceId>,
     terminated_running: Vec<InstanceId>,
+    launches: Vec<LaunchRecord>,
+}
+
+/// One call to [`launch`](InstanceProvider::launch), on tokio's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaunchRecord {
+    /// How many instances were asked for.
+    pub count: u32,
+    /// When it was called.
+    pub asked_at: tokio::time::Instant,
+    /// When it answered.
+    pub done_at: tokio::time::Instant,
+    /// Whether it launched them.
+    pub ok: bool,
 }
 
 impl InMemoryInstanceProvider {
@@ -105,6 +119,11 @@ impl InMemoryInstanceProvider {
         self.state().launched
     }
 
+    /// Every launch, in order.
+    pub fn launches(&self) -> Vec<LaunchRecord> {
+        self.state().launches.clone()
+    }
+
     /// The instances terminated, in order.
     pub fn terminated(&self) -> Vec<InstanceId> {
         self.state().terminated.clone()
@@ -124,12 +143,20 @@ impl InstanceProvider for InMemoryInstanceProvider {
     }
 
     async fn launch(&self, count: u32) -> Result<Vec<LaunchedInstance>, Error> {
+        let asked_at = tokio::time::Instant::now();
         let delay = self.state().launch_delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         let mut s = self.state();
-        if s.failing_launches > 0 {
+        let failing = s.failing_launches > 0;
+        s.launches.push(LaunchRecord {
+            count,
+            asked_at,
+            done_at: tokio::time::Instant::now(),
+            ok: !failing,
+        });
+        if failing {
             s.failing_launches -= 1;
             return Err(Error::InstanceProvider {
                 group: self.inner.prefix.clone(),

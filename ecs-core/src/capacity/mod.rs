@@ -24,7 +24,7 @@ mod provider;
 pub mod scaling;
 pub mod strategy;
 
-pub use memory::InMemoryInstanceProvider;
+pub use memory::{InMemoryInstanceProvider, LaunchRecord};
 pub use model::{
     CapacityProvider, CapacityProviderStatus, CapacityProviderStrategyItem, ManagedScaling,
     limits, validate_strategy,

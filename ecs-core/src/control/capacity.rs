@@ -377,6 +377,15 @@ impl Ecs {
         Ok(())
     }
 
+    /// What managed scaling last decided for `provider`: `CapacityProviderReservation`,
+    /// the instances needed and wanted, and what it did. `None` before its first pass.
+    pub fn capacity_provider_scaling(
+        &self,
+        provider: &CapacityProviderName,
+    ) -> Option<crate::capacity::scaling::ScalingDecision> {
+        self.plane.controllers.capacity.last_decision(provider)
+    }
+
     /// A cluster's capacity providers and default strategy.
     pub fn cluster_capacity_providers(
         &self,

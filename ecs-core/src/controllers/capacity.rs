@@ -40,6 +40,18 @@ impl Groups {
             .insert(name, group);
     }
 
+    /// Managed scaling's last decision for `provider`.
+    pub(crate) fn last_decision(
+        &self,
+        provider: &CapacityProviderName,
+    ) -> Option<scaling::ScalingDecision> {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(provider)
+            .and_then(|m| m.last.clone())
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<InstanceGroup> {
         self.groups
             .lock()
@@ -58,6 +70,8 @@ struct ProviderMemory {
     warm_until: Option<Instant>,
     /// Instances being terminated.
     terminating: HashSet<InstanceId>,
+    /// The last decision.
+    last: Option<scaling::ScalingDecision>,
 }
 
 impl Context {
@@ -210,6 +224,7 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
     metrics::gauge!(crate::telemetry::CAPACITY_INSTANCES, "capacity_provider" => name.to_string())
         .set(f64::from(n));
 
+    mem.last = Some(decision.clone());
     match decision.action {
         ScalingAction::Launch(mut k) => {
             // Instances on their way out come back first.

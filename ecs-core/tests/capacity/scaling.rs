@@ -1,0 +1,152 @@
+//! A service scaled from 2 to 200 tasks and back to 2: the provider grows the cluster
+//! until every task runs, the reservation settles at the target, steps and warm-up
+//! are honoured; then instances drain and go, never one with a running task, never
+//! below the minimum.
+
+use std::time::Duration;
+
+use ecs_core::capacity::InMemoryInstanceProvider;
+use ecs_core::service::{CreateService, UpdateService};
+use ecs_core::task::TaskStatus;
+
+use super::*;
+
+/// What must hold at every event.
+struct Invariants {
+    min: usize,
+    max: usize,
+    /// The minimum holds once reached.
+    reached_min: bool,
+}
+
+impl Invariants {
+    fn check(&mut self, ecs: &Ecs, provider: &InMemoryInstanceProvider) {
+        assert_eq!(
+            provider.terminated_running(),
+            Vec::<ecs_core::InstanceId>::new(),
+            "an instance was terminated with a running container"
+        );
+        let live = provider.live().len();
+        assert!(live <= self.max, "{live} instances, more than the maximum {}", self.max);
+        if live >= self.min {
+            self.reached_min = true;
+        }
+        if self.reached_min {
+            assert!(live >= self.min, "{live} instances, fewer than the minimum {}", self.min);
+        }
+        // Every task on an instance is on one the provider has.
+        for t in tasks(ecs) {
+            if t.last_status == TaskStatus::Running {
+                let on = t.container_instance.as_ref().expect("a RUNNING task has an instance");
+                assert!(provider.live().contains(on), "task {} runs on {on}, which is gone", t.task_id);
+            }
+        }
+    }
+}
+
+/// Checks the launches: each within the step sizes (unless the maximum capped it), the
+/// next not before the last one's instances warmed up.
+fn check_launches(provider: &InMemoryInstanceProvider, warmup: Duration) {
+    let launches = provider.launches();
+    for pair in launches.windows(2) {
+        assert!(
+            pair[1].asked_at >= pair[0].done_at + warmup,
+            "a launch at {:?} came before the last one's warm-up ended ({:?} + {warmup:?})",
+            pair[1].asked_at,
+            pair[0].done_at
+        );
+    }
+    for l in &launches {
+        assert!(l.count <= 10, "a step of {} instances, above the maximum step", l.count);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
+    let warmup = Duration::from_secs(60);
+    let (ecs, provider) = plane(2, 40, Duration::from_secs(30), scaling(100)).await;
+    let mut inv = Invariants { min: 2, max: 40, reached_min: false };
+    let mut events = ecs.subscribe();
+
+    // The minimum first.
+    eventually(Duration::from_secs(300), "the group's minimum of 2 instances", || {
+        registered(&ecs) == 2
+    })
+    .await;
+    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 2))
+        .unwrap();
+    eventually(Duration::from_secs(120), "2 tasks running", || running(&ecs) == 2).await;
+
+    // 200 tasks: 25 instances of 8.
+    ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(200))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
+    let mut waited = false;
+    while running(&ecs) < 200 {
+        assert!(tokio::time::Instant::now() < deadline, "200 tasks not running within an hour");
+        tokio::select! {
+            e = events.recv() => { let _ = e; }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        inv.check(&ecs, &provider);
+        waited |= tasks(&ecs)
+            .iter()
+            .any(|t| t.last_status == TaskStatus::Provisioning && t.container_instance.is_none());
+    }
+    assert!(waited, "some tasks waited for capacity in PROVISIONING");
+    check_launches(&provider, warmup);
+    eventually(Duration::from_secs(120), "the reservation settled at the target", || {
+        ecs.capacity_provider_scaling(&cp())
+            .is_some_and(|d| d.reservation == 100.0 && d.needed == 25)
+    })
+    .await;
+    assert_eq!(registered(&ecs), 25, "exactly the instances 200 tasks need");
+    assert_eq!(provider.live().len(), 25);
+    // Every task landed on the provider's instances, and says so.
+    assert!(tasks(&ecs)
+        .iter()
+        .filter(|t| t.last_status == TaskStatus::Running)
+        .all(|t| t.capacity_provider_name.as_ref() == Some(&cp())));
+
+    // Back to 2: instances drain and go, down to the minimum.
+    ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(2))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
+    let mut steady = false;
+    while !(registered(&ecs) == 2 && provider.live().len() == 2 && running(&ecs) == 2) {
+        assert!(tokio::time::Instant::now() < deadline, "not back to 2 instances within an hour");
+        tokio::select! {
+            e = events.recv() => { let _ = e; }
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        inv.check(&ecs, &provider);
+        // The service never drops below its desired count once down to it (draining
+        // respects its minimum healthy percent of 100).
+        let now = running(&ecs);
+        if now == 2 {
+            steady = true;
+        }
+        if steady {
+            assert!(now >= 2, "the service fell to {now} running tasks while instances drained");
+        }
+    }
+    assert_eq!(provider.terminated().len(), 23);
+    assert!(provider.terminated_running().is_empty());
+    let d = ecs.capacity_provider_scaling(&cp()).unwrap();
+    assert_eq!((d.needed, d.desired), (1, 2), "{d:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lower_target_keeps_spare_instances() {
+    let (ecs, provider) = plane(0, 40, Duration::from_secs(10), scaling(50)).await;
+    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 16))
+        .unwrap();
+    eventually(Duration::from_secs(900), "16 tasks on 4 instances", || {
+        running(&ecs) == 16 && registered(&ecs) == 4
+    })
+    .await;
+    let d = ecs.capacity_provider_scaling(&cp()).unwrap();
+    // 16 tasks need 2 instances; at 50 % the provider keeps 4.
+    assert_eq!((d.needed, d.desired, d.reservation), (2, 4, 50.0), "{d:?}");
+    assert_eq!(provider.live().len(), 4);
+}
