@@ -9,6 +9,8 @@
 mod faults;
 #[path = "capacity/requests.rs"]
 mod requests;
+#[path = "capacity/restart.rs"]
+mod restart;
 #[path = "capacity/scaling.rs"]
 mod scaling;
 #[path = "capacity/waiting.rs"]

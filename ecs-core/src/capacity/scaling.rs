@@ -2,9 +2,12 @@
 //! how many instances to launch or to let go.
 //!
 //! ECS's `CapacityProviderReservation` is `M / N × 100`: `M` the instances needed to
-//! hold every task of the provider (those running and those waiting for capacity),
-//! `N` the instances it has (200 when it has none and needs some, 100 when it has and
-//! needs none). Managed scaling keeps it at `targetCapacity`: it wants
+//! hold every task of the provider, `N` the instances it has (200 when it has none and
+//! needs some, 100 when it has and needs none). As ECS counts it, `M` is the instances
+//! running at least one task, plus those the tasks waiting for capacity need, packed
+//! onto new instances (they fit nowhere else, or they would not wait): tasks that run
+//! are never moved to make an instance spare, so scale-in lets go of empty instances
+//! only. Managed scaling keeps it at `targetCapacity`: it wants
 //! `ceil(M × 100 / targetCapacity)` instances, within the group's minimum and maximum;
 //! it scales out by at least `minimumScalingStepSize` and at most
 //! `maximumScalingStepSize` at a time, not again until the last step's instances are
@@ -27,9 +30,10 @@ pub struct ScalingInput<'a> {
     pub max_size: u32,
     /// What one instance of the group offers.
     pub instance: Resources,
-    /// What each task to hold needs: those on the provider's instances (but those being
-    /// let go) and those waiting for it.
-    pub tasks: &'a [Resources],
+    /// The instances (of those staying) that run at least one task.
+    pub occupied: u32,
+    /// What each task waiting for the provider's capacity needs.
+    pub waiting: &'a [Resources],
     /// The instances it has (`N`): registered and staying, and launching.
     pub instances: u32,
     /// Whether the last scale-out's instances are still warming up.
@@ -41,7 +45,7 @@ pub struct ScalingInput<'a> {
 pub struct ScalingDecision {
     /// `M`: the instances needed to hold every task that fits one.
     pub needed: u32,
-    /// Tasks no instance of the group could ever hold (larger than one).
+    /// Waiting tasks no instance of the group could ever hold (larger than one).
     pub unfit: u32,
     /// `CapacityProviderReservation`, in percent.
     pub reservation: f64,
@@ -73,7 +77,8 @@ pub fn reservation(needed: u32, instances: u32) -> f64 {
 
 /// Decides. Without managed scaling, only the group's minimum and maximum are kept.
 pub fn decide(input: &ScalingInput<'_>) -> ScalingDecision {
-    let (needed, unfit) = instances_needed(input.tasks, input.instance);
+    let (more, unfit) = instances_needed(input.waiting, input.instance);
+    let needed = input.occupied.saturating_add(more);
     let n = input.instances;
     let (min, max) = (input.min_size, input.max_size.max(input.min_size));
     let wanted = if input.settings.enabled {
@@ -191,13 +196,19 @@ mod tests {
         }
     }
 
-    fn input<'a>(s: &'a ManagedScaling, tasks: &'a [Resources], n: u32) -> ScalingInput<'a> {
+    fn input<'a>(
+        s: &'a ManagedScaling,
+        occupied: u32,
+        waiting: &'a [Resources],
+        n: u32,
+    ) -> ScalingInput<'a> {
         ScalingInput {
             settings: s,
             min_size: 1,
             max_size: 100,
             instance: Resources::new(1024, 2048),
-            tasks,
+            occupied,
+            waiting,
             instances: n,
             warming: false,
         }
@@ -231,16 +242,17 @@ mod tests {
     #[test]
     fn scales_out_within_the_step_sizes() {
         let s = settings(100, 2, 10);
-        let tasks = vec![Resources::new(128, 256); 200];
-        let d = decide(&input(&s, &tasks, 2));
-        assert_eq!((d.needed, d.desired), (25, 25));
+        // 2 instances busy, 192 tasks waiting: 24 more instances.
+        let waiting = vec![Resources::new(128, 256); 192];
+        let d = decide(&input(&s, 2, &waiting, 2));
+        assert_eq!((d.needed, d.desired), (26, 26));
         assert_eq!(d.action, ScalingAction::Launch(10));
-        assert_eq!(d.reservation, 1250.0);
+        assert_eq!(d.reservation, 1300.0);
         // One instance short: the minimum step still launches two.
-        let d = decide(&input(&s, &tasks, 24));
+        let d = decide(&input(&s, 25, &waiting[..8], 25));
         assert_eq!(d.action, ScalingAction::Launch(2));
         // Warming: waits.
-        let mut i = input(&s, &tasks, 12);
+        let mut i = input(&s, 12, &waiting, 12);
         i.warming = true;
         assert_eq!(decide(&i).action, ScalingAction::Hold);
     }
@@ -248,8 +260,7 @@ mod tests {
     #[test]
     fn target_capacity_leaves_room() {
         let s = settings(50, 1, 100);
-        let tasks = vec![Resources::new(128, 256); 16];
-        let d = decide(&input(&s, &tasks, 4));
+        let d = decide(&input(&s, 2, &[], 4));
         assert_eq!((d.needed, d.desired, d.action), (2, 4, ScalingAction::Hold));
         assert_eq!(d.reservation, 50.0);
     }
@@ -257,22 +268,21 @@ mod tests {
     #[test]
     fn scales_in_to_the_minimum_and_no_further() {
         let s = settings(100, 1, 10);
-        let tasks = vec![Resources::new(128, 256); 2];
-        let mut i = input(&s, &tasks, 25);
+        let mut i = input(&s, 1, &[], 25);
         i.min_size = 2;
         let d = decide(&i);
         assert_eq!((d.needed, d.desired), (1, 2));
         assert_eq!(d.action, ScalingAction::Remove(23));
         // Nothing at all to hold: down to the minimum.
-        i.tasks = &[];
+        i.occupied = 0;
         assert_eq!(decide(&i).action, ScalingAction::Remove(23));
     }
 
     #[test]
     fn never_beyond_the_maximum() {
         let s = settings(100, 5, 10);
-        let tasks = vec![Resources::new(128, 256); 1000];
-        let mut i = input(&s, &tasks, 18);
+        let waiting = vec![Resources::new(128, 256); 1000];
+        let mut i = input(&s, 18, &waiting, 18);
         i.max_size = 20;
         assert_eq!(decide(&i).action, ScalingAction::Launch(2));
         i.instances = 20;
@@ -283,8 +293,8 @@ mod tests {
     fn without_managed_scaling_only_the_minimum_is_kept() {
         let mut s = settings(100, 1, 10);
         s.enabled = false;
-        let tasks = vec![Resources::new(128, 256); 100];
-        let mut i = input(&s, &tasks, 0);
+        let waiting = vec![Resources::new(128, 256); 100];
+        let mut i = input(&s, 0, &waiting, 0);
         i.min_size = 3;
         assert_eq!(decide(&i).action, ScalingAction::Launch(3));
         i.instances = 3;

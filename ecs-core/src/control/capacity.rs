@@ -5,7 +5,7 @@
 use super::{Ecs, needs_runtime};
 use crate::capacity::{
     CapacityProvider, CapacityProviderEntry, CapacityProviderStatus, CapacityProviderStrategyItem,
-    InstanceGroup, ManagedScaling, PROVIDER_ATTRIBUTE, validate_strategy,
+    InstanceGroup, ManagedScaling, validate_strategy,
 };
 use crate::cluster::RegisterContainerInstance;
 use crate::ids::{CapacityProviderName, ClusterName};
@@ -116,12 +116,25 @@ impl Ecs {
         };
         if let Some((provider, cluster)) = served.into_iter().next() {
             for i in group.provider.instances().await? {
-                let mut request = RegisterContainerInstance::new(cluster.clone(), i.id, i.runtime);
-                request.attributes = i.attributes;
-                request
-                    .attributes
-                    .insert(PROVIDER_ATTRIBUTE.to_owned(), provider.to_string());
-                self.register_container_instance(request).await?;
+                let known = {
+                    let s = self.state().lock();
+                    s.clusters
+                        .get(&cluster)
+                        .is_some_and(|c| c.cluster.instance(&i.id).is_some())
+                };
+                if known {
+                    // Its attributes (the provider's among them) are in the store.
+                    let mut request =
+                        RegisterContainerInstance::new(cluster.clone(), i.id, i.runtime);
+                    request.attributes = i.attributes;
+                    self.register_container_instance(request).await?;
+                } else {
+                    // Launched, but the control plane stopped before it registered.
+                    self.plane
+                        .controllers
+                        .register_launched(&provider, &cluster, i)
+                        .await?;
+                }
             }
         }
         self.plane.controllers.start_capacity();

@@ -59,6 +59,7 @@ struct Loaded {
     definitions: Vec<(Record, TaskDefinition)>,
     services: Vec<(Record, ServiceRecord)>,
     scaling: Vec<(Record, ScalingRecord)>,
+    capacity_providers: Vec<(Record, crate::capacity::CapacityProvider)>,
     tasks: Vec<(Record, Task)>,
 }
 
@@ -126,6 +127,7 @@ impl Loaded {
             definitions,
             services: read(store, Kind::Service).await?,
             scaling: read(store, Kind::Scaling).await?,
+            capacity_providers: read(store, Kind::CapacityProvider).await?,
             tasks: read(store, Kind::Task).await?,
         })
     }
@@ -174,6 +176,11 @@ impl Ecs {
         let scalable = !ecs.state().lock().scaling.is_empty();
         if scalable {
             ecs.plane.controllers.start_scaler();
+        }
+        // Waiting tasks time out, and groups are scaled once registered again.
+        let capacity = !ecs.state().lock().capacity.providers.is_empty();
+        if capacity {
+            ecs.plane.controllers.start_capacity();
         }
         Ok(ecs)
     }
@@ -246,9 +253,28 @@ impl Ecs {
             let mut entry = ClusterEntry::new(c.cluster_name.clone(), c.limits);
             entry.tags = c.tags.clone();
             entry.settings = c.settings.clone();
+            entry.capacity_providers = c.capacity_providers.clone();
+            entry.default_strategy = c.default_capacity_provider_strategy.clone();
             s.clusters.insert(c.cluster_name.clone(), entry);
             written.set_version(Kind::Cluster, r.key.clone(), r.version);
             written.clusters.insert(r.key, c);
+        }
+        for (r, p) in loaded.capacity_providers {
+            // The cluster that lists it, if one does.
+            let cluster = s
+                .clusters
+                .iter()
+                .find(|(_, c)| c.capacity_providers.contains(&p.name))
+                .map(|(n, _)| n.clone());
+            s.capacity.providers.insert(
+                p.name.clone(),
+                crate::capacity::CapacityProviderEntry {
+                    provider: p.clone(),
+                    cluster,
+                },
+            );
+            written.set_version(Kind::CapacityProvider, r.key.clone(), r.version);
+            written.capacity_providers.insert(r.key, p);
         }
         for (r, i) in loaded.instances {
             let c = s

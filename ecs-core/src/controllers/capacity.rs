@@ -127,6 +127,9 @@ struct InstanceView {
     registered_at: jiff::Timestamp,
     /// Its tasks not STOPPED, and what each holds.
     tasks: Vec<Resources>,
+    /// Whether it runs a task no service would move (a standalone one): draining
+    /// would not empty it, so scale-in leaves it be.
+    pinned: bool,
 }
 
 fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName, group: &InstanceGroup) {
@@ -155,6 +158,7 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
                         away_since: c.disconnected.get(&i.id).copied(),
                         registered_at: i.registered_at,
                         tasks: Vec::new(),
+                        pinned: false,
                     },
                 )
             })
@@ -171,6 +175,7 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
                 (views.get_mut(instance), c.cluster.allocation(allocation))
             {
                 v.tasks.push(r);
+                v.pinned |= t.group.service().is_none();
             }
         }
         let waiting: Vec<Resources> = s
@@ -205,8 +210,7 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
             v.status == InstanceStatus::Active && v.connected && !mem.terminating.contains(&v.id)
         })
         .collect();
-    let mut tasks: Vec<Resources> = staying.iter().flat_map(|v| v.tasks.iter().copied()).collect();
-    tasks.extend(waiting.iter().copied());
+    let occupied = staying.iter().filter(|v| !v.tasks.is_empty()).count();
     let active = u32::try_from(staying.len()).unwrap_or(u32::MAX);
     let n = active.saturating_add(mem.launching);
     let deprovisioning = provider.status != CapacityProviderStatus::Active;
@@ -215,7 +219,8 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
         min_size: if deprovisioning { 0 } else { group.min_size },
         max_size: if deprovisioning { 0 } else { group.max_size },
         instance: group.provider.instance_resources(),
-        tasks: &tasks,
+        occupied: u32::try_from(occupied).unwrap_or(u32::MAX),
+        waiting: &waiting,
         instances: n,
         warming: mem.launching > 0 || mem.warm_until.is_some_and(|t| now < t),
     });
@@ -267,8 +272,9 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
             let drains = provider.managed_draining;
             let chosen: Vec<InstanceId> = candidates
                 .into_iter()
-                // Without draining, only instances already empty can go.
-                .filter(|v| drains || v.tasks.is_empty())
+                // Without draining, only instances already empty can go; draining
+                // would not empty one with a standalone task.
+                .filter(|v| (drains && !v.pinned) || v.tasks.is_empty())
                 .take(k as usize)
                 .map(|v| v.id.clone())
                 .collect();
@@ -347,16 +353,10 @@ async fn register(
     provider: &CapacityProviderName,
     cluster: &ClusterName,
     group: &InstanceGroup,
-    mut instance: LaunchedInstance,
+    instance: LaunchedInstance,
 ) -> bool {
-    instance
-        .attributes
-        .insert(PROVIDER_ATTRIBUTE.to_owned(), provider.to_string());
     let id = instance.id.clone();
-    match ctx
-        .register_new_instance(cluster, id.clone(), instance.runtime, instance.attributes)
-        .await
-    {
+    match ctx.register_launched(provider, cluster, instance).await {
         Ok(()) => true,
         Err(e) => {
             tracing::warn!(capacity_provider = %provider, instance = %id, error = %e, "registering a launched instance failed; terminating it");
@@ -365,6 +365,26 @@ async fn register(
             }
             false
         }
+    }
+}
+
+impl Context {
+    /// Registers an instance `provider` launched, marked as its own.
+    pub(crate) async fn register_launched(
+        &self,
+        provider: &CapacityProviderName,
+        cluster: &ClusterName,
+        mut instance: LaunchedInstance,
+    ) -> Result<(), crate::Error> {
+        instance
+            .attributes
+            .insert(PROVIDER_ATTRIBUTE.to_owned(), provider.to_string());
+        // Every call to its engine is measured, as the facade's registrations are.
+        let runtime: Arc<dyn crate::runtime::ContainerRuntime> = Arc::new(
+            crate::runtime::instrumented::Instrumented::new(instance.runtime),
+        );
+        self.register_new_instance(cluster, instance.id, runtime, instance.attributes)
+            .await
     }
 }
 

@@ -130,6 +130,7 @@ pub(crate) struct Written {
     pub(crate) instances: HashMap<String, InstanceRecord>,
     pub(crate) services: HashMap<String, ServiceRecord>,
     pub(crate) scaling: HashMap<String, ScalingRecord>,
+    pub(crate) capacity_providers: HashMap<String, crate::capacity::CapacityProvider>,
     /// Each task's version (`Task::version`) as written.
     pub(crate) tasks: HashMap<TaskId, u64>,
     pub(crate) definitions: HashMap<String, TaskDefinition>,
@@ -152,6 +153,7 @@ impl Written {
             Kind::Instance => drop(self.instances.remove(key)),
             Kind::Service => drop(self.services.remove(key)),
             Kind::Scaling => drop(self.scaling.remove(key)),
+            Kind::CapacityProvider => drop(self.capacity_providers.remove(key)),
             Kind::TaskDefinition => {
                 self.definitions.remove(key);
                 // Looked at again only when the registry's generation differs.
@@ -187,6 +189,7 @@ enum Change {
     Instance(String, InstanceRecord),
     Service(String, ServiceRecord),
     Scaling(String, ScalingRecord),
+    CapacityProvider(String, crate::capacity::CapacityProvider),
     Task(Arc<Task>),
     Definition(String, TaskDefinition),
     Delete(Kind, String),
@@ -210,6 +213,8 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
             limits: c.limits,
             tags: c.tags.clone(),
             settings: c.settings.clone(),
+            capacity_providers: c.capacity_providers.clone(),
+            default_capacity_provider_strategy: c.default_strategy.clone(),
         };
         if written.clusters.get(&key) != Some(&record) {
             out.push(Change::Cluster(key.clone(), record));
@@ -265,6 +270,13 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
         }
         seen.insert((Kind::Scaling, key));
     }
+    for (name, e) in &s.capacity.providers {
+        let key = name.to_string();
+        if written.capacity_providers.get(&key) != Some(&e.provider) {
+            out.push(Change::CapacityProvider(key.clone(), e.provider.clone()));
+        }
+        seen.insert((Kind::CapacityProvider, key));
+    }
     for id in &written.pending_tasks {
         match s.tasks.get(id) {
             Some(e) if written.tasks.get(id) != Some(&e.task.version) => {
@@ -287,7 +299,13 @@ fn changes(s: &mut Tables, written: &mut Written) -> (Vec<Change>, u64) {
         }
     }
     // Records written before whose subject is gone (a deregistered instance ...).
-    for kind in [Kind::Cluster, Kind::Instance, Kind::Service, Kind::Scaling] {
+    for kind in [
+        Kind::Cluster,
+        Kind::Instance,
+        Kind::Service,
+        Kind::Scaling,
+        Kind::CapacityProvider,
+    ] {
         for key in written
             .versions
             .get(&kind)
@@ -310,6 +328,7 @@ impl Change {
             Change::Instance(k, _) => (Kind::Instance, k.clone()),
             Change::Service(k, _) => (Kind::Service, k.clone()),
             Change::Scaling(k, _) => (Kind::Scaling, k.clone()),
+            Change::CapacityProvider(k, _) => (Kind::CapacityProvider, k.clone()),
             Change::Task(t) => (Kind::Task, t.task_id.to_string()),
             Change::Definition(k, _) => (Kind::TaskDefinition, k.clone()),
             Change::Delete(kind, k) => (*kind, k.clone()),
@@ -323,6 +342,7 @@ impl Change {
             Change::Instance(_, r) => encode(kind, key, r)?,
             Change::Service(_, r) => encode(kind, key, r)?,
             Change::Scaling(_, r) => encode(kind, key, r)?,
+            Change::CapacityProvider(_, r) => encode(kind, key, r)?,
             Change::Task(t) => encode(kind, key, t.as_ref())?,
             Change::Definition(_, td) => encode(kind, key, td)?,
             Change::Delete(..) => return Ok(None),
@@ -355,6 +375,9 @@ fn landed(written: &mut Written, changes: Vec<Change>, versions: &[u64], registr
             Change::Instance(_, r) => drop(written.instances.insert(key.clone(), r)),
             Change::Service(_, r) => drop(written.services.insert(key.clone(), r)),
             Change::Scaling(_, r) => drop(written.scaling.insert(key.clone(), r)),
+            Change::CapacityProvider(_, r) => {
+                drop(written.capacity_providers.insert(key.clone(), r))
+            }
             Change::Task(t) => drop(written.tasks.insert(t.task_id.clone(), t.version)),
             Change::Definition(_, td) => drop(written.definitions.insert(key.clone(), td)),
             Change::Delete(..) => {

@@ -23,6 +23,11 @@ pub(crate) struct ClusterRecord {
     pub(crate) tags: crate::tags::Tags,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) settings: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) capacity_providers: Vec<crate::ids::CapacityProviderName>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) default_capacity_provider_strategy:
+        Vec<crate::capacity::CapacityProviderStrategyItem>,
 }
 
 /// A container instance as registered: what it offers, its attributes and status. Its

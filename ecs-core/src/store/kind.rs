@@ -20,6 +20,8 @@ pub enum Kind {
     Scaling,
     /// Clusters.
     Cluster,
+    /// Capacity providers.
+    CapacityProvider,
 }
 
 const NAMES: &[&str] = &[
@@ -29,21 +31,24 @@ const NAMES: &[&str] = &[
     "task",
     "scaling",
     "cluster",
+    "capacity_provider",
 ];
 
 impl Kind {
     /// Every kind, in order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::TaskDefinition,
         Kind::Service,
         Kind::Instance,
         Kind::Task,
         Kind::Scaling,
         Kind::Cluster,
+        Kind::CapacityProvider,
     ];
 
     /// Its name in snake case, as stores name its keyspace: `"task_definition"`,
-    /// `"service"`, `"instance"`, `"task"`, `"scaling"`, `"cluster"`.
+    /// `"service"`, `"instance"`, `"task"`, `"scaling"`, `"cluster"`,
+    /// `"capacity_provider"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Kind::TaskDefinition => NAMES[0],
@@ -52,6 +57,7 @@ impl Kind {
             Kind::Task => NAMES[3],
             Kind::Scaling => NAMES[4],
             Kind::Cluster => NAMES[5],
+            Kind::CapacityProvider => NAMES[6],
         }
     }
 }

@@ -66,8 +66,14 @@ async fn run(seed: u64) {
                 next_fault = tokio::time::Instant::now() + Duration::from_secs(rng.u64(5..120));
             }
             if faults >= 3 && running(&ecs) == desired as usize {
-                let needed = (desired as usize).div_ceil(8).max(1);
-                // Settled: exactly the instances the tasks need, none of them lost.
+                // Settled: exactly the instances the tasks occupy (as ECS counts them:
+                // running tasks are not moved to free instances), none of them lost.
+                let occupied: std::collections::BTreeSet<_> = tasks(&ecs)
+                    .into_iter()
+                    .filter(|t| t.last_status != ecs_core::task::TaskStatus::Stopped)
+                    .filter_map(|t| t.container_instance)
+                    .collect();
+                let needed = occupied.len().max(1);
                 if registered(&ecs) == needed && provider.live().len() == needed {
                     break;
                 }

@@ -57,7 +57,7 @@ fn check_launches(provider: &InMemoryInstanceProvider, warmup: Duration) {
         );
     }
     for l in &launches {
-        assert!(l.count <= 10, "a step of {} instances, above the maximum step", l.count);
+        assert!((2..=10).contains(&l.count), "a step of {} instances, outside the steps 2 to 10", l.count);
     }
 }
 
@@ -133,7 +133,8 @@ async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
     assert_eq!(provider.terminated().len(), 23);
     assert!(provider.terminated_running().is_empty());
     let d = ecs.capacity_provider_scaling(&cp()).unwrap();
-    assert_eq!((d.needed, d.desired), (1, 2), "{d:?}");
+    // The 2 tasks keep 1 or 2 instances busy; the minimum keeps 2.
+    assert!(d.needed <= 2 && d.desired == 2, "{d:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -141,12 +142,16 @@ async fn a_lower_target_keeps_spare_instances() {
     let (ecs, provider) = plane(0, 40, Duration::from_secs(10), scaling(50)).await;
     ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 16))
         .unwrap();
-    eventually(Duration::from_secs(900), "16 tasks on 4 instances", || {
-        running(&ecs) == 16 && registered(&ecs) == 4
+    eventually(Duration::from_secs(900), "16 tasks on 8 instances", || {
+        running(&ecs) == 16 && registered(&ecs) == 8
     })
     .await;
-    let d = ecs.capacity_provider_scaling(&cp()).unwrap();
-    // 16 tasks need 2 instances; at 50 % the provider keeps 4.
-    assert_eq!((d.needed, d.desired, d.reservation), (2, 4, 50.0), "{d:?}");
-    assert_eq!(provider.live().len(), 4);
+    // 16 waiting tasks needed 2 instances, 4 at 50 %; spread over those 4, the tasks
+    // keep 4 busy, and at 50 % the provider keeps 8.
+    eventually(Duration::from_secs(60), "the reservation at 50 %", || {
+        ecs.capacity_provider_scaling(&cp())
+            .is_some_and(|d| (d.needed, d.desired, d.reservation) == (4, 8, 50.0))
+    })
+    .await;
+    assert_eq!(provider.live().len(), 8);
 }
