@@ -32,6 +32,12 @@ pub fn split(strategy: &[CapacityProviderStrategyItem], existing: &[u32], count:
         }
     }
     let total_weight: u64 = strategy.iter().map(|s| u64::from(s.weight)).sum();
+    // The weights share what is beyond the bases.
+    let mut held: Vec<u64> = held
+        .iter()
+        .zip(strategy)
+        .map(|(h, s)| h.saturating_sub(u64::from(s.base)))
+        .collect();
     // Then one task at a time to the provider furthest below its share of the total:
     // the smallest held/weight (compared without division), the first on a tie.
     while left > 0 {

@@ -30,4 +30,10 @@ pub struct ClusterDescription {
     /// Its tags.
     #[serde(default)]
     pub tags: crate::tags::Tags,
+    /// The capacity providers it may use.
+    #[serde(default)]
+    pub capacity_providers: Vec<crate::ids::CapacityProviderName>,
+    /// The strategy of launches that name neither a strategy nor a launch type.
+    #[serde(default)]
+    pub default_capacity_provider_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
 }

@@ -123,7 +123,15 @@ impl Ecs {
                 active_services_count: 0,
                 settings: entry.settings,
                 tags: entry.tags,
+                capacity_providers: Vec::new(),
+                default_capacity_provider_strategy: Vec::new(),
             };
+            // Its capacity providers serve no cluster now.
+            for p in &entry.capacity_providers {
+                if let Some(e) = s.capacity.providers.get_mut(p) {
+                    e.cluster = None;
+                }
+            }
             (described, wakes)
         };
         // Their controllers find their services gone, and end.

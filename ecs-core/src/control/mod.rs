@@ -364,6 +364,8 @@ impl Ecs {
                         .count(),
                     settings: entry.settings.clone(),
                     tags: entry.tags.clone(),
+                    capacity_providers: entry.capacity_providers.clone(),
+                    default_capacity_provider_strategy: entry.default_strategy.clone(),
                 })
             })
             .collect()

@@ -2,6 +2,7 @@
 //! ECS's shapes; the operations of ECS's model that this server cannot honour answer
 //! with ECS's `UnsupportedFeatureException`.
 
+mod capacity;
 mod clusters;
 mod instances;
 mod names;
@@ -59,6 +60,11 @@ async fn value(app: &App, operation: &str, body: &[u8], depth: usize) -> Result<
         "PutAttributes" => instances::put_attributes(app, parse(body, depth)?),
         "DeleteAttributes" => instances::delete_attributes(app, parse(body, depth)?),
         "ListAttributes" => instances::list_attributes(app, parse(body, depth)?),
+        "CreateCapacityProvider" => capacity::create(app, parse(body, depth)?),
+        "DescribeCapacityProviders" => capacity::describe(app, parse(body, depth)?),
+        "UpdateCapacityProvider" => capacity::update(app, parse(body, depth)?),
+        "DeleteCapacityProvider" => capacity::delete(app, parse(body, depth)?),
+        "PutClusterCapacityProviders" => capacity::put_cluster(app, parse(body, depth)?),
         other if MODEL_OPERATIONS.contains(&other) => Err(ApiError::client(
             "UnsupportedFeatureException",
             format!("{other} is not supported by this server"),

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use ecs_core::{ClusterName, InstanceId, ServiceName, TaskId};
+use ecs_core::{CapacityProviderName, ClusterName, InstanceId, ServiceName, TaskId};
 
 use crate::protocol::ApiError;
 
@@ -42,6 +42,20 @@ pub(crate) fn instance(member: &str, text: &str) -> Result<InstanceId, ApiError>
 /// A service named by its name or ARN.
 pub(crate) fn service(member: &str, text: &str) -> Result<ServiceName, ApiError> {
     parse(member, text)
+}
+
+/// A capacity provider named by its name or ARN.
+pub(crate) fn capacity_provider(member: &str, text: &str) -> Result<CapacityProviderName, ApiError> {
+    parse(member, text)
+}
+
+/// The instance group an Auto Scaling group's name or ARN names
+/// (`arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:ID:autoScalingGroupName/NAME`).
+pub(crate) fn instance_group(text: &str) -> String {
+    match text.rsplit_once(":autoScalingGroupName/") {
+        Some((_, name)) => name.to_owned(),
+        None => text.to_owned(),
+    }
 }
 
 #[cfg(test)]

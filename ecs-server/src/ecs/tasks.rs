@@ -75,10 +75,13 @@ pub(crate) struct RunTaskInput {
     enable_execute_command: bool,
     launch_type: Option<String>,
     #[serde(default)]
+    capacity_provider_strategy: Vec<ecs_core::capacity::CapacityProviderStrategyItem>,
+    #[serde(default)]
     tags: Vec<super::tags::TagInput>,
 }
 
-/// Places and starts `count` tasks.
+/// Places and starts `count` tasks; with a capacity provider (named or the cluster's
+/// default), those that do not fit wait for capacity.
 pub(crate) fn run(app: &App, input: RunTaskInput) -> Result<Value, ApiError> {
     check_launch_type(input.launch_type.as_deref())?;
     let mut request = RunTask::new(
@@ -93,6 +96,10 @@ pub(crate) fn run(app: &App, input: RunTaskInput) -> Result<Value, ApiError> {
     request.overrides = input.overrides;
     request.enable_execute_command = input.enable_execute_command;
     request.tags = super::tags::read("RunTask", input.tags)?;
+    request.capacity_provider_strategy = input.capacity_provider_strategy;
+    if input.launch_type.is_some() {
+        request.launch_type = Some(ecs_core::task::LaunchType::Ec2);
+    }
     let out = app.ecs.run_task(request).map_err(|e| app.error(e))?;
     Ok(launched(app, out))
 }

@@ -71,9 +71,49 @@ pub(crate) fn cluster(d: &ClusterDescription) -> Value {
         "statistics": [],
         "tags": tags(&d.tags),
         "settings": settings,
-        "capacityProviders": [],
-        "defaultCapacityProviderStrategy": [],
+        "capacityProviders": d.capacity_providers.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "defaultCapacityProviderStrategy": d.default_capacity_provider_strategy,
     })
+}
+
+/// DescribeCapacityProviders' `CapacityProvider`; with managed scaling's last
+/// decision, when given, as this server's own `x-managedScalingState` member.
+pub(crate) fn capacity_provider(
+    p: &ecs_core::capacity::CapacityProvider,
+    last: Option<ecs_core::capacity::scaling::ScalingDecision>,
+) -> Value {
+    let on = |b: bool| if b { "ENABLED" } else { "DISABLED" };
+    let m = &p.managed_scaling;
+    let mut value = json!({
+        "capacityProviderArn": p.capacity_provider_arn.to_string(),
+        "name": p.name.as_str(),
+        "status": p.status.to_string(),
+        "type": "EC2_AUTOSCALING",
+        "autoScalingGroupProvider": {
+            "autoScalingGroupArn": p.instance_group,
+            "managedScaling": {
+                "status": on(m.enabled),
+                "targetCapacity": m.target_capacity,
+                "minimumScalingStepSize": m.minimum_scaling_step_size,
+                "maximumScalingStepSize": m.maximum_scaling_step_size,
+                "instanceWarmupPeriod": m.instance_warmup_period.as_secs(),
+            },
+            "managedTerminationProtection": on(p.managed_termination_protection),
+            "managedDraining": on(p.managed_draining),
+        },
+        "tags": tags(&p.tags),
+    });
+    if let (Some(d), Value::Object(map)) = (last, &mut value) {
+        map.insert(
+            "x-managedScalingState".into(),
+            json!({
+                "capacityProviderReservation": d.reservation,
+                "instancesNeeded": d.needed,
+                "instancesDesired": d.desired,
+            }),
+        );
+    }
+    value
 }
 
 /// A task definition as DescribeTaskDefinition and RegisterTaskDefinition answer: its
@@ -311,7 +351,10 @@ pub(crate) fn service(scope: &ArnScope, s: &Service) -> Value {
         "desiredCount": s.desired_count,
         "runningCount": s.running_count,
         "pendingCount": s.pending_count,
-        "launchType": "EC2",
+        // A service names a launch type or a capacity provider strategy, not both.
+        "launchType": s.capacity_provider_strategy.is_empty().then_some("EC2"),
+        "capacityProviderStrategy": (!s.capacity_provider_strategy.is_empty())
+            .then_some(&s.capacity_provider_strategy),
         "taskDefinition": task_definition_arn(scope, &s.task_definition).to_string(),
         "deploymentConfiguration": s.deployment_configuration,
         "deployments": s.deployments.iter().map(|d| deployment(scope, d)).collect::<Vec<_>>(),
@@ -362,5 +405,8 @@ pub(crate) fn container_instance(
         "attributes": attributes,
         "registeredAt": timestamp(i.registered_at()),
         "tags": tags(i.tags()),
+        "capacityProviderName": i
+            .attribute(ecs_core::capacity::PROVIDER_ATTRIBUTE)
+            .flatten(),
     }))
 }

@@ -90,6 +90,9 @@ impl ApiError {
             | Error::InstanceHasTasks { .. }
             | Error::Unsupported { .. } => Self::client_exception(message),
             Error::ServiceLimitExceeded { .. } => Self::client("LimitExceededException", message),
+            Error::CapacityProviderInUse { .. } => {
+                Self::client("ResourceInUseException", message)
+            }
             Error::ClusterNotEmpty { holds, .. } => Self::client(
                 match holds {
                     ecs_core::ClusterContents::ContainerInstances => {
@@ -118,6 +121,7 @@ fn is_server_side(error: &Error) -> bool {
         error,
         Error::NoRuntime { .. }
             | Error::Runtime { .. }
+            | Error::InstanceProvider { .. }
             | Error::LoadBalancer { .. }
             | Error::LoadBalancerBind { .. }
             | Error::MetadataEndpoint { .. }
