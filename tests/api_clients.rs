@@ -36,7 +36,21 @@ async fn the_aws_cli_and_boto3_drive_the_api_unchanged() {
     // Auto scaling samples every second and acts on the first datapoint past its target.
     config.autoscaling.period = Duration::from_secs(1);
     config.autoscaling.scale_out_periods = 1;
+    // Managed scaling decides every second.
+    config.capacity = ecs::config::CapacityConfig::default().with_period(Duration::from_secs(1));
     let ecs = Ecs::new(config);
+    // An instance group of simulated instances for the capacity providers' checks: its
+    // instances launch at once, each of 1024 CPU units and 2048 MiB.
+    let group = ecs::capacity::InMemoryInstanceProvider::new(
+        "sim",
+        ecs::cluster::Resources::new(1024, 2048),
+    );
+    ecs.register_instance_group(
+        "sim",
+        ecs::capacity::InstanceGroup::new(std::sync::Arc::new(group), 0, 4),
+    )
+    .await
+    .unwrap();
     let server_config = ServerConfig::default()
         .with_listen("127.0.0.1:0".parse().unwrap())
         .with_auth(Auth::SigV4(vec![Credentials::new(ACCESS_KEY, SECRET_KEY)]));

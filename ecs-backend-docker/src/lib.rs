@@ -17,6 +17,9 @@
 //! checked against it.
 
 mod convert;
+mod instances;
+
+pub use instances::LocalDockerInstances;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -45,6 +48,8 @@ pub struct DockerRuntime {
     docker: Docker,
     publish_ip: String,
     epoch: Instant,
+    /// What the host offers, when not the whole machine the engine reports.
+    resources: Option<Resources>,
 }
 
 impl DockerRuntime {
@@ -62,6 +67,7 @@ impl DockerRuntime {
             docker,
             publish_ip: "0.0.0.0".into(),
             epoch: Instant::now(),
+            resources: None,
         })
     }
 
@@ -81,6 +87,7 @@ impl DockerRuntime {
             docker,
             publish_ip: "0.0.0.0".into(),
             epoch: Instant::now(),
+            resources: None,
         })
     }
 
@@ -106,6 +113,14 @@ impl DockerRuntime {
             return Self::connect_tls(&host, &certs);
         }
         Self::connect(&host)
+    }
+
+    /// Offers `resources` as its host's, rather than the whole machine's: one engine
+    /// of several on a machine, each a container instance of its own share.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Resources) -> Self {
+        self.resources = Some(resources);
+        self
     }
 
     /// Publishes container ports on `ip` only (all interfaces by default).
@@ -267,7 +282,8 @@ impl ContainerRuntime for DockerRuntime {
         let cpus = u32::try_from(info.ncpu.unwrap_or(1)).unwrap_or(1);
         let memory = u32::try_from(info.mem_total.unwrap_or(0) >> 20).unwrap_or(u32::MAX);
         let mut host = HostInfo::linux(
-            Resources::new(cpus * 1024, memory),
+            self.resources
+                .unwrap_or_else(|| Resources::new(cpus * 1024, memory)),
             format!("docker {}", info.server_version.unwrap_or_default()),
         );
         if let Some(os) = info.os_type {

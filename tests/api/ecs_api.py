@@ -679,6 +679,118 @@ class ApplicationAutoScaling(unittest.TestCase):
         self.assertEqual(code, "ObjectNotFoundException")
 
 
+class CapacityProviders(unittest.TestCase):
+    """The server's instance group `sim` (simulated instances of 1024 CPU units,
+    2048 MiB, at most 4) behind a capacity provider with managed scaling."""
+
+    def provider(self, client, name, group="sim", **scaling):
+        managed = {"status": "ENABLED", "targetCapacity": 100, "instanceWarmupPeriod": 1, **scaling}
+        return client.create_capacity_provider(
+            name=name,
+            autoScalingGroupProvider={
+                "autoScalingGroupArn": f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:1234:autoScalingGroupName/{group}",
+                "managedScaling": managed,
+                "managedTerminationProtection": "ENABLED",
+            },
+            tags=[{"key": "team", "value": "infra"}],
+        )["capacityProvider"]
+
+    def test_tasks_wait_for_capacity_and_the_cluster_grows_and_shrinks(self):
+        client = ecs()
+        cluster = unique("cp")
+        client.create_cluster(clusterName=cluster)
+        name = unique("cp")
+        created = self.provider(client, name)
+        self.assertEqual(created["status"], "ACTIVE")
+        self.assertEqual(created["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"], 100)
+        self.assertEqual(created["autoScalingGroupProvider"]["managedTerminationProtection"], "ENABLED")
+        self.assertTrue(created["capacityProviderArn"].endswith(f":capacity-provider/{name}"))
+        code, _, _ = error_code(self.provider, client, name)
+        self.assertEqual(code, "InvalidParameterException")  # the group serves one provider
+        put = client.put_cluster_capacity_providers(
+            cluster=cluster, capacityProviders=[name],
+            defaultCapacityProviderStrategy=[{"capacityProvider": name, "weight": 1, "base": 0}],
+        )["cluster"]
+        self.assertEqual(put["capacityProviders"], [name])
+        self.assertEqual(put["defaultCapacityProviderStrategy"], [{"capacityProvider": name, "weight": 1, "base": 0}])
+        family = unique("cptd")
+        client.register_task_definition(**web_definition(family, memory=256))
+        # No instance yet: the tasks wait in PROVISIONING rather than fail.
+        run = client.run_task(cluster=cluster, taskDefinition=family, count=3)
+        self.assertEqual(run["failures"], [])
+        self.assertEqual({t["lastStatus"] for t in run["tasks"]}, {"PROVISIONING"})
+        self.assertTrue(all("containerInstanceArn" not in t for t in run["tasks"]))
+        self.assertEqual({t["capacityProviderName"] for t in run["tasks"]}, {name})
+        arns = [t["taskArn"] for t in run["tasks"]]
+        client.get_waiter("tasks_running").wait(cluster=cluster, tasks=arns, WaiterConfig=FAST_WAIT)
+        instances = client.describe_container_instances(
+            cluster=cluster, containerInstances=client.list_container_instances(cluster=cluster)["containerInstanceArns"],
+        )["containerInstances"]
+        self.assertEqual(len(instances), 1)
+        self.assertEqual(instances[0]["capacityProviderName"], name)
+        described = client.describe_capacity_providers(capacityProviders=[name, "nope"])
+        self.assertEqual([p["name"] for p in described["capacityProviders"]], [name])
+        self.assertEqual(described["failures"][0]["reason"], "MISSING")
+        # In use: neither deleted nor taken off the cluster.
+        code, _, _ = error_code(client.delete_capacity_provider, capacityProvider=name)
+        self.assertEqual(code, "ResourceInUseException")
+        code, _, _ = error_code(client.put_cluster_capacity_providers, cluster=cluster, capacityProviders=[],
+                                defaultCapacityProviderStrategy=[])
+        self.assertEqual(code, "ResourceInUseException")
+        updated = client.update_capacity_provider(
+            name=name, autoScalingGroupProvider={"managedScaling": {"targetCapacity": 50}},
+        )["capacityProvider"]
+        self.assertEqual(updated["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"], 50)
+        self.assertEqual(updated["autoScalingGroupProvider"]["managedScaling"]["instanceWarmupPeriod"], 1)
+        # At 50 %, the one busy instance wants a spare beside it.
+        wait_until("a second instance at 50 %",
+                   lambda: len(client.list_container_instances(cluster=cluster)["containerInstanceArns"]) == 2)
+        for arn in arns:
+            client.stop_task(cluster=cluster, task=arn)
+        wait_until("every instance let go",
+                   lambda: client.list_container_instances(cluster=cluster)["containerInstanceArns"] == [])
+        client.put_cluster_capacity_providers(cluster=cluster, capacityProviders=[], defaultCapacityProviderStrategy=[])
+        deleted = client.delete_capacity_provider(capacityProvider=name)["capacityProvider"]
+        self.assertEqual(deleted["name"], name)
+        self.assertEqual(client.describe_capacity_providers(capacityProviders=[name])["capacityProviders"], [])
+
+    def test_bad_requests_are_refused(self):
+        client = ecs()
+        code, message, _ = error_code(self.provider, client, "ecs-mine")
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("name", message)
+        code, message, _ = error_code(self.provider, client, unique("cp"), group="nowhere")
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("nowhere", message)
+        # boto3 refuses a target of 0 itself; the server too.
+        status, body = raw("CreateCapacityProvider", json.dumps({
+            "name": unique("cp"),
+            "autoScalingGroupProvider": {"autoScalingGroupArn": "sim", "managedScaling": {"targetCapacity": 0}},
+        }).encode())
+        self.assertEqual((status, body["__type"]), (400, "InvalidParameterException"))
+        self.assertIn("targetCapacity", body["message"])
+        cluster = unique("cp")
+        client.create_cluster(clusterName=cluster)
+        family = unique("cptd")
+        client.register_task_definition(**web_definition(family))
+        code, message, _ = error_code(
+            client.run_task, cluster=cluster, taskDefinition=family,
+            capacityProviderStrategy=[{"capacityProvider": "elsewhere", "weight": 1}],
+        )
+        self.assertEqual(code, "InvalidParameterException")
+        self.assertIn("capacityProviderStrategy", message)
+        code, _, _ = error_code(
+            client.put_cluster_capacity_providers, cluster=cluster, capacityProviders=["nope"],
+            defaultCapacityProviderStrategy=[],
+        )
+        self.assertEqual(code, "InvalidParameterException")
+        code, _, _ = error_code(
+            client.put_cluster_capacity_providers, cluster="nope-" + cluster, capacityProviders=[],
+            defaultCapacityProviderStrategy=[],
+        )
+        self.assertEqual(code, "ClusterNotFoundException")
+
+
 class AwsCli(unittest.TestCase):
     def aws(self, *args, check=True):
         out = subprocess.run(
