@@ -207,13 +207,12 @@ class BadBodies(unittest.TestCase):
         self.assertEqual((status, body["__type"]), (400, "UnknownOperationException"))
 
     def test_an_operation_that_makes_no_sense_here(self):
+        # Task sets belong to EXTERNAL deployment controllers, which this server has not.
         code, message, status = error_code(
-            ecs().create_capacity_provider,
-            name="cp",
-            autoScalingGroupProvider={"autoScalingGroupArn": "arn:aws:autoscaling:x"},
+            ecs().create_task_set, cluster="c", service="s", taskDefinition="td",
         )
         self.assertEqual((code, status), ("UnsupportedFeatureException", 400))
-        self.assertIn("CreateCapacityProvider", message)
+        self.assertIn("CreateTaskSet", message)
 
 
 class Clusters(unittest.TestCase):
