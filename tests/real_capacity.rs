@@ -22,7 +22,10 @@ use ecs::{ClusterName, Ecs, TaskDefinition};
 async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check() {
-        assert!(tokio::time::Instant::now() < deadline, "not within {limit:?}: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {limit:?}: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -77,13 +80,22 @@ async fn a_service_outgrows_its_instance_and_shrinks_back_on_local_docker_engine
         }),
     )
     .unwrap();
-    ecs.put_cluster_capacity_providers(&cluster, &[cp.clone()], vec![CapacityProviderStrategyItem::new(cp.clone())])
-        .unwrap();
+    ecs.put_cluster_capacity_providers(
+        &cluster,
+        &[cp.clone()],
+        vec![CapacityProviderStrategyItem::new(cp.clone())],
+    )
+    .unwrap();
 
     // Two tasks: one engine.
     let service: ecs::ServiceName = "web".parse().unwrap();
-    ecs.create_service(CreateService::new(cluster.clone(), service.clone(), group.parse().unwrap(), 2))
-        .unwrap();
+    ecs.create_service(CreateService::new(
+        cluster.clone(),
+        service.clone(),
+        group.parse().unwrap(),
+        2,
+    ))
+    .unwrap();
     eventually(Duration::from_secs(120), "2 tasks on 1 engine", || {
         running(&ecs, &cluster) == 2 && registered(&ecs, &cluster) == 1
     })
@@ -97,8 +109,16 @@ async fn a_service_outgrows_its_instance_and_shrinks_back_on_local_docker_engine
     })
     .await;
     let mut containers = 0;
-    for i in ecs::capacity::InstanceProvider::instances(&local).await.unwrap() {
-        containers += i.runtime.list_containers(&Default::default()).await.unwrap().len();
+    for i in ecs::capacity::InstanceProvider::instances(&local)
+        .await
+        .unwrap()
+    {
+        containers += i
+            .runtime
+            .list_containers(&Default::default())
+            .await
+            .unwrap()
+            .len();
     }
     assert_eq!(containers, 10, "one container per task across the engines");
 
@@ -112,10 +132,17 @@ async fn a_service_outgrows_its_instance_and_shrinks_back_on_local_docker_engine
     })
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !ecs::capacity::InstanceProvider::instances(&local).await.unwrap().is_empty()
+    while !ecs::capacity::InstanceProvider::instances(&local)
+        .await
+        .unwrap()
+        .is_empty()
         || root.read_dir().is_ok_and(|mut d| d.next().is_some())
     {
-        assert!(tokio::time::Instant::now() < deadline, "engines left under {}", root.display());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "engines left under {}",
+            root.display()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let bridges: Vec<_> = std::fs::read_dir("/sys/class/net")

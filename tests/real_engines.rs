@@ -125,7 +125,12 @@ async fn a_cluster_of_three_real_instances() {
             .find(|b| b.container_port == 80)
             .copied();
         let port = binding
-            .unwrap_or_else(|| panic!("no published port on {}", t.container_instance.as_ref().unwrap()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no published port on {}",
+                    t.container_instance.as_ref().unwrap()
+                )
+            })
             .host_port;
         let body = engines::http_get(port);
         assert!(

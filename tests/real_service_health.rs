@@ -150,14 +150,17 @@ impl Harness {
         let mut on = BTreeMap::new();
         for t in self.live() {
             assert_eq!(t.last_status, TaskStatus::Running, "steady, yet {t:?}");
-            *on.entry(t.container_instance.as_ref().unwrap().to_string()).or_default() += 1;
+            *on.entry(t.container_instance.as_ref().unwrap().to_string())
+                .or_default() += 1;
         }
         on
     }
 
     /// Runs `args` in `task`'s container with the engine's CLI, as an operator would.
     fn exec(&self, task: &Task, args: &[&str]) {
-        let cli = &self.engine(task.container_instance.as_ref().unwrap().as_str()).cli;
+        let cli = &self
+            .engine(task.container_instance.as_ref().unwrap().as_str())
+            .cli;
         let container = task.container("app").unwrap().runtime_id.clone().unwrap();
         let out = std::process::Command::new(&cli[0])
             .args(&cli[1..])

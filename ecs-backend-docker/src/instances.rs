@@ -116,9 +116,8 @@ impl LocalDockerInstances {
             .map_err(|e| self.failed(e))
     }
 
-    /// Launches one instance; on any failure, removes what it made.
-    async fn launch_one(&self) -> Result<LaunchedInstance, Error> {
-        let n = self.take_bridge().await?;
+    /// Starts the instance of bridge `n`; on any failure, removes what it made.
+    async fn launch_one(&self, n: u32) -> Result<LaunchedInstance, Error> {
         let id = format!("i-{}-{n}", self.inner.group);
         match self.start(n, &id).await {
             Ok(instance) => Ok(instance),
@@ -137,13 +136,26 @@ impl LocalDockerInstances {
             if Path::new(&format!("/sys/class/net/ecsi{n}")).exists() {
                 continue;
             }
-            let made = run(Command::new("ip").args(["link", "add", &format!("ecsi{n}"), "type", "bridge"])).await;
+            let made = run(Command::new("ip").args([
+                "link",
+                "add",
+                &format!("ecsi{n}"),
+                "type",
+                "bridge",
+            ]))
+            .await;
             if made.is_err() {
                 continue; // Taken meanwhile.
             }
-            run(Command::new("ip").args(["addr", "add", &format!("172.29.{n}.1/24"), "dev", &format!("ecsi{n}")]))
-                .await
-                .map_err(|e| self.failed(e))?;
+            run(Command::new("ip").args([
+                "addr",
+                "add",
+                &format!("172.29.{n}.1/24"),
+                "dev",
+                &format!("ecsi{n}"),
+            ]))
+            .await
+            .map_err(|e| self.failed(e))?;
             run(Command::new("ip").args(["link", "set", &format!("ecsi{n}"), "up"]))
                 .await
                 .map_err(|e| self.failed(e))?;
@@ -178,7 +190,9 @@ impl LocalDockerInstances {
             .stderr(err)
             // Its own process group: it outlives a Ctrl-C to the launching program.
             .process_group(0);
-        let child = command.spawn().map_err(|e| self.failed(format!("dockerd: {e}")))?;
+        let child = command
+            .spawn()
+            .map_err(|e| self.failed(format!("dockerd: {e}")))?;
         // Its pid at once (dockerd writes its pid file only once it is up): a launch
         // that fails before then still stops it.
         if let Some(pid) = child.id() {
@@ -314,10 +328,24 @@ impl InstanceProvider for LocalDockerInstances {
 
     async fn launch(&self, count: u32) -> Result<Vec<LaunchedInstance>, Error> {
         let _one_at_a_time = self.inner.lock.lock().await;
-        let mut out = Vec::new();
+        // Bridges one after the other (taking one is what reserves it), then the
+        // daemons together: a step of N instances takes about as long as one.
+        let mut bridges = Vec::new();
         let mut last = None;
         for _ in 0..count {
-            match self.launch_one().await {
+            match self.take_bridge().await {
+                Ok(n) => bridges.push(n),
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let started =
+            futures::future::join_all(bridges.into_iter().map(|n| self.launch_one(n))).await;
+        let mut out = Vec::new();
+        for result in started {
+            match result {
                 Ok(i) => out.push(i),
                 Err(e) => {
                     tracing::warn!(group = %self.inner.group, error = %e, "launching an instance failed");

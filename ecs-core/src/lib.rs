@@ -88,8 +88,8 @@ pub mod telemetry;
 pub use control::Ecs;
 pub use error::{ClusterContents, Error, ResourceKind};
 pub use ids::{
-    Arn, ArnScope, CapacityProviderName, ClusterName, ContainerName, Family, InstanceId, Revision, ServiceName,
-    TaskDefinitionRef, TaskGroup, TaskId,
+    Arn, ArnScope, CapacityProviderName, ClusterName, ContainerName, Family, InstanceId, Revision,
+    ServiceName, TaskDefinitionRef, TaskGroup, TaskId,
 };
 pub use json_path::JsonPath;
 pub use registry::{MAX_TASK_DEFINITION_BYTES, Registered, TaskDefinitionRegistry};

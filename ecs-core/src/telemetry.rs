@@ -74,10 +74,7 @@ pub fn describe() {
     describe_gauge!(SERVICE_RUNNING, "Services' RUNNING task counts");
     describe_gauge!(SERVICE_PENDING, "Services' pending task counts");
     describe_gauge!(DEPLOYMENTS, "Deployments by rollout state");
-    describe_gauge!(
-        CAPACITY_RESERVATION,
-        "CapacityProviderReservation, percent"
-    );
+    describe_gauge!(CAPACITY_RESERVATION, "CapacityProviderReservation, percent");
     describe_gauge!(CAPACITY_INSTANCES, "Capacity providers' instances");
     describe_gauge!(TASKS_WAITING, "Tasks waiting for capacity");
 }

@@ -91,13 +91,22 @@ async fn plane_with(
         .unwrap();
     let provider = InMemoryInstanceProvider::new("asg", SIZE);
     provider.set_launch_delay(delay);
-    ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), min, max))
-        .await
-        .unwrap();
-    ecs.create_capacity_provider(CreateCapacityProvider::new(cp(), "asg").with_managed_scaling(managed))
-        .unwrap();
-    ecs.put_cluster_capacity_providers(&cluster(), &[cp()], vec![CapacityProviderStrategyItem::new(cp())])
-        .unwrap();
+    ecs.register_instance_group(
+        "asg",
+        InstanceGroup::new(Arc::new(provider.clone()), min, max),
+    )
+    .await
+    .unwrap();
+    ecs.create_capacity_provider(
+        CreateCapacityProvider::new(cp(), "asg").with_managed_scaling(managed),
+    )
+    .unwrap();
+    ecs.put_cluster_capacity_providers(
+        &cluster(),
+        &[cp()],
+        vec![CapacityProviderStrategyItem::new(cp())],
+    )
+    .unwrap();
     (ecs, provider)
 }
 
@@ -119,7 +128,10 @@ fn running(ecs: &Ecs) -> usize {
 
 /// The cluster's registered instances.
 fn registered(ecs: &Ecs) -> usize {
-    ecs.describe_cluster(&cluster()).unwrap().instances().count()
+    ecs.describe_cluster(&cluster())
+        .unwrap()
+        .instances()
+        .count()
 }
 
 /// Polls `check` once a simulated second until it holds, for at most `limit`.

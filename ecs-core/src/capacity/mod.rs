@@ -26,8 +26,8 @@ pub mod strategy;
 
 pub use memory::{InMemoryInstanceProvider, LaunchRecord};
 pub use model::{
-    CapacityProvider, CapacityProviderStatus, CapacityProviderStrategyItem, ManagedScaling,
-    limits, validate_strategy,
+    CapacityProvider, CapacityProviderStatus, CapacityProviderStrategyItem, ManagedScaling, limits,
+    validate_strategy,
 };
 pub use provider::{InstanceGroup, InstanceProvider, LaunchedInstance};
 

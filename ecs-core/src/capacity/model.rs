@@ -94,8 +94,14 @@ impl ManagedScaling {
             ));
         }
         for (member, v) in [
-            ("managedScaling.minimumScalingStepSize", self.minimum_scaling_step_size),
-            ("managedScaling.maximumScalingStepSize", self.maximum_scaling_step_size),
+            (
+                "managedScaling.minimumScalingStepSize",
+                self.minimum_scaling_step_size,
+            ),
+            (
+                "managedScaling.maximumScalingStepSize",
+                self.maximum_scaling_step_size,
+            ),
         ] {
             if !(1..=10_000).contains(&v) {
                 return Err(bad(member, format!("{v} is not between 1 and 10000")));
@@ -239,7 +245,9 @@ mod seconds {
         s.serialize_u64(d.as_secs())
     }
 
-    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
         let secs = <u64 as serde::Deserialize>::deserialize(d)?;
         Ok(Duration::from_secs(secs))
     }

@@ -11,7 +11,8 @@
 //! `ceil(M × 100 / targetCapacity)` instances, within the group's minimum and maximum;
 //! it scales out by at least `minimumScalingStepSize` and at most
 //! `maximumScalingStepSize` at a time, not again until the last step's instances are
-//! past `instanceWarmupPeriod`; it scales in by as many as are spare.
+//! past `instanceWarmupPeriod`; it scales in by as many as are spare, but never while
+//! tasks wait for capacity.
 
 use std::collections::BTreeMap;
 
@@ -101,7 +102,9 @@ pub fn decide(input: &ScalingInput<'_>) -> ScalingDecision {
             };
             ScalingAction::Launch(step.min(max - n))
         }
-    } else if desired < n {
+    } else if desired < n && input.waiting.is_empty() {
+        // Never while tasks wait: an instance that looks spare is about to take them
+        // (registered, its agent not yet connected), or they fit nowhere at all.
         ScalingAction::Remove(n - desired)
     } else {
         ScalingAction::Hold
@@ -217,8 +220,14 @@ mod tests {
     #[test]
     fn needed_packs_by_size() {
         let eighth = Resources::new(128, 256);
-        assert_eq!(instances_needed(&vec![eighth; 200], Resources::new(1024, 2048)), (25, 0));
-        assert_eq!(instances_needed(&vec![eighth; 201], Resources::new(1024, 2048)), (26, 0));
+        assert_eq!(
+            instances_needed(&vec![eighth; 200], Resources::new(1024, 2048)),
+            (25, 0)
+        );
+        assert_eq!(
+            instances_needed(&vec![eighth; 201], Resources::new(1024, 2048)),
+            (26, 0)
+        );
         // Halves and quarters share instances: 2 halves + 4 quarters = 2 instances.
         let mut mixed = vec![Resources::new(512, 1024); 2];
         mixed.extend(vec![Resources::new(256, 512); 4]);
@@ -276,6 +285,10 @@ mod tests {
         // Nothing at all to hold: down to the minimum.
         i.occupied = 0;
         assert_eq!(decide(&i).action, ScalingAction::Remove(23));
+        // Tasks wait (too large for any instance, here): no scale-in meanwhile.
+        let huge = [Resources::new(4096, 64)];
+        i.waiting = &huge;
+        assert_eq!(decide(&i).action, ScalingAction::Hold);
     }
 
     #[test]

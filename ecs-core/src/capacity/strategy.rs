@@ -53,8 +53,7 @@ pub fn split(strategy: &[CapacityProviderStrategyItem], existing: &[u32], count:
                     None => true,
                     Some(b) => {
                         // held[i] / w[i] < held[b] / w[b]
-                        held[i] * u64::from(strategy[b].weight)
-                            < held[b] * u64::from(item.weight)
+                        held[i] * u64::from(strategy[b].weight) < held[b] * u64::from(item.weight)
                     }
                 };
                 if better {

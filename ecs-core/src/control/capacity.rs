@@ -94,10 +94,7 @@ impl Ecs {
             return Err(Error::InvalidParameter {
                 operation: "RegisterInstanceGroup",
                 member: "minSize",
-                reason: format!(
-                    "{} is more than maxSize {}",
-                    group.min_size, group.max_size
-                ),
+                reason: format!("{} is more than maxSize {}", group.min_size, group.max_size),
             });
         }
         self.plane
@@ -151,7 +148,10 @@ impl Ecs {
         const OP: &str = "CreateCapacityProvider";
         let name = request.name.as_str();
         let lower = name.to_ascii_lowercase();
-        if ["aws", "ecs", "fargate"].iter().any(|p| lower.starts_with(p)) {
+        if ["aws", "ecs", "fargate"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
             return Err(Error::InvalidParameter {
                 operation: OP,
                 member: "name",
@@ -248,11 +248,10 @@ impl Ecs {
         }
         let provider = {
             let mut s = self.state().lock();
-            let e = s
-                .capacity
-                .providers
-                .get_mut(&request.name)
-                .ok_or_else(|| Error::not_found(ResourceKind::CapacityProvider, &request.name))?;
+            let e =
+                s.capacity.providers.get_mut(&request.name).ok_or_else(|| {
+                    Error::not_found(ResourceKind::CapacityProvider, &request.name)
+                })?;
             if let Some(m) = request.managed_scaling {
                 e.provider.managed_scaling = m;
             }
@@ -284,7 +283,9 @@ impl Ecs {
             if let Some(c) = &e.cluster {
                 return Err(Error::CapacityProviderInUse {
                     provider: name.to_string(),
-                    reason: format!("cluster {c} lists it; take it off with PutClusterCapacityProviders first"),
+                    reason: format!(
+                        "cluster {c} lists it; take it off with PutClusterCapacityProviders first"
+                    ),
                 });
             }
             s.capacity
@@ -343,7 +344,11 @@ impl Ecs {
                     ),
                 });
             }
-            for gone in c.capacity_providers.iter().filter(|p| !providers.contains(p)) {
+            for gone in c
+                .capacity_providers
+                .iter()
+                .filter(|p| !providers.contains(p))
+            {
                 let tasks = s.tasks.values().any(|e| {
                     e.task.cluster == *cluster
                         && e.task.last_status != TaskStatus::Stopped

@@ -5,7 +5,6 @@ use super::Ecs;
 use crate::cluster::{DeregisterContainerInstance, UpdateContainerInstancesState};
 use crate::{Error, ResourceKind};
 
-
 impl Ecs {
     /// Sets instances ACTIVE or DRAINING (UpdateContainerInstancesState). A DRAINING
     /// instance takes no new tasks, and services move their tasks off it within their
@@ -49,11 +48,8 @@ impl Ecs {
         &self,
         request: DeregisterContainerInstance,
     ) -> Result<(), Error> {
-        self.ops().deregister_instance(
-            &request.cluster,
-            &request.container_instance,
-            request.force,
-        )
+        self.ops()
+            .deregister_instance(&request.cluster, &request.container_instance, request.force)
     }
 }
 

@@ -167,7 +167,10 @@ impl Ecs {
             return Err(Error::InvalidParameter {
                 operation: "GetContainerLogs",
                 member: "task",
-                reason: format!("task {task_id} waits for capacity: it has no containers yet", task_id = task.task_id),
+                reason: format!(
+                    "task {task_id} waits for capacity: it has no containers yet",
+                    task_id = task.task_id
+                ),
             });
         };
         let agent = self

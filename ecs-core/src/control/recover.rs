@@ -728,7 +728,10 @@ fn reserve(s: &mut Tables, task: &Task) -> Result<crate::cluster::AllocationId, 
             Kind::Task,
             task.task_id.as_str(),
             "container instance",
-            &task.container_instance.as_ref().map_or("(none)", |i| i.as_str()),
+            &task
+                .container_instance
+                .as_ref()
+                .map_or("(none)", |i| i.as_str()),
         )
     };
     let instance = task.container_instance.as_ref().ok_or_else(missing)?;

@@ -86,7 +86,11 @@ impl Context {
 /// Runs until the supervisor ends it with the control plane.
 async fn run(ctx: Arc<Context>) {
     loop {
-        let period = ctx.config().capacity.period.max(std::time::Duration::from_millis(1));
+        let period = ctx
+            .config()
+            .capacity
+            .period
+            .max(std::time::Duration::from_millis(1));
         // Registered before the pass: a wake during it is not lost.
         let woken = ctx.ops.state.capacity_wake.notified();
         pass(&ctx);
@@ -132,7 +136,12 @@ struct InstanceView {
     pinned: bool,
 }
 
-fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName, group: &InstanceGroup) {
+fn scale(
+    ctx: &Arc<Context>,
+    provider: &CapacityProvider,
+    cluster: &ClusterName,
+    group: &InstanceGroup,
+) {
     let name = &provider.name;
     let now = Instant::now();
     let (instances, waiting) = {
@@ -188,14 +197,20 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
         (views.into_values().collect::<Vec<_>>(), waiting)
     };
 
-    let mut memory = ctx.capacity.memory.lock().unwrap_or_else(|e| e.into_inner());
+    let mut memory = ctx
+        .capacity
+        .memory
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let mem = memory.entry(name.clone()).or_default();
-    mem.terminating.retain(|i| instances.iter().any(|v| v.id == *i));
+    mem.terminating
+        .retain(|i| instances.iter().any(|v| v.id == *i));
 
     // Lost instances (their agent away too long): let go, whatever they held.
     let lost_after = ctx.config().instance_lost_timeout;
     for v in &instances {
-        if v.away_since.is_some_and(|t| now.duration_since(t) >= lost_after)
+        if v.away_since
+            .is_some_and(|t| now.duration_since(t) >= lost_after)
             && !mem.terminating.contains(&v.id)
         {
             mem.terminating.insert(v.id.clone());
@@ -245,7 +260,8 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
                 .collect();
             k -= u32::try_from(back.len()).unwrap_or(0);
             if !back.is_empty() {
-                ctx.ops.set_instances_status(cluster, &back, InstanceStatus::Active);
+                ctx.ops
+                    .set_instances_status(cluster, &back, InstanceStatus::Active);
             }
             if k > 0 {
                 mem.launching += k;
@@ -280,7 +296,8 @@ fn scale(ctx: &Arc<Context>, provider: &CapacityProvider, cluster: &ClusterName,
                 .collect();
             if !chosen.is_empty() {
                 tracing::info!(capacity_provider = %name, count = chosen.len(), reservation = decision.reservation, "draining instances to scale in");
-                ctx.ops.set_instances_status(cluster, &chosen, InstanceStatus::Draining);
+                ctx.ops
+                    .set_instances_status(cluster, &chosen, InstanceStatus::Draining);
             }
         }
         ScalingAction::Hold => {}
@@ -323,11 +340,26 @@ async fn launch(
     warmup: std::time::Duration,
 ) {
     let launched = group.provider.launch(count).await;
+    // Each instance counts as launching until it is registered, then as registered:
+    // never as both (a pass in between would see one instance too many, and let one go).
+    let registered = |ctx: &Context, provider: &CapacityProviderName| {
+        let mut memory = ctx
+            .capacity
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mem = memory.entry(provider.clone()).or_default();
+        mem.launching = mem.launching.saturating_sub(1);
+    };
+    let mut counted = 0;
     let ok = match launched {
         Ok(instances) => {
             let mut any = false;
             for i in instances {
-                any |= register(&ctx, &provider, &cluster, &group, i).await;
+                let up = register(&ctx, &provider, &cluster, &group, i).await;
+                registered(&ctx, &provider);
+                counted += 1;
+                any |= up;
             }
             any
         }
@@ -337,11 +369,19 @@ async fn launch(
         }
     };
     {
-        let mut memory = ctx.capacity.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let mut memory = ctx
+            .capacity
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mem = memory.entry(provider).or_default();
-        mem.launching = mem.launching.saturating_sub(count);
+        mem.launching = mem.launching.saturating_sub(count.saturating_sub(counted));
         // After a failure, the next attempt waits a period rather than spinning.
-        let wait = if ok { warmup } else { ctx.config().capacity.period };
+        let wait = if ok {
+            warmup
+        } else {
+            ctx.config().capacity.period
+        };
         mem.warm_until = Some(Instant::now() + wait);
     }
     ctx.ops.state.capacity_wake.notify_one();

@@ -49,7 +49,9 @@ impl EngineStats {
                     && t.desired_status == TaskStatus::Running
             })
             .filter_map(|t| {
-                let agent = ops.fleet.get(&service.cluster, t.container_instance.as_ref()?)?;
+                let agent = ops
+                    .fleet
+                    .get(&service.cluster, t.container_instance.as_ref()?)?;
                 let td = s.registry.describe(&t.task_definition).ok()?;
                 let reserved = TaskRequirements::from_task_definition(td).resources;
                 Some(TaskSample {

@@ -72,7 +72,10 @@ impl Ops {
                 existing[i] += 1;
             }
         };
-        match group.service().and_then(|n| s.services.get(&(request.cluster.clone(), n.clone()))) {
+        match group
+            .service()
+            .and_then(|n| s.services.get(&(request.cluster.clone(), n.clone())))
+        {
             Some(service) => service
                 .tasks
                 .iter()
@@ -145,9 +148,10 @@ impl Ops {
                     expired.push((w.cluster.clone(), id, w.provider.clone()));
                     continue;
                 }
-                if full.iter().any(|(c, p, r)| {
-                    *c == w.cluster && *p == w.provider && *r == w.resources
-                }) {
+                if full
+                    .iter()
+                    .any(|(c, p, r)| *c == w.cluster && *p == w.provider && *r == w.resources)
+                {
                     continue;
                 }
                 match self.place_one(s, &id, &w) {
@@ -186,8 +190,7 @@ impl Ops {
         };
         let task = entry.task.clone();
         let td = s.definition_of(&task)?.into_owned();
-        let placement =
-            self.placement_for(&w.request, &td, &w.extra, 1, Some(&w.provider))?;
+        let placement = self.placement_for(&w.request, &td, &w.extra, 1, Some(&w.provider))?;
         let c = s
             .clusters
             .get_mut(&w.cluster)

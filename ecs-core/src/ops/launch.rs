@@ -46,7 +46,8 @@ impl Ops {
             let parts = self.capacity_parts(&s, &request, &group)?;
             let mut started = Vec::new();
             for (count, provider) in parts {
-                let placement = self.placement_for(&request, td, &extra, count, provider.as_ref())?;
+                let placement =
+                    self.placement_for(&request, td, &extra, count, provider.as_ref())?;
                 let mut part = RunTaskOutput::default();
                 let placed = self.place_and_create(
                     &mut s,
@@ -168,10 +169,11 @@ impl Ops {
                         let _ = c.cluster.release(allocation);
                     }
                     out.failures.push(TaskFailure {
-                        arn: Some(self.config.arn_scope.arn(format!(
-                            "container-instance/{}/{instance}",
-                            request.cluster
-                        ))),
+                        arn: Some(
+                            self.config
+                                .arn_scope
+                                .arn(format!("container-instance/{}/{instance}", request.cluster)),
+                        ),
                         reason: "INTERNAL".to_owned(),
                         detail: Some(e.to_string()),
                     });

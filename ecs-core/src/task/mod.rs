@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 pub use overrides::{ContainerOverride, MAX_OVERRIDES_CHARS, TaskOverride};
 pub use requests::{
-    LaunchType, ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask, TaskFailure,
+    LaunchType, ListTasks, MAX_TASKS_PER_CALL, RunTask, RunTaskOutput, StartTask, StopTask,
+    TaskFailure,
 };
 
 use crate::cluster::AllocationId;

@@ -27,8 +27,13 @@ async fn run(seed: u64) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let (ecs, provider) = plane(1, 30, Duration::from_secs(10), scaling(100)).await;
     let mut events = ecs.subscribe();
-    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 2))
-        .unwrap();
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        2,
+    ))
+    .unwrap();
     let mut lost = 0;
     for (step, desired) in [60u32, 100, 20, 5].into_iter().enumerate() {
         ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(desired))
@@ -38,7 +43,10 @@ async fn run(seed: u64) {
         let mut faults = 0;
         loop {
             let now = tokio::time::Instant::now();
-            assert!(now < deadline, "seed {seed} step {step}: {desired} tasks not running in 4 h");
+            assert!(
+                now < deadline,
+                "seed {seed} step {step}: {desired} tasks not running in 4 h"
+            );
             tokio::select! {
                 e = events.recv() => { let _ = e; }
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -49,7 +57,10 @@ async fn run(seed: u64) {
                 "seed {seed}: terminated with a running container: {:?}",
                 provider.terminated_running()
             );
-            assert!(provider.live().len() <= 30, "seed {seed}: beyond the maximum");
+            assert!(
+                provider.live().len() <= 30,
+                "seed {seed}: beyond the maximum"
+            );
             if faults < 3 && tokio::time::Instant::now() >= next_fault {
                 faults += 1;
                 match rng.u8(0..3) {
@@ -82,10 +93,11 @@ async fn run(seed: u64) {
     }
     // Lost instances were let go too: the cluster holds only live ones.
     let live = provider.live();
-    assert!(ecs
-        .describe_cluster(&cluster())
-        .unwrap()
-        .instances()
-        .all(|i| live.contains(i.id())));
+    assert!(
+        ecs.describe_cluster(&cluster())
+            .unwrap()
+            .instances()
+            .all(|i| live.contains(i.id()))
+    );
     let _ = lost;
 }

@@ -26,24 +26,53 @@ async fn bad_providers_are_refused() {
         .await
         .unwrap();
     let e = ecs
-        .create_capacity_provider(CreateCapacityProvider::new("ecs-mine".parse().unwrap(), "other"))
+        .create_capacity_provider(CreateCapacityProvider::new(
+            "ecs-mine".parse().unwrap(),
+            "other",
+        ))
         .unwrap_err();
     assert_eq!(member(e), "name");
     let e = ecs
-        .create_capacity_provider(CreateCapacityProvider::new("mine".parse().unwrap(), "nowhere"))
+        .create_capacity_provider(CreateCapacityProvider::new(
+            "mine".parse().unwrap(),
+            "nowhere",
+        ))
         .unwrap_err();
-    assert!(matches!(e, Error::NotFound { kind: ResourceKind::InstanceGroup, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                kind: ResourceKind::InstanceGroup,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = ecs
         .create_capacity_provider(CreateCapacityProvider::new(cp(), "other"))
         .unwrap_err();
-    assert!(matches!(e, Error::AlreadyExists { kind: ResourceKind::CapacityProvider, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::AlreadyExists {
+                kind: ResourceKind::CapacityProvider,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let e = ecs
         .create_capacity_provider(CreateCapacityProvider::new("mine".parse().unwrap(), "asg"))
         .unwrap_err();
-    assert_eq!(member(e), "autoScalingGroupProvider.autoScalingGroupArn", "a group serves one provider");
+    assert_eq!(
+        member(e),
+        "autoScalingGroupProvider.autoScalingGroupArn",
+        "a group serves one provider"
+    );
     let e = ecs
         .create_capacity_provider(
-            CreateCapacityProvider::new("mine".parse().unwrap(), "other").with_managed_scaling(scaling(0)),
+            CreateCapacityProvider::new("mine".parse().unwrap(), "other")
+                .with_managed_scaling(scaling(0)),
         )
         .unwrap_err();
     assert_eq!(member(e), "managedScaling.targetCapacity");
@@ -57,8 +86,15 @@ async fn bad_providers_are_refused() {
         })
         .unwrap_err();
     assert_eq!(member(e), "managedScaling.minimumScalingStepSize");
-    assert_eq!(ecs.describe_capacity_providers(&[]).len(), 1, "nothing was created");
-    assert_eq!(ecs.describe_capacity_providers(&[cp()])[0].managed_scaling, scaling(100));
+    assert_eq!(
+        ecs.describe_capacity_providers(&[]).len(),
+        1,
+        "nothing was created"
+    );
+    assert_eq!(
+        ecs.describe_capacity_providers(&[cp()])[0].managed_scaling,
+        scaling(100)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,7 +107,8 @@ async fn bad_strategies_are_refused_and_place_nothing() {
     };
     let run = |strategy: Vec<CapacityProviderStrategyItem>| {
         ecs.run_task(
-            RunTask::new(cluster(), "web".parse().unwrap(), 1).with_capacity_provider_strategy(strategy),
+            RunTask::new(cluster(), "web".parse().unwrap(), 1)
+                .with_capacity_provider_strategy(strategy),
         )
     };
     for (strategy, why) in [
@@ -104,7 +141,11 @@ async fn a_provider_in_use_is_neither_deleted_nor_taken_off() {
     assert!(matches!(e, Error::CapacityProviderInUse { .. }), "{e:?}");
     // A default strategy naming a provider the cluster does not list.
     let e = ecs
-        .put_cluster_capacity_providers(&cluster(), &[], vec![CapacityProviderStrategyItem::new(cp())])
+        .put_cluster_capacity_providers(
+            &cluster(),
+            &[],
+            vec![CapacityProviderStrategyItem::new(cp())],
+        )
         .unwrap_err();
     assert_eq!(member(e), "defaultCapacityProviderStrategy");
     // One of another cluster.
@@ -122,16 +163,28 @@ async fn a_provider_in_use_is_neither_deleted_nor_taken_off() {
         .put_cluster_capacity_providers(&cluster(), &[], vec![])
         .unwrap_err();
     assert!(matches!(e, Error::CapacityProviderInUse { .. }), "{e:?}");
-    assert_eq!(ecs.cluster_capacity_providers(&cluster()).unwrap().0, vec![cp()]);
+    assert_eq!(
+        ecs.cluster_capacity_providers(&cluster()).unwrap().0,
+        vec![cp()]
+    );
     // Once nothing uses it: off the cluster, then deleted.
-    ecs.stop_task(ecs_core::control::StopTask::new(cluster(), out.tasks[0].task_id.clone()))
-        .unwrap();
+    ecs.stop_task(ecs_core::control::StopTask::new(
+        cluster(),
+        out.tasks[0].task_id.clone(),
+    ))
+    .unwrap();
     eventually(Duration::from_secs(120), "the task STOPPED", || {
-        tasks(&ecs).iter().all(|t| t.last_status == ecs_core::task::TaskStatus::Stopped)
+        tasks(&ecs)
+            .iter()
+            .all(|t| t.last_status == ecs_core::task::TaskStatus::Stopped)
     })
     .await;
-    ecs.put_cluster_capacity_providers(&cluster(), &[], vec![]).unwrap();
+    ecs.put_cluster_capacity_providers(&cluster(), &[], vec![])
+        .unwrap();
     let gone = ecs.delete_capacity_provider(&cp()).unwrap();
-    assert_eq!(gone.status, ecs_core::capacity::CapacityProviderStatus::Inactive);
+    assert_eq!(
+        gone.status,
+        ecs_core::capacity::CapacityProviderStatus::Inactive
+    );
     assert!(ecs.describe_capacity_providers(&[]).is_empty());
 }

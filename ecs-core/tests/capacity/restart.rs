@@ -24,12 +24,23 @@ async fn providers_instances_and_waiting_tasks_survive_a_restart() {
     ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 0, 3))
         .await
         .unwrap();
-    ecs.create_capacity_provider(CreateCapacityProvider::new(cp(), "asg").with_managed_scaling(scaling(100)))
-        .unwrap();
-    ecs.put_cluster_capacity_providers(&cluster(), &[cp()], vec![CapacityProviderStrategyItem::new(cp())])
-        .unwrap();
-    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 24))
-        .unwrap();
+    ecs.create_capacity_provider(
+        CreateCapacityProvider::new(cp(), "asg").with_managed_scaling(scaling(100)),
+    )
+    .unwrap();
+    ecs.put_cluster_capacity_providers(
+        &cluster(),
+        &[cp()],
+        vec![CapacityProviderStrategyItem::new(cp())],
+    )
+    .unwrap();
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        24,
+    ))
+    .unwrap();
     eventually(Duration::from_secs(900), "24 tasks on 3 instances", || {
         running(&ecs) == 24 && registered(&ecs) == 3
     })
@@ -60,35 +71,54 @@ async fn providers_instances_and_waiting_tasks_survive_a_restart() {
         (vec![cp()], vec![CapacityProviderStrategyItem::new(cp())])
     );
     let still: Vec<_> = ecs.describe_tasks(&cluster(), &waiting_ids).unwrap();
-    assert!(still
-        .iter()
-        .all(|t| t.last_status == TaskStatus::Provisioning && t.container_instance.is_none()));
+    assert!(
+        still
+            .iter()
+            .all(|t| t.last_status == TaskStatus::Provisioning && t.container_instance.is_none())
+    );
     ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 0, 5))
         .await
         .unwrap();
-    assert_eq!(registered(&ecs), 3, "the group's instances are registered again");
-    eventually(Duration::from_secs(900), "the waiting tasks RUNNING", || {
-        ecs.describe_tasks(&cluster(), &waiting_ids)
-            .unwrap()
-            .iter()
-            .all(|t| t.last_status == TaskStatus::Running)
-    })
+    assert_eq!(
+        registered(&ecs),
+        3,
+        "the group's instances are registered again"
+    );
+    eventually(
+        Duration::from_secs(900),
+        "the waiting tasks RUNNING",
+        || {
+            ecs.describe_tasks(&cluster(), &waiting_ids)
+                .unwrap()
+                .iter()
+                .all(|t| t.last_status == TaskStatus::Running)
+        },
+    )
     .await;
     // The service's tasks were adopted where they ran, none started again.
-    let after = ecs.describe_tasks(
-        &cluster(),
-        &running_before.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
-    )
-    .unwrap();
+    let after = ecs
+        .describe_tasks(
+            &cluster(),
+            &running_before
+                .iter()
+                .map(|(id, _)| id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
     for (t, (_, on)) in after.iter().zip(&running_before) {
-        assert_eq!((t.last_status, &t.container_instance), (TaskStatus::Running, on), "{t:?}");
+        assert_eq!(
+            (t.last_status, &t.container_instance),
+            (TaskStatus::Running, on),
+            "{t:?}"
+        );
     }
     assert_eq!(running(&ecs), 24);
     // 29 tasks of an eighth need 4 instances: one short, and the minimum step is 2.
     assert_eq!(provider.launched(), launched + 2);
     // Nothing left to run: every instance goes (the group's minimum is 0).
     for id in waiting_ids {
-        ecs.stop_task(ecs_core::control::StopTask::new(cluster(), id)).unwrap();
+        ecs.stop_task(ecs_core::control::StopTask::new(cluster(), id))
+            .unwrap();
     }
     ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(0))
         .unwrap();

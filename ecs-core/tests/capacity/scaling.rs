@@ -27,18 +27,33 @@ impl Invariants {
             "an instance was terminated with a running container"
         );
         let live = provider.live().len();
-        assert!(live <= self.max, "{live} instances, more than the maximum {}", self.max);
+        assert!(
+            live <= self.max,
+            "{live} instances, more than the maximum {}",
+            self.max
+        );
         if live >= self.min {
             self.reached_min = true;
         }
         if self.reached_min {
-            assert!(live >= self.min, "{live} instances, fewer than the minimum {}", self.min);
+            assert!(
+                live >= self.min,
+                "{live} instances, fewer than the minimum {}",
+                self.min
+            );
         }
         // Every task on an instance is on one the provider has.
         for t in tasks(ecs) {
             if t.last_status == TaskStatus::Running {
-                let on = t.container_instance.as_ref().expect("a RUNNING task has an instance");
-                assert!(provider.live().contains(on), "task {} runs on {on}, which is gone", t.task_id);
+                let on = t
+                    .container_instance
+                    .as_ref()
+                    .expect("a RUNNING task has an instance");
+                assert!(
+                    provider.live().contains(on),
+                    "task {} runs on {on}, which is gone",
+                    t.task_id
+                );
             }
         }
     }
@@ -57,7 +72,11 @@ fn check_launches(provider: &InMemoryInstanceProvider, warmup: Duration) {
         );
     }
     for l in &launches {
-        assert!((2..=10).contains(&l.count), "a step of {} instances, outside the steps 2 to 10", l.count);
+        assert!(
+            (2..=10).contains(&l.count),
+            "a step of {} instances, outside the steps 2 to 10",
+            l.count
+        );
     }
 }
 
@@ -65,17 +84,31 @@ fn check_launches(provider: &InMemoryInstanceProvider, warmup: Duration) {
 async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
     let warmup = Duration::from_secs(60);
     let (ecs, provider) = plane(2, 40, Duration::from_secs(30), scaling(100)).await;
-    let mut inv = Invariants { min: 2, max: 40, reached_min: false };
+    let mut inv = Invariants {
+        min: 2,
+        max: 40,
+        reached_min: false,
+    };
     let mut events = ecs.subscribe();
 
     // The minimum first.
-    eventually(Duration::from_secs(300), "the group's minimum of 2 instances", || {
-        registered(&ecs) == 2
+    eventually(
+        Duration::from_secs(300),
+        "the group's minimum of 2 instances",
+        || registered(&ecs) == 2,
+    )
+    .await;
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        2,
+    ))
+    .unwrap();
+    eventually(Duration::from_secs(120), "2 tasks running", || {
+        running(&ecs) == 2
     })
     .await;
-    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 2))
-        .unwrap();
-    eventually(Duration::from_secs(120), "2 tasks running", || running(&ecs) == 2).await;
 
     // 200 tasks: 25 instances of 8.
     ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(200))
@@ -83,30 +116,45 @@ async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
     let mut waited = false;
     while running(&ecs) < 200 {
-        assert!(tokio::time::Instant::now() < deadline, "200 tasks not running within an hour");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "200 tasks not running within an hour"
+        );
         tokio::select! {
             e = events.recv() => { let _ = e; }
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
         inv.check(&ecs, &provider);
+        // Growing, nothing is let go (no instance taken for spare while tasks wait).
+        assert_eq!(
+            provider.terminated(),
+            Vec::<ecs_core::InstanceId>::new(),
+            "terminated while growing"
+        );
         waited |= tasks(&ecs)
             .iter()
             .any(|t| t.last_status == TaskStatus::Provisioning && t.container_instance.is_none());
     }
     assert!(waited, "some tasks waited for capacity in PROVISIONING");
     check_launches(&provider, warmup);
-    eventually(Duration::from_secs(120), "the reservation settled at the target", || {
-        ecs.capacity_provider_scaling(&cp())
-            .is_some_and(|d| d.reservation == 100.0 && d.needed == 25)
-    })
+    eventually(
+        Duration::from_secs(120),
+        "the reservation settled at the target",
+        || {
+            ecs.capacity_provider_scaling(&cp())
+                .is_some_and(|d| d.reservation == 100.0 && d.needed == 25)
+        },
+    )
     .await;
     assert_eq!(registered(&ecs), 25, "exactly the instances 200 tasks need");
     assert_eq!(provider.live().len(), 25);
     // Every task landed on the provider's instances, and says so.
-    assert!(tasks(&ecs)
-        .iter()
-        .filter(|t| t.last_status == TaskStatus::Running)
-        .all(|t| t.capacity_provider_name.as_ref() == Some(&cp())));
+    assert!(
+        tasks(&ecs)
+            .iter()
+            .filter(|t| t.last_status == TaskStatus::Running)
+            .all(|t| t.capacity_provider_name.as_ref() == Some(&cp()))
+    );
 
     // Back to 2: instances drain and go, down to the minimum.
     ecs.update_service(UpdateService::new(cluster(), web()).with_desired_count(2))
@@ -114,7 +162,10 @@ async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3600);
     let mut steady = false;
     while !(registered(&ecs) == 2 && provider.live().len() == 2 && running(&ecs) == 2) {
-        assert!(tokio::time::Instant::now() < deadline, "not back to 2 instances within an hour");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not back to 2 instances within an hour"
+        );
         tokio::select! {
             e = events.recv() => { let _ = e; }
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -127,7 +178,10 @@ async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
             steady = true;
         }
         if steady {
-            assert!(now >= 2, "the service fell to {now} running tasks while instances drained");
+            assert!(
+                now >= 2,
+                "the service fell to {now} running tasks while instances drained"
+            );
         }
     }
     assert_eq!(provider.terminated().len(), 23);
@@ -140,8 +194,13 @@ async fn a_service_grows_from_2_to_200_tasks_and_shrinks_back() {
 #[tokio::test(start_paused = true)]
 async fn a_lower_target_keeps_spare_instances() {
     let (ecs, provider) = plane(0, 40, Duration::from_secs(10), scaling(50)).await;
-    ecs.create_service(CreateService::new(cluster(), web(), "web".parse().unwrap(), 16))
-        .unwrap();
+    ecs.create_service(CreateService::new(
+        cluster(),
+        web(),
+        "web".parse().unwrap(),
+        16,
+    ))
+    .unwrap();
     eventually(Duration::from_secs(900), "16 tasks on 8 instances", || {
         running(&ecs) == 16 && registered(&ecs) == 8
     })

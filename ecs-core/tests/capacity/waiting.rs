@@ -59,8 +59,15 @@ async fn a_task_no_instance_can_hold_stops_after_the_timeout() {
         .unwrap();
     let id = out.tasks[0].task_id.clone();
     tokio::time::sleep(Duration::from_secs(599)).await;
-    let t = ecs.describe_tasks(&cluster(), &[id.clone()]).unwrap().remove(0);
-    assert_eq!(t.last_status, TaskStatus::Provisioning, "still waiting before the timeout");
+    let t = ecs
+        .describe_tasks(&cluster(), &[id.clone()])
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        t.last_status,
+        TaskStatus::Provisioning,
+        "still waiting before the timeout"
+    );
     // Larger than any instance: no instance is launched for it.
     assert_eq!(provider.launched(), 0);
     eventually(Duration::from_secs(30), "stopped after the timeout", || {
@@ -70,7 +77,10 @@ async fn a_task_no_instance_can_hold_stops_after_the_timeout() {
     let t = ecs.describe_tasks(&cluster(), &[id]).unwrap().remove(0);
     assert_eq!(t.stop_code, Some(StopCode::TaskFailedToStart));
     assert!(
-        t.stopped_reason.as_deref().unwrap_or("").contains("Timed out waiting for capacity"),
+        t.stopped_reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("Timed out waiting for capacity"),
         "{:?}",
         t.stopped_reason
     );
@@ -86,7 +96,10 @@ async fn a_waiting_task_stops_at_once_when_asked() {
     let id = out.tasks[0].task_id.clone();
     ecs.stop_task(StopTask::new(cluster(), id.clone())).unwrap();
     let t = ecs.describe_tasks(&cluster(), &[id]).unwrap().remove(0);
-    assert_eq!((t.last_status, t.desired_status), (TaskStatus::Stopped, TaskStatus::Stopped));
+    assert_eq!(
+        (t.last_status, t.desired_status),
+        (TaskStatus::Stopped, TaskStatus::Stopped)
+    );
     assert_eq!(t.stop_code, Some(StopCode::UserInitiated));
 }
 
@@ -96,8 +109,15 @@ async fn a_launch_type_bypasses_the_default_strategy() {
     let mut request = RunTask::new(cluster(), "web".parse().unwrap(), 1);
     request.launch_type = Some(LaunchType::Ec2);
     let out = ecs.run_task(request).unwrap();
-    assert!(out.tasks.is_empty(), "no instance at all: nothing placed, nothing waits");
+    assert!(
+        out.tasks.is_empty(),
+        "no instance at all: nothing placed, nothing waits"
+    );
     assert!(tasks(&ecs).is_empty());
     tokio::time::sleep(Duration::from_secs(60)).await;
-    assert_eq!(provider.launched(), 0, "nothing waits, so nothing is launched");
+    assert_eq!(
+        provider.launched(),
+        0,
+        "nothing waits, so nothing is launched"
+    );
 }

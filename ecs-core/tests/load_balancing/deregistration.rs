@@ -66,7 +66,9 @@ async fn a_crashed_task_leaves_every_load_balancer_at_once() {
     let id = victim.task_id.to_string();
     assert_eq!(b.state_of(&id), Some(TargetState::Healthy));
     let c = victim.containers[0].runtime_id.clone().unwrap();
-    h.runtime(victim.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
+    h.runtime(victim.container_instance.as_ref().unwrap())
+        .kill(&c, 1)
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(a.state_of(&id), Some(TargetState::Draining));
     assert_ne!(
@@ -100,7 +102,9 @@ async fn a_task_stopping_during_a_load_balancer_call_is_still_deregistered() {
 
     // The task crashes meanwhile.
     let c = victim.containers[0].runtime_id.clone().unwrap();
-    h.runtime(victim.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
+    h.runtime(victim.container_instance.as_ref().unwrap())
+        .kill(&c, 1)
+        .unwrap();
     wait_until("victim STOPPED", Duration::from_secs(60), || {
         h.ecs
             .describe_tasks(&cluster(), std::slice::from_ref(&victim.task_id))
@@ -166,7 +170,9 @@ async fn a_partly_registered_task_is_deregistered_when_it_crashes() {
     .await;
     let victim = victim.unwrap();
     let c = victim.containers[0].runtime_id.clone().unwrap();
-    h.runtime(victim.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
+    h.runtime(victim.container_instance.as_ref().unwrap())
+        .kill(&c, 1)
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(600)).await;
     assert_eq!(
         a.state_of(victim.task_id.as_ref()),

@@ -247,7 +247,9 @@ async fn draining_an_instance_drains_its_targets_before_stopping_them() {
         let live = h.live_tasks(&web());
         if h.describe(&web()).is_steady()
             && live.len() == 4
-            && live.iter().all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
+            && live
+                .iter()
+                .all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
         {
             break;
         }
@@ -287,7 +289,9 @@ async fn a_crashed_task_leaves_the_load_balancer() {
     h.steady(&web()).await;
     let victim = h.live_tasks(&web()).remove(0);
     let c = victim.containers[0].runtime_id.clone().unwrap();
-    h.runtime(victim.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
+    h.runtime(victim.container_instance.as_ref().unwrap())
+        .kill(&c, 1)
+        .unwrap();
     h.wait_service(&web(), "replaced", |s| {
         s.is_steady() && s.deployments[0].failed_tasks == 1
     })

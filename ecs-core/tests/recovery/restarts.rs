@@ -194,7 +194,11 @@ fn assert_engines_match(ecs: &Ecs, engines: &Engines) {
             .filter(|c| c.2 == t.task_arn.to_string())
             .collect();
         assert_eq!(on_engine.len(), t.containers.len(), "{t:?}: {on_engine:?}");
-        assert!(on_engine.iter().all(|c| Some(&c.0) == t.container_instance.as_ref()));
+        assert!(
+            on_engine
+                .iter()
+                .all(|c| Some(&c.0) == t.container_instance.as_ref())
+        );
     }
 }
 
@@ -423,7 +427,9 @@ async fn an_instance_that_does_not_come_back_is_lost_and_its_tasks_replaced() {
     let on_back = || {
         live(&ecs)
             .iter()
-            .filter(|t| t.last_status == TaskStatus::Running && t.container_instance.as_ref() == Some(back))
+            .filter(|t| {
+                t.last_status == TaskStatus::Running && t.container_instance.as_ref() == Some(back)
+            })
             .count()
     };
     let s = wait_service(&ecs, "replaced on the instance that came back", |s| {

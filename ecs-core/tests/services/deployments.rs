@@ -440,7 +440,9 @@ async fn breaker_failures_do_not_leak_into_the_next_deployment() {
     // Three crashes of the completed deployment's tasks (e.g. an OOM each).
     for t in h.live_tasks(&web()) {
         let c = t.containers[0].runtime_id.clone().unwrap();
-        h.runtime(t.container_instance.as_ref().unwrap()).kill(&c, 1).unwrap();
+        h.runtime(t.container_instance.as_ref().unwrap())
+            .kill(&c, 1)
+            .unwrap();
     }
     h.wait_service(&web(), "3 failures seen", |s| {
         s.deployments[0].failed_tasks == 3
@@ -587,5 +589,8 @@ async fn a_task_no_instance_can_hold_is_reported_then_placed_when_one_can() {
     h.steady(&web()).await;
     let live = h.live_tasks(&web());
     assert_eq!(live.len(), 1);
-    assert_eq!(live[0].container_instance.as_ref().unwrap().as_str(), "i-big");
+    assert_eq!(
+        live[0].container_instance.as_ref().unwrap().as_str(),
+        "i-big"
+    );
 }

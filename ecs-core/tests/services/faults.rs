@@ -125,7 +125,10 @@ impl Checker {
     fn existing(&self) -> usize {
         self.tasks
             .values()
-            .filter(|t| t.last_status != TaskStatus::Stopped && !self.lost(t.container_instance.as_ref().unwrap()))
+            .filter(|t| {
+                t.last_status != TaskStatus::Stopped
+                    && !self.lost(t.container_instance.as_ref().unwrap())
+            })
             .count()
     }
 
@@ -506,7 +509,10 @@ async fn a_daemon_service_survives_random_faults_and_converges() {
         let n = ids.len();
         let converged = |h: &Harness| {
             let live = h.live_tasks(&web());
-            let on: HashSet<&str> = live.iter().map(|t| t.container_instance.as_ref().unwrap().as_str()).collect();
+            let on: HashSet<&str> = live
+                .iter()
+                .map(|t| t.container_instance.as_ref().unwrap().as_str())
+                .collect();
             live.len() == n
                 && on.len() == n
                 && live.iter().all(|t| t.last_status == TaskStatus::Running)

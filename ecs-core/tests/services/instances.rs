@@ -66,7 +66,9 @@ async fn draining_moves_service_tasks_and_leaves_standalone_ones() {
         }
         let live = h.live_tasks(&web());
         if h.describe(&web()).is_steady()
-            && live.iter().all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
+            && live
+                .iter()
+                .all(|t| t.container_instance.as_ref().unwrap().as_str() == "i-1")
             && live.len() == 4
         {
             break;

@@ -48,7 +48,9 @@ async fn an_unhealthy_task_is_replaced_after_the_grace_period() {
     h.steady(&web()).await;
     let victim = h.live_tasks(&web()).remove(0);
     let container = victim.containers[0].runtime_id.clone().unwrap();
-    let rt = h.runtime(victim.container_instance.as_ref().unwrap()).clone();
+    let rt = h
+        .runtime(victim.container_instance.as_ref().unwrap())
+        .clone();
     let marked = Instant::now();
     rt.set_health(&container, HealthStatus::Unhealthy).unwrap();
     let stopped = tokio::time::timeout(

@@ -837,7 +837,10 @@ async fn start_task_checks_every_instance_before_starting_any() {
             .with_started_by("me"),
         )
         .unwrap();
-    assert_eq!(out.tasks[0].container_instance.as_ref().unwrap().as_str(), "i-1");
+    assert_eq!(
+        out.tasks[0].container_instance.as_ref().unwrap().as_str(),
+        "i-1"
+    );
     assert_eq!(out.tasks[0].started_by.as_deref(), Some("me"));
 }
 

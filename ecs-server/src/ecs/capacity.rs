@@ -101,8 +101,7 @@ pub(crate) fn create(app: &App, input: CreateInput) -> Result<Value, ApiError> {
         request.managed_scaling = m.apply(ManagedScaling::default())?;
     }
     if let Some(p) = group.managed_termination_protection {
-        request.managed_termination_protection =
-            enabled("managedTerminationProtection", &p)?;
+        request.managed_termination_protection = enabled("managedTerminationProtection", &p)?;
     }
     if let Some(d) = group.managed_draining {
         request.managed_draining = enabled("managedDraining", &d)?;
@@ -240,7 +239,11 @@ pub(crate) fn put_cluster(app: &App, input: PutInput) -> Result<Value, ApiError>
         providers.push(name);
     }
     app.ecs
-        .put_cluster_capacity_providers(&cluster, &providers, input.default_capacity_provider_strategy)
+        .put_cluster_capacity_providers(
+            &cluster,
+            &providers,
+            input.default_capacity_provider_strategy,
+        )
         .map_err(|e| app.error(e))?;
     let described = app.ecs.describe_clusters(std::slice::from_ref(&cluster));
     let c = described

@@ -45,7 +45,10 @@ pub(crate) fn service(member: &str, text: &str) -> Result<ServiceName, ApiError>
 }
 
 /// A capacity provider named by its name or ARN.
-pub(crate) fn capacity_provider(member: &str, text: &str) -> Result<CapacityProviderName, ApiError> {
+pub(crate) fn capacity_provider(
+    member: &str,
+    text: &str,
+) -> Result<CapacityProviderName, ApiError> {
     parse(member, text)
 }
 

@@ -90,9 +90,7 @@ impl ApiError {
             | Error::InstanceHasTasks { .. }
             | Error::Unsupported { .. } => Self::client_exception(message),
             Error::ServiceLimitExceeded { .. } => Self::client("LimitExceededException", message),
-            Error::CapacityProviderInUse { .. } => {
-                Self::client("ResourceInUseException", message)
-            }
+            Error::CapacityProviderInUse { .. } => Self::client("ResourceInUseException", message),
             Error::ClusterNotEmpty { holds, .. } => Self::client(
                 match holds {
                     ecs_core::ClusterContents::ContainerInstances => {
