@@ -96,8 +96,8 @@ async fn burst(group: &str, min: u32) -> (Duration, Duration) {
     .unwrap();
     ecs.put_cluster_capacity_providers(
         &cluster,
-        &[cp.clone()],
-        vec![CapacityProviderStrategyItem::new(cp)],
+        std::slice::from_ref(&cp),
+        vec![CapacityProviderStrategyItem::new(cp.clone())],
     )
     .unwrap();
     let service: ecs::ServiceName = "web".parse().unwrap();

@@ -82,7 +82,7 @@ async fn a_service_outgrows_its_instance_and_shrinks_back_on_local_docker_engine
     .unwrap();
     ecs.put_cluster_capacity_providers(
         &cluster,
-        &[cp.clone()],
+        std::slice::from_ref(&cp),
         vec![CapacityProviderStrategyItem::new(cp.clone())],
     )
     .unwrap();

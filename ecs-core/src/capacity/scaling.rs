@@ -172,13 +172,8 @@ pub fn instances_needed(tasks: &[Resources], instance: Resources) -> (u32, u32) 
 /// instance, but needs nothing: a zero-sized task still takes a slot, at most 1,000
 /// to an instance).
 fn fits(room: Resources, size: Resources) -> u64 {
-    let by = |have: u32, need: u32| {
-        if need == 0 {
-            u64::MAX
-        } else {
-            u64::from(have / need)
-        }
-    };
+    // A resource the task does not need limits nothing.
+    let by = |have: u32, need: u32| have.checked_div(need).map_or(u64::MAX, u64::from);
     by(room.cpu, size.cpu)
         .min(by(room.memory, size.memory))
         .min(by(room.gpus, size.gpus))

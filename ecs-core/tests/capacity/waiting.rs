@@ -60,7 +60,7 @@ async fn a_task_no_instance_can_hold_stops_after_the_timeout() {
     let id = out.tasks[0].task_id.clone();
     tokio::time::sleep(Duration::from_secs(599)).await;
     let t = ecs
-        .describe_tasks(&cluster(), &[id.clone()])
+        .describe_tasks(&cluster(), std::slice::from_ref(&id))
         .unwrap()
         .remove(0);
     assert_eq!(
@@ -71,7 +71,10 @@ async fn a_task_no_instance_can_hold_stops_after_the_timeout() {
     // Larger than any instance: no instance is launched for it.
     assert_eq!(provider.launched(), 0);
     eventually(Duration::from_secs(30), "stopped after the timeout", || {
-        ecs.describe_tasks(&cluster(), &[id.clone()]).unwrap()[0].last_status == TaskStatus::Stopped
+        ecs.describe_tasks(&cluster(), std::slice::from_ref(&id))
+            .unwrap()[0]
+            .last_status
+            == TaskStatus::Stopped
     })
     .await;
     let t = ecs.describe_tasks(&cluster(), &[id]).unwrap().remove(0);
