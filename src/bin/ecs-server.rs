@@ -5,6 +5,7 @@
 //!                               [--access-key ID (--secret-key SECRET | --secret-key-env VAR)
 //!                                | --no-auth]
 //!                               [--tls-cert CHAIN.pem --tls-key KEY.pem]
+//!                               [--local-instances MAX] [--instance-images IMAGE,...]
 //! ```
 //!
 //! It keeps its state in a file store under the data folder (`./ecs-data` by default),
@@ -13,6 +14,12 @@
 //! `i-local`: this machine's Docker engine if one answers, else Podman, else the
 //! in-memory runtime (it says which). RegisterContainerInstance adds the same engine
 //! again (or simulated hosts of the resources it names).
+//!
+//! Its instance group `local` (at most `--local-instances`, 4 by default, instances of
+//! 1024 CPU units and 1024 MiB) is what a capacity provider's `autoScalingGroupArn` may
+//! name: with Docker (as root), each instance a Docker daemon of its own launched on
+//! this machine, the `--instance-images` copied into it from the local engine (no
+//! registry is needed); otherwise simulated instances.
 //!
 //! Callers sign with the well-known default key unless told otherwise, as it prints
 //! (`AWS_ACCESS_KEY_ID=AKIDLOCALECSSERVER
@@ -32,7 +39,8 @@ use ecs::{ArnScope, ClusterName, Ecs};
 
 const USAGE: &str = "usage: ecs-server [--listen ADDR] [--data DIR] [--region REGION] \
                      [--access-key ID (--secret-key SECRET | --secret-key-env VAR) | --no-auth] \
-                     [--tls-cert CHAIN.pem --tls-key KEY.pem]";
+                     [--tls-cert CHAIN.pem --tls-key KEY.pem] \
+                     [--local-instances MAX] [--instance-images IMAGE,...]";
 
 /// What the command line asks for.
 struct Options {
@@ -41,6 +49,10 @@ struct Options {
     region: String,
     auth: Auth,
     tls: Option<TlsConfig>,
+    /// The instance group `local`'s maximum size.
+    local_instances: u32,
+    /// Images copied into each of its instances.
+    instance_images: Vec<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -50,6 +62,8 @@ fn options() -> Result<Options, String> {
         region: "us-east-1".to_owned(),
         auth: ServerConfig::default().auth,
         tls: None,
+        local_instances: 4,
+        instance_images: Vec::new(),
     };
     let (mut key, mut secret, mut no_auth) = (None, None, false);
     let (mut cert, mut cert_key) = (None, None);
@@ -79,6 +93,19 @@ fn options() -> Result<Options, String> {
             "--no-auth" => no_auth = true,
             "--tls-cert" => cert = Some(PathBuf::from(value()?)),
             "--tls-key" => cert_key = Some(PathBuf::from(value()?)),
+            "--local-instances" => {
+                let v = value()?;
+                o.local_instances = v
+                    .parse()
+                    .map_err(|e| format!("--local-instances {v}: {e}"))?;
+            }
+            "--instance-images" => {
+                o.instance_images = value()?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -186,6 +213,26 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     ecs.flush().await?;
 
+    // The instance group capacity providers may name.
+    let size = Resources::new(1024, 1024);
+    let root = std::path::absolute(o.data.join("instances"))?;
+    let docker_local = engine.is_some() && which.starts_with("Docker") && is_root();
+    let group: Arc<dyn ecs::capacity::InstanceProvider> = if docker_local {
+        let source = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+        Arc::new(
+            ecs::docker::LocalDockerInstances::new("local", &root, size)
+                .with_images(&source, o.instance_images.clone()),
+        )
+    } else {
+        Arc::new(ecs::capacity::InMemoryInstanceProvider::new("local", size))
+    };
+    ecs.register_instance_group(
+        "local",
+        ecs::capacity::InstanceGroup::new(group, 0, o.local_instances),
+    )
+    .await?;
+
     let instances = match engine {
         Some(rt) => InstanceSource::Engine(rt),
         None => InstanceSource::Simulated(Resources::new(4096, 8192)),
@@ -207,6 +254,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("  state:     {}", store_path.display());
     println!("  metrics:   {scheme}://{address}/metrics");
     println!("  instance:  i-local in cluster default, on {which}");
+    println!(
+        "  group:     local, up to {} instances of {} CPU units and {} MiB: {}",
+        o.local_instances,
+        size.cpu,
+        size.memory,
+        if docker_local {
+            format!("Docker daemons under {}", root.display())
+        } else {
+            "simulated".to_owned()
+        }
+    );
     match &o.auth {
         Auth::SigV4(keys) => {
             let key = keys.first().map_or("?", |k| k.access_key_id.as_str());
@@ -243,6 +301,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("ecs-server: stopping; containers keep running for the next start to adopt");
     ecs.shutdown().await?;
     Ok(())
+}
+
+/// Whether this process runs as root (launching Docker daemons needs it).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            == Some("0")
+    })
 }
 
 /// Ctrl-C or SIGTERM.
