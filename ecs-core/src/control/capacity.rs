@@ -81,9 +81,10 @@ impl UpdateCapacityProvider {
 
 impl Ecs {
     /// Registers an instance group under `name` (what a capacity provider's
-    /// `autoScalingGroupArn` names). After a restart, registering it again finds its
-    /// instances ([`InstanceProvider::instances`](crate::capacity::InstanceProvider))
-    /// and registers them in the cluster of their provider, adopting their containers.
+    /// `autoScalingGroupArn` names), or replaces it (a new minimum or maximum). After a
+    /// restart, registering it again finds its instances
+    /// ([`InstanceProvider::instances`](crate::capacity::InstanceProvider)) and
+    /// registers them in the cluster of their provider, adopting their containers.
     pub async fn register_instance_group(
         &self,
         name: &str,
@@ -113,12 +114,18 @@ impl Ecs {
         };
         if let Some((provider, cluster)) = served.into_iter().next() {
             for i in group.provider.instances().await? {
-                let known = {
+                let (known, live) = {
                     let s = self.state().lock();
-                    s.clusters
-                        .get(&cluster)
-                        .is_some_and(|c| c.cluster.instance(&i.id).is_some())
+                    let c = s.clusters.get(&cluster);
+                    (
+                        c.is_some_and(|c| c.cluster.instance(&i.id).is_some()),
+                        c.is_some_and(|c| c.agents.contains_key(&i.id)),
+                    )
                 };
+                if live {
+                    // Registered and running: the group is being replaced (a new size).
+                    continue;
+                }
                 if known {
                     // Its attributes (the provider's among them) are in the store.
                     let mut request =

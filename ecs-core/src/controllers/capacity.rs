@@ -285,12 +285,14 @@ fn scale(
                     .cmp(&b.tasks.len())
                     .then(b.registered_at.cmp(&a.registered_at))
             });
-            let drains = provider.managed_draining;
+            // Empty instances can always go. One with tasks only without termination
+            // protection (which keeps every instance with a task, as ECS's does), and
+            // with draining, which moves its services' tasks first; draining would not
+            // empty one with a standalone task.
+            let drains = provider.managed_draining && !provider.managed_termination_protection;
             let chosen: Vec<InstanceId> = candidates
                 .into_iter()
-                // Without draining, only instances already empty can go; draining
-                // would not empty one with a standalone task.
-                .filter(|v| (drains && !v.pinned) || v.tasks.is_empty())
+                .filter(|v| v.tasks.is_empty() || (drains && !v.pinned))
                 .take(k as usize)
                 .map(|v| v.id.clone())
                 .collect();

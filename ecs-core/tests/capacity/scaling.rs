@@ -1,8 +1,10 @@
 //! A service scaled from 2 to 200 tasks and back to 2: the provider grows the cluster
 //! until every task runs, the reservation settles at the target, steps and warm-up
 //! are honoured; then instances drain and go, never one with a running task, never
-//! below the minimum.
+//! below the minimum. A group shrunk below what its tasks occupy: drained within the
+//! services' limits without termination protection, kept with it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ecs_core::capacity::InMemoryInstanceProvider;
@@ -213,4 +215,87 @@ async fn a_lower_target_keeps_spare_instances() {
     })
     .await;
     assert_eq!(provider.live().len(), 8);
+}
+
+/// A service of 16 tasks spread on 4 instances, then the group's maximum lowered to 2.
+async fn shrunk_group(protected: bool) -> (Ecs, InMemoryInstanceProvider, Vec<usize>) {
+    let mut create = ecs_core::control::CreateCapacityProvider::new(cp(), "asg");
+    create.managed_termination_protection = protected;
+    let mut config = config();
+    config.service_throttle.stable_after = Duration::from_secs(5);
+    let ecs = Ecs::new(config);
+    ecs.create_cluster(cluster()).unwrap();
+    ecs.register_task_definition(TaskDefinition::from_json(EIGHTH).unwrap().definition)
+        .unwrap();
+    let provider = InMemoryInstanceProvider::new("asg", SIZE);
+    let group = |max| InstanceGroup::new(Arc::new(provider.clone()), 4, max);
+    ecs.register_instance_group("asg", group(4)).await.unwrap();
+    ecs.create_capacity_provider(create.with_managed_scaling(scaling(100)))
+        .unwrap();
+    ecs.put_cluster_capacity_providers(
+        &cluster(),
+        &[cp()],
+        vec![ecs_core::capacity::CapacityProviderStrategyItem::new(cp())],
+    )
+    .unwrap();
+    eventually(Duration::from_secs(300), "the group's 4 instances", || {
+        registered(&ecs) == 4
+    })
+    .await;
+    // Spread over the instances: 4 on each.
+    ecs.create_service(
+        CreateService::new(cluster(), web(), "web".parse().unwrap(), 16).with_placement_strategy(
+            ecs_core::placement::api::PlacementStrategy::new(
+                ecs_core::placement::api::PlacementStrategyType::Spread,
+                Some("instanceId"),
+            ),
+        ),
+    )
+    .unwrap();
+    eventually(Duration::from_secs(300), "16 tasks running", || {
+        running(&ecs) == 16
+    })
+    .await;
+    ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 0, 2))
+        .await
+        .unwrap();
+    // Watch the service for the next 30 minutes.
+    let mut counts = Vec::new();
+    for _ in 0..1800 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        counts.push(running(&ecs));
+        assert!(
+            provider.terminated_running().is_empty(),
+            "terminated with a running container"
+        );
+    }
+    (ecs, provider, counts)
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_protection_instances_are_drained_within_the_services_limits() {
+    let (ecs, provider, counts) = shrunk_group(false).await;
+    assert_eq!(registered(&ecs), 2, "down to the new maximum");
+    assert_eq!(provider.live().len(), 2);
+    assert_eq!(running(&ecs), 16, "every task moved to the two left");
+    // The service's minimum healthy percent (100) held while its tasks moved.
+    assert!(
+        counts.iter().all(|&n| n >= 16),
+        "fell below 16 running: {:?}",
+        counts.iter().min()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_protection_an_instance_with_tasks_is_kept() {
+    let (ecs, provider, counts) = shrunk_group(true).await;
+    assert_eq!(registered(&ecs), 4, "every instance runs tasks: none goes");
+    assert!(provider.terminated().is_empty());
+    assert!(counts.iter().all(|&n| n == 16));
+    let instances = ecs.describe_cluster(&cluster()).unwrap();
+    assert!(
+        instances
+            .instances()
+            .all(|i| i.status() == ecs_core::cluster::InstanceStatus::Active)
+    );
 }
