@@ -136,29 +136,21 @@ impl LocalDockerInstances {
             if Path::new(&format!("/sys/class/net/ecsi{n}")).exists() {
                 continue;
             }
-            let made = run(Command::new("ip").args([
-                "link",
-                "add",
-                &format!("ecsi{n}"),
-                "type",
-                "bridge",
-            ]))
-            .await;
-            if made.is_err() {
-                continue; // Taken meanwhile.
+            let name = format!("ecsi{n}");
+            match run(Command::new("ip").args(["link", "add", &name, "type", "bridge"])).await {
+                Ok(()) => {}
+                Err(e) if e.contains("File exists") => continue, // Taken meanwhile.
+                Err(e) => return Err(self.failed(e)),
             }
-            run(Command::new("ip").args([
-                "addr",
-                "add",
-                &format!("172.29.{n}.1/24"),
-                "dev",
-                &format!("ecsi{n}"),
-            ]))
-            .await
-            .map_err(|e| self.failed(e))?;
-            run(Command::new("ip").args(["link", "set", &format!("ecsi{n}"), "up"]))
-                .await
-                .map_err(|e| self.failed(e))?;
+            let address = format!("172.29.{n}.1/24");
+            let up = async {
+                run(Command::new("ip").args(["addr", "add", &address, "dev", &name])).await?;
+                run(Command::new("ip").args(["link", "set", &name, "up"])).await
+            };
+            if let Err(e) = up.await {
+                let _ = run(Command::new("ip").args(["link", "del", &name])).await;
+                return Err(self.failed(e));
+            }
             return Ok(n);
         }
         Err(self.failed(format!("no free bridge among ecsi0 to ecsi{}", BRIDGES - 1)))
@@ -200,11 +192,9 @@ impl LocalDockerInstances {
                 .await
                 .map_err(|e| self.failed(e))?;
         }
-        // Reaped when it exits, whoever stops it.
-        tokio::spawn(async move {
-            let mut child = child;
-            let _ = child.wait().await;
-        });
+        // Not waited for here: it outlives this program, and tokio reaps it if it exits
+        // while this program runs.
+        drop(child);
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         let runtime = loop {
             // Its socket appears once it listens.
@@ -262,7 +252,16 @@ impl LocalDockerInstances {
         };
         if let Ok(pid) = pid {
             let pid = pid.trim().to_owned();
-            if pid.chars().all(|c| c.is_ascii_digit()) && !pid.is_empty() {
+            // Only this instance's daemon: a pid file left by one that died (the machine
+            // restarted) may name any process now.
+            let socket = dir.join("docker.sock").to_string_lossy().into_owned();
+            let ours = tokio::fs::read(format!("/proc/{pid}/cmdline"))
+                .await
+                .is_ok_and(|cmdline| {
+                    let cmdline = String::from_utf8_lossy(&cmdline);
+                    cmdline.contains("dockerd") && cmdline.contains(&socket)
+                });
+            if ours && pid.chars().all(|c| c.is_ascii_digit()) && !pid.is_empty() {
                 let _ = run(Command::new("kill").args(["-TERM", &pid])).await;
                 let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
                 while Path::new(&format!("/proc/{pid}")).exists() {
@@ -375,8 +374,18 @@ impl InstanceProvider for LocalDockerInstances {
         let mut out = Vec::new();
         for id in self.ids().await? {
             let dir = self.dir(&id);
-            let runtime = self.runtime(&dir)?;
-            if runtime.describe_host().await.is_ok() {
+            // A daemon slow to answer is given time before it is taken for dead.
+            let mut answered = None;
+            for _ in 0..10 {
+                if let Ok(runtime) = self.runtime(&dir)
+                    && runtime.describe_host().await.is_ok()
+                {
+                    answered = Some(runtime);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            if let Some(runtime) = answered {
                 out.push(LaunchedInstance {
                     id: InstanceId::new(id)?,
                     runtime: Arc::new(runtime),

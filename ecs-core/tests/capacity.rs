@@ -7,6 +7,8 @@
 
 #[path = "capacity/faults.rs"]
 mod faults;
+#[path = "capacity/launch_types.rs"]
+mod launch_types;
 #[path = "capacity/requests.rs"]
 mod requests;
 #[path = "capacity/restart.rs"]

@@ -98,10 +98,7 @@ impl Ecs {
                 reason: format!("{} is more than maxSize {}", group.min_size, group.max_size),
             });
         }
-        self.plane
-            .controllers
-            .capacity
-            .insert(name.to_owned(), group.clone());
+
         // Its instances that exist already, for the provider's cluster.
         let served: Vec<(CapacityProviderName, ClusterName)> = {
             let s = self.state().lock();
@@ -141,6 +138,12 @@ impl Ecs {
                 }
             }
         }
+        // Only now does managed scaling see the group: while its instances were being
+        // registered again, it would have counted too few and launched more.
+        self.plane
+            .controllers
+            .capacity
+            .insert(name.to_owned(), group.clone());
         self.plane.controllers.start_capacity();
         self.state().capacity_wake.notify_one();
         Ok(())
@@ -374,6 +377,25 @@ impl Ecs {
                         reason: format!(
                             "cluster {cluster} still has {} using it",
                             if tasks { "tasks" } else { "services" }
+                        ),
+                    });
+                }
+                // Its instances would be left to no one: managed scaling lets them go
+                // once nothing runs on them and the group's minimum allows.
+                let instances = c
+                    .cluster
+                    .instances()
+                    .filter(|i| {
+                        i.attribute(crate::capacity::PROVIDER_ATTRIBUTE).flatten()
+                            == Some(gone.as_str())
+                    })
+                    .count();
+                if instances > 0 {
+                    return Err(Error::CapacityProviderInUse {
+                        provider: gone.to_string(),
+                        reason: format!(
+                            "{instances} of its instances are registered in cluster {cluster}; \
+                             they go once no task runs on them (with the group's minimum at 0)"
                         ),
                     });
                 }

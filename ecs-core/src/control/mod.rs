@@ -505,6 +505,8 @@ impl Ecs {
             one.overrides = request.overrides.clone();
             one.enable_execute_command = request.enable_execute_command;
             one.tags = request.tags.clone();
+            // On the instance named, whatever the cluster's default strategy says.
+            one.launch_type = Some(crate::task::LaunchType::Ec2);
             // The instance named: the scheduler's own constraint, not one of the
             // request's ten.
             let on =

@@ -72,6 +72,8 @@ struct ProviderMemory {
     terminating: HashSet<InstanceId>,
     /// The last decision.
     last: Option<scaling::ScalingDecision>,
+    /// Deregistered instances whose termination failed, to try again.
+    unterminated: HashSet<InstanceId>,
 }
 
 impl Context {
@@ -144,6 +146,14 @@ fn scale(
 ) {
     let name = &provider.name;
     let now = Instant::now();
+    // Taken before the snapshot (and held through the decision): a launch that
+    // registers an instance meanwhile moves it from launching to registered either
+    // wholly before or wholly after, never between the two reads.
+    let mut memory = ctx
+        .capacity
+        .memory
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let (instances, waiting) = {
         let s = ctx.state().lock();
         let Some(c) = s.clusters.get(cluster) else {
@@ -197,14 +207,13 @@ fn scale(
         (views.into_values().collect::<Vec<_>>(), waiting)
     };
 
-    let mut memory = ctx
-        .capacity
-        .memory
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let mem = memory.entry(name.clone()).or_default();
     mem.terminating
         .retain(|i| instances.iter().any(|v| v.id == *i));
+    // Terminations that failed after their instance was deregistered: again.
+    for id in std::mem::take(&mut mem.unterminated) {
+        finish_termination(ctx, name, group, id);
+    }
 
     // Lost instances (their agent away too long): let go, whatever they held.
     let lost_after = ctx.config().instance_lost_timeout;
@@ -212,17 +221,23 @@ fn scale(
         if v.away_since
             .is_some_and(|t| now.duration_since(t) >= lost_after)
             && !mem.terminating.contains(&v.id)
+            && terminate(ctx, name, cluster, group, v.id.clone(), true)
         {
             mem.terminating.insert(v.id.clone());
-            terminate(ctx, cluster, group, v.id.clone(), true);
         }
     }
 
-    // Staying: ACTIVE, connected, not on its way out.
+    // Staying: ACTIVE and not on its way out, its agent connected or not away long
+    // enough to be lost (one registered again after a restart reconnects; counting it
+    // gone would launch another in its place).
     let staying: Vec<&InstanceView> = instances
         .iter()
         .filter(|v| {
-            v.status == InstanceStatus::Active && v.connected && !mem.terminating.contains(&v.id)
+            v.status == InstanceStatus::Active
+                && !mem.terminating.contains(&v.id)
+                && (v.connected
+                    || v.away_since
+                        .is_none_or(|t| now.duration_since(t) < lost_after))
         })
         .collect();
     let occupied = staying.iter().filter(|v| !v.tasks.is_empty()).count();
@@ -245,10 +260,12 @@ fn scale(
         .set(f64::from(n));
 
     mem.last = Some(decision.clone());
+    // Instances brought back this pass are not terminated by it.
+    let mut back: Vec<InstanceId> = Vec::new();
     match decision.action {
         ScalingAction::Launch(mut k) => {
             // Instances on their way out come back first.
-            let back: Vec<InstanceId> = instances
+            back = instances
                 .iter()
                 .filter(|v| {
                     v.status == InstanceStatus::Draining
@@ -324,10 +341,12 @@ fn scale(
             && v.connected
             && (empty || unprotected && !provider.managed_draining)
             && !mem.terminating.contains(&v.id)
+            && !back.contains(&v.id)
+            // Refused if a task landed on it meanwhile: counted again next pass.
+            && terminate(ctx, name, cluster, group, v.id.clone(), !empty)
         {
             mem.terminating.insert(v.id.clone());
             remaining -= 1;
-            terminate(ctx, cluster, group, v.id.clone(), !empty);
         }
     }
 }
@@ -351,6 +370,8 @@ async fn launch(
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let mem = memory.entry(provider.clone()).or_default();
+        // Warming from now, in the same step: a pass sees it launching or warming.
+        mem.warm_until = Instant::now().checked_add(warmup);
         mem.launching = mem.launching.saturating_sub(1);
     };
     let mut counted = 0;
@@ -384,7 +405,7 @@ async fn launch(
         } else {
             ctx.config().capacity.period
         };
-        mem.warm_until = Some(Instant::now() + wait);
+        mem.warm_until = Instant::now().checked_add(wait);
     }
     ctx.ops.state.capacity_wake.notify_one();
 }
@@ -430,25 +451,49 @@ impl Context {
     }
 }
 
-/// Deregisters an instance and terminates it, in the background.
+/// Deregisters an instance (refused, unless `force`, when a task is on it: checked
+/// under the state's lock) and terminates it in the background. Whether it was
+/// deregistered.
 fn terminate(
     ctx: &Arc<Context>,
+    provider: &CapacityProviderName,
     cluster: &ClusterName,
     group: &InstanceGroup,
     instance: InstanceId,
     force: bool,
-) {
+) -> bool {
     tracing::info!(cluster = %cluster, instance = %instance, "terminating instance");
     if let Err(e) = ctx.ops.deregister_instance(cluster, &instance, force) {
         tracing::warn!(instance = %instance, error = %e, "deregistering it failed");
-        return;
+        return false;
     }
-    let provider = group.provider.clone();
-    let wake = ctx.ops.clone();
+    finish_termination(ctx, provider, group, instance);
+    true
+}
+
+/// Terminates a deregistered instance in the background; a failure is tried again at
+/// the provider's next pass.
+fn finish_termination(
+    ctx: &Arc<Context>,
+    provider: &CapacityProviderName,
+    group: &InstanceGroup,
+    instance: InstanceId,
+) {
+    let (ctx2, provider, instances) = (ctx.clone(), provider.clone(), group.provider.clone());
     ctx.ops.supervisor.spawn(async move {
-        if let Err(e) = provider.terminate(&instance).await {
-            tracing::warn!(instance = %instance, error = %e, "terminating it failed");
+        if let Err(e) = instances.terminate(&instance).await {
+            tracing::warn!(instance = %instance, error = %e, "terminating it failed; trying again");
+            let mut memory = ctx2
+                .capacity
+                .memory
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            memory
+                .entry(provider)
+                .or_default()
+                .unterminated
+                .insert(instance);
         }
-        wake.state.capacity_wake.notify_one();
+        ctx2.ops.state.capacity_wake.notify_one();
     });
 }

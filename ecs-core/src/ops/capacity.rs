@@ -41,28 +41,12 @@ impl Ops {
         if strategy.is_empty() {
             return Ok(vec![(request.count, None)]);
         }
-        for item in strategy {
-            let name = &item.capacity_provider;
-            let active = s
-                .capacity
-                .providers
-                .get(name)
-                .is_some_and(|e| e.provider.status == CapacityProviderStatus::Active);
-            if !active || !cluster.capacity_providers.contains(name) {
-                return Err(Error::InvalidParameter {
-                    operation: "RunTask",
-                    member: "capacityProviderStrategy",
-                    reason: format!(
-                        "capacity provider {name} is not ACTIVE on cluster {}",
-                        request.cluster
-                    ),
-                });
-            }
-        }
-        // What each provider holds of the group already.
+        self.check_strategy(s, "RunTask", &request.cluster, strategy)?;
+        // What each provider holds of a service's tasks already (ECS shares a service's
+        // tasks by base and weight; a RunTask call's own tasks only among themselves).
         let mut existing = vec![0u32; strategy.len()];
         let mut count = |t: &Task| {
-            if t.last_status == TaskStatus::Stopped || t.group != *group {
+            if t.desired_status == TaskStatus::Stopped || t.group != *group {
                 return;
             }
             if let Some(i) = strategy
@@ -72,16 +56,15 @@ impl Ops {
                 existing[i] += 1;
             }
         };
-        match group
+        if let Some(service) = group
             .service()
             .and_then(|n| s.services.get(&(request.cluster.clone(), n.clone())))
         {
-            Some(service) => service
+            service
                 .tasks
                 .iter()
                 .filter_map(|id| s.tasks.get(id))
-                .for_each(|e| count(&e.task)),
-            None => s.tasks.values().for_each(|e| count(&e.task)),
+                .for_each(|e| count(&e.task));
         }
         let shares = strategy::split(strategy, &existing, request.count);
         Ok(strategy
@@ -90,6 +73,36 @@ impl Ops {
             .filter(|(_, n)| *n > 0)
             .map(|(item, n)| (n, Some(item.capacity_provider.clone())))
             .collect())
+    }
+
+    /// Refuses a strategy naming a provider that is not ACTIVE on `cluster`.
+    pub(crate) fn check_strategy(
+        &self,
+        s: &Tables,
+        operation: &'static str,
+        cluster: &ClusterName,
+        strategy: &[CapacityProviderStrategyItem],
+    ) -> Result<(), Error> {
+        let listed = s
+            .clusters
+            .get(cluster)
+            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
+        for item in strategy {
+            let name = &item.capacity_provider;
+            let active = s
+                .capacity
+                .providers
+                .get(name)
+                .is_some_and(|e| e.provider.status == CapacityProviderStatus::Active);
+            if !active || !listed.capacity_providers.contains(name) {
+                return Err(Error::InvalidParameter {
+                    operation,
+                    member: "capacityProviderStrategy",
+                    reason: format!("capacity provider {name} is not ACTIVE on cluster {cluster}"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Records a task of `request` waiting in PROVISIONING for `provider`'s capacity.
@@ -138,8 +151,16 @@ impl Ops {
                 .map(|(id, w)| (w.since, id.clone()))
                 .collect();
             order.sort();
-            // A provider none of whose tasks fit is not tried again this pass.
-            let mut full: Vec<(ClusterName, CapacityProviderName, Resources)> = Vec::new();
+            // Tasks like one that did not fit (the same definition, group and provider:
+            // the same needs and constraints) are not tried again this pass.
+            type Like = (ClusterName, CapacityProviderName, Resources, String);
+            let like = |w: &Waiting, task: &TaskId, s: &Tables| -> Like {
+                let of = s.tasks.get(task).map_or_else(String::new, |e| {
+                    format!("{} {}", e.task.task_definition, e.task.group)
+                });
+                (w.cluster.clone(), w.provider.clone(), w.resources, of)
+            };
+            let mut full: Vec<Like> = Vec::new();
             for (since, id) in order {
                 let Some(w) = s.capacity.waiting.get(&id).cloned() else {
                     continue;
@@ -148,10 +169,8 @@ impl Ops {
                     expired.push((w.cluster.clone(), id, w.provider.clone()));
                     continue;
                 }
-                if full
-                    .iter()
-                    .any(|(c, p, r)| *c == w.cluster && *p == w.provider && *r == w.resources)
-                {
+                let this = like(&w, &id, s);
+                if w.extra.is_empty() && full.contains(&this) {
                     continue;
                 }
                 match self.place_one(s, &id, &w) {
@@ -159,10 +178,10 @@ impl Ops {
                         s.capacity.waiting.remove(&id);
                         runners.push(runner);
                     }
-                    Ok(None) => full.push((w.cluster.clone(), w.provider.clone(), w.resources)),
+                    Ok(None) => full.push(this),
+                    // Its own problem (its definition gone ...): not its likes'.
                     Err(e) => {
                         tracing::warn!(task = %id, error = %e, "a task waiting for capacity cannot be placed");
-                        full.push((w.cluster.clone(), w.provider.clone(), w.resources));
                     }
                 }
             }

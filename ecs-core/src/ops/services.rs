@@ -163,7 +163,7 @@ impl Ops {
     /// that wakes the controller the caller starts for it.
     pub(crate) fn create_service(
         &self,
-        request: CreateService,
+        mut request: CreateService,
     ) -> Result<(Service, Arc<Notify>), Error> {
         let key = (request.cluster.clone(), request.service_name.clone());
         let wake = Arc::new(Notify::new());
@@ -175,6 +175,33 @@ impl Ops {
                 .ok_or_else(|| Error::not_found(ResourceKind::Cluster, &key.0))?
                 .limits;
             request.validate(&limits)?;
+            // A REPLICA service without a strategy or a launch type takes the cluster's
+            // default strategy now, as ECS does; a DAEMON service runs on every
+            // instance, never through a capacity provider.
+            let daemon = request.scheduling_strategy
+                == Some(crate::service::config::SchedulingStrategy::Daemon);
+            if daemon && !request.capacity_provider_strategy.is_empty() {
+                return Err(Error::InvalidParameter {
+                    operation: "CreateService",
+                    member: "capacityProviderStrategy",
+                    reason: "a DAEMON service runs on every instance: it takes no capacity \
+                             provider strategy"
+                        .to_owned(),
+                });
+            }
+            if request.capacity_provider_strategy.is_empty()
+                && request.launch_type.is_none()
+                && !daemon
+                && let Some(c) = s.clusters.get(&key.0)
+            {
+                request.capacity_provider_strategy = c.default_strategy.clone();
+            }
+            self.check_strategy(
+                &s,
+                "CreateService",
+                &key.0,
+                &request.capacity_provider_strategy,
+            )?;
             if s.services
                 .get(&key)
                 .is_some_and(|e| e.service.status != ServiceStatus::Inactive)

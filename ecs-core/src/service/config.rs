@@ -198,10 +198,14 @@ pub struct CreateService {
     /// Where tasks may go.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub placement_constraints: Vec<PlacementConstraint>,
-    /// The capacity providers its tasks go to; the cluster's default strategy when
-    /// empty.
+    /// The capacity providers its tasks go to. When empty and no `launch_type` is set,
+    /// the cluster's default strategy at creation (as ECS does: a later default does
+    /// not change the service); none, the cluster's instances (`EC2`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity_provider_strategy: Vec<crate::capacity::CapacityProviderStrategyItem>,
+    /// `EC2`: any instance of the cluster, never a capacity provider's default strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<crate::task::LaunchType>,
     /// Rolling deployment limits and the circuit breaker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment_configuration: Option<DeploymentConfiguration>,
@@ -255,6 +259,7 @@ impl CreateService {
             placement_strategy: Vec::new(),
             placement_constraints: Vec::new(),
             capacity_provider_strategy: Vec::new(),
+            launch_type: None,
             deployment_configuration: None,
             health_check_grace_period_seconds: None,
             load_balancers: Vec::new(),
@@ -351,6 +356,14 @@ impl CreateService {
     /// ECS's rules, against the cluster's limits.
     pub(crate) fn validate(&self, limits: &ServiceLimits) -> Result<(), Error> {
         crate::capacity::validate_strategy("CreateService", &self.capacity_provider_strategy)?;
+        if self.launch_type.is_some() && !self.capacity_provider_strategy.is_empty() {
+            return Err(Error::InvalidParameter {
+                operation: "CreateService",
+                member: "launchType",
+                reason: "a launch type and a capacity provider strategy cannot both be set"
+                    .to_owned(),
+            });
+        }
         let strategy = self.strategy();
         match (strategy, self.desired_count) {
             (SchedulingStrategy::Daemon, Some(_)) => {

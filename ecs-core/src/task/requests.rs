@@ -44,10 +44,11 @@ pub struct RunTask {
 }
 
 /// ECS's launch types that this library runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum LaunchType {
     /// The cluster's container instances.
+    #[serde(rename = "EC2")]
     Ec2,
 }
 

@@ -179,6 +179,17 @@ async fn a_provider_in_use_is_neither_deleted_nor_taken_off() {
             .all(|t| t.last_status == ecs_core::task::TaskStatus::Stopped)
     })
     .await;
+    // Its instance is still there: taking the provider off would leave it to no one.
+    if registered(&ecs) > 0 {
+        let e = ecs
+            .put_cluster_capacity_providers(&cluster(), &[], vec![])
+            .unwrap_err();
+        assert!(e.to_string().contains("instances are registered"), "{e}");
+    }
+    eventually(Duration::from_secs(600), "its instance let go", || {
+        registered(&ecs) == 0
+    })
+    .await;
     ecs.put_cluster_capacity_providers(&cluster(), &[], vec![])
         .unwrap();
     let gone = ecs.delete_capacity_provider(&cp()).unwrap();

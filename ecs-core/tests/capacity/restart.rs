@@ -76,7 +76,9 @@ async fn providers_instances_and_waiting_tasks_survive_a_restart() {
             .iter()
             .all(|t| t.last_status == TaskStatus::Provisioning && t.container_instance.is_none())
     );
-    ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 0, 5))
+    // Its minimum at the 3 it has: none is launched for the minimum while they are
+    // registered again.
+    ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 3, 5))
         .await
         .unwrap();
     assert_eq!(
@@ -114,7 +116,16 @@ async fn providers_instances_and_waiting_tasks_survive_a_restart() {
     }
     assert_eq!(running(&ecs), 24);
     // 29 tasks of an eighth need 4 instances: one short, and the minimum step is 2.
-    assert_eq!(provider.launched(), launched + 2);
+    assert_eq!(
+        provider.launched(),
+        launched + 2,
+        "{:?}",
+        provider.launches()
+    );
+    // The group again, its minimum at 0 (registered while its instances run: replaced).
+    ecs.register_instance_group("asg", InstanceGroup::new(Arc::new(provider.clone()), 0, 5))
+        .await
+        .unwrap();
     // Nothing left to run: every instance goes (the group's minimum is 0).
     for id in waiting_ids {
         ecs.stop_task(ecs_core::control::StopTask::new(cluster(), id))

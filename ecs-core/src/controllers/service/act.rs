@@ -126,6 +126,11 @@ pub(super) fn act(
         request.placement_strategy = service.placement_strategy.clone();
         request.placement_constraints = service.placement_constraints.clone();
         request.capacity_provider_strategy = service.capacity_provider_strategy.clone();
+        // Its own strategy, or none: never the cluster's default of the moment (a
+        // service took it, if any, when it was created).
+        if request.capacity_provider_strategy.is_empty() {
+            request.launch_type = Some(crate::task::LaunchType::Ec2);
+        }
         let mut extra = Vec::new();
         if let Some(i) = &instance {
             match Constraint::member_of(&format!("ec2InstanceId == '{i}'")) {
