@@ -70,6 +70,32 @@ async fn the_console_shows_and_drives_a_cluster_in_a_browser() {
         2,
     ))
     .unwrap();
+    // A cluster whose capacity provider's group may launch nothing: its task waits.
+    let grow: ClusterName = "grow".parse().unwrap();
+    ecs.create_cluster(grow.clone()).unwrap();
+    let none = ecs::capacity::InMemoryInstanceProvider::new("none", Resources::new(1024, 2048));
+    ecs.register_instance_group(
+        "none",
+        ecs::capacity::InstanceGroup::new(Arc::new(none), 0, 0),
+    )
+    .await
+    .unwrap();
+    let spare: ecs::CapacityProviderName = "spare".parse().unwrap();
+    ecs.create_capacity_provider(ecs::control::CreateCapacityProvider::new(
+        spare.clone(),
+        "none",
+    ))
+    .unwrap();
+    ecs.put_cluster_capacity_providers(
+        &grow,
+        std::slice::from_ref(&spare),
+        vec![ecs::capacity::CapacityProviderStrategyItem::new(
+            spare.clone(),
+        )],
+    )
+    .unwrap();
+    ecs.run_task(ecs::control::RunTask::new(grow, "web".parse().unwrap(), 1))
+        .unwrap();
 
     let server_config = ServerConfig::default()
         .with_listen("127.0.0.1:0".parse().unwrap())

@@ -48,7 +48,15 @@ async function sees(locator, text) {
   await page.click('#login button[type="submit"]');
   await sees(page.locator("#view table"), "shop");
   assert.equal(await page.locator("#login").isVisible(), false, "the sign-in form is gone");
+  // A cluster's capacity providers and default strategy; a task waiting for capacity.
+  await sees(page.locator("#view table"), "spare (default: base 0, weight 1)");
   await shot(page, "1-clusters");
+  await page.goto(endpoint + "/#/cluster/grow/tasks");
+  await sees(page.locator("#view table"), "waiting for spare");
+  await sees(page.locator("#view table"), "PROVISIONING");
+  await shot(page, "1b-waiting-task");
+  await page.goto(endpoint + "/");
+  await sees(page.locator("#view table"), "shop");
 
   // The cluster's services, then the service: deployments, tasks, events.
   await page.click('a:has-text("shop")');

@@ -109,6 +109,10 @@ function esc(value) {
 
 const last = (arn) => String(arn || "").split("/").pop();
 const pill = (s) => (s ? `<span class="pill ${esc(s)}">${esc(s)}</span>` : "");
+// A task's instance; one waiting for capacity has none yet, and says for which provider.
+const placedOn = (t) => t.containerInstanceArn
+  ? esc(last(t.containerInstanceArn))
+  : t.capacityProviderName ? `waiting for ${esc(t.capacityProviderName)}` : "";
 const time = (t) => (t ? new Date(t * 1000).toLocaleTimeString() : "");
 const enc_ = encodeURIComponent;
 
@@ -129,11 +133,15 @@ async function clustersView() {
   const arns = await all("ListClusters", {}, "clusterArns");
   const clusters = arns.length ? await described("DescribeClusters", {}, "clusters", arns, "clusters", 100) : [];
   return `<h1>Clusters</h1>` + table(
-    ["Cluster", "Status", "Instances", "Services", "Running tasks", "Pending tasks"],
+    ["Cluster", "Status", "Instances", "Services", "Running tasks", "Pending tasks", "Capacity providers"],
     clusters.map((c) => [
       `<a href="#/cluster/${enc_(c.clusterName)}">${esc(c.clusterName)}</a>`,
       pill(c.status), c.registeredContainerInstancesCount, c.activeServicesCount,
       c.runningTasksCount, c.pendingTasksCount,
+      (c.capacityProviders || []).map((p) => {
+        const d = (c.defaultCapacityProviderStrategy || []).find((s) => s.capacityProvider === p);
+        return esc(p) + (d ? ` (default: base ${d.base || 0}, weight ${d.weight || 0})` : "");
+      }).join("<br>"),
     ]), "No cluster yet.");
 }
 
@@ -160,7 +168,7 @@ function taskRows(cluster, tasks) {
     .map((t) => [
       `<a href="#/cluster/${enc_(cluster)}/task/${enc_(last(t.taskArn))}">${esc(last(t.taskArn).slice(0, 12))}</a>`,
       esc(last(t.taskDefinitionArn)), pill(t.lastStatus), pill(t.desiredStatus), pill(t.healthStatus),
-      esc(last(t.containerInstanceArn)), esc(t.stopCode || ""), esc(t.stoppedReason || ""),
+      placedOn(t), esc(t.stopCode || ""), esc(t.stoppedReason || ""),
     ]);
 }
 
@@ -238,7 +246,7 @@ async function taskView(cluster, id) {
       <dt>Task definition</dt><dd>${esc(last(t.taskDefinitionArn))}</dd>
       <dt>Desired status</dt><dd>${pill(t.desiredStatus)}</dd>
       <dt>Health</dt><dd>${pill(t.healthStatus)}</dd>
-      <dt>Instance</dt><dd>${esc(last(t.containerInstanceArn))}</dd>
+      <dt>Instance</dt><dd>${placedOn(t)}</dd>
       <dt>Group / started by</dt><dd>${esc(t.group)} / ${esc(t.startedBy || "")}</dd>
       <dt>Created / started / stopped</dt><dd>${time(t.createdAt)} / ${time(t.startedAt)} / ${time(t.stoppedAt)}</dd>
       <dt>Stop code</dt><dd id="stop-code">${esc(t.stopCode || "")}</dd>
