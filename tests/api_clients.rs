@@ -4,6 +4,9 @@
 //! this test serves the API, runs the suite and fails with its output if any check
 //! fails. Without the clients it fails, saying how to install them: it never skips.
 
+#[path = "support/clients.rs"]
+mod clients;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -15,16 +18,10 @@ const ACCESS_KEY: &str = "AKIDECSSERVERTEST";
 // 40 characters, as AWS's secret keys are.
 const SECRET_KEY: &str = "secret-key-of-the-api-clients-test-suite";
 
-fn client(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run `eval \"$(scripts/api-clients)\"` first (scripts/test does)")
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aws_cli_and_boto3_drive_the_api_unchanged() {
-    let python = client("ECS_PYTHON");
-    let aws = client("ECS_AWS_CLI");
+    let python = clients::required("ECS_PYTHON");
+    let aws = clients::required("ECS_AWS_CLI");
 
     let mut config = EcsConfig::default();
     config.arn_scope = ArnScope {
@@ -102,7 +99,7 @@ async fn the_aws_cli_and_boto3_drive_the_api_unchanged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aws_cli_speaks_to_the_server_over_tls() {
-    let aws = client("ECS_AWS_CLI");
+    let aws = clients::required("ECS_AWS_CLI");
     let dir = tempfile::tempdir().unwrap();
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));

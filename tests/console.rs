@@ -6,6 +6,9 @@
 //! land in `target/console-screenshots`. Then this test checks on the control plane
 //! itself that every action took effect. It fails, never skips, without the browser.
 
+#[path = "support/clients.rs"]
+mod clients;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,17 +22,16 @@ use ecs::{ArnScope, ClusterName, Ecs, TaskDefinition};
 
 const ACCESS_KEY: &str = "AKIDCONSOLETEST";
 const SECRET_KEY: &str = "secret-key-of-the-console-browser-tests!";
-
-fn env(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run `eval \"$(scripts/api-clients)\"` first (scripts/test does)")
-    })
-}
+// SigV4 secrets are 40 characters, as AWS's are: checked when this compiles.
+const _: () = assert!(SECRET_KEY.len() == 40);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_and_drives_a_cluster_in_a_browser() {
-    let (node, node_path, chromium) = (env("ECS_NODE"), env("ECS_NODE_PATH"), env("ECS_CHROMIUM"));
-    assert_eq!(SECRET_KEY.len(), 40);
+    let (node, node_path, chromium) = (
+        clients::required("ECS_NODE"),
+        clients::required("ECS_NODE_PATH"),
+        clients::required("ECS_CHROMIUM"),
+    );
 
     let mut config = EcsConfig::default();
     config.arn_scope = ArnScope {

@@ -128,6 +128,12 @@ fn running(ecs: &Ecs) -> usize {
         .count()
 }
 
+/// The cluster's capacity providers and default strategy, as DescribeClusters shows them.
+fn cluster_providers(ecs: &Ecs) -> (Vec<CapacityProviderName>, Vec<CapacityProviderStrategyItem>) {
+    let d = ecs.describe_clusters(&[cluster()]).remove(0);
+    (d.capacity_providers, d.default_capacity_provider_strategy)
+}
+
 /// The cluster's registered instances.
 fn registered(ecs: &Ecs) -> usize {
     ecs.describe_cluster(&cluster())

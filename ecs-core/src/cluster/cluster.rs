@@ -212,10 +212,7 @@ impl Cluster {
             .map(|(n, v)| (n.into(), v.map(Into::into)))
             .collect();
         for (name, value) in &attrs {
-            check_custom(name)?;
-            if let Some(value) = value {
-                attributes::check_value(name, value)?;
-            }
+            check_attribute(name, value.as_deref())?;
         }
         self.update(slot, |instance| instance.attributes.extend(attrs));
         Ok(())

@@ -432,17 +432,4 @@ impl Ecs {
     ) -> Option<crate::capacity::scaling::ScalingDecision> {
         self.plane.controllers.capacity.last_decision(provider)
     }
-
-    /// A cluster's capacity providers and default strategy.
-    pub fn cluster_capacity_providers(
-        &self,
-        cluster: &ClusterName,
-    ) -> Result<(Vec<CapacityProviderName>, Vec<CapacityProviderStrategyItem>), Error> {
-        let s = self.state().lock();
-        let c = s
-            .clusters
-            .get(cluster)
-            .ok_or_else(|| Error::not_found(ResourceKind::Cluster, cluster))?;
-        Ok((c.capacity_providers.clone(), c.default_strategy.clone()))
-    }
 }

@@ -44,7 +44,7 @@ impl Ecs {
         tags: &crate::tags::Tags,
         settings: &[(String, String)],
     ) -> Result<(), Error> {
-        crate::tags::merged("CreateCluster", &crate::tags::Tags::new(), tags)?;
+        let tags = crate::tags::merged("CreateCluster", &crate::tags::Tags::new(), tags)?;
         check_settings("CreateCluster", settings)?;
         {
             let mut s = self.state().lock();
@@ -55,7 +55,7 @@ impl Ecs {
                 name.clone(),
                 crate::service::ServiceLimits::default(),
             );
-            entry.tags = tags.clone();
+            entry.tags = tags;
             entry.settings = settings.iter().cloned().collect();
             s.clusters.insert(name, entry);
         }

@@ -163,10 +163,7 @@ async fn a_provider_in_use_is_neither_deleted_nor_taken_off() {
         .put_cluster_capacity_providers(&cluster(), &[], vec![])
         .unwrap_err();
     assert!(matches!(e, Error::CapacityProviderInUse { .. }), "{e:?}");
-    assert_eq!(
-        ecs.cluster_capacity_providers(&cluster()).unwrap().0,
-        vec![cp()]
-    );
+    assert_eq!(cluster_providers(&ecs).0, vec![cp()]);
     // Once nothing uses it: off the cluster, then deleted.
     ecs.stop_task(ecs_core::control::StopTask::new(
         cluster(),

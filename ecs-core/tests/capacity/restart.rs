@@ -67,7 +67,7 @@ async fn providers_instances_and_waiting_tasks_survive_a_restart() {
     let ecs = Ecs::open(config(), store).await.unwrap();
     assert_eq!(ecs.describe_capacity_providers(&[]).len(), 1);
     assert_eq!(
-        ecs.cluster_capacity_providers(&cluster()).unwrap(),
+        cluster_providers(&ecs),
         (vec![cp()], vec![CapacityProviderStrategyItem::new(cp())])
     );
     let still: Vec<_> = ecs.describe_tasks(&cluster(), &waiting_ids).unwrap();

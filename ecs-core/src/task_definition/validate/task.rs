@@ -13,8 +13,7 @@ use crate::task_definition::{TaskDefinition, units};
 pub(crate) const MAX_CONTAINERS: usize = 10;
 /// ECS's limit on placement constraints per task definition.
 const MAX_PLACEMENT_CONSTRAINTS: usize = 10;
-/// ECS's limit on tags per resource.
-const MAX_TAGS: usize = 50;
+use crate::tags::{MAX_KEY_CHARS, MAX_TAGS, MAX_VALUE_CHARS};
 /// Task-level CPU units ECS accepts (0.125 to 192 vCPU).
 const TASK_CPU_RANGE: (i64, i64) = (128, 196_608);
 
@@ -213,24 +212,24 @@ fn tags(td: &TaskDefinition, root: &JsonPath, r: &mut Report) {
     for (i, t) in tags.iter().enumerate() {
         let path = path.index(i);
         if let Some(key) = r.required(path.key("key"), t.key.as_deref())
-            && key.chars().count() > 128
+            && key.chars().count() > MAX_KEY_CHARS
         {
             r.violation(
                 path.key("key"),
                 ViolationKind::Malformed {
                     value: key.to_owned(),
-                    reason: "longer than 128 characters".into(),
+                    reason: format!("longer than {MAX_KEY_CHARS} characters"),
                 },
             );
         }
         if let Some(value) = t.value.as_deref()
-            && value.chars().count() > 256
+            && value.chars().count() > MAX_VALUE_CHARS
         {
             r.violation(
                 path.key("value"),
                 ViolationKind::Malformed {
                     value: value.to_owned(),
-                    reason: "longer than 256 characters".into(),
+                    reason: format!("longer than {MAX_VALUE_CHARS} characters"),
                 },
             );
         }
