@@ -242,6 +242,14 @@ pub enum Error {
         /// The version found (`None`: no such record).
         found: Option<u64>,
     },
+    /// The store refused a writer that no longer holds it: a leader whose leadership
+    /// (its lease on etcd) ended, and whom another has succeeded. Nothing of its
+    /// transaction was applied, and this writer must act on nothing more.
+    #[error("store: this writer was fenced off ({reason}); another holds the store now")]
+    StoreFenced {
+        /// Why: the lease expired, the leadership key is gone or belongs to another.
+        reason: String,
+    },
     /// The file is not a store at all: another program's file, an empty file, a redb
     /// database without the store's metadata. It was left as it was.
     #[error("{} is not an ecs store (it holds {found}); it was left as it is", path.display())]

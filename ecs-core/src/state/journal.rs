@@ -13,7 +13,8 @@
 //! first), and recovery never starts one twice.
 //!
 //! A conflict (another writer changed a record this one wrote) means two control planes
-//! share the store: the persister stops for good, barriers never open again, and this
+//! share the store, and a fence (the store refused this writer: a leader that lost its
+//! lease) that another leads now: either way the persister stops for good, barriers never open again, and this
 //! control plane acts on nothing more. Other failures (a full disk, a lost connection)
 //! leave the outcome unknown: it reads back the versions and tries again.
 
@@ -94,6 +95,15 @@ impl Journal {
                 return Err(Error::Store { path: None, reason });
             }
             if *durable.borrow_and_update() >= ticket {
+                // Durable; and this writer still holds the store (a leader frozen past
+                // its lease learns here that it must not act).
+                let Some(store) = self.store() else {
+                    continue;
+                };
+                if let Err(e) = store.check_fence() {
+                    self.fail(e.to_string());
+                    return Err(e);
+                }
                 return Ok(());
             }
             if durable.changed().await.is_err() {
@@ -449,6 +459,10 @@ pub(crate) async fn run(state: Arc<State>, mut written: Written) {
                 }
                 Err(e @ Error::StoreConflict { .. }) => {
                     journal.fail(format!("another writer changed it ({e})"));
+                    return;
+                }
+                Err(e @ Error::StoreFenced { .. }) => {
+                    journal.fail(e.to_string());
                     return;
                 }
                 Err(e) => {

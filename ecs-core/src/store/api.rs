@@ -31,6 +31,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// disk; for a store over the network, a lost connection): read the records again
     /// before acting on them.
     async fn commit(&self, writes: Vec<Write>) -> Result<Vec<u64>, Error>;
+
+    /// Whether this writer still holds the store, as far as it knows without asking
+    /// it: [`Error::StoreFenced`] once it knows it lost it (a leader whose lease ran
+    /// out while, say, its process was frozen). The control plane asks before every
+    /// action on an engine, after the barrier that made the action's intent durable,
+    /// so that a writer fenced off acts on nothing more even before its next commit
+    /// is refused. A store with one writer by construction holds it always (the
+    /// default).
+    fn check_fence(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -45,6 +56,10 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     async fn commit(&self, writes: Vec<Write>) -> Result<Vec<u64>, Error> {
         (**self).commit(writes).await
+    }
+
+    fn check_fence(&self) -> Result<(), Error> {
+        (**self).check_fence()
     }
 }
 

@@ -22,6 +22,7 @@ pub async fn run(store: &dyn Store) {
     load_is_in_key_order_and_kinds_are_apart(store).await;
     values_are_kept_byte_for_byte(store).await;
     concurrent_writers_lose_no_update(store).await;
+    large_commits_are_whole(store).await;
 }
 
 async fn commit(store: &dyn Store, writes: Vec<Write>) -> Vec<u64> {
@@ -290,4 +291,41 @@ pub async fn concurrent_writers_lose_no_update(store: &dyn Store) {
     let r = get(store, Kind::Service, "cwl").await.expect("exists");
     assert_eq!(r.version, 1 + WRITERS * ROUNDS);
     assert_eq!(r.value, (WRITERS * ROUNDS).to_string().into_bytes());
+}
+
+/// A commit of thousands of writes (more than any one etcd transaction holds), with a
+/// key written several times, lands whole and `load` returns all of it; one whose last
+/// write is stale applies none of it.
+pub async fn large_commits_are_whole(store: &dyn Store) {
+    const N: usize = 2500;
+    let k = Kind::Task;
+    let key = |i: usize| format!("lcw/{i:05}");
+    let mut writes: Vec<Write> = (0..N).map(|i| Write::create(k, key(i), "1")).collect();
+    writes.push(Write::replace(k, key(0), 1, "2"));
+    writes.push(Write::replace(k, key(0), 2, "3"));
+    let versions = commit(store, writes).await;
+    assert_eq!(versions.len(), N + 2);
+    assert!(versions[..N].iter().all(|v| *v == 1));
+    assert_eq!(versions[N..], [2, 3]);
+    let all = load(store, k, "lcw/").await;
+    assert_eq!(all.len(), N);
+    assert!(all.windows(2).all(|w| w[0].key < w[1].key), "load is in key order");
+    assert_eq!((all[0].version, all[0].value.as_slice()), (3, &b"3"[..]));
+    assert!(all[1..].iter().all(|r| r.version == 1 && r.value == b"1"));
+
+    // Every replace but the last expects what is there; the last is stale.
+    let mut writes: Vec<Write> = (1..N).map(|i| Write::replace(k, key(i), 1, "x")).collect();
+    writes.push(Write::replace(k, key(0), 2, "x"));
+    let (_, stale, expected, found) = conflict(store.commit(writes).await);
+    assert_eq!((stale, expected, found), (key(0), Some(2), Some(3)));
+    let all = load(store, k, "lcw/").await;
+    assert!(all[1..].iter().all(|r| r.version == 1 && r.value == b"1"), "nothing applied");
+
+    let writes = (1..N)
+        .map(|i| Write::delete(k, key(i), 1))
+        .chain([Write::delete(k, key(0), 3)])
+        .collect();
+    let versions = commit(store, writes).await;
+    assert!(versions.iter().all(|v| *v == 0));
+    assert_eq!(load(store, k, "lcw/").await, []);
 }

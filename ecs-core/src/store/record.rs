@@ -100,9 +100,10 @@ impl Write {
     }
 
     /// Checks the write against the version `found` (`None`: no record) and returns the
-    /// version the record has after it (0 once deleted), or the conflict. Every store
-    /// applies this one rule.
-    pub(crate) fn check(&self, found: Option<u64>) -> Result<u64, crate::Error> {
+    /// version the record has after it (0 once deleted), or the conflict
+    /// ([`Error::StoreConflict`](crate::Error::StoreConflict)). Every store applies this
+    /// one rule, those of other crates too.
+    pub fn check(&self, found: Option<u64>) -> Result<u64, crate::Error> {
         let expected = self.expected();
         if found != expected {
             return Err(crate::Error::StoreConflict {
