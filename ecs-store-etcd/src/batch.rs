@@ -105,7 +105,17 @@ pub(crate) async fn commit(
     store: &EtcdStore,
     writes: Vec<Write>,
 ) -> Result<Vec<u64>, ecs_core::Error> {
-    // 1. Check.
+    let (versions, chunks) = check_and_cut(store, writes).await?;
+    let revision = stage(store, &chunks).await?;
+    apply(store, chunks, 0, revision).await?;
+    Ok(versions)
+}
+
+/// Step 1, and the cutting of step 2: the versions the writes leave, and the chunks.
+async fn check_and_cut(
+    store: &EtcdStore,
+    writes: Vec<Write>,
+) -> Result<(Vec<u64>, Vec<Vec<Op>>), ecs_core::Error> {
     let mut found = current_versions(store, &writes).await?;
     let mut versions = Vec::with_capacity(writes.len());
     for w in &writes {
@@ -114,7 +124,6 @@ pub(crate) async fn commit(
         *slot = (after != 0).then_some(after);
         versions.push(after);
     }
-    // 2. Stage.
     let ops = writes
         .into_iter()
         .map(|w| {
@@ -126,6 +135,12 @@ pub(crate) async fn commit(
         })
         .collect();
     let chunks = chunks(ops, store.max_ops().saturating_sub(2).max(1), store.max_bytes());
+    Ok((versions, chunks))
+}
+
+/// Steps 2 and 3: stages the chunks and writes the commit record; the revision it
+/// landed at.
+async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::Error> {
     // Leftovers of an attempt that never reached its commit point.
     write(
         store,
@@ -146,8 +161,7 @@ pub(crate) async fn commit(
         )
         .await?;
     }
-    // 3. Commit point.
-    let revision = write(
+    write(
         store,
         vec![TxnOp::put(
             store.keys().commit(),
@@ -161,13 +175,11 @@ pub(crate) async fn commit(
         )],
         "the commit point",
     )
-    .await?;
-    // 4 and 5.
-    apply(store, chunks, 0, revision).await?;
-    Ok(versions)
+    .await
 }
 
-/// Applies `chunks` from `next` on, the commit record at `revision`, then finishes.
+/// Steps 4 and 5: applies `chunks` from `next` on, the commit record at `revision`,
+/// then finishes.
 async fn apply(
     store: &EtcdStore,
     chunks: Vec<Vec<Op>>,
@@ -176,19 +188,7 @@ async fn apply(
 ) -> Result<(), ecs_core::Error> {
     let count = chunks.len();
     for chunk in chunks.into_iter().skip(next) {
-        let mut ops: Vec<TxnOp> = chunk.into_iter().map(Op::txn_op).collect();
-        ops.push(TxnOp::put(store.keys().commit(), count.to_string(), None));
-        revision = write(
-            store,
-            ops,
-            vec![Compare::mod_revision(
-                store.keys().commit(),
-                CompareOp::Equal,
-                revision,
-            )],
-            "applying a chunk",
-        )
-        .await?;
+        revision = apply_chunk(store, chunk, count, revision).await?;
     }
     write(
         store,
@@ -208,6 +208,29 @@ async fn apply(
     )
     .await?;
     Ok(())
+}
+
+/// Applies one chunk if the commit record is still at `revision`, counting it there;
+/// the record's new revision.
+async fn apply_chunk(
+    store: &EtcdStore,
+    chunk: Vec<Op>,
+    count: usize,
+    revision: i64,
+) -> Result<i64, ecs_core::Error> {
+    let mut ops: Vec<TxnOp> = chunk.into_iter().map(Op::txn_op).collect();
+    ops.push(TxnOp::put(store.keys().commit(), count.to_string(), None));
+    write(
+        store,
+        ops,
+        vec![Compare::mod_revision(
+            store.keys().commit(),
+            CompareOp::Equal,
+            revision,
+        )],
+        "applying a chunk",
+    )
+    .await
 }
 
 /// Finishes a large commit a writer left halfway, if any; deletes chunks staged for one
@@ -460,6 +483,49 @@ mod tests {
         // One op larger than the budget still goes, alone.
         let big = vec![Op::Put(b"big".to_vec(), vec![0; 100]), put("x")];
         assert_eq!(chunks(big, 10, 50).len(), 2);
+    }
+
+    /// A writer that died after its commit point, one chunk applied: the next store
+    /// opened on the root applies the rest, exactly once, and readers see it whole.
+    #[tokio::test]
+    async fn a_commit_left_halfway_is_finished_by_the_next_store() {
+        use ecs_core::store::Store;
+        let endpoints = std::env::var("ECS_ETCD_ENDPOINTS")
+            .expect("ECS_ETCD_ENDPOINTS is not set: run `eval \"$(scripts/etcd)\"` first");
+        let endpoints: Vec<&str> = endpoints.split(',').collect();
+        let client = etcd_client::Client::connect(endpoints, None).await.unwrap();
+        let root = format!("ecs-test/halfway-{}", std::process::id());
+        let store = EtcdStore::open(&client, &root).await.unwrap().with_max_txn_ops(8);
+        let mut writes: Vec<Write> = (0..20)
+            .map(|i| Write::create(Kind::Task, format!("t-{i:02}"), "1"))
+            .collect();
+        writes.push(Write::replace(Kind::Task, "t-00", 1, "2"));
+        let (versions, chunks) = check_and_cut(&store, writes).await.unwrap();
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        let revision = stage(&store, &chunks).await.unwrap();
+        let count = chunks.len();
+        let first = chunks.into_iter().next().unwrap();
+        apply_chunk(&store, first, count, revision).await.unwrap();
+        drop(store);
+
+        let next = EtcdStore::open(&client, &root).await.unwrap();
+        let tasks = next.load(Kind::Task).await.unwrap();
+        assert_eq!(tasks.len(), 20);
+        assert_eq!((tasks[0].version, tasks[0].value.as_slice()), (2, &b"2"[..]));
+        assert!(tasks[1..].iter().all(|t| t.version == 1));
+        assert_eq!(versions[20], 2);
+        let mut kv = client.kv_client();
+        let left = kv
+            .get(format!("{root}/"), Some(GetOptions::new().with_prefix().with_keys_only()))
+            .await
+            .unwrap();
+        assert!(
+            left.kvs().iter().all(|kv| kv.key().starts_with(format!("{root}/records/").as_bytes())),
+            "the commit record and its chunks are gone"
+        );
+        kv.delete(format!("{root}/"), Some(DeleteOptions::new().with_prefix()))
+            .await
+            .unwrap();
     }
 
     #[test]
