@@ -26,6 +26,10 @@ pub use ecs_backend_docker as docker;
 #[cfg(feature = "podman")]
 pub use ecs_backend_podman as podman;
 
+/// The state on etcd, shared by control planes of which one leads.
+#[cfg(feature = "etcd")]
+pub use ecs_store_etcd as etcd;
+
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

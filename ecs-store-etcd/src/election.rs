@@ -61,6 +61,12 @@ impl Fence {
         Ok(())
     }
 
+    /// Resolves once the leadership is lost (as [`Leadership::lost`] does): for a
+    /// holder of the fence alone, such as the task that serves while it leads.
+    pub async fn lost(&self) {
+        self.lost.cancelled().await;
+    }
+
     /// Says why a write carrying this fence was refused, from the leader key as the
     /// refused transaction read it; `Ok` if the fence did hold.
     pub(crate) fn refused(

@@ -45,6 +45,8 @@ mod keys;
 mod store;
 
 pub use election::{Candidate, Fence, Leadership};
+/// The etcd client this crate speaks through, at the version it was built with.
+pub use etcd_client;
 pub use store::{DEFAULT_MAX_TXN_BYTES, DEFAULT_MAX_TXN_OPS, EtcdStore};
 
 /// What the election can fail with (the store's operations fail with

@@ -26,107 +26,19 @@
 //! AWS_SECRET_ACCESS_KEY=local-ecs-server-secret-key-not-a-secret aws ecs list-clusters
 //! --endpoint-url http://127.0.0.1:8080 --region us-east-1`).
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod options;
+#[cfg(feature = "etcd")]
+mod ha;
+
 use std::sync::Arc;
 
 use ecs::cluster::{RegisterContainerInstance, Resources};
 use ecs::config::EcsConfig;
 use ecs::runtime::{ContainerRuntime, InMemoryRuntime};
-use ecs::server::{Auth, Credentials, InstanceSource, Server, ServerConfig, TlsConfig};
+use ecs::server::{Auth, InstanceSource, Server, ServerConfig};
 use ecs::store::FileStore;
 use ecs::{ArnScope, ClusterName, Ecs};
-
-const USAGE: &str = "usage: ecs-server [--listen ADDR] [--data DIR] [--region REGION] \
-                     [--access-key ID (--secret-key SECRET | --secret-key-env VAR) | --no-auth] \
-                     [--tls-cert CHAIN.pem --tls-key KEY.pem] \
-                     [--local-instances MAX] [--instance-images IMAGE,...]";
-
-/// What the command line asks for.
-struct Options {
-    listen: SocketAddr,
-    data: PathBuf,
-    region: String,
-    auth: Auth,
-    tls: Option<TlsConfig>,
-    /// The instance group `local`'s maximum size.
-    local_instances: u32,
-    /// Images copied into each of its instances.
-    instance_images: Vec<String>,
-}
-
-fn options() -> Result<Options, String> {
-    let mut o = Options {
-        listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        data: PathBuf::from("ecs-data"),
-        region: "us-east-1".to_owned(),
-        auth: ServerConfig::default().auth,
-        tls: None,
-        local_instances: 4,
-        instance_images: Vec::new(),
-    };
-    let (mut key, mut secret, mut no_auth) = (None, None, false);
-    let (mut cert, mut cert_key) = (None, None);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--listen" => {
-                let v = value()?;
-                o.listen = v.parse().map_err(|e| format!("--listen {v}: {e}"))?;
-            }
-            "--data" => o.data = PathBuf::from(value()?),
-            "--region" => o.region = value()?,
-            "--access-key" => key = Some(value()?),
-            "--secret-key" => secret = Some(value()?),
-            "--secret-key-env" => {
-                // A secret on the command line shows in `ps`: read it from a variable.
-                let var = value()?;
-                secret = Some(
-                    std::env::var(&var)
-                        .map_err(|_| format!("--secret-key-env: ${var} is not set"))?,
-                );
-            }
-            "--no-auth" => no_auth = true,
-            "--tls-cert" => cert = Some(PathBuf::from(value()?)),
-            "--tls-key" => cert_key = Some(PathBuf::from(value()?)),
-            "--local-instances" => {
-                let v = value()?;
-                o.local_instances = v
-                    .parse()
-                    .map_err(|e| format!("--local-instances {v}: {e}"))?;
-            }
-            "--instance-images" => {
-                o.instance_images = value()?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    match (key, secret, no_auth) {
-        (None, None, true) => o.auth = Auth::Disabled,
-        (Some(k), Some(s), false) => o.auth = Auth::SigV4(vec![Credentials::new(k, s)]),
-        (None, None, false) => {}
-        _ => {
-            return Err(format!(
-                "--access-key and --secret-key go together, and not with --no-auth\n{USAGE}"
-            ));
-        }
-    }
-    match (cert, cert_key) {
-        (Some(c), Some(k)) => o.tls = Some(TlsConfig::new(c, k)),
-        (None, None) => {}
-        _ => return Err(format!("--tls-cert and --tls-key go together\n{USAGE}")),
-    }
-    Ok(o)
-}
+use options::{Options, options};
 
 /// This machine's engine (Docker, else Podman), or `None`; and a sentence saying which.
 async fn local_engine() -> (String, Option<Arc<dyn ContainerRuntime>>) {
@@ -183,17 +95,40 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         ])?
         .install_recorder()?;
     ecs::telemetry::describe();
-    std::fs::create_dir_all(&o.data)
-        .map_err(|e| format!("cannot create the data folder {}: {e}", o.data.display()))?;
-    let store_path = o.data.join("state.redb");
-    let store = Arc::new(FileStore::open(&store_path)?);
     let mut config = EcsConfig::default();
     config.arn_scope = ArnScope {
         region: o.region.clone(),
         ..ArnScope::default()
     };
+    if o.etcd.is_some() {
+        #[cfg(feature = "etcd")]
+        return ha::run(&o, config, metrics).await;
+        #[cfg(not(feature = "etcd"))]
+        return Err("--etcd: this ecs-server was built without the `etcd` feature \
+                    (cargo run --features etcd --bin ecs-server)"
+            .into());
+    }
+    std::fs::create_dir_all(&o.data)
+        .map_err(|e| format!("cannot create the data folder {}: {e}", o.data.display()))?;
+    let store_path = o.data.join("state.redb");
+    let store = Arc::new(FileStore::open(&store_path)?);
     let ecs = Ecs::open(config, store).await?;
+    let state = store_path.display().to_string();
+    serve(&o, &ecs, metrics, &state, stop_signal()).await?;
+    println!("ecs-server: stopping; containers keep running for the next start to adopt");
+    ecs.shutdown().await?;
+    Ok(())
+}
 
+/// Sets up the control plane `ecs` (cluster `default`, instance `i-local`, the group
+/// `local`) and serves its API until `until` resolves.
+async fn serve(
+    o: &Options,
+    ecs: &Ecs,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    state: &str,
+    until: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn std::error::Error>> {
     let (which, engine) = local_engine().await;
     let instance_runtime: Arc<dyn ContainerRuntime> = match &engine {
         Some(rt) => rt.clone(),
@@ -251,7 +186,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::bind(ecs.clone(), server_config).await?;
     let address = server.local_addr()?;
     println!("ecs-server: listening on {scheme}://{address}");
-    println!("  state:     {}", store_path.display());
+    println!("  state:     {state}");
     println!("  metrics:   {scheme}://{address}/metrics");
     println!("  instance:  i-local in cluster default, on {which}");
     println!(
@@ -297,9 +232,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             o.region
         ),
     }
-    server.serve(stop_signal()).await?;
-    println!("ecs-server: stopping; containers keep running for the next start to adopt");
-    ecs.shutdown().await?;
+    server.serve(until).await?;
     Ok(())
 }
 
