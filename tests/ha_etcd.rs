@@ -1,0 +1,248 @@
+//! High availability on a real three-member etcd (`scripts/etcd`) and real Docker:
+//! three `ecs-server --etcd` processes, one leading; the leader killed mid-deployment
+//! (SIGKILL) or frozen past its lease (SIGSTOP).
+
+#[path = "support/engines.rs"]
+mod engines;
+#[path = "support/ha.rs"]
+mod ha;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use ha::{Nodes, TaskView, containers, ok, service_tasks};
+use serde_json::json;
+
+const TTL: Duration = Duration::from_secs(3);
+
+/// A task definition of one container that sleeps; with `healthy_after`, a health
+/// check that passes from that many seconds after it starts (checked every 5 s, ECS's
+/// least interval).
+fn task_definition(family: &str, healthy_after: Option<u32>) -> serde_json::Value {
+    let mut container = json!({
+        "name": "app",
+        "image": engines::image(),
+        "memory": 32,
+        "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"],
+    });
+    if let Some(secs) = healthy_after {
+        container["command"] = json!([
+            "sh",
+            "-c",
+            format!("trap 'exit 0' TERM; sleep {secs}; touch /tmp/ok; sleep 3600 & wait")
+        ]);
+        container["healthCheck"] = json!({
+            "command": ["CMD-SHELL", "test -f /tmp/ok"],
+            "interval": 5, "timeout": 2, "retries": 1, "startPeriod": 0
+        });
+    }
+    json!({"family": family, "containerDefinitions": [container]})
+}
+
+/// Polls the service's tasks until `f` holds of them.
+async fn wait_tasks(
+    addr: &str,
+    what: &str,
+    within: Duration,
+    f: impl Fn(&HashMap<String, TaskView>) -> bool,
+) -> HashMap<String, TaskView> {
+    let deadline = Instant::now() + within;
+    loop {
+        let tasks = service_tasks(addr, "web").await;
+        if f(&tasks) {
+            return tasks;
+        }
+        assert!(Instant::now() < deadline, "{what} not within {within:?}: {tasks:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Polls the service at `addr` until `f` holds of DescribeServices' answer.
+async fn wait_service(
+    addr: &str,
+    service: &str,
+    what: &str,
+    within: Duration,
+    f: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let answer = ok(addr, "DescribeServices", json!({"services": [service]})).await;
+        let s = answer["services"][0].clone();
+        if f(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "{what} not within {within:?}: {s:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The engine's containers of `family` against the leader's tasks: one container per
+/// task ever (nothing started twice), and the running ones exactly the tasks the
+/// leader holds RUNNING (nothing orphaned).
+fn check_engine(family: &str, tasks: &HashMap<String, TaskView>) {
+    let all = containers(family);
+    let mut per_task: HashMap<&str, usize> = HashMap::new();
+    for (_, _, arn, _) in &all {
+        *per_task.entry(arn.as_str()).or_default() += 1;
+    }
+    let twice: Vec<_> = per_task.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "tasks with more than one container: {twice:?}\n{all:#?}");
+    let mut running: Vec<&str> = all
+        .iter()
+        .filter(|c| c.1 == "running")
+        .map(|c| c.2.as_str())
+        .collect();
+    running.sort_unstable();
+    let mut want: Vec<&str> = tasks
+        .iter()
+        .filter(|(_, t)| t.status == "RUNNING")
+        .map(|(arn, _)| arn.as_str())
+        .collect();
+    want.sort_unstable();
+    assert_eq!(running, want, "running containers against RUNNING tasks\n{all:#?}");
+}
+
+async fn clean_up(nodes: Nodes, family: &str) {
+    nodes.stop().await;
+    ha::remove_containers(family);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_deployment_is_succeeded_and_the_deployment_finishes() {
+    let family = format!("ha-kill-{}", std::process::id());
+    let mut nodes = Nodes::start("kill", 3, TTL);
+    let (first, addr) = nodes.leader(&[], Duration::from_secs(60)).await;
+
+    // Health checks on both revisions: a task counts as healthy once its check passes
+    // (without one, ECS counts it after 40 s).
+    ok(&addr, "RegisterTaskDefinition", task_definition(&family, Some(0))).await;
+    ok(
+        &addr,
+        "CreateService",
+        json!({"serviceName": "web", "taskDefinition": family, "desiredCount": 4,
+               "deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 150}}),
+    )
+    .await;
+    wait_tasks(&addr, "4 healthy tasks", Duration::from_secs(60), |t| {
+        t.values().filter(|t| t.status == "RUNNING" && t.health == "HEALTHY").count() == 4
+    })
+    .await;
+
+    // Revision 2 becomes healthy 3 s after it starts: the rollout takes several steps.
+    ok(&addr, "RegisterTaskDefinition", task_definition(&family, Some(3))).await;
+    ok(
+        &addr,
+        "UpdateService",
+        json!({"service": "web", "taskDefinition": format!("{family}:2")}),
+    )
+    .await;
+    let before = wait_tasks(&addr, "a task of revision 2 running", Duration::from_secs(60), |t| {
+        t.values().any(|t| t.status == "RUNNING" && t.revision == "2")
+    })
+    .await;
+    let mid = ok(&addr, "DescribeServices", json!({"services": ["web"]})).await;
+    assert_eq!(
+        mid["services"][0]["deployments"].as_array().map(Vec::len),
+        Some(2),
+        "the deployment is under way when the leader dies: {mid:#}"
+    );
+
+    let killed = Instant::now();
+    nodes.kill(first).await;
+    let (next, addr) = nodes.leader(&[first], Duration::from_secs(30)).await;
+    let took = killed.elapsed();
+    println!("a follower led (and served) {took:?} after the leader was killed");
+    assert!(
+        took <= TTL + Duration::from_secs(1),
+        "{} led {took:?} after the kill, past the lease ({TTL:?}) and a second",
+        nodes.nodes[next].name
+    );
+
+    let done = wait_service(&addr, "web", "the deployment finished", Duration::from_secs(120), |s| {
+        s["runningCount"] == 4
+            && s["deployments"].as_array().map(Vec::len) == Some(1)
+            && s["deployments"][0]["rolloutState"] == "COMPLETED"
+    })
+    .await;
+    assert_eq!(done["desiredCount"], 4);
+    let after = service_tasks(&addr, "web").await;
+    let running: Vec<_> = after.values().filter(|t| t.status == "RUNNING").collect();
+    assert_eq!(running.len(), 4, "{after:#?}");
+    assert!(running.iter().all(|t| t.revision == "2"), "all on revision 2: {after:#?}");
+    // Tasks that ran before the kill and still run are the same containers (adopted).
+    let kept: Vec<_> = before
+        .iter()
+        .filter(|(arn, t)| {
+            t.status == "RUNNING" && after.get(*arn).is_some_and(|a| a.status == "RUNNING")
+        })
+        .collect();
+    assert!(!kept.is_empty(), "a task of revision 2 ran through the failover");
+    for (arn, t) in kept {
+        assert_eq!(after[arn].runtime, t.runtime, "{arn} kept its container");
+    }
+    check_engine(&family, &after);
+    clean_up(nodes, &family).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_frozen_past_its_lease_is_fenced_off() {
+    let family = format!("ha-freeze-{}", std::process::id());
+    let nodes = Nodes::start("freeze", 3, TTL);
+    let (frozen, addr) = nodes.leader(&[], Duration::from_secs(60)).await;
+    ok(&addr, "RegisterTaskDefinition", task_definition(&family, None)).await;
+    ok(
+        &addr,
+        "CreateService",
+        json!({"serviceName": "web", "taskDefinition": family, "desiredCount": 2}),
+    )
+    .await;
+    wait_service(&addr, "web", "2 tasks running", Duration::from_secs(60), |s| {
+        s["runningCount"] == 2
+    })
+    .await;
+    // Work under way when it freezes: two more tasks to start.
+    ok(&addr, "UpdateService", json!({"service": "web", "desiredCount": 4})).await;
+    nodes.signal(frozen, "STOP");
+
+    let (_, leader) = nodes.leader(&[frozen], Duration::from_secs(30)).await;
+    wait_service(&leader, "web", "4 tasks running under the new leader", Duration::from_secs(60), |s| {
+        s["runningCount"] == 4 && s["desiredCount"] == 4
+    })
+    .await;
+    let settled = service_tasks(&leader, "web").await;
+    check_engine(&family, &settled);
+
+    // Resumed: it learns that it lost, and acts on nothing more.
+    let resumed = jiff::Timestamp::now();
+    nodes.signal(frozen, "CONT");
+    nodes.nodes[frozen]
+        .wait_line("lost the leadership", Duration::from_secs(15))
+        .await;
+    // Its API closed with its leadership.
+    assert!(
+        ha::call(&addr, "ListServices", &json!({})).await.is_err(),
+        "the old leader still answers"
+    );
+    // The new leader still holds the same four tasks, their containers untouched, and
+    // no container of the family was created, started or stopped since the resume.
+    let now = service_tasks(&leader, "web").await;
+    assert_eq!(now, settled, "the tasks changed after the old leader resumed");
+    check_engine(&family, &now);
+    let events = std::process::Command::new("docker")
+        .args(["-H", &engines::docker_host(), "events"])
+        .args(["--since", &format!("{}.{:09}", resumed.as_second(), resumed.subsec_nanosecond())])
+        .args(["--until", &jiff::Timestamp::now().as_second().saturating_add(1).to_string()])
+        .args(["--filter", "type=container"])
+        .args(["--filter", &format!("label=com.amazonaws.ecs.task-definition-family={family}")])
+        .args(["--format", "{{.Action}} {{.Actor.ID}}"])
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&events.stdout);
+    let acted: Vec<&str> = events
+        .lines()
+        .filter(|l| !l.starts_with("exec_") && !l.starts_with("health_status"))
+        .collect();
+    assert!(acted.is_empty(), "containers acted on after the resume: {acted:#?}");
+    clean_up(nodes, &family).await;
+}
