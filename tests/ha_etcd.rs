@@ -52,7 +52,10 @@ async fn wait_tasks(
         if f(&tasks) {
             return tasks;
         }
-        assert!(Instant::now() < deadline, "{what} not within {within:?}: {tasks:#?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} not within {within:?}: {tasks:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -72,7 +75,10 @@ async fn wait_service(
         if f(&s) {
             return s;
         }
-        assert!(Instant::now() < deadline, "{what} not within {within:?}: {s:#}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} not within {within:?}: {s:#}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -87,7 +93,10 @@ fn check_engine(family: &str, tasks: &HashMap<String, TaskView>) {
         *per_task.entry(arn.as_str()).or_default() += 1;
     }
     let twice: Vec<_> = per_task.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "tasks with more than one container: {twice:?}\n{all:#?}");
+    assert!(
+        twice.is_empty(),
+        "tasks with more than one container: {twice:?}\n{all:#?}"
+    );
     let mut running: Vec<&str> = all
         .iter()
         .filter(|c| c.1 == "running")
@@ -100,7 +109,10 @@ fn check_engine(family: &str, tasks: &HashMap<String, TaskView>) {
         .map(|(arn, _)| arn.as_str())
         .collect();
     want.sort_unstable();
-    assert_eq!(running, want, "running containers against RUNNING tasks\n{all:#?}");
+    assert_eq!(
+        running, want,
+        "running containers against RUNNING tasks\n{all:#?}"
+    );
 }
 
 async fn clean_up(nodes: Nodes, family: &str) {
@@ -116,7 +128,12 @@ async fn a_leader_killed_mid_deployment_is_succeeded_and_the_deployment_finishes
 
     // Health checks on both revisions: a task counts as healthy once its check passes
     // (without one, ECS counts it after 40 s).
-    ok(&addr, "RegisterTaskDefinition", task_definition(&family, Some(0))).await;
+    ok(
+        &addr,
+        "RegisterTaskDefinition",
+        task_definition(&family, Some(0)),
+    )
+    .await;
     ok(
         &addr,
         "CreateService",
@@ -125,21 +142,35 @@ async fn a_leader_killed_mid_deployment_is_succeeded_and_the_deployment_finishes
     )
     .await;
     wait_tasks(&addr, "4 healthy tasks", Duration::from_secs(60), |t| {
-        t.values().filter(|t| t.status == "RUNNING" && t.health == "HEALTHY").count() == 4
+        t.values()
+            .filter(|t| t.status == "RUNNING" && t.health == "HEALTHY")
+            .count()
+            == 4
     })
     .await;
 
     // Revision 2 becomes healthy 3 s after it starts: the rollout takes several steps.
-    ok(&addr, "RegisterTaskDefinition", task_definition(&family, Some(3))).await;
+    ok(
+        &addr,
+        "RegisterTaskDefinition",
+        task_definition(&family, Some(3)),
+    )
+    .await;
     ok(
         &addr,
         "UpdateService",
         json!({"service": "web", "taskDefinition": format!("{family}:2")}),
     )
     .await;
-    let before = wait_tasks(&addr, "a task of revision 2 running", Duration::from_secs(60), |t| {
-        t.values().any(|t| t.status == "RUNNING" && t.revision == "2")
-    })
+    let before = wait_tasks(
+        &addr,
+        "a task of revision 2 running",
+        Duration::from_secs(60),
+        |t| {
+            t.values()
+                .any(|t| t.status == "RUNNING" && t.revision == "2")
+        },
+    )
     .await;
     let mid = ok(&addr, "DescribeServices", json!({"services": ["web"]})).await;
     assert_eq!(
@@ -159,17 +190,26 @@ async fn a_leader_killed_mid_deployment_is_succeeded_and_the_deployment_finishes
         nodes.nodes[next].name
     );
 
-    let done = wait_service(&addr, "web", "the deployment finished", Duration::from_secs(120), |s| {
-        s["runningCount"] == 4
-            && s["deployments"].as_array().map(Vec::len) == Some(1)
-            && s["deployments"][0]["rolloutState"] == "COMPLETED"
-    })
+    let done = wait_service(
+        &addr,
+        "web",
+        "the deployment finished",
+        Duration::from_secs(120),
+        |s| {
+            s["runningCount"] == 4
+                && s["deployments"].as_array().map(Vec::len) == Some(1)
+                && s["deployments"][0]["rolloutState"] == "COMPLETED"
+        },
+    )
     .await;
     assert_eq!(done["desiredCount"], 4);
     let after = service_tasks(&addr, "web").await;
     let running: Vec<_> = after.values().filter(|t| t.status == "RUNNING").collect();
     assert_eq!(running.len(), 4, "{after:#?}");
-    assert!(running.iter().all(|t| t.revision == "2"), "all on revision 2: {after:#?}");
+    assert!(
+        running.iter().all(|t| t.revision == "2"),
+        "all on revision 2: {after:#?}"
+    );
     // Tasks that ran before the kill and still run are the same containers (adopted).
     let kept: Vec<_> = before
         .iter()
@@ -177,7 +217,10 @@ async fn a_leader_killed_mid_deployment_is_succeeded_and_the_deployment_finishes
             t.status == "RUNNING" && after.get(*arn).is_some_and(|a| a.status == "RUNNING")
         })
         .collect();
-    assert!(!kept.is_empty(), "a task of revision 2 ran through the failover");
+    assert!(
+        !kept.is_empty(),
+        "a task of revision 2 ran through the failover"
+    );
     for (arn, t) in kept {
         assert_eq!(after[arn].runtime, t.runtime, "{arn} kept its container");
     }
@@ -190,25 +233,43 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
     let family = format!("ha-freeze-{}", std::process::id());
     let nodes = Nodes::start("freeze", 3, TTL);
     let (frozen, addr) = nodes.leader(&[], Duration::from_secs(60)).await;
-    ok(&addr, "RegisterTaskDefinition", task_definition(&family, None)).await;
+    ok(
+        &addr,
+        "RegisterTaskDefinition",
+        task_definition(&family, None),
+    )
+    .await;
     ok(
         &addr,
         "CreateService",
         json!({"serviceName": "web", "taskDefinition": family, "desiredCount": 2}),
     )
     .await;
-    wait_service(&addr, "web", "2 tasks running", Duration::from_secs(60), |s| {
-        s["runningCount"] == 2
-    })
+    wait_service(
+        &addr,
+        "web",
+        "2 tasks running",
+        Duration::from_secs(60),
+        |s| s["runningCount"] == 2,
+    )
     .await;
     // Work under way when it freezes: two more tasks to start.
-    ok(&addr, "UpdateService", json!({"service": "web", "desiredCount": 4})).await;
+    ok(
+        &addr,
+        "UpdateService",
+        json!({"service": "web", "desiredCount": 4}),
+    )
+    .await;
     nodes.signal(frozen, "STOP");
 
     let (_, leader) = nodes.leader(&[frozen], Duration::from_secs(30)).await;
-    wait_service(&leader, "web", "4 tasks running under the new leader", Duration::from_secs(60), |s| {
-        s["runningCount"] == 4 && s["desiredCount"] == 4
-    })
+    wait_service(
+        &leader,
+        "web",
+        "4 tasks running under the new leader",
+        Duration::from_secs(60),
+        |s| s["runningCount"] == 4 && s["desiredCount"] == 4,
+    )
     .await;
     let settled = service_tasks(&leader, "web").await;
     check_engine(&family, &settled);
@@ -227,14 +288,29 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
     // The new leader still holds the same four tasks, their containers untouched, and
     // no container of the family was created, started or stopped since the resume.
     let now = service_tasks(&leader, "web").await;
-    assert_eq!(now, settled, "the tasks changed after the old leader resumed");
+    assert_eq!(
+        now, settled,
+        "the tasks changed after the old leader resumed"
+    );
     check_engine(&family, &now);
     let events = std::process::Command::new("docker")
         .args(["-H", &engines::docker_host(), "events"])
-        .args(["--since", &format!("{}.{:09}", resumed.as_second(), resumed.subsec_nanosecond())])
-        .args(["--until", &jiff::Timestamp::now().as_second().saturating_add(1).to_string()])
+        .args([
+            "--since",
+            &format!("{}.{:09}", resumed.as_second(), resumed.subsec_nanosecond()),
+        ])
+        .args([
+            "--until",
+            &jiff::Timestamp::now()
+                .as_second()
+                .saturating_add(1)
+                .to_string(),
+        ])
         .args(["--filter", "type=container"])
-        .args(["--filter", &format!("label=com.amazonaws.ecs.task-definition-family={family}")])
+        .args([
+            "--filter",
+            &format!("label=com.amazonaws.ecs.task-definition-family={family}"),
+        ])
         .args(["--format", "{{.Action}} {{.Actor.ID}}"])
         .output()
         .unwrap();
@@ -243,6 +319,190 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
         .lines()
         .filter(|l| !l.starts_with("exec_") && !l.starts_with("health_status"))
         .collect();
-    assert!(acted.is_empty(), "containers acted on after the resume: {acted:#?}");
+    assert!(
+        acted.is_empty(),
+        "containers acted on after the resume: {acted:#?}"
+    );
+    clean_up(nodes, &family).await;
+}
+
+/// Every task of `family` (desired RUNNING or STOPPED), by ARN, at `addr`.
+async fn family_tasks(addr: &str, family: &str) -> HashMap<String, serde_json::Value> {
+    let mut arns: Vec<serde_json::Value> = Vec::new();
+    for desired in ["RUNNING", "STOPPED"] {
+        let listed = ok(
+            addr,
+            "ListTasks",
+            json!({"family": family, "desiredStatus": desired}),
+        )
+        .await;
+        arns.extend(listed["taskArns"].as_array().cloned().unwrap_or_default());
+    }
+    let mut out = HashMap::new();
+    for part in arns.chunks(100) {
+        let described = ok(addr, "DescribeTasks", json!({"tasks": part})).await;
+        for t in described["tasks"].as_array().unwrap() {
+            out.insert(t["taskArn"].as_str().unwrap().to_owned(), t.clone());
+        }
+    }
+    out
+}
+
+/// Seeds of random leader kills (SIGKILL, then restarted) and freezes (SIGSTOP until
+/// another leads, then SIGCONT) among random RunTask, StopTask and UpdateService calls
+/// to whoever leads. Afterwards: every acknowledged task is known with what was
+/// acknowledged of it, the service's desired count is one that was asked for, and on
+/// the engine no task has two containers and the running containers are exactly the
+/// RUNNING tasks. `ECS_HA_SEEDS` runs more seeds (2 by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_leader_kills_and_freezes_lose_and_double_nothing() {
+    let seeds: u64 = std::env::var("ECS_HA_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    for seed in 0..seeds {
+        random_failovers(seed).await;
+    }
+}
+
+async fn random_failovers(seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let family = format!("ha-seed{seed}-{}", std::process::id());
+    let ttl = Duration::from_secs(2);
+    let mut nodes = Nodes::start(&format!("seed{seed}"), 3, ttl);
+    let (mut leader, mut addr) = nodes.leader(&[], Duration::from_secs(60)).await;
+    ok(
+        &addr,
+        "RegisterTaskDefinition",
+        task_definition(&family, None),
+    )
+    .await;
+    ok(
+        &addr,
+        "CreateService",
+        json!({"serviceName": "web", "taskDefinition": family, "desiredCount": 2}),
+    )
+    .await;
+    // What was acknowledged: tasks run (and whether a stop was acknowledged), and the
+    // desired counts that may be the service's last (the last acknowledged, and any
+    // asked for after it whose answer was lost).
+    let mut runs: HashMap<String, bool> = HashMap::new();
+    let mut desired_candidates: Vec<u64> = vec![2];
+    let mut faults = Vec::new();
+    for step in 0..14 {
+        match rng.u8(0..10) {
+            0 | 1 => {
+                let victim = leader;
+                faults.push(format!("step {step}: SIGKILL {}", nodes.nodes[victim].name));
+                nodes.kill(victim).await;
+                (leader, addr) = nodes.leader(&[victim], Duration::from_secs(30)).await;
+                nodes.restart(victim);
+            }
+            2 => {
+                let victim = leader;
+                faults.push(format!("step {step}: SIGSTOP {}", nodes.nodes[victim].name));
+                nodes.signal(victim, "STOP");
+                (leader, addr) = nodes.leader(&[victim], Duration::from_secs(30)).await;
+                nodes.signal(victim, "CONT");
+            }
+            3..=5 => {
+                let body = json!({"taskDefinition": family, "count": rng.u32(1..=2)});
+                if let Ok((200, answer)) = ha::call(&addr, "RunTask", &body).await {
+                    for t in answer["tasks"].as_array().unwrap() {
+                        runs.insert(t["taskArn"].as_str().unwrap().to_owned(), false);
+                    }
+                }
+            }
+            6 | 7 => {
+                let running: Vec<String> = runs
+                    .iter()
+                    .filter(|(_, s)| !**s)
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                if let Some(arn) =
+                    (!running.is_empty()).then(|| &running[rng.usize(..running.len())])
+                {
+                    let body = json!({"task": arn});
+                    if let Ok((200, _)) = ha::call(&addr, "StopTask", &body).await {
+                        runs.insert(arn.clone(), true);
+                    }
+                }
+            }
+            _ => {
+                let n = rng.u64(0..=4);
+                let body = json!({"service": "web", "desiredCount": n});
+                match ha::call(&addr, "UpdateService", &body).await {
+                    Ok((200, _)) => desired_candidates = vec![n],
+                    _ => desired_candidates.push(n),
+                }
+            }
+        }
+        // Requests go to whichever node last said it leads: a resumed one that has
+        // not yet noticed its loss too, as a client would (it must acknowledge nothing).
+        (leader, addr) = nodes.leader(&[], Duration::from_secs(30)).await;
+    }
+    let context = format!("seed {seed}, faults: {faults:#?}");
+
+    // Settled: the service at one of the counts asked for, and the engine in step.
+    let (_, addr) = nodes.leader(&[], Duration::from_secs(30)).await;
+    let service = wait_service(
+        &addr,
+        "web",
+        "the service settled",
+        Duration::from_secs(120),
+        |s| {
+            s["runningCount"] == s["desiredCount"]
+                && s["pendingCount"] == 0
+                && s["deployments"].as_array().map(Vec::len) == Some(1)
+        },
+    )
+    .await;
+    let desired = service["desiredCount"].as_u64().unwrap();
+    assert!(
+        desired_candidates.contains(&desired),
+        "desired {desired}, asked {desired_candidates:?}; {context}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let tasks = loop {
+        let tasks = family_tasks(&addr, &family).await;
+        let settled = tasks.values().all(|t| {
+            let (last, want) = (&t["lastStatus"], &t["desiredStatus"]);
+            last == want || (last == "PENDING" && want == "STOPPED")
+        });
+        if settled {
+            break tasks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tasks did not settle: {tasks:#?}; {context}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    for (arn, stopped) in &runs {
+        let t = tasks
+            .get(arn)
+            .unwrap_or_else(|| panic!("acknowledged task {arn} is lost; {context}"));
+        if *stopped {
+            assert_eq!(t["desiredStatus"], "STOPPED", "{arn}; {context}");
+        }
+    }
+    let views: HashMap<String, TaskView> = tasks
+        .iter()
+        .map(|(arn, t)| {
+            let view = TaskView {
+                status: t["lastStatus"].as_str().unwrap().to_owned(),
+                health: String::new(),
+                revision: String::new(),
+                runtime: None,
+            };
+            (arn.clone(), view)
+        })
+        .collect();
+    check_engine(&family, &views);
+    println!(
+        "seed {seed}: {} faults, {} tasks acknowledged, desired {desired}: ok",
+        faults.len(),
+        runs.len()
+    );
     clean_up(nodes, &family).await;
 }

@@ -134,7 +134,11 @@ async fn check_and_cut(
             }
         })
         .collect();
-    let chunks = chunks(ops, store.max_ops().saturating_sub(2).max(1), store.max_bytes());
+    let chunks = chunks(
+        ops,
+        store.max_ops().saturating_sub(2).max(1),
+        store.max_bytes(),
+    );
     Ok((versions, chunks))
 }
 
@@ -470,7 +474,13 @@ mod tests {
 
     #[test]
     fn chunks_hold_each_key_once_and_keep_the_order() {
-        let ops = vec![put("a"), put("b"), put("a"), Op::Delete(b"c".to_vec()), put("d")];
+        let ops = vec![
+            put("a"),
+            put("b"),
+            put("a"),
+            Op::Delete(b"c".to_vec()),
+            put("d"),
+        ];
         let cut = chunks(ops.clone(), 10, 1 << 20);
         assert_eq!(cut.len(), 2);
         assert_eq!(cut.concat(), ops);
@@ -495,7 +505,10 @@ mod tests {
         let endpoints: Vec<&str> = endpoints.split(',').collect();
         let client = etcd_client::Client::connect(endpoints, None).await.unwrap();
         let root = format!("ecs-test/halfway-{}", std::process::id());
-        let store = EtcdStore::open(&client, &root).await.unwrap().with_max_txn_ops(8);
+        let store = EtcdStore::open(&client, &root)
+            .await
+            .unwrap()
+            .with_max_txn_ops(8);
         let mut writes: Vec<Write> = (0..20)
             .map(|i| Write::create(Kind::Task, format!("t-{i:02}"), "1"))
             .collect();
@@ -511,16 +524,24 @@ mod tests {
         let next = EtcdStore::open(&client, &root).await.unwrap();
         let tasks = next.load(Kind::Task).await.unwrap();
         assert_eq!(tasks.len(), 20);
-        assert_eq!((tasks[0].version, tasks[0].value.as_slice()), (2, &b"2"[..]));
+        assert_eq!(
+            (tasks[0].version, tasks[0].value.as_slice()),
+            (2, &b"2"[..])
+        );
         assert!(tasks[1..].iter().all(|t| t.version == 1));
         assert_eq!(versions[20], 2);
         let mut kv = client.kv_client();
         let left = kv
-            .get(format!("{root}/"), Some(GetOptions::new().with_prefix().with_keys_only()))
+            .get(
+                format!("{root}/"),
+                Some(GetOptions::new().with_prefix().with_keys_only()),
+            )
             .await
             .unwrap();
         assert!(
-            left.kvs().iter().all(|kv| kv.key().starts_with(format!("{root}/records/").as_bytes())),
+            left.kvs()
+                .iter()
+                .all(|kv| kv.key().starts_with(format!("{root}/records/").as_bytes())),
             "the commit record and its chunks are gone"
         );
         kv.delete(format!("{root}/"), Some(DeleteOptions::new().with_prefix()))
@@ -530,7 +551,11 @@ mod tests {
 
     #[test]
     fn encoding_round_trips_and_refuses_damage() {
-        let ops = vec![put("a"), Op::Delete(b"b".to_vec()), Op::Put(b"e".to_vec(), vec![])];
+        let ops = vec![
+            put("a"),
+            Op::Delete(b"b".to_vec()),
+            Op::Put(b"e".to_vec(), vec![]),
+        ];
         let bytes = encode(&ops);
         assert_eq!(decode(&bytes).unwrap(), ops);
         assert!(decode(&bytes[..bytes.len() - 3]).is_err());

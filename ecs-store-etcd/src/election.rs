@@ -162,7 +162,9 @@ impl Candidate {
             };
             let Some(key) = key else {
                 keeper.abort();
-                return Err(Error::Protocol("a campaign won without a leader key".into()));
+                return Err(Error::Protocol(
+                    "a campaign won without a leader key".into(),
+                ));
             };
             let fence = Fence {
                 key: key.key().to_vec(),
@@ -192,9 +194,7 @@ impl Candidate {
                 .kv()
                 .map(|kv| String::from_utf8_lossy(kv.value()).into_owned())),
             // etcd answers "election: no leader" as an error.
-            Err(etcd_client::Error::GRpcStatus(s)) if s.message().contains("no leader") => {
-                Ok(None)
-            }
+            Err(etcd_client::Error::GRpcStatus(s)) if s.message().contains("no leader") => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

@@ -91,7 +91,10 @@ mod tests {
     #[test]
     fn layout() {
         let keys = Keys::new("ecs/prod/");
-        assert_eq!(keys.record(Kind::Task, "c/t-1"), b"ecs/prod/records/task/c/t-1");
+        assert_eq!(
+            keys.record(Kind::Task, "c/t-1"),
+            b"ecs/prod/records/task/c/t-1"
+        );
         assert_eq!(
             keys.record_name(Kind::Task, b"ecs/prod/records/task/c/t-1")
                 .unwrap(),
@@ -103,7 +106,10 @@ mod tests {
                 .record(Kind::TaskDefinition, "f:1")
                 .starts_with(&keys.kind(Kind::Task))
         );
-        assert!(keys.record_name(Kind::Service, b"ecs/prod/records/task/x").is_err());
+        assert!(
+            keys.record_name(Kind::Service, b"ecs/prod/records/task/x")
+                .is_err()
+        );
         assert_eq!(keys.chunk(7), b"ecs/prod/batch/00000007");
         assert!(keys.chunk(7).starts_with(&keys.batch()));
     }

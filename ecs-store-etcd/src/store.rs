@@ -92,9 +92,7 @@ impl EtcdStore {
         let store = Self {
             // Pages of large records (task definitions reach 64 KiB) exceed tonic's
             // default 4 MiB per message.
-            kv: client
-                .kv_client()
-                .max_decoding_message_size(MAX_MESSAGE),
+            kv: client.kv_client().max_decoding_message_size(MAX_MESSAGE),
             keys: Keys::new(root),
             fence,
             max_ops: DEFAULT_MAX_TXN_OPS,
@@ -186,7 +184,11 @@ impl EtcdStore {
         for w in writes {
             let key = self.keys.record(w.kind(), w.key());
             let expected = w.expected().unwrap_or(0);
-            compares.push(Compare::version(key.clone(), CompareOp::Equal, to_i64(expected)));
+            compares.push(Compare::version(
+                key.clone(),
+                CompareOp::Equal,
+                to_i64(expected),
+            ));
             reads.push(TxnOp::get(key.clone(), None));
             ops.push(match w {
                 Write::Put { value, .. } => TxnOp::put(key, value, None),

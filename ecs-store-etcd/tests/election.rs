@@ -46,7 +46,10 @@ async fn a_leader_whose_lease_is_gone_is_fenced_off() {
     let store_a = EtcdStore::open_fenced(&client, &root, lead_a.fence())
         .await
         .unwrap();
-    store_a.create(Kind::Service, "c/web", b"1".to_vec()).await.unwrap();
+    store_a
+        .create(Kind::Service, "c/web", b"1".to_vec())
+        .await
+        .unwrap();
     assert!(store_a.check_fence().is_ok());
 
     // The lease ends behind a's back.
@@ -60,7 +63,9 @@ async fn a_leader_whose_lease_is_gone_is_fenced_off() {
         .await
         .expect("b leads once a's lease is gone")
         .unwrap();
-    let refused = store_a.replace(Kind::Service, "c/web", 1, b"a".to_vec()).await;
+    let refused = store_a
+        .replace(Kind::Service, "c/web", 1, b"a".to_vec())
+        .await;
     assert!(
         matches!(refused, Err(ecs_core::Error::StoreFenced { .. })),
         "{refused:?}"
@@ -70,7 +75,10 @@ async fn a_leader_whose_lease_is_gone_is_fenced_off() {
         .map(|i| ecs_core::store::Write::create(Kind::Task, format!("c/t-{i}"), "x"))
         .collect();
     let refused = store_a.commit(many).await;
-    assert!(matches!(refused, Err(ecs_core::Error::StoreFenced { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ecs_core::Error::StoreFenced { .. })),
+        "{refused:?}"
+    );
     assert!(store_a.check_fence().is_err());
     tokio::time::timeout(Duration::from_secs(1), lead_a.lost())
         .await
@@ -80,10 +88,16 @@ async fn a_leader_whose_lease_is_gone_is_fenced_off() {
         .await
         .unwrap();
     assert_eq!(
-        store_b.replace(Kind::Service, "c/web", 1, b"b".to_vec()).await.unwrap(),
+        store_b
+            .replace(Kind::Service, "c/web", 1, b"b".to_vec())
+            .await
+            .unwrap(),
         2
     );
-    assert!(store_b.load(Kind::Task).await.unwrap().is_empty(), "nothing of a's landed");
+    assert!(
+        store_b.load(Kind::Task).await.unwrap().is_empty(),
+        "nothing of a's landed"
+    );
     lead_b.resign().await.unwrap();
     support::clean(&client, &root).await;
 }

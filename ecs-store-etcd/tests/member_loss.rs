@@ -19,12 +19,18 @@ const OPS: usize = 240;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_killed_and_restarted_under_load_loses_nothing() {
     let mut etcd = support::OwnCluster::start(30000).await;
-    let client = etcd_client::Client::connect(etcd.endpoints(), None).await.unwrap();
+    let client = etcd_client::Client::connect(etcd.endpoints(), None)
+        .await
+        .unwrap();
     let root = "ecs-member-loss";
     let candidate = Candidate::new(&client, root, "only", Duration::from_secs(5));
     let leadership = candidate.campaign().await.unwrap();
-    let store = EtcdStore::open_fenced(&client, root, leadership.fence()).await.unwrap();
-    let ecs = Ecs::open(Default::default(), Arc::new(store)).await.unwrap();
+    let store = EtcdStore::open_fenced(&client, root, leadership.fence())
+        .await
+        .unwrap();
+    let ecs = Ecs::open(Default::default(), Arc::new(store))
+        .await
+        .unwrap();
     let cluster: ecs_core::ClusterName = "c".parse().unwrap();
     ecs.create_cluster(cluster.clone()).unwrap();
     let runtime = Arc::new(InMemoryRuntime::new(Resources::new(1 << 20, 1 << 20)));
@@ -82,18 +88,26 @@ async fn a_member_killed_and_restarted_under_load_loses_nothing() {
             acknowledged.push((out.tasks[0].task_id.clone(), TaskStatus::Running));
         }
     }
-    assert!(!leadership.is_lost(), "the leadership held through the member's loss");
+    assert!(
+        !leadership.is_lost(),
+        "the leadership held through the member's loss"
+    );
     etcd.wait_healthy().await;
     ecs.halt().await;
 
     // Another control plane opened on the store finds every acknowledged change.
     let store = EtcdStore::open(&client, root).await.unwrap();
-    let again = Ecs::open(Default::default(), Arc::new(store)).await.unwrap();
+    let again = Ecs::open(Default::default(), Arc::new(store))
+        .await
+        .unwrap();
     let ids: Vec<_> = acknowledged.iter().map(|(id, _)| id.clone()).collect();
     let tasks = again.describe_tasks(&cluster, &ids).unwrap();
     assert_eq!(tasks.len(), acknowledged.len());
     for (id, desired) in &acknowledged {
-        let t = tasks.iter().find(|t| &t.task_id == id).expect("the task is there");
+        let t = tasks
+            .iter()
+            .find(|t| &t.task_id == id)
+            .expect("the task is there");
         assert_eq!(&t.desired_status, desired, "{id}");
     }
     again.halt().await;

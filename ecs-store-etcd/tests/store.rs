@@ -48,7 +48,10 @@ async fn a_second_store_on_the_root_reads_it_all() {
     let again = EtcdStore::open(&client, &root).await.unwrap();
     let tasks = again.load(Kind::Task).await.unwrap();
     assert_eq!(tasks.len(), 300);
-    assert_eq!((tasks[7].version, tasks[7].value.as_slice()), (2, &b"seven"[..]));
+    assert_eq!(
+        (tasks[7].version, tasks[7].value.as_slice()),
+        (2, &b"seven"[..])
+    );
     let other = EtcdStore::open(&client, &support::root("elsewhere"))
         .await
         .unwrap();

@@ -168,7 +168,10 @@ impl Nodes {
         }
         for node in &mut self.nodes {
             if let Some(mut c) = node.child.take() {
-                if tokio::time::timeout(Duration::from_secs(20), c.wait()).await.is_err() {
+                if tokio::time::timeout(Duration::from_secs(20), c.wait())
+                    .await
+                    .is_err()
+                {
                     let _ = c.kill().await;
                 }
             }
@@ -350,7 +353,11 @@ pub fn containers(family: &str) -> Vec<(String, String, String, String)> {
         ])
         .output()
         .expect("docker ps");
-    assert!(out.status.success(), "docker ps: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker ps: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {

@@ -309,7 +309,10 @@ pub async fn large_commits_are_whole(store: &dyn Store) {
     assert_eq!(versions[N..], [2, 3]);
     let all = load(store, k, "lcw/").await;
     assert_eq!(all.len(), N);
-    assert!(all.windows(2).all(|w| w[0].key < w[1].key), "load is in key order");
+    assert!(
+        all.windows(2).all(|w| w[0].key < w[1].key),
+        "load is in key order"
+    );
     assert_eq!((all[0].version, all[0].value.as_slice()), (3, &b"3"[..]));
     assert!(all[1..].iter().all(|r| r.version == 1 && r.value == b"1"));
 
@@ -319,7 +322,10 @@ pub async fn large_commits_are_whole(store: &dyn Store) {
     let (_, stale, expected, found) = conflict(store.commit(writes).await);
     assert_eq!((stale, expected, found), (key(0), Some(2), Some(3)));
     let all = load(store, k, "lcw/").await;
-    assert!(all[1..].iter().all(|r| r.version == 1 && r.value == b"1"), "nothing applied");
+    assert!(
+        all[1..].iter().all(|r| r.version == 1 && r.value == b"1"),
+        "nothing applied"
+    );
 
     let writes = (1..N)
         .map(|i| Write::delete(k, key(i), 1))

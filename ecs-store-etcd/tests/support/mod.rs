@@ -72,7 +72,9 @@ impl OwnCluster {
 
     fn spawn(&self, i: usize, state: &str) -> tokio::process::Child {
         let bin = std::env::var("ECS_ETCD_BIN").unwrap_or_else(|_| {
-            panic!("ECS_ETCD_BIN is not set: run `eval \"$(scripts/etcd)\"` first (scripts/test does)")
+            panic!(
+                "ECS_ETCD_BIN is not set: run `eval \"$(scripts/etcd)\"` first (scripts/test does)"
+            )
         });
         let peer = |i: usize| format!("http://127.0.0.1:{}", self.client_port(i) + 1);
         let initial: Vec<String> = (1..=3).map(|j| format!("m{j}={}", peer(j))).collect();
@@ -81,10 +83,25 @@ impl OwnCluster {
             .args(["--name", &format!("m{i}")])
             .arg("--data-dir")
             .arg(self.dir.path().join(format!("m{i}")))
-            .args(["--listen-client-urls", &client, "--advertise-client-urls", &client])
-            .args(["--listen-peer-urls", &peer(i), "--initial-advertise-peer-urls", &peer(i)])
+            .args([
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &peer(i),
+                "--initial-advertise-peer-urls",
+                &peer(i),
+            ])
             .args(["--initial-cluster", &initial.join(",")])
-            .args(["--initial-cluster-state", state, "--initial-cluster-token", "own"])
+            .args([
+                "--initial-cluster-state",
+                state,
+                "--initial-cluster-token",
+                "own",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)

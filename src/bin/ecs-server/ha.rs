@@ -59,8 +59,7 @@ pub(crate) async fn run(
         };
         let term = leadership.term();
         println!("ecs-server: {node} leads (term {term})");
-        let store = match EtcdStore::open_fenced(&client, &o.etcd_root, leadership.fence()).await
-        {
+        let store = match EtcdStore::open_fenced(&client, &o.etcd_root, leadership.fence()).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("ecs-server: {node} cannot open the state on etcd: {e}; standing by");

@@ -26,9 +26,9 @@
 //! AWS_SECRET_ACCESS_KEY=local-ecs-server-secret-key-not-a-secret aws ecs list-clusters
 //! --endpoint-url http://127.0.0.1:8080 --region us-east-1`).
 
-mod options;
 #[cfg(feature = "etcd")]
 mod ha;
+mod options;
 
 use std::sync::Arc;
 
@@ -104,9 +104,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         #[cfg(feature = "etcd")]
         return ha::run(&o, config, metrics).await;
         #[cfg(not(feature = "etcd"))]
-        return Err("--etcd: this ecs-server was built without the `etcd` feature \
+        return Err(
+            "--etcd: this ecs-server was built without the `etcd` feature \
                     (cargo run --features etcd --bin ecs-server)"
-            .into());
+                .into(),
+        );
     }
     std::fs::create_dir_all(&o.data)
         .map_err(|e| format!("cannot create the data folder {}: {e}", o.data.display()))?;

@@ -128,4 +128,3 @@ pub(crate) fn options() -> Result<Options, String> {
     }
     Ok(o)
 }
-
