@@ -1,12 +1,14 @@
-//! Recovery of the whole control plane from its store on disk: N tasks RUNNING on 100
-//! in-memory instances, their state in a `FileStore`; the control plane is halted (as a
-//! crash) and a new one opened on the file. Measured: opening (read, decode, rebuild
-//! the state and every task's reservation), then registering the 100 instances again
-//! (each one's containers listed and every task adopted), until every task is RUNNING
-//! under the new control plane with its adoption durable.
+//! Recovery of the whole control plane from its store: N tasks RUNNING on 100 in-memory
+//! instances, their state in a `FileStore` and then, built with the `etcd` feature, in
+//! an `EtcdStore` on the three-member cluster of `scripts/etcd` (`ECS_ETCD_ENDPOINTS`),
+//! side by side; the control plane is halted (as a crash, or a leader's death) and a
+//! new one opened on the store. Measured: opening (read, decode, rebuild the state and
+//! every task's reservation), then registering the 100 instances again (each one's
+//! containers listed and every task adopted), until every task is RUNNING under the new
+//! control plane with its adoption durable.
 //!
 //! ```text
-//! cargo bench --bench recovery            # 100,000 tasks
+//! eval "$(scripts/etcd)"; cargo bench --bench recovery --features etcd   # 100,000 tasks
 //! ```
 //!
 //! Without `--bench` (as `cargo test --benches` runs it): 500 tasks.
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 use ecs::cluster::Resources;
 use ecs::control::{EcsConfig, ListTasks, RegisterContainerInstance, RunTask};
 use ecs::runtime::InMemoryRuntime;
-use ecs::store::FileStore;
+use ecs::store::{FileStore, Store};
 use ecs::task::{MAX_TASKS_PER_CALL, TaskStatus};
 use ecs::{ClusterName, Ecs, InstanceId, TaskDefinition};
 
@@ -59,9 +61,48 @@ async fn register(ecs: &Ecs, engines: &[(InstanceId, InMemoryRuntime)]) {
     }
 }
 
-async fn run(n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.ecs");
+/// Where the state is kept: a file, or a root on etcd. `open` is called once per
+/// control plane.
+enum Backing {
+    File(std::path::PathBuf),
+    #[cfg(feature = "etcd")]
+    Etcd(ecs::etcd::etcd_client::Client, String),
+}
+
+impl Backing {
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Backing::File(path) => Arc::new(FileStore::open(path).unwrap()),
+            #[cfg(feature = "etcd")]
+            Backing::Etcd(client, root) => {
+                Arc::new(ecs::etcd::EtcdStore::open(client, root).await.unwrap())
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Backing::File(_) => "FileStore",
+            #[cfg(feature = "etcd")]
+            Backing::Etcd(..) => "EtcdStore (3 members)",
+        }
+    }
+
+    fn size(&self) -> String {
+        match self {
+            Backing::File(path) => format!(
+                "file {:.1} MiB",
+                std::fs::metadata(path).unwrap().len() as f64 / f64::from(1 << 20)
+            ),
+            #[cfg(feature = "etcd")]
+            Backing::Etcd(_, root) => format!("etcd, under {root}/"),
+        }
+    }
+}
+
+/// The seconds to start and persist the tasks, and to recover them.
+async fn run(n: usize, backing: &Backing) -> (f64, f64) {
+    println!("== {}", backing.name());
     let mut config = EcsConfig::default();
     // The runners' safety-net inspections would only add noise here.
     config.resync_interval = Duration::from_secs(3600);
@@ -74,7 +115,7 @@ async fn run(n: usize) {
         })
         .collect();
 
-    let ecs = Ecs::open(config.clone(), Arc::new(FileStore::open(&path).unwrap()))
+    let ecs = Ecs::open(config.clone(), backing.open().await)
         .await
         .unwrap();
     ecs.create_cluster(cluster()).unwrap();
@@ -104,17 +145,16 @@ async fn run(n: usize) {
     }
     until_running(&ecs, n).await;
     ecs.flush().await.unwrap();
+    let started = start.elapsed().as_secs_f64();
     println!(
-        "{n} tasks started and durable in {:.2} s; file {:.1} MiB",
-        start.elapsed().as_secs_f64(),
-        std::fs::metadata(&path).unwrap().len() as f64 / f64::from(1 << 20)
+        "{n} tasks started and durable in {started:.2} s; {}",
+        backing.size()
     );
     ecs.halt().await;
     drop(ecs);
 
     let start = Instant::now();
-    let store = FileStore::open(&path).unwrap();
-    let ecs = Ecs::open(config, Arc::new(store)).await.unwrap();
+    let ecs = Ecs::open(config, backing.open().await).await.unwrap();
     let opened = start.elapsed();
     register(&ecs, &engines).await;
     let attached = start.elapsed();
@@ -138,6 +178,7 @@ async fn run(n: usize) {
         total.as_secs_f64()
     );
     ecs.halt().await;
+    (started, total.as_secs_f64())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -147,5 +188,38 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(if full { 100_000 } else { 500 });
-    run(n).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut figures = vec![(
+        "FileStore",
+        run(n, &Backing::File(dir.path().join("state.ecs"))).await,
+    )];
+    #[cfg(feature = "etcd")]
+    {
+        let endpoints: Vec<String> = std::env::var("ECS_ETCD_ENDPOINTS")
+            .expect("ECS_ETCD_ENDPOINTS: run `eval \"$(scripts/etcd)\"` first")
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        let client = ecs::etcd::etcd_client::Client::connect(&endpoints, None)
+            .await
+            .unwrap();
+        let root = format!("ecs-bench/recovery-{}", std::process::id());
+        let backing = Backing::Etcd(client.clone(), root.clone());
+        figures.push((backing.name(), run(n, &backing).await));
+        client
+            .kv_client()
+            .delete(
+                format!("{root}/"),
+                Some(ecs::etcd::etcd_client::DeleteOptions::new().with_prefix()),
+            )
+            .await
+            .unwrap();
+    }
+    #[cfg(not(feature = "etcd"))]
+    println!("== EtcdStore: not built; run with --features etcd (and scripts/etcd)");
+    println!();
+    println!("| store | {n} tasks started and durable | their recovery (open, adopt, durable) |");
+    for (name, (started, recovered)) in figures {
+        println!("| {name} | {started:.2} s | {recovered:.2} s |");
+    }
 }

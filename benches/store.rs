@@ -1,13 +1,15 @@
-//! The store on disk ([`ecs::store::FileStore`], one redb file in a temporary directory):
+//! The stores side by side: on disk ([`ecs::store::FileStore`], one redb file in a
+//! temporary directory) and, built with the `etcd` feature, on the three-member etcd
+//! cluster of `scripts/etcd` ([`ecs::etcd::EtcdStore`], `ECS_ETCD_ENDPOINTS`):
 //! - writes per second for task state changes: single-record replace commits one after
-//!   another (each durable, synced to disk, before the next), then batches of 100
-//!   replaces per commit;
+//!   another (each durable, synced to disk or agreed by etcd's majority, before the
+//!   next), then batches of 100 replaces per commit;
 //! - recovery: opening a store of 100,000 task records of about 500 bytes of JSON each
-//!   and loading them all, after a clean close and after a crash (a copy of the file
-//!   taken while it was open, as SIGKILL leaves it, which redb repairs).
+//!   and loading them all; for the file, after a clean close and after a crash (a copy
+//!   of the file taken while it was open, as SIGKILL leaves it, which redb repairs).
 //!
 //! ```text
-//! cargo bench --bench store
+//! eval "$(scripts/etcd)"; cargo bench --bench store --features etcd
 //! ```
 //!
 //! Without `--bench` (as `cargo test --benches` runs it) it does the same on a few
@@ -17,6 +19,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ecs::store::{FileStore, Kind, Store, Write};
+
+/// One store's figures, for the table at the end.
+#[derive(Default)]
+struct Figures {
+    single: f64,
+    batched: f64,
+    write_100k: f64,
+    recovery: f64,
+}
 
 struct Sizes {
     tasks: usize,
@@ -76,7 +87,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-async fn create_tasks(store: &FileStore, n: usize) {
+async fn create_tasks(store: &dyn Store, n: usize) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
         let writes = chunk
             .iter()
@@ -87,7 +98,7 @@ async fn create_tasks(store: &FileStore, n: usize) {
 }
 
 /// Task state changes, one commit each: returns commits per second.
-async fn sequential(store: &FileStore, sizes: &Sizes, versions: &mut [u64]) {
+async fn sequential(store: &dyn Store, sizes: &Sizes, versions: &mut [u64]) -> f64 {
     let mut latencies = Vec::with_capacity(sizes.sequential);
     let start = Instant::now();
     for n in 0..sizes.sequential {
@@ -109,10 +120,11 @@ async fn sequential(store: &FileStore, sizes: &Sizes, versions: &mut [u64]) {
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
     );
+    per_second(sizes.sequential, elapsed)
 }
 
 /// Task state changes, `BATCH` per commit.
-async fn batched(store: &FileStore, sizes: &Sizes, versions: &mut [u64]) {
+async fn batched(store: &dyn Store, sizes: &Sizes, versions: &mut [u64]) -> f64 {
     let start = Instant::now();
     for b in 0..sizes.batches {
         let indices: Vec<usize> = (0..BATCH).map(|j| (b * BATCH + j) % sizes.tasks).collect();
@@ -138,6 +150,7 @@ async fn batched(store: &FileStore, sizes: &Sizes, versions: &mut [u64]) {
         per_second(writes, elapsed),
         per_second(sizes.batches, elapsed),
     );
+    per_second(writes, elapsed)
 }
 
 /// Opens the store at `path` and loads every task: the time of each.
@@ -161,27 +174,56 @@ async fn recover(path: &Path, n: usize, what: &str) -> Duration {
     total
 }
 
-async fn run(sizes: &Sizes) {
+/// Loads every task of `store`, opened by `open`: the time of both.
+async fn recover_with(
+    n: usize,
+    what: &str,
+    open: impl AsyncFnOnce() -> Box<dyn Store>,
+) -> Duration {
+    let start = Instant::now();
+    let store = open().await;
+    let opened = start.elapsed();
+    let tasks = store.load(Kind::Task).await.unwrap();
+    let total = start.elapsed();
+    assert_eq!(tasks.len(), n);
+    println!(
+        "recovery of {n} tasks {what}: open {:.3} s + load {:.3} s = {:.3} s",
+        opened.as_secs_f64(),
+        (total - opened).as_secs_f64(),
+        total.as_secs_f64(),
+    );
+    total
+}
+
+/// Writes, then `recovery` tasks written in commits of 10,000.
+async fn writes(store: &dyn Store, sizes: &Sizes) -> Figures {
+    create_tasks(store, sizes.tasks).await;
+    let mut versions = vec![1u64; sizes.tasks];
+    Figures {
+        single: sequential(store, sizes, &mut versions).await,
+        batched: batched(store, sizes, &mut versions).await,
+        ..Figures::default()
+    }
+}
+
+async fn file(sizes: &Sizes) -> Figures {
     let dir = tempfile::tempdir().unwrap();
-    println!("store in {}", dir.path().display());
+    println!("== FileStore, in {}", dir.path().display());
 
     let path = dir.path().join("writes.ecs");
     let store = FileStore::open(&path).unwrap();
-    create_tasks(&store, sizes.tasks).await;
-    let mut versions = vec![1u64; sizes.tasks];
-    sequential(&store, sizes, &mut versions).await;
-    batched(&store, sizes, &mut versions).await;
+    let mut figures = writes(&store, sizes).await;
     drop(store);
 
     let path = dir.path().join("recovery.ecs");
     let store = FileStore::open(&path).unwrap();
     let start = Instant::now();
     create_tasks(&store, sizes.recovery).await;
+    figures.write_100k = start.elapsed().as_secs_f64();
     let bytes: usize = task_json(0, "PROVISIONING").len();
     println!(
         "wrote {} tasks of {bytes} bytes in commits of 10,000: {:.2} s",
-        sizes.recovery,
-        start.elapsed().as_secs_f64()
+        sizes.recovery, figures.write_100k
     );
     // What SIGKILL leaves: the file as it is while open, after the last commit.
     let crashed = dir.path().join("crashed.ecs");
@@ -192,12 +234,82 @@ async fn run(sizes: &Sizes) {
 
     let clean = recover(&path, sizes.recovery, "after a clean close").await;
     let crash = recover(&crashed, sizes.recovery, "after a crash (repaired)").await;
+    figures.recovery = clean.as_secs_f64();
     println!(
         "recovery time for {} tasks: {:.2} s (clean), {:.2} s (after a crash)",
         sizes.recovery,
         clean.as_secs_f64(),
         crash.as_secs_f64()
     );
+    figures
+}
+
+#[cfg(feature = "etcd")]
+async fn etcd(sizes: &Sizes) -> Figures {
+    use ecs::etcd::EtcdStore;
+    use ecs::etcd::etcd_client::{Client, DeleteOptions};
+    let endpoints: Vec<String> = std::env::var("ECS_ETCD_ENDPOINTS")
+        .expect("ECS_ETCD_ENDPOINTS: run `eval \"$(scripts/etcd)\"` first")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let client = Client::connect(&endpoints, None).await.unwrap();
+    let root = format!("ecs-bench/store-{}", std::process::id());
+    println!("== EtcdStore, {} under {root}/", endpoints.join(","));
+    let store = EtcdStore::open(&client, &format!("{root}/writes"))
+        .await
+        .unwrap();
+    let mut figures = writes(&store, sizes).await;
+    drop(store);
+
+    let recovery_root = format!("{root}/recovery");
+    let store = EtcdStore::open(&client, &recovery_root).await.unwrap();
+    let start = Instant::now();
+    create_tasks(&store, sizes.recovery).await;
+    figures.write_100k = start.elapsed().as_secs_f64();
+    println!(
+        "wrote {} tasks in commits of 10,000 (each staged and applied whole): {:.2} s",
+        sizes.recovery, figures.write_100k
+    );
+    drop(store);
+    let took = recover_with(sizes.recovery, "from etcd", async || {
+        Box::new(EtcdStore::open(&client, &recovery_root).await.unwrap()) as Box<dyn Store>
+    })
+    .await;
+    figures.recovery = took.as_secs_f64();
+    client
+        .kv_client()
+        .delete(format!("{root}/"), Some(DeleteOptions::new().with_prefix()))
+        .await
+        .unwrap();
+    figures
+}
+
+async fn run(sizes: &Sizes) {
+    let file = file(sizes).await;
+    #[cfg(feature = "etcd")]
+    let etcd = Some(etcd(sizes).await);
+    #[cfg(not(feature = "etcd"))]
+    let etcd: Option<Figures> = {
+        println!("== EtcdStore: not built; run with --features etcd (and scripts/etcd)");
+        None
+    };
+    println!();
+    println!(
+        "| store | single-record commits/s | writes/s in commits of {BATCH} | {} tasks written | their recovery (open + load) |",
+        sizes.recovery
+    );
+    for (name, f) in [
+        ("FileStore", Some(&file)),
+        ("EtcdStore (3 members)", etcd.as_ref()),
+    ] {
+        if let Some(f) = f {
+            println!(
+                "| {name} | {:.0} | {:.0} | {:.2} s | {:.2} s |",
+                f.single, f.batched, f.write_100k, f.recovery
+            );
+        }
+    }
 }
 
 fn main() {

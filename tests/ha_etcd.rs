@@ -444,7 +444,7 @@ async fn random_failovers(seed: u64) {
     let context = format!("seed {seed}, faults: {faults:#?}");
 
     // Settled: the service at one of the counts asked for, and the engine in step.
-    let (_, addr) = nodes.leader(&[], Duration::from_secs(30)).await;
+    let (_, addr) = nodes.settled_leader(Duration::from_secs(30)).await;
     let service = wait_service(
         &addr,
         "web",

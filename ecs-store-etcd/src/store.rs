@@ -256,33 +256,43 @@ impl Store for EtcdStore {
         self.settle().await?;
         let prefix = self.keys.kind(kind);
         let end = crate::keys::prefix_end(&prefix);
-        let mut records = Vec::new();
-        let mut from = prefix.clone();
-        // Every page at the revision of the first, so that the whole is one instant.
-        let mut revision = 0;
-        loop {
-            let response = self
-                .read("a load", |mut kv| {
-                    let options = GetOptions::new()
-                        .with_range(end.clone())
-                        .with_limit(PAGE)
-                        .with_revision(revision);
-                    let from = from.clone();
-                    async move { kv.get(from, Some(options)).await }
-                })
-                .await?;
-            if revision == 0 {
-                revision = response.header().map_or(0, |h| h.revision());
-            }
-            for kv in response.kvs() {
-                records.push(self.record(kind, kv)?);
-            }
-            match response.kvs().last() {
-                Some(last) if response.more() => {
-                    from = last.key().to_vec();
-                    from.push(0);
+        // Every page at the revision of the first, so that the whole is one instant; if
+        // etcd compacted that revision away meanwhile, again from the start.
+        'snapshot: loop {
+            let mut records = Vec::new();
+            let mut from = prefix.clone();
+            let mut revision = 0;
+            loop {
+                let page = self
+                    .read("a load", |mut kv| {
+                        let options = GetOptions::new()
+                            .with_range(end.clone())
+                            .with_limit(PAGE)
+                            .with_revision(revision);
+                        let from = from.clone();
+                        async move { kv.get(from, Some(options)).await }
+                    })
+                    .await;
+                let response = match page {
+                    Ok(r) => r,
+                    Err(e) if revision != 0 && e.to_string().contains("compacted") => {
+                        continue 'snapshot;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if revision == 0 {
+                    revision = response.header().map_or(0, |h| h.revision());
                 }
-                _ => return Ok(records),
+                for kv in response.kvs() {
+                    records.push(self.record(kind, kv)?);
+                }
+                match response.kvs().last() {
+                    Some(last) if response.more() => {
+                        from = last.key().to_vec();
+                        from.push(0);
+                    }
+                    _ => return Ok(records),
+                }
             }
         }
     }

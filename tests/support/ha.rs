@@ -130,6 +130,31 @@ impl Nodes {
         }
     }
 
+    /// The leader once the dust settled: exactly one node says it leads, and it answers.
+    pub async fn settled_leader(&self, within: Duration) -> (usize, String) {
+        let deadline = Instant::now() + within;
+        loop {
+            let claims: Vec<(usize, String)> = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.child.is_some())
+                .filter_map(|(i, n)| n.leading_address().map(|a| (i, a)))
+                .collect();
+            if let [(i, addr)] = claims.as_slice() {
+                if let Ok((200, _)) = call(addr, "ListClusters", &json!({})).await {
+                    return (*i, addr.clone());
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no settled leader within {within:?}:\n{}",
+                self.dump()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Every node's lines, for a failure's message.
     pub fn dump(&self) -> String {
         self.nodes

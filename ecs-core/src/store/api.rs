@@ -9,7 +9,8 @@ use crate::Error;
 /// A transactional, versioned key-value store for the control plane's state.
 ///
 /// Implementations: [`MemoryStore`](super::MemoryStore) for tests,
-/// [`FileStore`](super::FileStore) on disk. Every one passes the same
+/// [`FileStore`](super::FileStore) on disk, `EtcdStore` (crate `ecs-store-etcd`) on
+/// etcd. Every one passes the same
 /// conformance checks (`ecs_core::store::conformance`, feature `conformance`).
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {

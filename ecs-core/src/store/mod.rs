@@ -1,5 +1,6 @@
 //! Durable state: the [`Store`] trait the control plane keeps its state in, and two
-//! stores, [`MemoryStore`] (tests) and [`FileStore`] (one crash-safe file on disk).
+//! stores, [`MemoryStore`] (tests) and [`FileStore`] (one crash-safe file on disk); a
+//! third, on etcd, is the crate `ecs-store-etcd`.
 //!
 //! A store holds [`Record`]s: bytes (JSON in practice) under a key, in a keyspace per
 //! [`Kind`] (task definitions, services, instances, tasks, scaling, clusters), each with
@@ -52,22 +53,18 @@
 //!
 //! # On etcd
 //!
-//! The trait is shaped so that a store on etcd, shared by several controllers of which
-//! one leads, implements it unchanged. A record is the key `<prefix>/<kind>/<key>`.
-//! [`Store::commit`] is one etcd `Txn`: its compares are the writes' expectations, its
-//! success branch their puts and deletes, so a failed `Txn` applies nothing (its failure
-//! branch reads the keys, to report the first conflict). Versions map to etcd's per-key
-//! revision counters: a create compares `create_revision(key) == 0`, a replace or
-//! delete `version(key) == expected`, etcd's `version` being 1 on creation, +1 on each
-//! put and reset by a delete, exactly [`Record::version`]. (A store comparing
-//! `mod_revision`, the cluster-wide revision of the key's last write, instead would
-//! keep each record's revision beside its version; `mod_revision` is also where a
-//! follower's watch resumes.) [`Store::load`] is one range read of the kind's prefix,
-//! in key order. One leader: each controller campaigns with etcd's election API on a
-//! lease it keeps alive; only the leader writes, and every `Txn` it sends also compares
-//! its election key's `create_revision` with the one it won with, so that a leader
-//! whose lease expired cannot write over its successor. The others wait on the
-//! election; the one that wins next recovers as after a restart, by loading every kind.
+//! The crate `ecs-store-etcd` implements the trait on etcd, for several control planes
+//! of which one leads. A record is the key `<root>/records/<kind>/<key>`, its version
+//! etcd's per-key `version` (1 on creation, +1 on each put, reset by a delete: exactly
+//! [`Record::version`]). [`Store::commit`] is one etcd `Txn` whose compares are the
+//! writes' expected versions; a commit larger than a transaction holds (etcd's
+//! `--max-txn-ops`, its request size) or writing a key twice is staged and applied
+//! whole behind a commit record, which the next writer finishes if this one dies
+//! halfway. The leader's every `Txn` also compares its election key's creation
+//! revision ([`Store::check_fence`] answers locally, from its lease), so that a leader
+//! succeeded by another is refused with [`Error::StoreFenced`](crate::Error::StoreFenced)
+//! and acts on nothing more; the next leader opens the store and recovers exactly as
+//! after a restart.
 //!
 //! # Conformance
 //!
