@@ -156,14 +156,22 @@ async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::E
         "clearing staged chunks",
     )
     .await?;
+    // Several chunks per transaction, within its limits.
+    let mut puts = Vec::new();
+    let mut bytes = 0;
     for (n, chunk) in chunks.iter().enumerate() {
-        write(
-            store,
-            vec![TxnOp::put(store.keys().chunk(n), encode(chunk), None)],
-            Vec::new(),
-            "staging a chunk",
-        )
-        .await?;
+        let encoded = encode(chunk);
+        if !puts.is_empty()
+            && (puts.len() + 1 >= store.max_ops() || bytes + encoded.len() > store.max_bytes())
+        {
+            write(store, std::mem::take(&mut puts), Vec::new(), "staging chunks").await?;
+            bytes = 0;
+        }
+        bytes += encoded.len();
+        puts.push(TxnOp::put(store.keys().chunk(n), encoded, None));
+    }
+    if !puts.is_empty() {
+        write(store, puts, Vec::new(), "staging chunks").await?;
     }
     write(
         store,

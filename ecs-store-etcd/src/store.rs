@@ -265,10 +265,16 @@ impl Store for EtcdStore {
             loop {
                 let page = self
                     .read("a load", |mut kv| {
-                        let options = GetOptions::new()
+                        let mut options = GetOptions::new()
                             .with_range(end.clone())
                             .with_limit(PAGE)
                             .with_revision(revision);
+                        if revision != 0 {
+                            // At a revision the first page saw committed: any member
+                            // that has applied it answers the same, without a round of
+                            // consensus (one that has not yet says so, and is retried).
+                            options = options.with_serializable();
+                        }
                         let from = from.clone();
                         async move { kv.get(from, Some(options)).await }
                     })
