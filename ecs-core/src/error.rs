@@ -243,8 +243,9 @@ pub enum Error {
         found: Option<u64>,
     },
     /// The store refused a writer that no longer holds it: a leader whose leadership
-    /// (its lease on etcd) ended, and whom another has succeeded. Nothing of its
-    /// transaction was applied, and this writer must act on nothing more.
+    /// (its lease on etcd) ended, and whom another has succeeded. This writer must act
+    /// on nothing more. Its commit was not applied; except a large one refused after
+    /// its commit point, which the next writer finishes whole.
     #[error("store: this writer was fenced off ({reason}); another holds the store now")]
     StoreFenced {
         /// Why: the lease expired, the leadership key is gone or belongs to another.

@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use ecs_core::store::{Kind, Write};
 use etcd_client::{Compare, CompareOp, DeleteOptions, GetOptions, TxnOp, TxnOpResponse};
 
-use crate::store::{EtcdStore, etcd_error};
+use crate::store::{EtcdStore, timed};
 
 /// A write's kind, key and expectation, without its value (for checks and diagnoses).
 pub(crate) fn without_value(w: &Write) -> Write {
@@ -145,14 +145,19 @@ async fn check_and_cut(
 /// Steps 2 and 3: stages the chunks and writes the commit record; the revision it
 /// landed at.
 async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::Error> {
-    // Leftovers of an attempt that never reached its commit point.
+    // Leftovers of an attempt that never reached its commit point (never the chunks of
+    // a commit under way: then this one must not start).
     write(
         store,
         vec![TxnOp::delete(
             store.keys().batch(),
             Some(DeleteOptions::new().with_prefix()),
         )],
-        Vec::new(),
+        vec![Compare::create_revision(
+            store.keys().commit(),
+            CompareOp::Equal,
+            0,
+        )],
         "clearing staged chunks",
     )
     .await?;
@@ -249,18 +254,16 @@ async fn apply_chunk(
 /// that never reached its commit point.
 pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error> {
     let mut kv = store.kv();
-    let head = kv
-        .get(store.keys().commit(), None)
-        .await
-        .map_err(|e| etcd_error("reading the commit record", e))?;
+    let head = timed("reading the commit record", kv.get(store.keys().commit(), None)).await?;
     let Some(head) = head.kvs().first() else {
-        let staged = kv
-            .get(
+        let staged = timed(
+            "looking for staged chunks",
+            kv.get(
                 store.keys().batch(),
                 Some(GetOptions::new().with_prefix().with_count_only()),
-            )
-            .await
-            .map_err(|e| etcd_error("looking for staged chunks", e))?;
+            ),
+        )
+        .await?;
         if staged.count() > 0 {
             write(
                 store,
@@ -296,10 +299,7 @@ pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error>
     );
     let mut chunks = Vec::with_capacity(count);
     for n in 0..count {
-        let r = kv
-            .get(store.keys().chunk(n), None)
-            .await
-            .map_err(|e| etcd_error("reading a staged chunk", e))?;
+        let r = timed("reading a staged chunk", kv.get(store.keys().chunk(n), None)).await?;
         let bytes = r.kvs().first().map(|kv| kv.value()).unwrap_or_default();
         if n >= next && bytes.is_empty() {
             return Err(ecs_core::Error::Store {
@@ -335,11 +335,12 @@ async fn current_versions(
                 )
             })
             .collect();
-        let response = store
-            .kv()
-            .txn(etcd_client::Txn::new().and_then(reads))
-            .await
-            .map_err(|e| etcd_error("reading versions", e))?;
+        let mut kv = store.kv();
+        let response = timed(
+            "reading versions",
+            kv.txn(etcd_client::Txn::new().and_then(reads)),
+        )
+        .await?;
         for (slot, r) in part.iter().zip(response.op_responses()) {
             let version = match r {
                 TxnOpResponse::Get(g) => g.kvs().first().map(|kv| kv.version() as u64),
@@ -365,16 +366,18 @@ async fn write(
         compares.push(fence.compare());
         reads.push(TxnOp::get(fence.key().to_vec(), None));
     }
-    let response = store
-        .kv()
-        .txn(
+    let what = format!("a large commit, {what}");
+    let mut kv = store.kv();
+    let response = timed(
+        &what,
+        kv.txn(
             etcd_client::Txn::new()
                 .when(compares)
                 .and_then(ops)
                 .or_else(reads),
-        )
-        .await
-        .map_err(|e| etcd_error(&format!("a large commit, {what}"), e))?;
+        ),
+    )
+    .await?;
     if response.succeeded() {
         return Ok(response.header().map_or(0, |h| h.revision()));
     }
@@ -387,7 +390,7 @@ async fn write(
     }
     Err(ecs_core::Error::Store {
         path: None,
-        reason: format!("etcd: a large commit, {what}: the commit record moved under it"),
+        reason: format!("etcd: {what}: the commit record moved under it"),
     })
 }
 

@@ -67,6 +67,12 @@ impl Fence {
         self.lost.cancelled().await;
     }
 
+    /// Whether the leadership is known to be lost (without looking at the lease's
+    /// deadline: [`check`](Self::check) does).
+    pub fn lost_already(&self) -> bool {
+        self.lost.is_cancelled()
+    }
+
     /// Says why a write carrying this fence was refused, from the leader key as the
     /// refused transaction read it; `Ok` if the fence did hold.
     pub(crate) fn refused(
@@ -136,36 +142,32 @@ impl Candidate {
             let lease = client.lease_grant(ttl, None).await?;
             let valid_until = Arc::new(Mutex::new(granted + secs(lease.ttl())));
             let lost = CancellationToken::new();
-            let keeper = tokio::spawn(keep_alive(
-                client.clone(),
-                lease.id(),
-                self.ttl,
-                valid_until.clone(),
-                lost.clone(),
-            ));
+            // From here the lease is renewed, and given up (the renewals stopped, the
+            // lease revoked) on every way out but a leadership returned, this future
+            // dropped included.
+            let held = Held {
+                client: client.clone(),
+                lease: lease.id(),
+                keeper: tokio::spawn(keep_alive(
+                    client.clone(),
+                    lease.id(),
+                    self.ttl,
+                    valid_until.clone(),
+                    lost.clone(),
+                )),
+            };
             let campaign = client.campaign(self.election.clone(), self.node.clone(), lease.id());
             let won = tokio::select! {
-                won = campaign => won,
+                won = campaign => won?,
                 () = lost.cancelled() => {
-                    keeper.abort();
                     tracing::warn!(node = %self.node, "etcd: the lease ran out while campaigning; campaigning again");
                     continue;
                 }
             };
-            let key = match won {
-                Ok(mut r) => r.take_leader(),
-                Err(e) => {
-                    keeper.abort();
-                    let _ = client.lease_revoke(lease.id()).await;
-                    return Err(e.into());
-                }
-            };
-            let Some(key) = key else {
-                keeper.abort();
-                return Err(Error::Protocol(
-                    "a campaign won without a leader key".into(),
-                ));
-            };
+            let key = won
+                .leader()
+                .cloned()
+                .ok_or_else(|| Error::Protocol("a campaign won without a leader key".into()))?;
             let fence = Fence {
                 key: key.key().to_vec(),
                 revision: key.rev(),
@@ -173,17 +175,24 @@ impl Candidate {
                 lost: lost.clone(),
             };
             if fence.check().is_err() {
-                keeper.abort();
                 continue;
             }
             return Ok(Leadership {
                 client,
                 key,
-                lease: lease.id(),
                 fence,
-                keeper: Some(keeper),
+                held: Some(held),
             });
         }
+    }
+
+    /// Every change of leader from now on, as an event stream (etcd's observe): what a
+    /// standby, a dashboard or a client that follows the leader listens to. etcd
+    /// answers once there is a leader: until then this waits.
+    pub async fn observe(&self) -> Result<LeaderChanges, Error> {
+        let mut client = self.client.clone();
+        let stream = client.observe(self.election.clone()).await?;
+        Ok(LeaderChanges { stream })
     }
 
     /// The node that leads now (its name as it campaigned), if any.
@@ -200,14 +209,58 @@ impl Candidate {
     }
 }
 
-/// A won election: lasts until its lease does. Dropping it stops renewing the lease
-/// (which then runs out); [`Leadership::resign`] hands over at once.
+/// Leadership changes as they happen ([`Candidate::observe`]).
+pub struct LeaderChanges {
+    stream: etcd_client::ObserveStream,
+}
+
+impl std::fmt::Debug for LeaderChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaderChanges").finish_non_exhaustive()
+    }
+}
+
+impl LeaderChanges {
+    /// Waits for the next leader (the first call: the one leading now, once there is
+    /// one) and returns its name; `None` once the stream ended (etcd closed it: observe
+    /// again).
+    pub async fn next(&mut self) -> Result<Option<String>, Error> {
+        Ok(self
+            .stream
+            .message()
+            .await?
+            .and_then(|r| r.kv().map(|kv| String::from_utf8_lossy(kv.value()).into_owned())))
+    }
+}
+
+/// A won election: lasts until its lease does. Dropping it gives the leadership up
+/// (the lease is revoked in the background); [`Leadership::resign`] does so and waits.
 pub struct Leadership {
     client: Client,
     key: LeaderKey,
-    lease: i64,
     fence: Fence,
-    keeper: Option<tokio::task::JoinHandle<()>>,
+    held: Option<Held>,
+}
+
+/// A lease being renewed: its renewals stop and it is revoked when this is dropped.
+struct Held {
+    client: Client,
+    lease: i64,
+    keeper: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.keeper.abort();
+        // Revoked in the background (a drop cannot wait): the next candidate leads at
+        // once rather than when the lease runs out. Outside a runtime, it runs out.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (mut client, lease) = (self.client.clone(), self.lease);
+            runtime.spawn(async move {
+                let _ = client.lease_revoke(lease).await;
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for Leadership {
@@ -215,7 +268,7 @@ impl std::fmt::Debug for Leadership {
         f.debug_struct("Leadership")
             .field("key", &String::from_utf8_lossy(self.key.key()))
             .field("term", &self.fence.revision)
-            .field("lease", &self.lease)
+            .field("lease", &self.held.as_ref().map(|h| h.lease))
             .finish_non_exhaustive()
     }
 }
@@ -244,27 +297,25 @@ impl Leadership {
     }
 
     /// Gives the leadership up now: another candidate leads at once rather than when
-    /// the lease runs out.
+    /// the lease runs out (as dropping it does, without waiting).
     pub async fn resign(mut self) -> Result<(), Error> {
         self.fence.lost.cancel();
-        if let Some(k) = self.keeper.take() {
-            k.abort();
-        }
         let resigned = self
             .client
             .resign(Some(ResignOptions::new().with_leader(self.key.clone())))
             .await;
-        let _ = self.client.lease_revoke(self.lease).await;
+        if let Some(held) = self.held.take() {
+            held.keeper.abort();
+            let _ = held.client.clone().lease_revoke(held.lease).await;
+        }
         resigned.map(drop).map_err(Error::from)
     }
 }
 
 impl Drop for Leadership {
+    /// Ends the leadership: the fence fails from now on, and the lease is revoked.
     fn drop(&mut self) {
         self.fence.lost.cancel();
-        if let Some(k) = self.keeper.take() {
-            k.abort();
-        }
     }
 }
 
@@ -300,6 +351,12 @@ async fn keep_alive(
             };
             match opened {
                 Ok(s) => stream = Some(s),
+                // etcd says the lease is gone (its time to live is over).
+                Err(etcd_client::Error::LeaseKeepAliveError(e)) => {
+                    tracing::warn!(lease, error = %e, "etcd: the lease is gone");
+                    lost.cancel();
+                    return;
+                }
                 Err(e) => {
                     tracing::debug!(lease, error = %e, "etcd: cannot open the lease's keep-alive; trying again");
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -44,7 +44,7 @@ mod election;
 mod keys;
 mod store;
 
-pub use election::{Candidate, Fence, Leadership};
+pub use election::{Candidate, Fence, LeaderChanges, Leadership};
 /// The etcd client this crate speaks through, at the version it was built with.
 pub use etcd_client;
 pub use store::{DEFAULT_MAX_TXN_BYTES, DEFAULT_MAX_TXN_OPS, EtcdStore};

@@ -22,12 +22,20 @@ pub const DEFAULT_MAX_TXN_BYTES: usize = 1 << 20;
 /// Records read per request by [`Store::load`].
 const PAGE: i64 = 500;
 
+/// The longest wait for one request's answer (the client sets none: a member that
+/// stopped answering, without closing its connection, would hold a call forever).
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Loads begun again when etcd compacted their revision away under them.
+const SNAPSHOT_ATTEMPTS: u32 = 5;
+
 /// The largest answer read: a page of [`PAGE`] records of 64 KiB, and room.
 const MAX_MESSAGE: usize = 64 << 20;
 
-/// Attempts of a read (idempotent) before its error is returned: a member that died
-/// fails the requests it held, and the client's next pick is a live one.
-const READ_ATTEMPTS: u32 = 6;
+/// Attempts of a read (idempotent) before its error is returned, over about 6 s: a
+/// member that died fails the requests it held, and etcd may take a second or two to
+/// elect a new raft leader.
+const READ_ATTEMPTS: u32 = 8;
 
 /// A [`Store`] on etcd, for control planes of which one leads (see the crate's docs).
 ///
@@ -143,11 +151,16 @@ impl EtcdStore {
         self.max_bytes
     }
 
-    /// Finishes a large commit left halfway, if this store may have one.
+    /// Finishes a large commit left halfway, if this store may have one: alone (under
+    /// the gate taken exclusively), so that no reader of this store pages through it
+    /// meanwhile. Called before taking the gate.
     async fn settle(&self) -> Result<(), ecs_core::Error> {
         if self.unfinished.load(Ordering::SeqCst) {
-            batch::finish_any(self).await?;
-            self.unfinished.store(false, Ordering::SeqCst);
+            let _alone = self.gate.write().await;
+            if self.unfinished.load(Ordering::SeqCst) {
+                batch::finish_any(self).await?;
+                self.unfinished.store(false, Ordering::SeqCst);
+            }
         }
         Ok(())
     }
@@ -161,8 +174,20 @@ impl EtcdStore {
     {
         let mut delay = Duration::from_millis(50);
         for n in 1.. {
-            match attempt(self.kv()).await {
+            let answer = match tokio::time::timeout(REQUEST_TIMEOUT, attempt(self.kv())).await {
+                Ok(answer) => answer,
+                Err(_) if n < READ_ATTEMPTS => {
+                    tracing::debug!("etcd: {what}: no answer in {REQUEST_TIMEOUT:?}; retrying");
+                    continue;
+                }
+                Err(_) => return Err(no_answer(what)),
+            };
+            match answer {
                 Ok(v) => return Ok(v),
+                // Answered for good: a revision compacted away is not coming back.
+                Err(e) if e.to_string().contains("compacted") => {
+                    return Err(etcd_error(what, e));
+                }
                 Err(e) if n < READ_ATTEMPTS => {
                     tracing::debug!(error = %e, "etcd: {what} failed; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
@@ -183,12 +208,13 @@ impl EtcdStore {
         let plan: Vec<Write> = writes.iter().map(batch::without_value).collect();
         for w in writes {
             let key = self.keys.record(w.kind(), w.key());
-            let expected = w.expected().unwrap_or(0);
-            compares.push(Compare::version(
-                key.clone(),
-                CompareOp::Equal,
-                to_i64(expected),
-            ));
+            compares.push(match w.expected() {
+                None => Compare::version(key.clone(), CompareOp::Equal, 0),
+                Some(v) if v > 0 => Compare::version(key.clone(), CompareOp::Equal, to_i64(v)),
+                // No record is ever at version 0 (etcd's 0 means none): a compare that
+                // never holds, so that the refusal is diagnosed as a conflict.
+                Some(_) => Compare::create_revision(key.clone(), CompareOp::Less, 0),
+            });
             reads.push(TxnOp::get(key.clone(), None));
             ops.push(match w {
                 Write::Put { value, .. } => TxnOp::put(key, value, None),
@@ -208,11 +234,7 @@ impl EtcdStore {
             reads.push(TxnOp::get(fence.key().to_vec(), None));
         }
         let txn = Txn::new().when(compares).and_then(ops).or_else(reads);
-        let response = self
-            .kv()
-            .txn(txn)
-            .await
-            .map_err(|e| etcd_error("a commit", e))?;
+        let response = timed("a commit", self.kv().txn(txn)).await?;
         if response.succeeded() {
             return Ok(plan
                 .iter()
@@ -252,13 +274,13 @@ impl EtcdStore {
 #[async_trait::async_trait]
 impl Store for EtcdStore {
     async fn load(&self, kind: Kind) -> Result<Vec<Record>, ecs_core::Error> {
-        let _gate = self.gate.read().await;
         self.settle().await?;
+        let _gate = self.gate.read().await;
         let prefix = self.keys.kind(kind);
         let end = crate::keys::prefix_end(&prefix);
         // Every page at the revision of the first, so that the whole is one instant; if
         // etcd compacted that revision away meanwhile, again from the start.
-        'snapshot: loop {
+        for _ in 0..SNAPSHOT_ATTEMPTS {
             let mut records = Vec::new();
             let mut from = prefix.clone();
             let mut revision = 0;
@@ -282,7 +304,7 @@ impl Store for EtcdStore {
                 let response = match page {
                     Ok(r) => r,
                     Err(e) if revision != 0 && e.to_string().contains("compacted") => {
-                        continue 'snapshot;
+                        break;
                     }
                     Err(e) => return Err(e),
                 };
@@ -301,11 +323,18 @@ impl Store for EtcdStore {
                 }
             }
         }
+        Err(ecs_core::Error::Store {
+            path: None,
+            reason: format!(
+                "etcd: loading {kind}: its revision was compacted away {SNAPSHOT_ATTEMPTS} times \
+                 running (--auto-compaction-retention too short for the keyspace?)"
+            ),
+        })
     }
 
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Record>, ecs_core::Error> {
-        let _gate = self.gate.read().await;
         self.settle().await?;
+        let _gate = self.gate.read().await;
         let full = self.keys.record(kind, key);
         let response = self
             .read("a read", |mut kv| {
@@ -324,17 +353,18 @@ impl Store for EtcdStore {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
+        self.settle().await?;
         if batch::fits_one_txn(self, &writes) {
             let _gate = self.gate.read().await;
-            self.settle().await?;
             return self.commit_small(writes).await;
         }
         let _gate = self.gate.write().await;
-        self.settle().await?;
+        // Until it returns: a commit dropped halfway (its caller gave up, the control
+        // plane halted) is finished before anything else, as one that failed is.
+        self.unfinished.store(true, Ordering::SeqCst);
         let outcome = batch::commit(self, writes).await;
-        if matches!(outcome, Err(ecs_core::Error::Store { .. })) {
-            // Perhaps applied halfway: finished (or undone) before anything else.
-            self.unfinished.store(true, Ordering::SeqCst);
+        if matches!(outcome, Ok(_) | Err(ecs_core::Error::StoreConflict { .. })) {
+            self.unfinished.store(false, Ordering::SeqCst);
         }
         outcome
     }
@@ -356,6 +386,26 @@ impl EtcdStore {
             version: kv.version() as u64,
             value: kv.value().to_vec(),
         })
+    }
+}
+
+/// A request's answer, or the store's error if it failed or took longer than
+/// [`REQUEST_TIMEOUT`] (a member that hangs rather than fails: its outcome is unknown,
+/// as after any failed commit).
+pub(crate) async fn timed<T>(
+    what: &str,
+    request: impl Future<Output = Result<T, etcd_client::Error>>,
+) -> Result<T, ecs_core::Error> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(answer) => answer.map_err(|e| etcd_error(what, e)),
+        Err(_) => Err(no_answer(what)),
+    }
+}
+
+fn no_answer(what: &str) -> ecs_core::Error {
+    ecs_core::Error::Store {
+        path: None,
+        reason: format!("etcd: {what}: no answer in {REQUEST_TIMEOUT:?}"),
     }
 }
 

@@ -16,9 +16,24 @@ async fn one_leads_the_next_leads_when_it_resigns() {
     let a = Candidate::new(&client, &root, "a", TTL);
     let b = Candidate::new(&client, &root, "b", TTL);
     assert_eq!(a.leader().await.unwrap(), None);
+    // etcd answers an observer once there is a leader.
+    let observer = {
+        let b = b.clone();
+        tokio::spawn(async move { b.observe().await })
+    };
     let lead_a = a.campaign().await.unwrap();
+    let mut changes = tokio::time::timeout(Duration::from_secs(5), observer)
+        .await
+        .expect("observing begins once a leads")
+        .unwrap()
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
+    assert_eq!(seen.expect("a change is seen").unwrap().as_deref(), Some("a"));
     assert_eq!(b.leader().await.unwrap().as_deref(), Some("a"));
-    let waiting = tokio::spawn(async move { b.campaign().await });
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { b.campaign().await })
+    };
     // b stands by while a leads.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "b leads beside a");
@@ -30,6 +45,8 @@ async fn one_leads_the_next_leads_when_it_resigns() {
         .unwrap()
         .unwrap();
     assert!(lead_b.term() > term_a);
+    let seen = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
+    assert_eq!(seen.expect("the change to b is seen").unwrap().as_deref(), Some("b"));
     assert_eq!(a.leader().await.unwrap().as_deref(), Some("b"));
     lead_b.resign().await.unwrap();
     support::clean(&client, &root).await;
@@ -102,22 +119,30 @@ async fn a_leader_whose_lease_is_gone_is_fenced_off() {
     support::clean(&client, &root).await;
 }
 
-/// A leader whose lease runs out without a renewal coming back (here: renewals stop
-/// because its leadership handle is dropped, as if frozen) stops believing in it
-/// locally, before etcd is even asked.
+/// Renewals keep a leadership past its lease's first time to live; dropping it ends
+/// it at once: its fence fails, and another candidate leads without waiting for the
+/// lease to run out (it is revoked). (A lease that runs out unrenewed, its holder
+/// frozen, is `tests/ha_etcd.rs`'s SIGSTOP test, on processes.)
 #[tokio::test]
-async fn a_lease_not_renewed_in_time_fails_the_local_check() {
+async fn renewals_keep_a_leadership_and_dropping_it_hands_over() {
     let client = support::client().await;
     let root = support::root("local");
     let a = Candidate::new(&client, &root, "a", TTL);
     let lead = a.campaign().await.unwrap();
     let fence = lead.fence();
     assert!(fence.check().is_ok());
-    // Renewals keep it valid past its first time to live.
     tokio::time::sleep(TTL + Duration::from_millis(500)).await;
     assert!(fence.check().is_ok(), "renewed");
     assert!(!lead.is_lost());
+    let b = Candidate::new(&client, &root, "b", Duration::from_secs(30));
+    let waiting = tokio::spawn(async move { b.campaign().await });
     drop(lead);
     assert!(fence.check().is_err());
+    let lead_b = tokio::time::timeout(Duration::from_secs(1), waiting)
+        .await
+        .expect("b leads within a second, well before a's lease would run out")
+        .unwrap()
+        .unwrap();
+    lead_b.resign().await.unwrap();
     support::clean(&client, &root).await;
 }

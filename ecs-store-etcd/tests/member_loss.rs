@@ -18,7 +18,7 @@ const OPS: usize = 240;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_killed_and_restarted_under_load_loses_nothing() {
-    let mut etcd = support::OwnCluster::start(30000).await;
+    let mut etcd = support::OwnCluster::start(10000).await;
     let client = etcd_client::Client::connect(etcd.endpoints(), None)
         .await
         .unwrap();

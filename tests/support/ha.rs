@@ -34,7 +34,8 @@ pub fn root(name: &str) -> String {
 pub struct Node {
     pub name: String,
     child: Option<Child>,
-    lines: Arc<Mutex<Vec<String>>>,
+    /// Every line, with when it was read.
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
     printed: Arc<Notify>,
 }
 
@@ -89,7 +90,7 @@ impl Nodes {
                     if std::env::var_os("ECS_HA_ECHO").is_some() {
                         eprintln!("[{name}] {line}");
                     }
-                    lines.lock().unwrap().push(line);
+                    lines.lock().unwrap().push((Instant::now(), line));
                     printed.notify_waiters();
                 }
             });
@@ -159,7 +160,7 @@ impl Nodes {
     pub fn dump(&self) -> String {
         self.nodes
             .iter()
-            .map(|n| format!("--- {}\n{}", n.name, n.lines.lock().unwrap().join("\n")))
+            .map(|n| format!("--- {}\n{}", n.name, n.lines().join("\n")))
             .collect::<Vec<_>>()
             .join("\n")
     }
@@ -223,12 +224,18 @@ impl Node {
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
+        self.lines.lock().unwrap().iter().map(|(_, l)| l.clone()).collect()
+    }
+
+    /// When it last printed a line containing `text`.
+    pub fn printed_at(&self, text: &str) -> Option<Instant> {
+        let lines = self.lines.lock().unwrap();
+        lines.iter().rev().find(|(_, l)| l.contains(text)).map(|(t, _)| *t)
     }
 
     /// The address it serves on if its last role line says it leads.
     fn leading_address(&self) -> Option<String> {
-        let lines = self.lines.lock().unwrap();
+        let lines = self.lines();
         let role = lines
             .iter()
             .rposition(|l| l.contains(" leads (term ") || l.contains(" lost the leadership"))?;
@@ -246,8 +253,8 @@ impl Node {
         let deadline = Instant::now() + within;
         loop {
             let printed = self.printed.notified();
-            if let Some(l) = self.lines.lock().unwrap().iter().find(|l| l.contains(text)) {
-                return l.clone();
+            if let Some(l) = self.lines().into_iter().find(|l| l.contains(text)) {
+                return l;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
@@ -366,15 +373,24 @@ pub async fn service_tasks(addr: &str, service: &str) -> HashMap<String, TaskVie
         .collect()
 }
 
-/// Every container of a task definition family on the engine (running or not):
-/// container id, state, task ARN, revision.
-pub fn containers(family: &str) -> Vec<(String, String, String, String)> {
+/// A container of the engine, by its labels.
+#[derive(Debug, Clone)]
+pub struct EngineContainer {
+    pub id: String,
+    /// `running`, `exited`, `created` ...
+    pub state: String,
+    pub task: String,
+    pub name: String,
+}
+
+/// Every container of a task definition family on the engine (running or not).
+pub fn containers(family: &str) -> Vec<EngineContainer> {
     let out = std::process::Command::new("docker")
         .args(["-H", &super::engines::docker_host(), "ps", "-a", "--no-trunc"])
         .args(["--filter", &format!("label=com.amazonaws.ecs.task-definition-family={family}")])
         .args([
             "--format",
-            "{{.ID}} {{.State}} {{.Label \"com.amazonaws.ecs.task-arn\"}} {{.Label \"com.amazonaws.ecs.task-definition-version\"}}",
+            "{{.ID}} {{.State}} {{.Label \"com.amazonaws.ecs.task-arn\"}} {{.Label \"com.amazonaws.ecs.container-name\"}}",
         ])
         .output()
         .expect("docker ps");
@@ -387,19 +403,19 @@ pub fn containers(family: &str) -> Vec<(String, String, String, String)> {
         .lines()
         .filter_map(|l| {
             let mut f = l.split_whitespace();
-            Some((
-                f.next()?.to_owned(),
-                f.next()?.to_owned(),
-                f.next()?.to_owned(),
-                f.next()?.to_owned(),
-            ))
+            Some(EngineContainer {
+                id: f.next()?.to_owned(),
+                state: f.next()?.to_owned(),
+                task: f.next()?.to_owned(),
+                name: f.next()?.to_owned(),
+            })
         })
         .collect()
 }
 
 /// Removes every container of a family (the test's leftovers).
 pub fn remove_containers(family: &str) {
-    let ids: Vec<String> = containers(family).into_iter().map(|c| c.0).collect();
+    let ids: Vec<String> = containers(family).into_iter().map(|c| c.id).collect();
     if !ids.is_empty() {
         let _ = std::process::Command::new("docker")
             .args(["-H", &super::engines::docker_host(), "rm", "-f"])

@@ -594,7 +594,17 @@ impl Runner {
         }
     }
 
+    /// `Err` (the task fails, and nothing more is done on the engine) once this
+    /// control plane may no longer act: its store taken over, its leadership lost.
+    fn may_act(&self) -> Result<(), Cause> {
+        self.state.check_fence().map_err(|e| {
+            tracing::error!(task = %self.task_id, error = %e, "not acting on the engine: this control plane no longer holds its store");
+            Self::failed(format!("the control plane no longer holds its store: {e}"))
+        })
+    }
+
     async fn create_and_start(&mut self, i: usize) -> Result<(), Cause> {
+        self.may_act()?;
         let rt = self.agent.runtime.clone();
         let id = rt
             .create_container(&self.slots[i].spec)
@@ -606,6 +616,7 @@ impl Runner {
         let name = self.slots[i].name.clone();
         self.state
             .update_container(&self.task_id, &name, |c| c.runtime_id = Some(id.clone()));
+        self.may_act()?;
         rt.start_container(&id)
             .await
             .map_err(|e| Self::failed(format!("CannotStartContainerError: {e}")))?;
@@ -722,6 +733,9 @@ impl Runner {
                 continue;
             }
             let name = slot.name.clone();
+            if self.may_act().is_err() {
+                return;
+            }
             if let Err(e) = self.agent.runtime.start_container(&id).await {
                 tracing::warn!(task = %self.task_id, container = %name, error = %e, "restarting a container in place");
                 // Not again: it stays exited, as one the policy does not restart.
@@ -926,6 +940,9 @@ impl Runner {
             let Some(id) = self.slots[i].id.clone() else {
                 continue;
             };
+            if self.may_act().is_err() {
+                return;
+            }
             if self.slots[i].running() {
                 let timeout = self.slots[i].spec.stop_timeout;
                 let name = self.slots[i].name.clone();
@@ -969,6 +986,9 @@ impl Runner {
         });
         for s in &self.slots {
             if let Some(id) = &s.id {
+                if self.may_act().is_err() {
+                    return;
+                }
                 self.agent.unroute(id);
                 // Removal (forced) ends whatever still ran; the engine confirms it before
                 // the task's resources are given back.

@@ -569,8 +569,11 @@ impl Ecs {
         // first (runners wait for that): one without a live task there is nobody's.
         for container in remove {
             tracing::warn!(%cluster, instance = %id, container = %container.0, "recovery: a container of no live task: removing it");
-            let rt = runtime.clone();
+            let (rt, state) = (runtime.clone(), self.state().clone());
             self.ops().supervisor.spawn(async move {
+                if state.check_fence().is_err() {
+                    return;
+                }
                 let _ = rt
                     .stop_container(&container, std::time::Duration::from_secs(10))
                     .await;

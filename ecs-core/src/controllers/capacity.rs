@@ -360,6 +360,12 @@ async fn launch(
     count: u32,
     warmup: std::time::Duration,
 ) {
+    // Nothing is acted on that is not durable, nor by a control plane that no longer
+    // holds its store (a leader succeeded by another).
+    if let Err(e) = ctx.ops.state.barrier().await {
+        tracing::error!(provider = %provider, error = %e, "not launching instances: the state cannot be made durable");
+        return;
+    }
     let launched = group.provider.launch(count).await;
     // Each instance counts as launching until it is registered, then as registered:
     // never as both (a pass in between would see one instance too many, and let one go).
@@ -481,6 +487,10 @@ fn finish_termination(
 ) {
     let (ctx2, provider, instances) = (ctx.clone(), provider.clone(), group.provider.clone());
     ctx.ops.supervisor.spawn(async move {
+        if let Err(e) = ctx2.ops.state.barrier().await {
+            tracing::error!(instance = %instance, error = %e, "not terminating: the state cannot be made durable");
+            return;
+        }
         if let Err(e) = instances.terminate(&instance).await {
             tracing::warn!(instance = %instance, error = %e, "terminating it failed; trying again");
             let mut memory = ctx2

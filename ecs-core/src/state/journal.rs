@@ -38,6 +38,9 @@ use crate::task_definition::TaskDefinition;
 /// How often the persister looks for changes nobody asked to be made durable.
 const SAFETY_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often a barrier that waits asks the store whether this writer still holds it.
+const FENCE_RECHECK: Duration = Duration::from_secs(1);
+
 /// The journal's handle, shared by everything that waits on it.
 pub(crate) struct Journal {
     /// The store, until the control plane lets it go ([`release`](Self::release)).
@@ -94,25 +97,40 @@ impl Journal {
             if let Some(reason) = self.failure() {
                 return Err(Error::Store { path: None, reason });
             }
+            // This writer must still hold the store: a leader frozen past its lease
+            // learns here that it must not act, and one whose lease runs out while
+            // its commits hang (etcd unreachable) within a second of it.
+            self.check_fence()?;
             if *durable.borrow_and_update() >= ticket {
-                // Durable; and this writer still holds the store (a leader frozen past
-                // its lease learns here that it must not act).
-                let Some(store) = self.store() else {
-                    continue;
-                };
-                if let Err(e) = store.check_fence() {
-                    self.fail(e.to_string());
-                    return Err(e);
-                }
                 return Ok(());
             }
-            if durable.changed().await.is_err() {
-                return Err(Error::Store {
-                    path: None,
-                    reason: "the control plane stopped".into(),
-                });
+            tokio::select! {
+                changed = durable.changed() => {
+                    if changed.is_err() {
+                        return Err(Error::Store {
+                            path: None,
+                            reason: "the control plane stopped".into(),
+                        });
+                    }
+                }
+                () = tokio::time::sleep(FENCE_RECHECK) => {}
             }
         }
+    }
+
+    /// `Err` once the persister stopped for good or the store says this writer was
+    /// fenced off (which stops the persister too).
+    pub(crate) fn check_fence(&self) -> Result<(), Error> {
+        if let Some(reason) = self.failure() {
+            return Err(Error::Store { path: None, reason });
+        }
+        let Some(store) = self.store() else {
+            return Err(Error::Store {
+                path: None,
+                reason: "the control plane let its store go".into(),
+            });
+        };
+        store.check_fence().inspect_err(|e| self.fail(e.to_string()))
     }
 
     pub(crate) fn failure(&self) -> Option<String> {

@@ -305,6 +305,18 @@ impl State {
         }
     }
 
+    /// Whether this control plane may still act on an engine: `Err` once its store was
+    /// taken over or its leadership lost (asked of the store, locally, without a
+    /// round trip). Checked right before every container is created, started, stopped
+    /// or removed, since a barrier passed earlier may be long ago (an image pull, a
+    /// dependency's wait, a process frozen in between).
+    pub(crate) fn check_fence(&self) -> Result<(), Error> {
+        match &self.journal {
+            Some(j) => j.check_fence(),
+            None => Ok(()),
+        }
+    }
+
     /// Changes a task and publishes the change. (`change` may run more than once: see
     /// [`change_task`](Self::change_task).)
     pub(crate) fn update_task(&self, id: &TaskId, mut change: impl FnMut(&mut Task)) {

@@ -23,6 +23,7 @@ pub async fn run(store: &dyn Store) {
     values_are_kept_byte_for_byte(store).await;
     concurrent_writers_lose_no_update(store).await;
     large_commits_are_whole(store).await;
+    no_record_is_at_version_zero(store).await;
 }
 
 async fn commit(store: &dyn Store, writes: Vec<Write>) -> Vec<u64> {
@@ -334,4 +335,20 @@ pub async fn large_commits_are_whole(store: &dyn Store) {
     let versions = commit(store, writes).await;
     assert!(versions.iter().all(|v| *v == 0));
     assert_eq!(load(store, k, "lcw/").await, []);
+}
+
+/// A replace or delete expecting version 0 conflicts, whether the record exists or not
+/// (versions start at 1).
+pub async fn no_record_is_at_version_zero(store: &dyn Store) {
+    let k = Kind::Cluster;
+    let (_, key, expected, found) =
+        conflict(store.commit(vec![Write::replace(k, "zero", 0, "x")]).await);
+    assert_eq!((key.as_str(), expected, found), ("zero", Some(0), None));
+    let (_, _, _, found) = conflict(store.commit(vec![Write::delete(k, "zero", 0)]).await);
+    assert_eq!(found, None);
+    commit(store, vec![Write::create(k, "zero", "1")]).await;
+    let (_, _, _, found) =
+        conflict(store.commit(vec![Write::replace(k, "zero", 0, "x")]).await);
+    assert_eq!(found, Some(1));
+    assert_eq!(get(store, k, "zero").await.map(|r| r.value), Some(b"1".to_vec()));
 }

@@ -38,11 +38,14 @@ pub async fn clean(client: &etcd_client::Client, root: &str) {
 }
 
 /// A three-member etcd cluster of a test's own (members can be killed and restarted),
-/// on loopback ports `base + i*1000 + 379` (clients) and `+ 380` (peers), i = 1..3.
+/// on loopback ports `base + i*1000 + 379` (clients) and `+ 380` (peers), i = 1..3:
+/// with a base below 29000, out of Linux's ephemeral range (32768 and up), where an
+/// outgoing connection could hold them.
 pub struct OwnCluster {
+    // Dropped first (killed), then the folder they wrote in.
+    members: Vec<Option<tokio::process::Child>>,
     base: u16,
     dir: tempfile::TempDir,
-    members: Vec<Option<tokio::process::Child>>,
 }
 
 impl OwnCluster {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use ecs::Ecs;
 use ecs::config::EcsConfig;
 use ecs::etcd::etcd_client::{Client, ConnectOptions};
-use ecs::etcd::{Candidate, EtcdStore};
+use std::time::Duration;
+
+use ecs::etcd::{Candidate, EtcdStore, Leadership};
 use tokio_util::sync::CancellationToken;
 
 use crate::Options;
@@ -23,9 +25,17 @@ pub(crate) async fn run(
     let endpoints = o.etcd.clone().unwrap_or_default();
     let client = Client::connect(
         &endpoints,
-        // No HTTP/2 keep-alive pings: etcd closes connections that ping more often than
-        // its --grpc-keepalive-min-time (5 s), which cut a campaign's long call.
-        Some(ConnectOptions::new().with_connect_timeout(std::time::Duration::from_secs(2))),
+        // HTTP/2 keep-alive pings find a member that stopped answering; no more often
+        // than etcd's --grpc-keepalive-min-time (5 s), or it closes the connection
+        // (and a campaign's long call with it).
+        Some(
+            ConnectOptions::new()
+                .with_connect_timeout(std::time::Duration::from_secs(2))
+                .with_keep_alive(
+                    std::time::Duration::from_secs(10),
+                    std::time::Duration::from_secs(5),
+                ),
+        ),
     )
     .await
     .map_err(|e| format!("--etcd {}: {e}", endpoints.join(",")))?;
@@ -59,47 +69,84 @@ pub(crate) async fn run(
         };
         let term = leadership.term();
         println!("ecs-server: {node} leads (term {term})");
-        let store = match EtcdStore::open_fenced(&client, &o.etcd_root, leadership.fence()).await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("ecs-server: {node} cannot open the state on etcd: {e}; standing by");
+        match lead(o, &config, &metrics, &client, &endpoints, &leadership, &stop).await {
+            Ok(()) if stop.is_cancelled() => {
                 leadership.resign().await.ok();
-                continue;
+                return Ok(());
             }
-        };
-        let ecs = match Ecs::open(config.clone(), Arc::new(store)).await {
-            Ok(ecs) => ecs,
+            Ok(()) => {
+                println!(
+                    "ecs-server: {node} lost the leadership (term {term}): its lease ran out, \
+                     or another leads"
+                );
+            }
             Err(e) => {
-                eprintln!("ecs-server: {node} cannot recover the state: {e}; standing by");
+                println!("ecs-server: {node} lost the leadership (term {term}): {e}");
+                // Hands over at once, and does not take it again at once.
                 leadership.resign().await.ok();
-                continue;
-            }
-        };
-        let until = {
-            let stop = stop.clone();
-            let fence = leadership.fence();
-            async move {
                 tokio::select! {
-                    () = stop.cancelled() => {}
-                    () = fence.lost() => {}
+                    () = tokio::time::sleep(RETRY_AFTER_FAILURE) => {}
+                    () = stop.cancelled() => return Ok(()),
                 }
+                continue;
             }
-        };
-        let state = format!("etcd {} under {}/", endpoints.join(","), o.etcd_root);
-        let served = crate::serve(o, &ecs, metrics.clone(), &state, until).await;
-        if stop.is_cancelled() {
-            println!("ecs-server: stopping; containers keep running for the next leader to adopt");
-            ecs.shutdown().await.ok();
-            leadership.resign().await.ok();
-            return served;
         }
-        // The leadership ended (or serving failed): act on nothing more, at once.
-        ecs.halt().await;
-        let why = match &served {
-            Err(e) => format!("serving failed: {e}"),
-            Ok(()) => "its lease ran out, or another leads".to_owned(),
-        };
-        println!("ecs-server: {node} lost the leadership (term {term}): {why}");
         drop(leadership);
     }
+}
+
+/// How long a node that failed to lead (its state unreadable, its port taken) waits
+/// before campaigning again, leaving the others the time to win.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+/// How long a stopping leader waits for its changes to become durable before it halts.
+const SHUTDOWN_WITHIN: Duration = Duration::from_secs(30);
+
+/// One term: opens the state fenced, recovers, serves until stopped or the leadership
+/// ends; `Ok` when either did, `Err` when leading failed. Whatever ends it, the control
+/// plane acts on nothing more afterwards; when the leadership ends it is halted at
+/// once, not after the API's requests in flight (which may wait on the store).
+async fn lead(
+    o: &Options,
+    config: &EcsConfig,
+    metrics: &metrics_exporter_prometheus::PrometheusHandle,
+    client: &Client,
+    endpoints: &[String],
+    leadership: &Leadership,
+    stop: &CancellationToken,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let store = EtcdStore::open_fenced(client, &o.etcd_root, leadership.fence())
+        .await
+        .map_err(|e| format!("cannot open the state on etcd: {e}"))?;
+    let ecs = Ecs::open(config.clone(), Arc::new(store))
+        .await
+        .map_err(|e| format!("cannot recover the state: {e}"))?;
+    let fence = leadership.fence();
+    let watcher = tokio::spawn({
+        let (ecs, fence) = (ecs.clone(), fence.clone());
+        async move {
+            fence.lost().await;
+            ecs.halt().await;
+        }
+    });
+    let until = {
+        let (stop, fence) = (stop.clone(), fence.clone());
+        async move {
+            tokio::select! {
+                () = stop.cancelled() => {}
+                () = fence.lost() => {}
+            }
+        }
+    };
+    let state = format!("etcd {} under {}/", endpoints.join(","), o.etcd_root);
+    let served = crate::serve(o, &ecs, metrics.clone(), &state, until).await;
+    if stop.is_cancelled() && !fence.lost_already() {
+        println!("ecs-server: stopping; containers keep running for the next leader to adopt");
+        if tokio::time::timeout(SHUTDOWN_WITHIN, ecs.clone().shutdown()).await.is_err() {
+            eprintln!("ecs-server: changes not durable within {SHUTDOWN_WITHIN:?}; halting");
+        }
+    }
+    ecs.halt().await;
+    watcher.abort();
+    served
 }
