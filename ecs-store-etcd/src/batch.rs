@@ -169,7 +169,13 @@ async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::E
         if !puts.is_empty()
             && (puts.len() + 1 >= store.max_ops() || bytes + encoded.len() > store.max_bytes())
         {
-            write(store, std::mem::take(&mut puts), Vec::new(), "staging chunks").await?;
+            write(
+                store,
+                std::mem::take(&mut puts),
+                Vec::new(),
+                "staging chunks",
+            )
+            .await?;
             bytes = 0;
         }
         bytes += encoded.len();
@@ -254,7 +260,11 @@ async fn apply_chunk(
 /// that never reached its commit point.
 pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error> {
     let mut kv = store.kv();
-    let head = timed("reading the commit record", kv.get(store.keys().commit(), None)).await?;
+    let head = timed(
+        "reading the commit record",
+        kv.get(store.keys().commit(), None),
+    )
+    .await?;
     let Some(head) = head.kvs().first() else {
         let staged = timed(
             "looking for staged chunks",
@@ -299,7 +309,11 @@ pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error>
     );
     let mut chunks = Vec::with_capacity(count);
     for n in 0..count {
-        let r = timed("reading a staged chunk", kv.get(store.keys().chunk(n), None)).await?;
+        let r = timed(
+            "reading a staged chunk",
+            kv.get(store.keys().chunk(n), None),
+        )
+        .await?;
         let bytes = r.kvs().first().map(|kv| kv.value()).unwrap_or_default();
         if n >= next && bytes.is_empty() {
             return Err(ecs_core::Error::Store {

@@ -225,11 +225,10 @@ impl LeaderChanges {
     /// one) and returns its name; `None` once the stream ended (etcd closed it: observe
     /// again).
     pub async fn next(&mut self) -> Result<Option<String>, Error> {
-        Ok(self
-            .stream
-            .message()
-            .await?
-            .and_then(|r| r.kv().map(|kv| String::from_utf8_lossy(kv.value()).into_owned())))
+        Ok(self.stream.message().await?.and_then(|r| {
+            r.kv()
+                .map(|kv| String::from_utf8_lossy(kv.value()).into_owned())
+        }))
     }
 }
 

@@ -28,7 +28,10 @@ async fn one_leads_the_next_leads_when_it_resigns() {
         .unwrap()
         .unwrap();
     let seen = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
-    assert_eq!(seen.expect("a change is seen").unwrap().as_deref(), Some("a"));
+    assert_eq!(
+        seen.expect("a change is seen").unwrap().as_deref(),
+        Some("a")
+    );
     assert_eq!(b.leader().await.unwrap().as_deref(), Some("a"));
     let waiting = {
         let b = b.clone();
@@ -46,7 +49,10 @@ async fn one_leads_the_next_leads_when_it_resigns() {
         .unwrap();
     assert!(lead_b.term() > term_a);
     let seen = tokio::time::timeout(Duration::from_secs(5), changes.next()).await;
-    assert_eq!(seen.expect("the change to b is seen").unwrap().as_deref(), Some("b"));
+    assert_eq!(
+        seen.expect("the change to b is seen").unwrap().as_deref(),
+        Some("b")
+    );
     assert_eq!(a.leader().await.unwrap().as_deref(), Some("b"));
     lead_b.resign().await.unwrap();
     support::clean(&client, &root).await;

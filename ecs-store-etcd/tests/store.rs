@@ -89,16 +89,30 @@ async fn a_large_commit_dropped_after_its_commit_point_is_finished() {
             committing.abort();
             break;
         }
-        assert!(!committing.is_finished(), "the commit ended before it could be cut");
-        assert!(std::time::Instant::now() < deadline, "no commit point within 60 s");
+        assert!(
+            !committing.is_finished(),
+            "the commit ended before it could be cut"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no commit point within 60 s"
+        );
     }
     let _ = committing.await;
     let left = kv.get(record.as_str(), None).await.unwrap();
-    assert_eq!(left.kvs().len(), 1, "cut between its commit point and its end");
+    assert_eq!(
+        left.kvs().len(),
+        1,
+        "cut between its commit point and its end"
+    );
     let applied = kv
         .get(
             format!("{root}/records/task/"),
-            Some(etcd_client::GetOptions::new().with_prefix().with_count_only()),
+            Some(
+                etcd_client::GetOptions::new()
+                    .with_prefix()
+                    .with_count_only(),
+            ),
         )
         .await
         .unwrap()
@@ -107,7 +121,13 @@ async fn a_large_commit_dropped_after_its_commit_point_is_finished() {
 
     let tasks = store.load(Kind::Task).await.unwrap();
     assert_eq!(tasks.len(), 1500, "the store's next read finished it");
-    assert!(kv.get(record.as_str(), None).await.unwrap().kvs().is_empty());
+    assert!(
+        kv.get(record.as_str(), None)
+            .await
+            .unwrap()
+            .kvs()
+            .is_empty()
+    );
     let more: Vec<Write> = (0..300)
         .map(|i| Write::create(Kind::Service, format!("c/s-{i:03}"), "y"))
         .collect();

@@ -224,13 +224,22 @@ impl Node {
     }
 
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().iter().map(|(_, l)| l.clone()).collect()
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
     }
 
     /// When it last printed a line containing `text`.
     pub fn printed_at(&self, text: &str) -> Option<Instant> {
         let lines = self.lines.lock().unwrap();
-        lines.iter().rev().find(|(_, l)| l.contains(text)).map(|(t, _)| *t)
+        lines
+            .iter()
+            .rev()
+            .find(|(_, l)| l.contains(text))
+            .map(|(t, _)| *t)
     }
 
     /// The address it serves on if its last role line says it leads.

@@ -130,7 +130,9 @@ impl Journal {
                 reason: "the control plane let its store go".into(),
             });
         };
-        store.check_fence().inspect_err(|e| self.fail(e.to_string()))
+        store
+            .check_fence()
+            .inspect_err(|e| self.fail(e.to_string()))
     }
 
     pub(crate) fn failure(&self) -> Option<String> {

@@ -347,8 +347,10 @@ pub async fn no_record_is_at_version_zero(store: &dyn Store) {
     let (_, _, _, found) = conflict(store.commit(vec![Write::delete(k, "zero", 0)]).await);
     assert_eq!(found, None);
     commit(store, vec![Write::create(k, "zero", "1")]).await;
-    let (_, _, _, found) =
-        conflict(store.commit(vec![Write::replace(k, "zero", 0, "x")]).await);
+    let (_, _, _, found) = conflict(store.commit(vec![Write::replace(k, "zero", 0, "x")]).await);
     assert_eq!(found, Some(1));
-    assert_eq!(get(store, k, "zero").await.map(|r| r.value), Some(b"1".to_vec()));
+    assert_eq!(
+        get(store, k, "zero").await.map(|r| r.value),
+        Some(b"1".to_vec())
+    );
 }

@@ -69,7 +69,17 @@ pub(crate) async fn run(
         };
         let term = leadership.term();
         println!("ecs-server: {node} leads (term {term})");
-        match lead(o, &config, &metrics, &client, &endpoints, &leadership, &stop).await {
+        match lead(
+            o,
+            &config,
+            &metrics,
+            &client,
+            &endpoints,
+            &leadership,
+            &stop,
+        )
+        .await
+        {
             Ok(()) if stop.is_cancelled() => {
                 leadership.resign().await.ok();
                 return Ok(());
@@ -142,7 +152,10 @@ async fn lead(
     let served = crate::serve(o, &ecs, metrics.clone(), &state, until).await;
     if stop.is_cancelled() && !fence.lost_already() {
         println!("ecs-server: stopping; containers keep running for the next leader to adopt");
-        if tokio::time::timeout(SHUTDOWN_WITHIN, ecs.clone().shutdown()).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_WITHIN, ecs.clone().shutdown())
+            .await
+            .is_err()
+        {
             eprintln!("ecs-server: changes not durable within {SHUTDOWN_WITHIN:?}; halting");
         }
     }
