@@ -66,7 +66,7 @@ async fn register(ecs: &Ecs, engines: &[(InstanceId, InMemoryRuntime)]) {
 enum Backing {
     File(std::path::PathBuf),
     #[cfg(feature = "etcd")]
-    Etcd(ecs::etcd::etcd_client::Client, String),
+    Etcd(Box<ecs::etcd::etcd_client::Client>, String),
 }
 
 impl Backing {
@@ -204,7 +204,7 @@ async fn main() {
             .await
             .unwrap();
         let root = format!("ecs-bench/recovery-{}", std::process::id());
-        let backing = Backing::Etcd(client.clone(), root.clone());
+        let backing = Backing::Etcd(Box::new(client.clone()), root.clone());
         figures.push((backing.name(), run(n, &backing).await));
         client
             .kv_client()

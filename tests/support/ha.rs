@@ -142,10 +142,10 @@ impl Nodes {
                 .filter(|(_, n)| n.child.is_some())
                 .filter_map(|(i, n)| n.leading_address().map(|a| (i, a)))
                 .collect();
-            if let [(i, addr)] = claims.as_slice() {
-                if let Ok((200, _)) = call(addr, "ListClusters", &json!({})).await {
-                    return (*i, addr.clone());
-                }
+            if let [(i, addr)] = claims.as_slice()
+                && let Ok((200, _)) = call(addr, "ListClusters", &json!({})).await
+            {
+                return (*i, addr.clone());
             }
             assert!(
                 Instant::now() < deadline,
@@ -193,13 +193,12 @@ impl Nodes {
             }
         }
         for node in &mut self.nodes {
-            if let Some(mut c) = node.child.take() {
-                if tokio::time::timeout(Duration::from_secs(20), c.wait())
+            if let Some(mut c) = node.child.take()
+                && tokio::time::timeout(Duration::from_secs(20), c.wait())
                     .await
                     .is_err()
-                {
-                    let _ = c.kill().await;
-                }
+            {
+                let _ = c.kill().await;
             }
         }
         let mut kv = ecs::etcd::etcd_client::Client::connect(

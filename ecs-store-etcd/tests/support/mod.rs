@@ -142,10 +142,10 @@ impl OwnCluster {
             let Ok(mut c) = etcd_client::Client::connect([endpoint.as_str()], None).await else {
                 continue;
             };
-            if let Ok(status) = c.status().await {
-                if status.leader() == status.header().map_or(0, |h| h.member_id()) {
-                    return i;
-                }
+            if let Ok(status) = c.status().await
+                && status.leader() == status.header().map_or(0, |h| h.member_id())
+            {
+                return i;
             }
         }
         panic!("no member leads")
