@@ -4,8 +4,12 @@
 //!
 //! One test binary; each theme is a module in `recovery/`.
 
+mod support;
+
 #[path = "recovery/crashes.rs"]
 mod crashes;
+#[path = "recovery/fencing.rs"]
+mod fencing;
 #[path = "recovery/restart_limits.rs"]
 mod restart_limits;
 #[path = "recovery/restarts.rs"]

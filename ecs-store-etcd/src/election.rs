@@ -155,6 +155,7 @@ impl Candidate {
                     valid_until.clone(),
                     lost.clone(),
                 )),
+                revoked: false,
             };
             let campaign = client.campaign(self.election.clone(), self.node.clone(), lease.id());
             let won = tokio::select! {
@@ -198,7 +199,12 @@ impl Candidate {
     /// The node that leads now (its name as it campaigned), if any.
     pub async fn leader(&self) -> Result<Option<String>, Error> {
         let mut client = self.client.clone();
-        match client.leader(self.election.clone()).await {
+        let asked = tokio::time::timeout(CALL_TIMEOUT, client.leader(self.election.clone()))
+            .await
+            .map_err(|_| {
+                Error::Protocol(format!("etcd did not say who leads in {CALL_TIMEOUT:?}"))
+            })?;
+        match asked {
             Ok(r) => Ok(r
                 .kv()
                 .map(|kv| String::from_utf8_lossy(kv.value()).into_owned())),
@@ -246,6 +252,8 @@ struct Held {
     client: Client,
     lease: i64,
     keeper: tokio::task::JoinHandle<()>,
+    /// Revoked already (by `resign`).
+    revoked: bool,
 }
 
 impl Drop for Held {
@@ -253,10 +261,13 @@ impl Drop for Held {
         self.keeper.abort();
         // Revoked in the background (a drop cannot wait): the next candidate leads at
         // once rather than when the lease runs out. Outside a runtime, it runs out.
+        if self.revoked {
+            return;
+        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let (mut client, lease) = (self.client.clone(), self.lease);
             runtime.spawn(async move {
-                let _ = client.lease_revoke(lease).await;
+                let _ = tokio::time::timeout(CALL_TIMEOUT, client.lease_revoke(lease)).await;
             });
         }
     }
@@ -299,15 +310,22 @@ impl Leadership {
     /// the lease runs out (as dropping it does, without waiting).
     pub async fn resign(mut self) -> Result<(), Error> {
         self.fence.lost.cancel();
-        let resigned = self
+        let resign = self
             .client
-            .resign(Some(ResignOptions::new().with_leader(self.key.clone())))
-            .await;
-        if let Some(held) = self.held.take() {
+            .resign(Some(ResignOptions::new().with_leader(self.key.clone())));
+        let resigned = tokio::time::timeout(CALL_TIMEOUT, resign).await;
+        if let Some(mut held) = self.held.take() {
             held.keeper.abort();
-            let _ = held.client.clone().lease_revoke(held.lease).await;
+            let mut client = held.client.clone();
+            let _ = tokio::time::timeout(CALL_TIMEOUT, client.lease_revoke(held.lease)).await;
+            held.revoked = true;
         }
-        resigned.map(drop).map_err(Error::from)
+        match resigned {
+            Ok(r) => r.map(drop).map_err(Error::from),
+            Err(_) => Err(Error::Protocol(format!(
+                "etcd did not answer the resignation in {CALL_TIMEOUT:?}"
+            ))),
+        }
     }
 }
 
@@ -317,6 +335,10 @@ impl Drop for Leadership {
         self.fence.lost.cancel();
     }
 }
+
+/// The longest wait for a short election call (who leads, resign, revoke): etcd's
+/// client sets none, and a member that stopped answering would hold it forever.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn secs(s: i64) -> Duration {
     Duration::from_secs(u64::try_from(s).unwrap_or(0))

@@ -165,6 +165,18 @@ impl EtcdStore {
         Ok(())
     }
 
+    /// The gate, shared, once no large commit is left halfway (one that failed between
+    /// `settle` and the guard is finished first).
+    async fn settled(&self) -> Result<tokio::sync::RwLockReadGuard<'_, ()>, ecs_core::Error> {
+        loop {
+            self.settle().await?;
+            let guard = self.gate.read().await;
+            if !self.unfinished.load(Ordering::SeqCst) {
+                return Ok(guard);
+            }
+        }
+    }
+
     /// A read, tried again while etcd answers with errors (a member down, a leader
     /// election of etcd's own) for a few seconds.
     async fn read<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, ecs_core::Error>
@@ -274,8 +286,7 @@ impl EtcdStore {
 #[async_trait::async_trait]
 impl Store for EtcdStore {
     async fn load(&self, kind: Kind) -> Result<Vec<Record>, ecs_core::Error> {
-        self.settle().await?;
-        let _gate = self.gate.read().await;
+        let _gate = self.settled().await?;
         let prefix = self.keys.kind(kind);
         let end = crate::keys::prefix_end(&prefix);
         // Every page at the revision of the first, so that the whole is one instant; if
@@ -333,8 +344,7 @@ impl Store for EtcdStore {
     }
 
     async fn get(&self, kind: Kind, key: &str) -> Result<Option<Record>, ecs_core::Error> {
-        self.settle().await?;
-        let _gate = self.gate.read().await;
+        let _gate = self.settled().await?;
         let full = self.keys.record(kind, key);
         let response = self
             .read("a read", |mut kv| {
@@ -353,11 +363,11 @@ impl Store for EtcdStore {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
-        self.settle().await?;
         if batch::fits_one_txn(self, &writes) {
-            let _gate = self.gate.read().await;
+            let _gate = self.settled().await?;
             return self.commit_small(writes).await;
         }
+        self.settle().await?;
         let _gate = self.gate.write().await;
         // Until it returns: a commit dropped halfway (its caller gave up, the control
         // plane halted) is finished before anything else, as one that failed is.

@@ -215,6 +215,12 @@ impl Runner {
             }
             Err(cause) => cause,
         };
+        if self.state.check_fence().is_err() {
+            // This control plane no longer holds its store: it records nothing (a
+            // commit could still land before etcd refuses the fence, and tell the next
+            // leader that a healthy task failed) and does nothing more.
+            return;
+        }
         self.shut_down(cause)
             .instrument(tracing::debug_span!(parent: &task, "stop"))
             .await;
@@ -692,6 +698,9 @@ impl Runner {
             if let Some(cause) = self.stop_requested() {
                 return cause;
             }
+            if let Err(cause) = self.may_act() {
+                return cause;
+            }
             self.restart_exited().await;
             if let Some(s) = self.essential_exit() {
                 return essential_exited(&s.name);
@@ -935,7 +944,9 @@ impl Runner {
             .collect();
         order.sort_by_key(|&i| std::cmp::Reverse(self.slots[i].start_seq));
         let (state, agent) = (self.state.clone(), self.agent.clone());
-        let abandoned = move || !agent.current(&state);
+        // Given up on (not retried) once the instance is deregistered, or this control
+        // plane no longer holds its store.
+        let abandoned = move || !agent.current(&state) || state.check_fence().is_err();
         for i in order {
             let Some(id) = self.slots[i].id.clone() else {
                 continue;
@@ -1022,6 +1033,9 @@ impl Runner {
         volumes.sort_unstable();
         volumes.dedup();
         for v in volumes {
+            if self.may_act().is_err() {
+                return;
+            }
             retrying(&self.task_id, v, "remove volume", &abandoned, || {
                 rt.remove_volume(v)
             })

@@ -195,6 +195,8 @@ impl Ecs {
         let mut spec = ExecSpec::new(argv);
         spec.interactive = request.interactive;
         spec.tty = request.tty;
+        // Not by a control plane that no longer holds its store.
+        self.state().check_fence()?;
         let session = target
             .runtime
             .exec(&id, &spec)

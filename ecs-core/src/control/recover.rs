@@ -577,6 +577,9 @@ impl Ecs {
                 let _ = rt
                     .stop_container(&container, std::time::Duration::from_secs(10))
                     .await;
+                if state.check_fence().is_err() {
+                    return;
+                }
                 let _ = rt.remove_container(&container).await;
             });
         }

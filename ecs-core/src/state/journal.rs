@@ -462,6 +462,11 @@ pub(crate) async fn run(state: Arc<State>, mut written: Written) {
         // taken next.
         let target = journal.requested.load(Ordering::SeqCst);
         let (changes, registry) = changes(&mut state.lock(), &mut written);
+        // Fenced off (the lease known lost before etcd refuses it): nothing more is
+        // written, whatever changed since.
+        if journal.failure().is_some() {
+            return;
+        }
         if !changes.is_empty() {
             let started = std::time::Instant::now();
             let outcome = match writes(&changes, &written) {

@@ -50,7 +50,10 @@ pub(crate) async fn run(
         }
     });
     loop {
-        let leader = candidate.leader().await.ok().flatten();
+        let leader = tokio::select! {
+            leader = candidate.leader() => leader.ok().flatten(),
+            () = stop.cancelled() => return Ok(()),
+        };
         println!(
             "ecs-server: {node} stands by; leader: {}",
             leader.as_deref().unwrap_or("none")
