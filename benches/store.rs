@@ -153,25 +153,17 @@ async fn batched(store: &dyn Store, sizes: &Sizes, versions: &mut [u64]) -> f64 
     per_second(writes, elapsed)
 }
 
-/// Opens the store at `path` and loads every task: the time of each.
+/// Opens the store file at `path` and loads every task: the time of both.
 async fn recover(path: &Path, n: usize, what: &str) -> Duration {
     let p = path.to_path_buf();
-    let start = Instant::now();
-    let store = tokio::task::spawn_blocking(move || FileStore::open(p))
-        .await
-        .unwrap()
-        .unwrap();
-    let opened = start.elapsed();
-    let tasks = store.load(Kind::Task).await.unwrap();
-    let total = start.elapsed();
-    assert_eq!(tasks.len(), n);
-    println!(
-        "recovery of {n} tasks {what}: open {:.3} s + load {:.3} s = {:.3} s",
-        opened.as_secs_f64(),
-        (total - opened).as_secs_f64(),
-        total.as_secs_f64(),
-    );
-    total
+    recover_with(n, what, async || {
+        let store = tokio::task::spawn_blocking(move || FileStore::open(p))
+            .await
+            .unwrap()
+            .unwrap();
+        Box::new(store) as Box<dyn Store>
+    })
+    .await
 }
 
 /// Loads every task of `store`, opened by `open`: the time of both.
@@ -195,7 +187,7 @@ async fn recover_with(
     total
 }
 
-/// Writes, then `recovery` tasks written in commits of 10,000.
+/// Task state changes, one commit at a time, then in batches.
 async fn writes(store: &dyn Store, sizes: &Sizes) -> Figures {
     create_tasks(store, sizes.tasks).await;
     let mut versions = vec![1u64; sizes.tasks];

@@ -10,7 +10,7 @@ mod ha;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ha::{Nodes, TaskView, containers, ok, service_tasks};
+use ha::{Nodes, TaskView, containers, ok, poll, service_tasks};
 use serde_json::json;
 
 const TTL: Duration = Duration::from_secs(3);
@@ -51,18 +51,7 @@ async fn wait_tasks(
     within: Duration,
     f: impl Fn(&HashMap<String, TaskView>) -> bool,
 ) -> HashMap<String, TaskView> {
-    let deadline = Instant::now() + within;
-    loop {
-        let tasks = service_tasks(addr, "web").await;
-        if f(&tasks) {
-            return tasks;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} not within {within:?}: {tasks:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll(what, within, || service_tasks(addr, "web"), f).await
 }
 
 /// Polls the service at `addr` until `f` holds of DescribeServices' answer.
@@ -73,19 +62,11 @@ async fn wait_service(
     within: Duration,
     f: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = Instant::now() + within;
-    loop {
+    let look = || async {
         let answer = ok(addr, "DescribeServices", json!({"services": [service]})).await;
-        let s = answer["services"][0].clone();
-        if f(&s) {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} not within {within:?}: {s:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        answer["services"][0].clone()
+    };
+    poll(what, within, look, f).await
 }
 
 /// The engine's containers of `family` against the leader's tasks: one container per
@@ -253,35 +234,34 @@ fn gated_task_definition(family: &str) -> serde_json::Value {
 }
 
 /// Polls until every task of `family` is where it is meant to be (RUNNING ones
-/// running, stopped ones stopped).
-async fn settled_tasks(addr: &str, family: &str, context: &str) -> HashMap<String, TaskView> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let tasks = family_tasks(addr, family).await;
-        let settled = tasks.values().all(|t| {
+/// running, stopped ones stopped); returns them as DescribeTasks says.
+async fn settled_tasks(
+    addr: &str,
+    family: &str,
+    context: &str,
+) -> HashMap<String, serde_json::Value> {
+    let settled = |tasks: &HashMap<String, serde_json::Value>| {
+        tasks.values().all(|t| {
             let (last, want) = (&t["lastStatus"], &t["desiredStatus"]);
             last == want || (last == "PENDING" && want == "STOPPED")
-        });
-        if settled {
-            return tasks
-                .iter()
-                .map(|(arn, t)| {
-                    let view = TaskView {
-                        status: t["lastStatus"].as_str().unwrap().to_owned(),
-                        health: t["healthStatus"].as_str().unwrap_or("UNKNOWN").to_owned(),
-                        revision: String::new(),
-                        runtime: None,
-                    };
-                    (arn.clone(), view)
-                })
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "tasks did not settle: {tasks:#?}; {context}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        })
+    };
+    let what = format!("tasks settled ({context})");
+    poll(
+        &what,
+        Duration::from_secs(120),
+        || family_tasks(addr, family),
+        settled,
+    )
+    .await
+}
+
+/// The tasks as [`check_engine`] takes them.
+fn views(tasks: &HashMap<String, serde_json::Value>) -> HashMap<String, TaskView> {
+    tasks
+        .iter()
+        .map(|(arn, t)| (arn.clone(), TaskView::from_json(t)))
+        .collect()
 }
 
 /// The leader frozen while tasks it started wait, half started, for a dependency: once
@@ -319,26 +299,20 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
         json!({"service": "web", "desiredCount": 4}),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let half = containers(&family)
+    let half_started = |cs: &Vec<ha::EngineContainer>| {
+        let dbs = cs
             .iter()
             .filter(|c| c.name == "db" && c.state == "running")
-            .count()
-            > containers(&family)
-                .iter()
-                .filter(|c| c.name == "app")
-                .count();
-        if half {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no task half started: {:#?}",
-            containers(&family)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .count();
+        dbs > cs.iter().filter(|c| c.name == "app").count()
+    };
+    poll(
+        "a task half started",
+        Duration::from_secs(60),
+        || async { containers(&family) },
+        half_started,
+    )
+    .await;
     nodes.signal(frozen, "STOP");
     let at_freeze = containers(&family);
     let apps_at_freeze = at_freeze.iter().filter(|c| c.name == "app").count();
@@ -356,7 +330,7 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
         |s| s["runningCount"] == 4 && s["desiredCount"] == 4,
     )
     .await;
-    let settled = settled_tasks(&leader, &family, "before the resume").await;
+    let settled = views(&settled_tasks(&leader, &family, "before the resume").await);
     check_engine(&family, &settled);
 
     // Resumed: it learns that it lost, and acts on nothing more.
@@ -373,7 +347,7 @@ async fn a_leader_frozen_past_its_lease_is_fenced_off() {
     // It prints that line once its control plane halted, every loop ended (its
     // half-started tasks' runners among them): nothing of it acts after this point,
     // and what it did since the resume is in Docker's events.
-    let now = settled_tasks(&leader, &family, "after the resume").await;
+    let now = views(&settled_tasks(&leader, &family, "after the resume").await);
     assert_eq!(
         now, settled,
         "the tasks changed after the old leader resumed"
@@ -549,20 +523,16 @@ async fn random_failovers(seed: u64) {
         desired_candidates.contains(&desired),
         "desired {desired}, asked {desired_candidates:?}; {context}"
     );
-    let views = settled_tasks(&addr, &family, &context).await;
-    for arn in runs.keys() {
-        assert!(
-            views.contains_key(arn),
-            "acknowledged task {arn} is lost; {context}"
-        );
-    }
-    let tasks = family_tasks(&addr, &family).await;
+    let tasks = settled_tasks(&addr, &family, &context).await;
     for (arn, stopped) in &runs {
+        let task = tasks
+            .get(arn)
+            .unwrap_or_else(|| panic!("acknowledged task {arn} is lost; {context}"));
         if *stopped {
-            assert_eq!(tasks[arn]["desiredStatus"], "STOPPED", "{arn}; {context}");
+            assert_eq!(task["desiredStatus"], "STOPPED", "{arn}; {context}");
         }
     }
-    check_engine(&family, &views);
+    check_engine(&family, &views(&tasks));
     println!(
         "seed {seed}: {} faults, {} tasks acknowledged, desired {desired}: ok",
         faults.len(),

@@ -145,22 +145,8 @@ async fn check_and_cut(
 /// Steps 2 and 3: stages the chunks and writes the commit record; the revision it
 /// landed at.
 async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::Error> {
-    // Leftovers of an attempt that never reached its commit point (never the chunks of
-    // a commit under way: then this one must not start).
-    write(
-        store,
-        vec![TxnOp::delete(
-            store.keys().batch(),
-            Some(DeleteOptions::new().with_prefix()),
-        )],
-        vec![Compare::create_revision(
-            store.keys().commit(),
-            CompareOp::Equal,
-            0,
-        )],
-        "clearing staged chunks",
-    )
-    .await?;
+    // Leftovers of an attempt that never reached its commit point.
+    clear_staged(store).await?;
     // Several chunks per transaction, within its limits.
     let mut puts = Vec::new();
     let mut bytes = 0;
@@ -191,11 +177,7 @@ async fn stage(store: &EtcdStore, chunks: &[Vec<Op>]) -> Result<i64, ecs_core::E
             chunks.len().to_string(),
             None,
         )],
-        vec![Compare::create_revision(
-            store.keys().commit(),
-            CompareOp::Equal,
-            0,
-        )],
+        vec![no_commit_record(store)],
         "the commit point",
     )
     .await
@@ -275,20 +257,7 @@ pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error>
         )
         .await?;
         if staged.count() > 0 {
-            write(
-                store,
-                vec![TxnOp::delete(
-                    store.keys().batch(),
-                    Some(DeleteOptions::new().with_prefix()),
-                )],
-                vec![Compare::create_revision(
-                    store.keys().commit(),
-                    CompareOp::Equal,
-                    0,
-                )],
-                "clearing staged chunks",
-            )
-            .await?;
+            clear_staged(store).await?;
         }
         return Ok(());
     };
@@ -307,23 +276,45 @@ pub(crate) async fn finish_any(store: &EtcdStore) -> Result<(), ecs_core::Error>
     tracing::warn!(
         "etcd: finishing a large commit a previous writer left halfway ({next} of {count} chunks applied)"
     );
-    let mut chunks = Vec::with_capacity(count);
-    for n in 0..count {
+    // Those applied already are not read again (`apply` skips them).
+    let mut chunks = vec![Vec::new(); next.min(count)];
+    for n in next..count {
         let r = timed(
             "reading a staged chunk",
             kv.get(store.keys().chunk(n), None),
         )
         .await?;
-        let bytes = r.kvs().first().map(|kv| kv.value()).unwrap_or_default();
-        if n >= next && bytes.is_empty() {
+        let Some(staged) = r.kvs().first() else {
             return Err(ecs_core::Error::Store {
                 path: None,
                 reason: format!("etcd: staged chunk {n} of {count} is missing"),
             });
-        }
-        chunks.push(decode(bytes)?);
+        };
+        chunks.push(decode(staged.value())?);
     }
     apply(store, chunks, next, head.mod_revision()).await
+}
+
+/// The compare that no large commit is under way (its record absent): the condition of
+/// every small commit, of a commit point, and of clearing staged chunks.
+pub(crate) fn no_commit_record(store: &EtcdStore) -> Compare {
+    Compare::create_revision(store.keys().commit(), CompareOp::Equal, 0)
+}
+
+/// Deletes chunks staged for a commit that never reached its commit point (never those
+/// of a commit under way).
+async fn clear_staged(store: &EtcdStore) -> Result<i64, ecs_core::Error> {
+    let everything = TxnOp::delete(
+        store.keys().batch(),
+        Some(DeleteOptions::new().with_prefix()),
+    );
+    write(
+        store,
+        vec![everything],
+        vec![no_commit_record(store)],
+        "clearing staged chunks",
+    )
+    .await
 }
 
 /// The versions of every key `writes` touch, as they are now (keys only).

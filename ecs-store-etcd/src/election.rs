@@ -67,12 +67,6 @@ impl Fence {
         self.lost.cancelled().await;
     }
 
-    /// Whether the leadership is known to be lost (without looking at the lease's
-    /// deadline: [`check`](Self::check) does).
-    pub fn lost_already(&self) -> bool {
-        self.lost.is_cancelled()
-    }
-
     /// Says why a write carrying this fence was refused, from the leader key as the
     /// refused transaction read it; `Ok` if the fence did hold.
     pub(crate) fn refused(
@@ -298,7 +292,7 @@ impl Leadership {
     /// Resolves once the leadership is lost: the lease ran out before a renewal came
     /// back, or etcd said it was gone.
     pub async fn lost(&self) {
-        self.fence.lost.cancelled().await;
+        self.fence.lost().await;
     }
 
     /// Whether it is lost already (or no longer known to hold).

@@ -235,11 +235,7 @@ impl EtcdStore {
         }
         // No large commit may be under way (one a previous writer left is finished
         // before anything else: `settle`).
-        compares.push(Compare::create_revision(
-            self.keys.commit(),
-            CompareOp::Equal,
-            0,
-        ));
+        compares.push(batch::no_commit_record(self));
         reads.push(TxnOp::get(self.keys.commit(), None));
         if let Some(fence) = &self.fence {
             compares.push(fence.compare());

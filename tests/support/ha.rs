@@ -9,8 +9,12 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
@@ -276,56 +280,41 @@ impl Node {
     }
 }
 
-/// One call of ECS's API (JSON 1.1, no signature) at `addr`: the status and the answer.
-/// Errs when the connection fails (the node is gone).
+/// One call of ECS's API (JSON 1.1, no signature) at `addr`, on a connection of its
+/// own (none kept to a node that may be killed next): the status and the answer. Errs
+/// when the exchange fails (the node is gone) or takes over 30 s.
 pub async fn call(addr: &str, operation: &str, body: &Value) -> std::io::Result<(u16, Value)> {
-    let body = body.to_string();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: AmazonEC2ContainerServiceV20141113.{operation}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http();
+    let request = hyper::Request::post(format!("http://{addr}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            format!("AmazonEC2ContainerServiceV20141113.{operation}"),
+        )
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(std::io::Error::other)?;
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<_, std::io::Error>(answer)
+        let response = client
+            .request(request)
+            .await
+            .map_err(std::io::Error::other)?;
+        let status = response.status().as_u16();
+        let answer = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(std::io::Error::other)?
+            .to_bytes();
+        Ok::<_, std::io::Error>((
+            status,
+            serde_json::from_slice(&answer).unwrap_or(Value::Null),
+        ))
     };
-    let answer = tokio::time::timeout(Duration::from_secs(30), exchange)
+    tokio::time::timeout(Duration::from_secs(30), exchange)
         .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 30 s"))??;
-    let text = String::from_utf8_lossy(&answer);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("not HTTP: {text}")))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status: {head}")))?;
-    // The body may be chunked (Connection: close answers are usually not).
-    let json = serde_json::from_str(body)
-        .or_else(|_| serde_json::from_str(&dechunk(body)))
-        .unwrap_or(Value::Null);
-    Ok((status, json))
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 30 s"))?
 }
 
 /// A call that must succeed (200).
@@ -349,6 +338,44 @@ pub struct TaskView {
     pub runtime: Option<String>,
 }
 
+impl TaskView {
+    /// From one task of DescribeTasks' answer.
+    pub fn from_json(t: &Value) -> Self {
+        TaskView {
+            status: t["lastStatus"].as_str().unwrap_or_default().to_owned(),
+            health: t["healthStatus"].as_str().unwrap_or("UNKNOWN").to_owned(),
+            revision: t["taskDefinitionArn"]
+                .as_str()
+                .and_then(|a| a.rsplit(':').next())
+                .unwrap_or_default()
+                .to_owned(),
+            runtime: t["containers"][0]["runtimeId"].as_str().map(str::to_owned),
+        }
+    }
+}
+
+/// Looks (`look`) every 200 ms until `done` holds of what it sees, and returns that;
+/// panics after `within`, saying `what` was awaited and what was seen last.
+pub async fn poll<T: std::fmt::Debug, F: Future<Output = T>>(
+    what: &str,
+    within: Duration,
+    mut look: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = look().await;
+        if done(&seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} not within {within:?}: {seen:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The service's tasks as DescribeTasks says, by task ARN.
 pub async fn service_tasks(addr: &str, service: &str) -> HashMap<String, TaskView> {
     let listed = ok(addr, "ListTasks", json!({"serviceName": service})).await;
@@ -362,21 +389,10 @@ pub async fn service_tasks(addr: &str, service: &str) -> HashMap<String, TaskVie
         .unwrap()
         .iter()
         .map(|t| {
-            let arn = t["taskArn"].as_str().unwrap().to_owned();
-            let revision = t["taskDefinitionArn"]
-                .as_str()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .to_owned();
-            let view = TaskView {
-                status: t["lastStatus"].as_str().unwrap().to_owned(),
-                health: t["healthStatus"].as_str().unwrap_or("UNKNOWN").to_owned(),
-                revision,
-                runtime: t["containers"][0]["runtimeId"].as_str().map(str::to_owned),
-            };
-            (arn, view)
+            (
+                t["taskArn"].as_str().unwrap().to_owned(),
+                TaskView::from_json(t),
+            )
         })
         .collect()
 }

@@ -600,8 +600,9 @@ impl Runner {
         }
     }
 
-    /// `Err` (the task fails, and nothing more is done on the engine) once this
-    /// control plane may no longer act: its store taken over, its leadership lost.
+    /// `Err` once this control plane may no longer act (its store taken over, its
+    /// leadership lost): the runner then ends, recording nothing (see `run`), and its
+    /// cause only says why.
     fn may_act(&self) -> Result<(), Cause> {
         self.state.check_fence().map_err(|e| {
             tracing::error!(task = %self.task_id, error = %e, "not acting on the engine: this control plane no longer holds its store");

@@ -14,8 +14,8 @@
 //!
 //! A conflict (another writer changed a record this one wrote) means two control planes
 //! share the store, and a fence (the store refused this writer: a leader that lost its
-//! lease) that another leads now: either way the persister stops for good, barriers never open again, and this
-//! control plane acts on nothing more. Other failures (a full disk, a lost connection)
+//! lease) that another leads now: either way the persister stops for good, barriers
+//! never open again, and this control plane acts on nothing more. Other failures (a full disk, a lost connection)
 //! leave the outcome unknown: it reads back the versions and tries again.
 
 use std::collections::{HashMap, HashSet};
@@ -94,12 +94,10 @@ impl Journal {
         self.wake.notify_one();
         let mut durable = self.durable.subscribe();
         loop {
-            if let Some(reason) = self.failure() {
-                return Err(Error::Store { path: None, reason });
-            }
-            // This writer must still hold the store: a leader frozen past its lease
-            // learns here that it must not act, and one whose lease runs out while
-            // its commits hang (etcd unreachable) within a second of it.
+            // Not if the persister stopped for good; and this writer must still hold
+            // the store: a leader frozen past its lease learns here that it must not
+            // act, and one whose lease runs out while its commits hang (etcd
+            // unreachable) within a second of it.
             self.check_fence()?;
             if *durable.borrow_and_update() >= ticket {
                 return Ok(());
@@ -462,8 +460,8 @@ pub(crate) async fn run(state: Arc<State>, mut written: Written) {
         // taken next.
         let target = journal.requested.load(Ordering::SeqCst);
         let (changes, registry) = changes(&mut state.lock(), &mut written);
-        // Fenced off (the lease known lost before etcd refuses it): nothing more is
-        // written, whatever changed since.
+        // Stopped for good (a conflict, a fence known lost before etcd refuses it),
+        // checked as late as can be: nothing more is written, whatever changed since.
         if journal.failure().is_some() {
             return;
         }

@@ -6,12 +6,11 @@
 //! line on its standard output.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use ecs::Ecs;
 use ecs::config::EcsConfig;
 use ecs::etcd::etcd_client::{Client, ConnectOptions};
-use std::time::Duration;
-
 use ecs::etcd::{Candidate, EtcdStore, Leadership};
 use tokio_util::sync::CancellationToken;
 
@@ -30,11 +29,8 @@ pub(crate) async fn run(
         // (and a campaign's long call with it).
         Some(
             ConnectOptions::new()
-                .with_connect_timeout(std::time::Duration::from_secs(2))
-                .with_keep_alive(
-                    std::time::Duration::from_secs(10),
-                    std::time::Duration::from_secs(5),
-                ),
+                .with_connect_timeout(Duration::from_secs(2))
+                .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5)),
         ),
     )
     .await
@@ -64,7 +60,7 @@ pub(crate) async fn run(
                 Err(e) => {
                     // etcd unreachable, a member gone: campaign again.
                     eprintln!("ecs-server: {node}: campaigning failed: {e}; again in a second");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             },
@@ -153,7 +149,8 @@ async fn lead(
     };
     let state = format!("etcd {} under {}/", endpoints.join(","), o.etcd_root);
     let served = crate::serve(o, &ecs, metrics.clone(), &state, until).await;
-    if stop.is_cancelled() && !fence.lost_already() {
+    // Stopped while still leading: its changes made durable first.
+    if stop.is_cancelled() && fence.check().is_ok() {
         println!("ecs-server: stopping; containers keep running for the next leader to adopt");
         if tokio::time::timeout(SHUTDOWN_WITHIN, ecs.clone().shutdown())
             .await

@@ -6,6 +6,8 @@
 //!                                | --no-auth]
 //!                               [--tls-cert CHAIN.pem --tls-key KEY.pem]
 //!                               [--local-instances MAX] [--instance-images IMAGE,...]
+//!                               [--etcd URL,... [--etcd-root PREFIX] [--node NAME]
+//!                                [--lease-ttl SECONDS]]
 //! ```
 //!
 //! It keeps its state in a file store under the data folder (`./ecs-data` by default),
@@ -20,6 +22,11 @@
 //! name: with Docker (as root), each instance a Docker daemon of its own launched on
 //! this machine, the `--instance-images` copied into it from the local engine (no
 //! registry is needed); otherwise simulated instances.
+//!
+//! With `--etcd` (feature `etcd`) its state is on etcd instead, under `--etcd-root`
+//! (`ecs`), and it is one of several such processes of which one leads (`ha.rs`): a
+//! standby's API is closed until it leads; `--data` then holds only the group's
+//! instances.
 //!
 //! Callers sign with the well-known default key unless told otherwise, as it prints
 //! (`AWS_ACCESS_KEY_ID=AKIDLOCALECSSERVER
